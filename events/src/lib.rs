@@ -1,0 +1,176 @@
+//! Structured event records shared by the node (which writes them, one JSON object per
+//! line) and the orchestrator (which collects and measures them).
+//!
+//! Every record carries the wall-clock time it was taken (`ts_ns`, nanoseconds since the
+//! Unix epoch) and the emitting node's name, so that events from many containers on one
+//! host can be merged on one clock.
+#![cfg_attr(not(test), deny(clippy::unwrap_used))]
+
+use serde::{Deserialize, Serialize};
+
+/// One line of a node's event stream.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Record {
+    /// Wall-clock time the event was recorded, nanoseconds since the Unix epoch.
+    pub ts_ns: u64,
+    /// The emitting node's name (its container name in a testnet).
+    pub node: String,
+    /// What happened.
+    #[serde(flatten)]
+    pub event: Event,
+}
+
+/// What a node observed. Serialised with an `"event"` tag, e.g. `{"event":"delivered",…}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    /// The node started and listens on these addresses.
+    Started {
+        /// The node's libp2p peer id.
+        peer_id: String,
+        /// The node's role (`honest`, `invalid-signature`, …).
+        role: String,
+        /// Listen addresses as multiaddrs.
+        listen: Vec<String>,
+    },
+    /// The node published an application message.
+    Published {
+        /// Gossipsub message id (hex of the BLAKE3 hash of the message data).
+        msg_id: String,
+        /// Envelope sequence number.
+        seq: u64,
+        /// Payload size in bytes.
+        size: usize,
+        /// Whole message size on the wire in bytes (envelope included).
+        wire_size: usize,
+    },
+    /// A publish attempt failed (for instance no mesh or fanout peers yet).
+    PublishFailed {
+        /// Envelope sequence number of the lost message.
+        seq: u64,
+        /// Why.
+        reason: String,
+    },
+    /// The node accepted (validated) a message published by another node.
+    Delivered {
+        /// Gossipsub message id.
+        msg_id: String,
+        /// The origin's peer id.
+        origin: String,
+        /// Envelope sequence number.
+        seq: u64,
+        /// The origin's publish time, nanoseconds since the Unix epoch.
+        published_ns: u64,
+        /// The local receive time, nanoseconds since the Unix epoch.
+        received_ns: u64,
+        /// The peer that forwarded the message to us.
+        from: String,
+    },
+    /// The node rejected or ignored a message.
+    Rejected {
+        /// Gossipsub message id.
+        msg_id: String,
+        /// The peer that forwarded the message to us.
+        from: String,
+        /// Why, e.g. `invalid signature`.
+        reason: String,
+    },
+    /// A connection to a peer was established (first connection).
+    PeerConnected {
+        /// The remote peer id.
+        peer: String,
+    },
+    /// The last connection to a peer closed.
+    PeerDisconnected {
+        /// The remote peer id.
+        peer: String,
+    },
+    /// The node's mesh for a topic changed.
+    Mesh {
+        /// The topic.
+        topic: String,
+        /// Peers now in the mesh.
+        peers: Vec<String>,
+    },
+    /// Periodic snapshot of the scores this node gives its connected peers.
+    Scores {
+        /// `(peer id, score)` pairs.
+        scores: Vec<PeerScore>,
+    },
+    /// A ping round trip to a connected peer completed.
+    Ping {
+        /// The remote peer id.
+        peer: String,
+        /// Round-trip time in microseconds.
+        rtt_us: u64,
+    },
+    /// The node is shutting down; counters for the whole run.
+    Stopped {
+        /// Messages published.
+        published: u64,
+        /// Messages delivered.
+        delivered: u64,
+        /// Messages rejected.
+        rejected: u64,
+    },
+}
+
+/// A peer's score as seen by the emitting node.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PeerScore {
+    /// The scored peer.
+    pub peer: String,
+    /// Its gossipsub score.
+    pub score: f64,
+}
+
+impl Record {
+    /// Parses one line of an event stream.
+    pub fn parse(line: &str) -> Result<Self, serde_json::Error> {
+        serde_json::from_str(line)
+    }
+
+    /// Serialises the record as one line (no trailing newline).
+    pub fn to_line(&self) -> String {
+        // A Record holds only strings, numbers and vectors of them: serialisation cannot fail.
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+/// Nanoseconds since the Unix epoch, now.
+pub fn now_ns() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delivered_round_trips_through_one_line() {
+        let r = Record {
+            ts_ns: 5,
+            node: "n1".into(),
+            event: Event::Delivered {
+                msg_id: "ab".into(),
+                origin: "p".into(),
+                seq: 3,
+                published_ns: 1,
+                received_ns: 4,
+                from: "q".into(),
+            },
+        };
+        let line = r.to_line();
+        assert!(line.contains("\"event\":\"delivered\""), "{line}");
+        assert_eq!(Record::parse(&line).expect("parses"), r);
+    }
+
+    #[test]
+    fn garbage_is_an_error() {
+        assert!(Record::parse("{\"ts_ns\":1}").is_err());
+        assert!(Record::parse("not json").is_err());
+    }
+}

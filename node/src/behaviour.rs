@@ -1,0 +1,169 @@
+//! The composed libp2p behaviour and the swarm that carries it.
+
+use std::num::NonZeroUsize;
+use std::time::Duration;
+
+use libp2p::swarm::behaviour::toggle::Toggle;
+use libp2p::{
+    StreamProtocol, Swarm, SwarmBuilder, connection_limits, gossipsub, identify, identity, kad,
+    mdns, noise, ping, request_response, swarm::NetworkBehaviour, tcp, yamux,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::config::NodeConfig;
+use crate::gossip;
+
+/// Protocol of the fetch-by-id request-response exchange.
+pub const FETCH_PROTOCOL: StreamProtocol = StreamProtocol::new("/meshlab/fetch/1");
+/// Agent protocol announced by identify.
+pub const IDENTIFY_PROTOCOL: &str = "/meshlab/1.0.0";
+
+/// Asks a peer for a message it has seen, by gossipsub message id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FetchRequest {
+    /// The message id's bytes.
+    pub msg_id: Vec<u8>,
+}
+
+/// The answer to a [`FetchRequest`]: the message data, if the peer still has it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FetchResponse {
+    /// The gossipsub message data (an envelope), if known.
+    pub data: Option<Vec<u8>>,
+}
+
+pub use composed::{Behaviour, BehaviourEvent};
+
+mod composed {
+    // The derive generates `BehaviourEvent` without doc comments.
+    #![allow(missing_docs)]
+    use super::*;
+
+    /// Every protocol the node speaks.
+    #[derive(NetworkBehaviour)]
+    pub struct Behaviour {
+        /// Connection limits (spec §4.4).
+        pub limits: connection_limits::Behaviour,
+        /// Gossipsub 1.1 with peer scoring.
+        pub gossipsub: gossipsub::Behaviour,
+        /// Kademlia DHT in server mode.
+        pub kad: kad::Behaviour<kad::store::MemoryStore>,
+        /// Identify.
+        pub identify: identify::Behaviour,
+        /// Ping.
+        pub ping: ping::Behaviour,
+        /// mDNS, when enabled.
+        pub mdns: Toggle<mdns::tokio::Behaviour>,
+        /// Fetch a message by id.
+        pub fetch: request_response::cbor::Behaviour<FetchRequest, FetchResponse>,
+    }
+}
+
+/// Why the swarm could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// The gossipsub configuration was rejected.
+    #[error("build gossipsub config: {0}")]
+    GossipsubConfig(String),
+    /// Peer scoring could not be enabled.
+    #[error("enable peer scoring: {0}")]
+    PeerScore(String),
+    /// A transport could not be set up.
+    #[error("set up transport: {0}")]
+    Transport(String),
+    /// mDNS could not start.
+    #[error("start mdns: {0}")]
+    Mdns(String),
+}
+
+/// Envelope bytes beyond the payload, rounded up generously, plus gossipsub framing.
+const WIRE_SLACK: usize = 16 * 1024;
+
+fn behaviour(key: &identity::Keypair, config: &NodeConfig) -> Result<Behaviour, BuildError> {
+    let peer_id = key.public().to_peer_id();
+    let g = &config.gossipsub;
+    let gs_config = gossip::config(g, config.max_payload + WIRE_SLACK)
+        .map_err(|e| BuildError::GossipsubConfig(e.to_string()))?;
+    let mut gossipsub = gossipsub::Behaviour::new(
+        gossipsub::MessageAuthenticity::Signed(key.clone()),
+        gs_config,
+    )
+    .map_err(|e| BuildError::GossipsubConfig(e.to_string()))?;
+    let topic = gossipsub::IdentTopic::new(config.topic.clone());
+    gossipsub
+        .with_peer_score(gossip::score_params(g, topic.hash()), gossip::thresholds(g))
+        .map_err(BuildError::PeerScore)?;
+
+    let l = &config.limits;
+    let limits = connection_limits::ConnectionLimits::default()
+        .with_max_established(Some(l.max_connections))
+        .with_max_established_per_peer(Some(l.max_connections_per_peer))
+        .with_max_pending_incoming(Some(l.max_pending_incoming))
+        .with_max_pending_outgoing(Some(l.max_pending_outgoing))
+        .with_max_established_incoming(Some(l.max_established_incoming))
+        .with_max_established_outgoing(Some(l.max_established_outgoing));
+
+    let mut kad_config = kad::Config::new(kad::PROTOCOL_NAME);
+    if let Some(k) = NonZeroUsize::new(20) {
+        kad_config.set_replication_factor(k);
+    }
+    let mut kad =
+        kad::Behaviour::with_config(peer_id, kad::store::MemoryStore::new(peer_id), kad_config);
+    kad.set_mode(Some(kad::Mode::Server));
+
+    let mdns = if config.mdns {
+        Some(
+            mdns::tokio::Behaviour::new(mdns::Config::default(), peer_id)
+                .map_err(|e| BuildError::Mdns(e.to_string()))?,
+        )
+    } else {
+        None
+    };
+
+    Ok(Behaviour {
+        limits: connection_limits::Behaviour::new(limits),
+        gossipsub,
+        kad,
+        identify: identify::Behaviour::new(identify::Config::new(
+            IDENTIFY_PROTOCOL.into(),
+            key.public(),
+        )),
+        ping: ping::Behaviour::new(
+            ping::Config::new().with_interval(Duration::from_millis(config.ping_interval_ms)),
+        ),
+        mdns: Toggle::from(mdns),
+        fetch: request_response::cbor::Behaviour::new(
+            [(FETCH_PROTOCOL, request_response::ProtocolSupport::Full)],
+            request_response::Config::default(),
+        ),
+    })
+}
+
+/// Builds a swarm with TCP (noise, yamux) and QUIC transports.
+pub fn swarm(key: identity::Keypair, config: &NodeConfig) -> Result<Swarm<Behaviour>, BuildError> {
+    let mut built: Option<BuildError> = None;
+    let swarm = SwarmBuilder::with_existing_identity(key)
+        .with_tokio()
+        .with_tcp(
+            tcp::Config::default().nodelay(true),
+            noise::Config::new,
+            yamux::Config::default,
+        )
+        .map_err(|e| BuildError::Transport(e.to_string()))?
+        .with_quic()
+        .with_behaviour(|key| match behaviour(key, config) {
+            Ok(b) => Ok(b),
+            Err(e) => {
+                let msg = e.to_string();
+                built = Some(e);
+                Err(msg.into())
+            }
+        });
+    let swarm = match swarm {
+        Ok(s) => s,
+        Err(e) => return Err(built.unwrap_or_else(|| BuildError::Transport(e.to_string()))),
+    };
+    Ok(swarm
+        .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(60)))
+        .build())
+}

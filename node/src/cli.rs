@@ -1,0 +1,136 @@
+//! Command line: a TOML config (file or environment) with per-field flag overrides.
+
+use std::path::PathBuf;
+
+use clap::Parser;
+
+use crate::config::{ConfigError, NodeConfig, Role, TrafficConfig};
+
+/// A libp2p gossip node with ML-DSA-signed messages. Writes one JSON event per line to
+/// stdout and human-readable logs to stderr (level from RUST_LOG, default info).
+#[derive(Debug, Parser)]
+#[command(name = "meshnode", version)]
+pub struct Args {
+    /// TOML config file (see README for every field).
+    #[arg(long, env = "MESHNODE_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// TOML config as text; used when --config is not given (how containers are configured).
+    #[arg(long, env = "MESHNODE_CONFIG_TOML", hide_env_values = true)]
+    pub config_toml: Option<String>,
+    /// Node name written into every event.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Role: honest or invalid-signature.
+    #[arg(long, value_enum)]
+    pub role: Option<RoleArg>,
+    /// Listen multiaddr (repeatable); replaces the config's list.
+    #[arg(long)]
+    pub listen: Vec<String>,
+    /// Bootstrap multiaddr to dial (repeatable); added to the config's list.
+    #[arg(long)]
+    pub bootstrap: Vec<String>,
+    /// ML-DSA level: 44, 65 or 87.
+    #[arg(long)]
+    pub mldsa_level: Option<u16>,
+    /// Enable mDNS discovery.
+    #[arg(long)]
+    pub mdns: bool,
+    /// Port of the Prometheus /metrics endpoint (0 disables it).
+    #[arg(long)]
+    pub metrics_port: Option<u16>,
+    /// Publish this many messages per second (enables built-in traffic).
+    #[arg(long)]
+    pub publish_rate: Option<f64>,
+    /// Number of messages to publish (with --publish-rate).
+    #[arg(long, default_value_t = 10)]
+    pub publish_count: u64,
+    /// Payload size in bytes (with --publish-rate).
+    #[arg(long, default_value_t = 1024)]
+    pub publish_size: usize,
+    /// Delay before the first publish, in milliseconds (with --publish-rate).
+    #[arg(long, default_value_t = 5000)]
+    pub publish_after_ms: u64,
+}
+
+/// Roles as accepted on the command line.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum RoleArg {
+    /// Follows the protocol.
+    Honest,
+    /// Publishes envelopes whose signatures do not verify.
+    InvalidSignature,
+}
+
+impl Args {
+    /// The effective configuration: file or environment TOML, then flags on top.
+    pub fn resolve(&self) -> Result<NodeConfig, ConfigError> {
+        let mut c = match (&self.config, &self.config_toml) {
+            (Some(path), _) => NodeConfig::from_file(path)?,
+            (None, Some(text)) => NodeConfig::from_toml(text, "MESHNODE_CONFIG_TOML")?,
+            (None, None) => NodeConfig::default(),
+        };
+        if let Some(n) = &self.name {
+            c.name = Some(n.clone());
+        }
+        if let Some(r) = self.role {
+            c.role = match r {
+                RoleArg::Honest => Role::Honest,
+                RoleArg::InvalidSignature => Role::InvalidSignature,
+            };
+        }
+        if !self.listen.is_empty() {
+            c.listen = self.listen.clone();
+        }
+        c.bootstrap.extend(self.bootstrap.iter().cloned());
+        if let Some(l) = self.mldsa_level {
+            c.mldsa_level = l;
+        }
+        if self.mdns {
+            c.mdns = true;
+        }
+        if let Some(p) = self.metrics_port {
+            c.metrics_port = p;
+        }
+        if let Some(rate) = self.publish_rate {
+            c.traffic = Some(TrafficConfig {
+                start_at_ms: lab_events::now_ns() / 1_000_000 + self.publish_after_ms,
+                rate_per_sec: rate,
+                size: self.publish_size,
+                count: self.publish_count,
+            });
+        }
+        c.check()?;
+        Ok(c)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_override_the_toml() {
+        let args = Args::parse_from([
+            "meshnode",
+            "--config-toml",
+            "mldsa_level = 44\nmetrics_port = 1",
+            "--metrics-port",
+            "0",
+            "--role",
+            "invalid-signature",
+            "--bootstrap",
+            "/ip4/127.0.0.1/tcp/1",
+        ]);
+        let c = args.resolve().expect("valid");
+        assert_eq!(c.mldsa_level, 44);
+        assert_eq!(c.metrics_port, 0);
+        assert_eq!(c.role, Role::InvalidSignature);
+        assert_eq!(c.bootstrap, vec!["/ip4/127.0.0.1/tcp/1".to_string()]);
+    }
+
+    #[test]
+    fn bad_level_flag_is_an_error_not_a_panic() {
+        let args = Args::parse_from(["meshnode", "--mldsa-level", "12"]);
+        assert!(args.resolve().is_err());
+    }
+}

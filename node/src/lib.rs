@@ -1,0 +1,22 @@
+//! `meshnode`: a slim libp2p gossip node whose application messages are signed with
+//! ML-DSA, built to run by the hundred in containers and be measured.
+//!
+//! It speaks gossipsub 1.1 with the spec's mesh and peer-score settings, Kademlia,
+//! identify, ping, mDNS and a fetch-by-id request-response protocol over TCP (noise, yamux)
+//! and QUIC, and writes one JSON event per line for everything a lab needs to measure.
+#![cfg_attr(not(test), deny(clippy::unwrap_used))]
+
+pub mod behaviour;
+pub mod cli;
+pub mod config;
+pub mod envelope;
+pub mod gossip;
+pub mod metrics;
+pub mod node;
+pub mod pq;
+pub mod role;
+pub mod sink;
+pub mod validate;
+
+pub use config::{NodeConfig, Role};
+pub use node::{Command, NodeError, NodeHandle, Totals, start, start_with_key};

@@ -1,0 +1,53 @@
+//! `meshnode` binary: parse the command line, run the node until SIGTERM or SIGINT.
+
+use clap::Parser;
+use meshnode::cli::Args;
+use meshnode::sink::StdoutSink;
+use meshnode::{Command, start};
+use tokio::signal::unix::{SignalKind, signal};
+
+fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    let args = Args::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: failed to start the runtime: {e}");
+            return std::process::ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(run(args)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: failed to {e:#}");
+            std::process::ExitCode::from(2)
+        }
+    }
+}
+
+async fn run(args: Args) -> anyhow::Result<()> {
+    let config = args.resolve()?;
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    let node = start(config, Box::new(StdoutSink)).await?;
+    tracing::info!(peer_id = %node.peer_id, addrs = ?node.listen_addrs, "node started");
+    let commands = node.commands();
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+    let _ = commands.send(Command::Shutdown).await;
+    let totals = node.join().await?;
+    tracing::info!(?totals, "node stopped");
+    Ok(())
+}

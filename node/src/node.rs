@@ -1,0 +1,644 @@
+//! The running node: the swarm's event loop, publishing, validation and event emission.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::time::Duration;
+
+use futures::StreamExt;
+use lab_events::{Event, PeerScore, now_ns};
+use libp2p::gossipsub::{self, IdentTopic, MessageAcceptance, MessageId};
+use libp2p::swarm::SwarmEvent;
+use libp2p::{Multiaddr, PeerId, Swarm, identify, identity, kad, mdns, ping, request_response};
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+use tokio::time::{Instant, Interval, MissedTickBehavior};
+
+use crate::behaviour::{self, Behaviour, BehaviourEvent, FetchRequest, FetchResponse};
+use crate::config::{NodeConfig, TrafficConfig};
+use crate::envelope::Draft;
+use crate::metrics::Metrics;
+use crate::pq::{Level, PqSigner};
+use crate::role;
+use crate::sink::{Emitter, EventSink};
+use crate::validate::{Validator, Verdict};
+
+/// Why the node could not start or stopped abnormally.
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    /// The configuration was rejected.
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    /// The swarm could not be built.
+    #[error(transparent)]
+    Build(#[from] behaviour::BuildError),
+    /// An address did not parse.
+    #[error("parse multiaddr `{addr}`: {message}")]
+    Multiaddr {
+        /// The address.
+        addr: String,
+        /// The parser's message.
+        message: String,
+    },
+    /// Listening failed.
+    #[error("listen on {addr}: {message}")]
+    Listen {
+        /// The address.
+        addr: String,
+        /// Why.
+        message: String,
+    },
+    /// The topic could not be subscribed.
+    #[error("subscribe to topic: {0}")]
+    Subscribe(String),
+    /// The node task is gone.
+    #[error("reach the node task: it has stopped")]
+    Stopped,
+    /// The node did not start listening in time.
+    #[error("start listening within {0:?}")]
+    ListenTimeout(Duration),
+}
+
+/// A request to a running node.
+#[derive(Debug)]
+pub enum Command {
+    /// Publish one message with a payload of `size` bytes.
+    Publish {
+        /// Payload size.
+        size: usize,
+    },
+    /// Ask `peer` for the message with id `msg_id`.
+    Fetch {
+        /// Who to ask.
+        peer: PeerId,
+        /// Message id bytes.
+        msg_id: Vec<u8>,
+        /// Where the answer goes: `None` if the peer does not have it or did not answer.
+        reply: oneshot::Sender<Option<Vec<u8>>>,
+    },
+    /// Stop the node.
+    Shutdown,
+}
+
+/// Counters returned when the node stops.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Totals {
+    /// Messages published.
+    pub published: u64,
+    /// Messages delivered from others.
+    pub delivered: u64,
+    /// Messages rejected or ignored.
+    pub rejected: u64,
+}
+
+/// A handle on a node running in a tokio task.
+#[derive(Debug)]
+pub struct NodeHandle {
+    /// The node's peer id.
+    pub peer_id: PeerId,
+    /// Addresses it listens on.
+    pub listen_addrs: Vec<Multiaddr>,
+    commands: mpsc::Sender<Command>,
+    task: JoinHandle<Totals>,
+}
+
+impl NodeHandle {
+    /// Sends a command to the node.
+    pub async fn send(&self, command: Command) -> Result<(), NodeError> {
+        self.commands
+            .send(command)
+            .await
+            .map_err(|_| NodeError::Stopped)
+    }
+
+    /// Asks the node to stop and waits for it.
+    pub async fn shutdown(self) -> Result<Totals, NodeError> {
+        // The node may have stopped already; its totals are still in the task.
+        let _ = self.commands.send(Command::Shutdown).await;
+        self.task.await.map_err(|_| NodeError::Stopped)
+    }
+
+    /// A sender for commands, e.g. for a signal handler.
+    pub fn commands(&self) -> mpsc::Sender<Command> {
+        self.commands.clone()
+    }
+
+    /// Waits until the node stops by itself.
+    pub async fn join(self) -> Result<Totals, NodeError> {
+        self.task.await.map_err(|_| NodeError::Stopped)
+    }
+}
+
+fn parse_addr(addr: &str) -> Result<Multiaddr, NodeError> {
+    addr.parse()
+        .map_err(|e: libp2p::multiaddr::Error| NodeError::Multiaddr {
+            addr: addr.to_string(),
+            message: e.to_string(),
+        })
+}
+
+/// Starts a node with a fresh identity; returns once it listens on every configured address.
+pub async fn start(config: NodeConfig, sink: Box<dyn EventSink>) -> Result<NodeHandle, NodeError> {
+    start_with_key(identity::Keypair::generate_ed25519(), config, sink).await
+}
+
+/// Starts a node with the given libp2p identity.
+pub async fn start_with_key(
+    key: identity::Keypair,
+    config: NodeConfig,
+    sink: Box<dyn EventSink>,
+) -> Result<NodeHandle, NodeError> {
+    config.check()?;
+    let level =
+        Level::from_number(config.mldsa_level).ok_or(crate::config::ConfigError::Invalid {
+            field: "mldsa_level",
+            message: "must be 44, 65 or 87".into(),
+        })?;
+    // The ML-DSA key is derived from the identity key, so one secret makes the node.
+    let seed = key
+        .derive_secret(b"meshlab ml-dsa signing key v1")
+        .unwrap_or_else(|| *blake3::hash(&key.public().encode_protobuf()).as_bytes());
+    let signer = PqSigner::from_seed(level, seed);
+    let peer_id = key.public().to_peer_id();
+    let bootstrap = config
+        .bootstrap
+        .iter()
+        .map(|a| parse_addr(a))
+        .collect::<Result<Vec<_>, _>>()?;
+    let listen = config
+        .listen
+        .iter()
+        .map(|a| parse_addr(a))
+        .collect::<Result<Vec<_>, _>>()?;
+
+    let mut swarm = behaviour::swarm(key, &config)?;
+    let topic = IdentTopic::new(config.topic.clone());
+    swarm
+        .behaviour_mut()
+        .gossipsub
+        .subscribe(&topic)
+        .map_err(|e| NodeError::Subscribe(e.to_string()))?;
+    for addr in &listen {
+        swarm
+            .listen_on(addr.clone())
+            .map_err(|e| NodeError::Listen {
+                addr: addr.to_string(),
+                message: e.to_string(),
+            })?;
+    }
+    let listen_addrs = await_listeners(&mut swarm, listen.len()).await?;
+    for addr in bootstrap {
+        if let Err(e) = swarm.dial(addr.clone()) {
+            tracing::warn!(%addr, error = %e, "failed to dial bootstrap peer");
+        }
+    }
+
+    let name = config.name.clone().unwrap_or_else(|| peer_id.to_string());
+    let mut emitter = Emitter::new(name, sink);
+    emitter.emit(Event::Started {
+        peer_id: peer_id.to_string(),
+        role: config.role.name().to_string(),
+        listen: listen_addrs.iter().map(ToString::to_string).collect(),
+    });
+
+    let metrics = Metrics::default();
+    let metrics_task = (config.metrics_port != 0).then(|| {
+        let registry = metrics.registry();
+        let port = config.metrics_port;
+        tokio::spawn(async move {
+            if let Err(e) = crate::metrics::serve(port, registry).await {
+                tracing::warn!(port, error = %e, "failed to serve metrics");
+            }
+        })
+    });
+
+    let (tx, rx) = mpsc::channel(64);
+    let node = Node {
+        validator: Validator::new(config.max_payload, topic.hash()),
+        traffic: config.traffic.clone().map(Traffic::new),
+        snapshot: interval(Duration::from_millis(config.score_snapshot_ms)),
+        swarm,
+        topic,
+        signer,
+        emitter,
+        metrics,
+        config,
+        peer_id,
+        seq: 0,
+        totals: Totals::default(),
+        last_mesh: Vec::new(),
+        store: Store::new(1024),
+        fetches: HashMap::new(),
+        bootstrapped: false,
+        peer_ids: HashSet::new(),
+    };
+    let task = tokio::spawn(async move {
+        let totals = node.run(rx).await;
+        if let Some(t) = metrics_task {
+            t.abort();
+        }
+        totals
+    });
+    Ok(NodeHandle {
+        peer_id,
+        listen_addrs,
+        commands: tx,
+        task,
+    })
+}
+
+const LISTEN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Waits for the first address of each of `listeners` listeners.
+async fn await_listeners(
+    swarm: &mut Swarm<Behaviour>,
+    listeners: usize,
+) -> Result<Vec<Multiaddr>, NodeError> {
+    let mut seen = HashSet::new();
+    let mut addrs = Vec::new();
+    let deadline = Instant::now() + LISTEN_TIMEOUT;
+    while seen.len() < listeners {
+        let event = tokio::time::timeout_at(deadline, swarm.select_next_some())
+            .await
+            .map_err(|_| NodeError::ListenTimeout(LISTEN_TIMEOUT))?;
+        match event {
+            SwarmEvent::NewListenAddr {
+                listener_id,
+                address,
+            } => {
+                seen.insert(listener_id);
+                addrs.push(address);
+            }
+            SwarmEvent::ListenerError { error, .. } => {
+                return Err(NodeError::Listen {
+                    addr: "listener".into(),
+                    message: error.to_string(),
+                });
+            }
+            SwarmEvent::ListenerClosed {
+                addresses, reason, ..
+            } => {
+                return Err(NodeError::Listen {
+                    addr: format!("{addresses:?}"),
+                    message: format!("{reason:?}"),
+                });
+            }
+            _ => {}
+        }
+    }
+    Ok(addrs)
+}
+
+fn interval(period: Duration) -> Interval {
+    let mut i = tokio::time::interval(period);
+    i.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    i
+}
+
+/// The built-in publish schedule.
+struct Traffic {
+    config: TrafficConfig,
+    sent: u64,
+    next: Instant,
+    period: Duration,
+}
+
+impl Traffic {
+    fn new(config: TrafficConfig) -> Self {
+        let now_ms = now_ns() / 1_000_000;
+        let wait = Duration::from_millis(config.start_at_ms.saturating_sub(now_ms));
+        Self {
+            period: Duration::from_secs_f64(1.0 / config.rate_per_sec),
+            next: Instant::now() + wait,
+            sent: 0,
+            config,
+        }
+    }
+
+    fn done(&self) -> bool {
+        self.sent >= self.config.count
+    }
+}
+
+/// A bounded store of recent message data, for fetch requests.
+struct Store {
+    cap: usize,
+    order: VecDeque<MessageId>,
+    data: HashMap<MessageId, Vec<u8>>,
+}
+
+impl Store {
+    fn new(cap: usize) -> Self {
+        Self {
+            cap,
+            order: VecDeque::new(),
+            data: HashMap::new(),
+        }
+    }
+
+    fn insert(&mut self, id: MessageId, data: Vec<u8>) {
+        if self.data.insert(id.clone(), data).is_none() {
+            self.order.push_back(id);
+        }
+        while self.order.len() > self.cap {
+            if let Some(old) = self.order.pop_front() {
+                self.data.remove(&old);
+            }
+        }
+    }
+
+    fn get(&self, id: &MessageId) -> Option<Vec<u8>> {
+        self.data.get(id).cloned()
+    }
+}
+
+struct Node {
+    swarm: Swarm<Behaviour>,
+    topic: IdentTopic,
+    signer: PqSigner,
+    emitter: Emitter,
+    metrics: Metrics,
+    config: NodeConfig,
+    peer_id: PeerId,
+    validator: Validator,
+    traffic: Option<Traffic>,
+    snapshot: Interval,
+    seq: u64,
+    totals: Totals,
+    last_mesh: Vec<PeerId>,
+    store: Store,
+    fetches: HashMap<request_response::OutboundRequestId, oneshot::Sender<Option<Vec<u8>>>>,
+    bootstrapped: bool,
+    peer_ids: HashSet<PeerId>,
+}
+
+impl Node {
+    async fn run(mut self, mut commands: mpsc::Receiver<Command>) -> Totals {
+        loop {
+            let next_publish = self.traffic.as_ref().filter(|t| !t.done()).map(|t| t.next);
+            tokio::select! {
+                event = self.swarm.select_next_some() => self.on_swarm_event(event),
+                command = commands.recv() => match command {
+                    Some(Command::Publish { size }) => self.publish(size),
+                    Some(Command::Fetch { peer, msg_id, reply }) => {
+                        let id = self.swarm.behaviour_mut().fetch.send_request(&peer, FetchRequest { msg_id });
+                        self.fetches.insert(id, reply);
+                    }
+                    Some(Command::Shutdown) | None => break,
+                },
+                _ = self.snapshot.tick() => self.snapshot(),
+                _ = sleep_until(next_publish) => self.scheduled_publish(),
+            }
+        }
+        self.emitter.emit(Event::Stopped {
+            published: self.totals.published,
+            delivered: self.totals.delivered,
+            rejected: self.totals.rejected,
+        });
+        self.totals
+    }
+
+    fn scheduled_publish(&mut self) {
+        let Some(t) = self.traffic.as_mut() else {
+            return;
+        };
+        t.sent += 1;
+        t.next += t.period;
+        let size = t.config.size;
+        self.publish(size);
+    }
+
+    fn publish(&mut self, size: usize) {
+        self.seq += 1;
+        let payload = role::payload(self.seq, size);
+        let origin = self.peer_id.to_bytes();
+        let draft = Draft {
+            seq: self.seq,
+            published_ns: now_ns(),
+            origin: &origin,
+            payload: &payload,
+        };
+        let data = role::seal(self.config.role, &draft, &self.signer);
+        let wire_size = data.len();
+        match self
+            .swarm
+            .behaviour_mut()
+            .gossipsub
+            .publish(self.topic.clone(), data.clone())
+        {
+            Ok(id) => {
+                self.totals.published += 1;
+                self.metrics.published.inc();
+                self.emitter.emit(Event::Published {
+                    msg_id: id.to_string(),
+                    seq: self.seq,
+                    size,
+                    wire_size,
+                });
+                self.store.insert(id, data);
+            }
+            Err(e) => {
+                self.metrics.publish_failed.inc();
+                self.emitter.emit(Event::PublishFailed {
+                    seq: self.seq,
+                    reason: e.to_string(),
+                });
+            }
+        }
+    }
+
+    fn snapshot(&mut self) {
+        let gs = &self.swarm.behaviour().gossipsub;
+        let mut mesh: Vec<PeerId> = gs.mesh_peers(&self.topic.hash()).copied().collect();
+        mesh.sort();
+        self.metrics.mesh_peers.set(mesh.len() as i64);
+        let mut scores: Vec<PeerScore> = self
+            .peer_ids
+            .iter()
+            .filter_map(|p| {
+                gs.peer_score(p).map(|score| PeerScore {
+                    peer: p.to_string(),
+                    score,
+                })
+            })
+            .collect();
+        scores.sort_by(|a, b| a.peer.cmp(&b.peer));
+        if mesh != self.last_mesh {
+            self.emitter.emit(Event::Mesh {
+                topic: self.topic.to_string(),
+                peers: mesh.iter().map(ToString::to_string).collect(),
+            });
+            self.last_mesh = mesh;
+        }
+        if !scores.is_empty() {
+            self.emitter.emit(Event::Scores { scores });
+        }
+    }
+
+    fn on_swarm_event(&mut self, event: SwarmEvent<BehaviourEvent>) {
+        match event {
+            SwarmEvent::Behaviour(BehaviourEvent::Gossipsub(e)) => self.on_gossipsub(e),
+            SwarmEvent::Behaviour(BehaviourEvent::Identify(identify::Event::Received {
+                peer_id,
+                info,
+                ..
+            })) => {
+                for addr in info.listen_addrs {
+                    self.swarm.behaviour_mut().kad.add_address(&peer_id, addr);
+                }
+                if !self.bootstrapped {
+                    self.bootstrapped = self.swarm.behaviour_mut().kad.bootstrap().is_ok();
+                }
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Ping(ping::Event {
+                peer,
+                result: Ok(rtt),
+                ..
+            })) => self.emitter.emit(Event::Ping {
+                peer: peer.to_string(),
+                rtt_us: u64::try_from(rtt.as_micros()).unwrap_or(u64::MAX),
+            }),
+            SwarmEvent::Behaviour(BehaviourEvent::Mdns(mdns::Event::Discovered(found))) => {
+                for (peer, addr) in found {
+                    self.swarm
+                        .behaviour_mut()
+                        .kad
+                        .add_address(&peer, addr.clone());
+                    if !self.swarm.is_connected(&peer) {
+                        let _ = self.swarm.dial(addr);
+                    }
+                }
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Fetch(e)) => self.on_fetch(e),
+            SwarmEvent::Behaviour(BehaviourEvent::Kad(kad::Event::RoutingUpdated {
+                peer, ..
+            })) => tracing::debug!(%peer, "kademlia routing updated"),
+            SwarmEvent::ConnectionEstablished {
+                peer_id,
+                num_established,
+                ..
+            } if num_established.get() == 1 => {
+                self.peer_ids.insert(peer_id);
+                self.metrics.connected_peers.set(self.peer_ids.len() as i64);
+                self.emitter.emit(Event::PeerConnected {
+                    peer: peer_id.to_string(),
+                });
+            }
+            SwarmEvent::ConnectionClosed {
+                peer_id,
+                num_established: 0,
+                ..
+            } => {
+                self.peer_ids.remove(&peer_id);
+                self.metrics.connected_peers.set(self.peer_ids.len() as i64);
+                self.emitter.emit(Event::PeerDisconnected {
+                    peer: peer_id.to_string(),
+                });
+            }
+            SwarmEvent::OutgoingConnectionError { peer_id, error, .. } => {
+                tracing::debug!(?peer_id, %error, "outgoing connection failed");
+            }
+            _ => {}
+        }
+    }
+
+    fn on_gossipsub(&mut self, event: gossipsub::Event) {
+        let gossipsub::Event::Message {
+            propagation_source,
+            message_id,
+            message,
+        } = event
+        else {
+            return;
+        };
+        let received_ns = now_ns();
+        let (acceptance, event) = match self.validator.check(&message) {
+            Verdict::Accept {
+                origin,
+                seq,
+                published_ns,
+            } => {
+                self.totals.delivered += 1;
+                self.metrics.delivered.inc();
+                let event = Event::Delivered {
+                    msg_id: message_id.to_string(),
+                    origin: origin.to_string(),
+                    seq,
+                    published_ns,
+                    received_ns,
+                    from: propagation_source.to_string(),
+                };
+                (MessageAcceptance::Accept, event)
+            }
+            Verdict::Reject(reason) => (
+                MessageAcceptance::Reject,
+                self.rejection(&message_id, &propagation_source, reason),
+            ),
+            Verdict::Ignore(reason) => (
+                MessageAcceptance::Ignore,
+                self.rejection(&message_id, &propagation_source, reason),
+            ),
+        };
+        let accepted = matches!(acceptance, MessageAcceptance::Accept);
+        self.swarm
+            .behaviour_mut()
+            .gossipsub
+            .report_message_validation_result(&message_id, &propagation_source, acceptance);
+        if accepted {
+            self.store.insert(message_id, message.data);
+        }
+        self.emitter.emit(event);
+    }
+
+    fn rejection(&mut self, id: &MessageId, from: &PeerId, reason: String) -> Event {
+        self.totals.rejected += 1;
+        self.metrics.rejected.inc();
+        Event::Rejected {
+            msg_id: id.to_string(),
+            from: from.to_string(),
+            reason,
+        }
+    }
+
+    fn on_fetch(&mut self, event: request_response::Event<FetchRequest, FetchResponse>) {
+        match event {
+            request_response::Event::Message {
+                message:
+                    request_response::Message::Request {
+                        request, channel, ..
+                    },
+                ..
+            } => {
+                let data = self.store.get(&MessageId::from(request.msg_id));
+                let _ = self
+                    .swarm
+                    .behaviour_mut()
+                    .fetch
+                    .send_response(channel, FetchResponse { data });
+            }
+            request_response::Event::Message {
+                message:
+                    request_response::Message::Response {
+                        request_id,
+                        response,
+                    },
+                ..
+            } => {
+                if let Some(reply) = self.fetches.remove(&request_id) {
+                    let _ = reply.send(response.data);
+                }
+            }
+            request_response::Event::OutboundFailure { request_id, .. } => {
+                if let Some(reply) = self.fetches.remove(&request_id) {
+                    let _ = reply.send(None);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
