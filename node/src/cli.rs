@@ -93,7 +93,8 @@ impl Args {
         }
         if let Some(rate) = self.publish_rate {
             c.traffic = Some(TrafficConfig {
-                start_at_ms: lab_events::now_ns() / 1_000_000 + self.publish_after_ms,
+                start_at_ms: Some(lab_events::now_ns() / 1_000_000 + self.publish_after_ms),
+                delay_ms: 0,
                 rate_per_sec: rate,
                 size: self.publish_size,
                 count: self.publish_count,

@@ -182,8 +182,15 @@ impl Default for GossipsubSettings {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TrafficConfig {
-    /// Wall-clock start, milliseconds since the Unix epoch.
-    pub start_at_ms: u64,
+    /// Wall-clock start, milliseconds since the Unix epoch. Absent: the schedule starts when
+    /// the node is told to (SIGUSR1 to the process, or [`crate::Command::StartTraffic`]),
+    /// which is how the orchestrator starts traffic once every mesh is ready.
+    #[serde(default)]
+    pub start_at_ms: Option<u64>,
+    /// Wait this long after the start (time or signal) before the first message, in
+    /// milliseconds; staggers publishers that share one start.
+    #[serde(default)]
+    pub delay_ms: u64,
     /// Messages per second.
     pub rate_per_sec: f64,
     /// Payload size in bytes.
@@ -347,9 +354,12 @@ mod tests {
     }
 
     #[test]
-    fn traffic_needs_a_start_time() {
-        let err = NodeConfig::from_toml("[traffic]\nrate_per_sec = 1.0\ncount = 3\n", "t")
-            .expect_err("missing start");
-        assert!(err.to_string().contains("start_at_ms"), "{err}");
+    fn traffic_needs_a_count_and_a_positive_rate() {
+        let err = NodeConfig::from_toml("[traffic]\nrate_per_sec = 1.0\n", "t")
+            .expect_err("missing count");
+        assert!(err.to_string().contains("count"), "{err}");
+        let err = NodeConfig::from_toml("[traffic]\nrate_per_sec = 0.0\ncount = 1\n", "t")
+            .expect_err("zero rate");
+        assert!(err.to_string().contains("traffic.rate_per_sec"), "{err}");
     }
 }

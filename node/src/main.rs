@@ -39,12 +39,20 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let config = args.resolve()?;
     let mut term = signal(SignalKind::terminate())?;
     let mut int = signal(SignalKind::interrupt())?;
+    // Installed before the node starts: SIGUSR1's default action would kill the process.
+    let mut usr1 = signal(SignalKind::user_defined1())?;
     let node = start(config, Box::new(StdoutSink)).await?;
     tracing::info!(peer_id = %node.peer_id, addrs = ?node.listen_addrs, "node started");
     let commands = node.commands();
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = int.recv() => {}
+    loop {
+        tokio::select! {
+            _ = term.recv() => break,
+            _ = int.recv() => break,
+            _ = usr1.recv() => {
+                tracing::info!("SIGUSR1: starting traffic");
+                let _ = commands.send(Command::StartTraffic).await;
+            }
+        }
     }
     let _ = commands.send(Command::Shutdown).await;
     let totals = node.join().await?;

@@ -74,6 +74,8 @@ pub enum Command {
         /// Where the answer goes: `None` if the peer does not have it or did not answer.
         reply: oneshot::Sender<Option<Vec<u8>>>,
     },
+    /// Start the built-in traffic schedule now (when it has no start time of its own).
+    StartTraffic,
     /// Stop the node.
     Shutdown,
 }
@@ -297,24 +299,35 @@ fn interval(period: Duration) -> Interval {
 struct Traffic {
     config: TrafficConfig,
     sent: u64,
-    next: Instant,
+    /// When the next message is due; `None` until the schedule is started.
+    next: Option<Instant>,
     period: Duration,
 }
 
 impl Traffic {
     fn new(config: TrafficConfig) -> Self {
-        let now_ms = now_ns() / 1_000_000;
-        let wait = Duration::from_millis(config.start_at_ms.saturating_sub(now_ms));
+        let delay = Duration::from_millis(config.delay_ms);
+        let next = config.start_at_ms.map(|at| {
+            let now_ms = now_ns() / 1_000_000;
+            Instant::now() + Duration::from_millis(at.saturating_sub(now_ms)) + delay
+        });
         Self {
             period: Duration::from_secs_f64(1.0 / config.rate_per_sec),
-            next: Instant::now() + wait,
+            next,
             sent: 0,
             config,
         }
     }
 
-    fn done(&self) -> bool {
-        self.sent >= self.config.count
+    /// Starts a schedule that waits for a signal; one already started is left alone.
+    fn start_now(&mut self) {
+        let delay = Duration::from_millis(self.config.delay_ms);
+        self.next.get_or_insert_with(|| Instant::now() + delay);
+    }
+
+    /// When the next message is due, if any.
+    fn due(&self) -> Option<Instant> {
+        self.next.filter(|_| self.sent < self.config.count)
     }
 }
 
@@ -373,7 +386,7 @@ struct Node {
 impl Node {
     async fn run(mut self, mut commands: mpsc::Receiver<Command>) -> Totals {
         loop {
-            let next_publish = self.traffic.as_ref().filter(|t| !t.done()).map(|t| t.next);
+            let next_publish = self.traffic.as_ref().and_then(Traffic::due);
             tokio::select! {
                 event = self.swarm.select_next_some() => self.on_swarm_event(event),
                 command = commands.recv() => match command {
@@ -381,6 +394,11 @@ impl Node {
                     Some(Command::Fetch { peer, msg_id, reply }) => {
                         let id = self.swarm.behaviour_mut().fetch.send_request(&peer, FetchRequest { msg_id });
                         self.fetches.insert(id, reply);
+                    }
+                    Some(Command::StartTraffic) => {
+                        if let Some(t) = self.traffic.as_mut() {
+                            t.start_now();
+                        }
                     }
                     Some(Command::Shutdown) | None => break,
                 },
@@ -401,7 +419,7 @@ impl Node {
             return;
         };
         t.sent += 1;
-        t.next += t.period;
+        t.next = t.next.map(|n| n + t.period);
         let size = t.config.size;
         self.publish(size);
     }

@@ -1,0 +1,76 @@
+//! The one error type of the shaper, with the exit code each failure maps to.
+
+use std::io;
+
+/// Why shaping failed. Messages are lowercase and read after "failed to".
+#[derive(Debug, thiserror::Error)]
+pub enum ShaperError {
+    /// The requested shape is out of range (negative loss, loss above 1, ...).
+    #[error("accept the link shape: {0}")]
+    InvalidShape(String),
+    /// A helper program (`tc`, `iptables`) could not be started at all.
+    #[error("start `{program}`: {source}")]
+    Spawn {
+        /// The program that was started.
+        program: String,
+        /// What the operating system said.
+        #[source]
+        source: io::Error,
+    },
+    /// A helper program ran and exited with a failure.
+    #[error("run `{command}` ({status}): {stderr}")]
+    Command {
+        /// The full command line, for the reader (it was never run through a shell).
+        command: String,
+        /// The exit status as printed by the standard library.
+        status: String,
+        /// The program's standard error, trimmed.
+        stderr: String,
+    },
+    /// The kernel backend was forced but the kernel has no `sch_netem`.
+    #[error("use the kernel backend: netem is not available ({0})")]
+    NetemUnavailable(String),
+    /// An NFQUEUE operation (open, bind, receive, verdict) failed.
+    #[error("{operation} on nfqueue {queue}: {source}")]
+    Nfqueue {
+        /// What was being done, e.g. "bind".
+        operation: &'static str,
+        /// The queue number.
+        queue: u16,
+        /// What the kernel said.
+        #[source]
+        source: io::Error,
+    },
+    /// The netlink socket behind the nfq queue could not be identified in `/proc/self/fd`.
+    #[error("find the nfqueue netlink socket: {0}")]
+    QueueSocket(String),
+    /// Blocking signals, creating the signalfd, or waiting failed.
+    #[error("{operation}: {source}")]
+    Sys {
+        /// The system operation, e.g. "block termination signals".
+        operation: &'static str,
+        /// The errno.
+        #[source]
+        source: nix::Error,
+    },
+    /// Writing the JSON status line failed.
+    #[error("write the status line: {0}")]
+    Output(#[from] io::Error),
+    /// Serialising the JSON status line failed.
+    #[error("encode the status line: {0}")]
+    Encode(#[from] serde_json::Error),
+}
+
+impl ShaperError {
+    /// The process exit code for this failure: 3 for a bad shape, 4 for a failed helper
+    /// program, 5 for a missing kernel feature, 6 for NFQUEUE trouble, 1 for anything else.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Self::InvalidShape(_) => 3,
+            Self::Spawn { .. } | Self::Command { .. } => 4,
+            Self::NetemUnavailable(_) => 5,
+            Self::Nfqueue { .. } | Self::QueueSocket(_) => 6,
+            Self::Sys { .. } | Self::Output(_) | Self::Encode(_) => 1,
+        }
+    }
+}

@@ -1,0 +1,278 @@
+//! Containers: creation from a typed spec, starting (one or many at once), stopping,
+//! signalling and waiting.
+
+use std::collections::HashMap;
+use std::net::Ipv4Addr;
+use std::time::Duration;
+
+use bollard::models::{ContainerCreateBody, HostConfig, NetworkingConfig};
+use bollard::query_parameters::{
+    CreateContainerOptionsBuilder, KillContainerOptionsBuilder, StopContainerOptionsBuilder,
+    WaitContainerOptionsBuilder,
+};
+use futures::StreamExt;
+
+use super::error::DockerError;
+use super::labels::{LABEL_ROLE, run_labels};
+use super::network::endpoint_settings;
+use super::runner::DockerRunner;
+
+/// Where a container is attached at creation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NetworkAttachment {
+    /// The network's name or id.
+    pub network: String,
+    /// A fixed address on it (the network must have a subnet); `None` lets the engine pick.
+    pub ipv4: Option<Ipv4Addr>,
+}
+
+/// Everything needed to create one container. Engine-neutral: no bollard types.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ContainerSpec {
+    /// The run the container belongs to (label `meshlab.run`).
+    pub run_id: String,
+    /// Its role (label `meshlab.role`), e.g. `honest`, `invalid-signature`, `nat`.
+    pub role: String,
+    /// Container name, unique in the engine.
+    pub name: String,
+    /// Image tag or id.
+    pub image: String,
+    /// Environment variables.
+    pub env: Vec<(String, String)>,
+    /// Arguments to the image's entrypoint (`None`: the image's default `CMD`).
+    pub cmd: Option<Vec<String>>,
+    /// The network to attach to at creation. Ignored when `network_mode_container` is set.
+    pub network: Option<NetworkAttachment>,
+    /// Share the network namespace of this container (name or id), as sidecars do:
+    /// network mode `container:<id>`. That container must be running before this one
+    /// starts.
+    pub network_mode_container: Option<String>,
+    /// Extra capabilities, e.g. `NET_ADMIN`.
+    pub cap_add: Vec<String>,
+    /// Namespaced sysctls, e.g. `net.ipv4.ip_forward=1` for a NAT router.
+    pub sysctls: Vec<(String, String)>,
+    /// Labels besides the lab's own (`meshlab`, `meshlab.run`, `meshlab.role`, which
+    /// win on conflict).
+    pub labels: Vec<(String, String)>,
+    /// Memory limit in bytes.
+    pub memory_bytes: Option<u64>,
+}
+
+impl ContainerSpec {
+    /// The engine's container configuration for this spec.
+    fn to_create_body(&self) -> ContainerCreateBody {
+        let mut labels: HashMap<String, String> = self.labels.iter().cloned().collect();
+        labels.extend(run_labels(&self.run_id));
+        labels.insert(LABEL_ROLE.to_owned(), self.role.clone());
+
+        let network_mode = match (&self.network_mode_container, &self.network) {
+            (Some(container), _) => Some(format!("container:{container}")),
+            (None, Some(attachment)) => Some(attachment.network.clone()),
+            (None, None) => None,
+        };
+        let networking_config = match (&self.network_mode_container, &self.network) {
+            (None, Some(attachment)) => Some(NetworkingConfig {
+                endpoints_config: Some(HashMap::from([(
+                    attachment.network.clone(),
+                    endpoint_settings(attachment.ipv4),
+                )])),
+            }),
+            _ => None,
+        };
+        let host_config = HostConfig {
+            network_mode,
+            cap_add: (!self.cap_add.is_empty()).then(|| self.cap_add.clone()),
+            sysctls: (!self.sysctls.is_empty()).then(|| self.sysctls.iter().cloned().collect()),
+            memory: self
+                .memory_bytes
+                .map(|bytes| i64::try_from(bytes).unwrap_or(i64::MAX)),
+            ..Default::default()
+        };
+        ContainerCreateBody {
+            image: Some(self.image.clone()),
+            env: (!self.env.is_empty())
+                .then(|| self.env.iter().map(|(k, v)| format!("{k}={v}")).collect()),
+            cmd: self.cmd.clone(),
+            labels: Some(labels),
+            attach_stdout: Some(false),
+            attach_stderr: Some(false),
+            tty: Some(false),
+            host_config: Some(host_config),
+            networking_config,
+            ..Default::default()
+        }
+    }
+}
+
+impl DockerRunner {
+    /// Creates (does not start) a container; returns its id.
+    pub async fn create_container(&self, spec: &ContainerSpec) -> Result<String, DockerError> {
+        let options = CreateContainerOptionsBuilder::new()
+            .name(&spec.name)
+            .build();
+        let response = self
+            .client()
+            .create_container(Some(options), spec.to_create_body())
+            .await
+            .map_err(|e| DockerError::engine(format!("create container {}", spec.name), e))?;
+        for warning in &response.warnings {
+            tracing::warn!(container = %spec.name, "engine: {warning}");
+        }
+        Ok(response.id)
+    }
+
+    /// Starts a created container.
+    pub async fn start_container(&self, id: &str) -> Result<(), DockerError> {
+        self.client()
+            .start_container(id, None)
+            .await
+            .map_err(|e| DockerError::engine(format!("start container {id}"), e))
+    }
+
+    /// Creates and starts one container; returns its id.
+    pub async fn run_container(&self, spec: &ContainerSpec) -> Result<String, DockerError> {
+        let id = self.create_container(spec).await?;
+        self.start_container(&id).await?;
+        Ok(id)
+    }
+
+    /// Creates and starts every spec, at most `concurrency` engine calls in flight.
+    /// `progress(done)` is called after each container has started. Returns the ids in
+    /// the order of `specs`. Stops at the first failure; what was created until then
+    /// carries its run label, so [`DockerRunner::teardown`] removes it.
+    ///
+    /// The specs must not depend on each other: start sidecars
+    /// (`network_mode_container`) in a later batch than the containers they join.
+    pub async fn run_containers(
+        &self,
+        specs: &[ContainerSpec],
+        concurrency: usize,
+        mut progress: impl FnMut(usize),
+    ) -> Result<Vec<String>, DockerError> {
+        let mut ids = vec![String::new(); specs.len()];
+        let mut started = futures::stream::iter(specs.iter().enumerate())
+            .map(|(index, spec)| async move { (index, self.run_container(spec).await) })
+            .buffer_unordered(concurrency.max(1));
+        let mut done = 0;
+        while let Some((index, result)) = started.next().await {
+            ids[index] = result?;
+            done += 1;
+            progress(done);
+        }
+        Ok(ids)
+    }
+
+    /// Asks a container to stop: its stop signal (SIGTERM), then SIGKILL after `grace`
+    /// (whole seconds; under one second kills at once). Returns when it has stopped.
+    /// Stopping a stopped container is not an error.
+    pub async fn stop_container(&self, id: &str, grace: Duration) -> Result<(), DockerError> {
+        let seconds = i32::try_from(grace.as_secs()).unwrap_or(i32::MAX);
+        let options = StopContainerOptionsBuilder::new().t(seconds).build();
+        match self.client().stop_container(id, Some(options)).await {
+            Ok(()) => Ok(()),
+            // 304: already stopped.
+            Err(e) if super::error::status_code(&e) == Some(304) => Ok(()),
+            Err(e) => Err(DockerError::engine(format!("stop container {id}"), e)),
+        }
+    }
+
+    /// Sends `signal` (e.g. `SIGKILL`, `SIGSTOP`, `SIGCONT`) to a running container.
+    pub async fn kill_container(&self, id: &str, signal: &str) -> Result<(), DockerError> {
+        let options = KillContainerOptionsBuilder::new().signal(signal).build();
+        self.client()
+            .kill_container(id, Some(options))
+            .await
+            .map_err(|e| DockerError::engine(format!("send {signal} to container {id}"), e))
+    }
+
+    /// Waits until a container is not running and returns its exit code (at once if it
+    /// already exited).
+    pub async fn wait_exit(&self, id: &str) -> Result<i64, DockerError> {
+        let options = WaitContainerOptionsBuilder::new()
+            .condition("not-running")
+            .build();
+        let mut responses = self.client().wait_container(id, Some(options));
+        match responses.next().await {
+            Some(Ok(response)) => Ok(response.status_code),
+            // bollard turns a non-zero exit into an error; it is an answer here.
+            Some(Err(bollard::errors::Error::DockerContainerWaitError { code, .. })) => Ok(code),
+            Some(Err(e)) => Err(DockerError::engine(format!("wait for container {id}"), e)),
+            None => Err(DockerError::engine(
+                format!("wait for container {id}"),
+                bollard::errors::Error::DockerStreamError {
+                    error: "the engine closed the wait stream without an exit code".to_owned(),
+                },
+            )),
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn spec() -> ContainerSpec {
+        ContainerSpec {
+            run_id: "r1".to_owned(),
+            role: "honest".to_owned(),
+            name: "r1-honest-0".to_owned(),
+            image: "meshnode:abc".to_owned(),
+            env: vec![(
+                "MESHNODE_CONFIG_TOML".to_owned(),
+                "name = \"a=b\"".to_owned(),
+            )],
+            network: Some(NetworkAttachment {
+                network: "r1-net".to_owned(),
+                ipv4: Some(Ipv4Addr::new(10, 77, 0, 2)),
+            }),
+            cap_add: vec!["NET_ADMIN".to_owned()],
+            labels: vec![
+                ("extra".to_owned(), "x".to_owned()),
+                ("meshlab.run".to_owned(), "spoofed".to_owned()),
+            ],
+            memory_bytes: Some(64 << 20),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn lab_labels_are_set_and_win_over_extra_labels() {
+        let body = spec().to_create_body();
+        let labels = body.labels.unwrap();
+        assert_eq!(labels["meshlab"], "1");
+        assert_eq!(labels["meshlab.run"], "r1");
+        assert_eq!(labels["meshlab.role"], "honest");
+        assert_eq!(labels["extra"], "x");
+    }
+
+    #[test]
+    fn network_attachment_pins_the_address() {
+        let body = spec().to_create_body();
+        let host = body.host_config.unwrap();
+        assert_eq!(host.network_mode.as_deref(), Some("r1-net"));
+        assert_eq!(host.cap_add, Some(vec!["NET_ADMIN".to_owned()]));
+        assert_eq!(host.memory, Some(64 << 20));
+        let endpoints = body.networking_config.unwrap().endpoints_config.unwrap();
+        let ip = endpoints["r1-net"].ipam_config.as_ref().unwrap();
+        assert_eq!(ip.ipv4_address.as_deref(), Some("10.77.0.2"));
+        assert_eq!(
+            body.env,
+            Some(vec!["MESHNODE_CONFIG_TOML=name = \"a=b\"".to_owned()])
+        );
+    }
+
+    #[test]
+    fn sidecar_shares_the_namespace_and_gets_no_endpoint() {
+        let sidecar = ContainerSpec {
+            network_mode_container: Some("abc123".to_owned()),
+            ..spec()
+        };
+        let body = sidecar.to_create_body();
+        assert_eq!(
+            body.host_config.unwrap().network_mode.as_deref(),
+            Some("container:abc123")
+        );
+        assert!(body.networking_config.is_none());
+    }
+}

@@ -1,0 +1,93 @@
+//! Bridge networks with a fixed subnet.
+
+use std::net::Ipv4Addr;
+
+use bollard::models::{
+    EndpointIpamConfig, EndpointSettings, Ipam, IpamConfig, NetworkConnectRequest,
+    NetworkCreateRequest,
+};
+
+use super::error::DockerError;
+use super::labels::run_labels;
+use super::runner::DockerRunner;
+
+/// A network created by [`DockerRunner::create_network`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NetworkHandle {
+    /// The engine's id of the network.
+    pub id: String,
+    /// The network's name.
+    pub name: String,
+    /// Its IPv4 subnet in CIDR notation.
+    pub subnet: String,
+}
+
+impl DockerRunner {
+    /// Creates a bridge network `name` with the IPv4 `subnet` (CIDR, e.g. `10.77.0.0/16`),
+    /// labelled as belonging to `run_id`.
+    pub async fn create_network(
+        &self,
+        run_id: &str,
+        name: &str,
+        subnet: &str,
+    ) -> Result<NetworkHandle, DockerError> {
+        let request = NetworkCreateRequest {
+            name: name.to_owned(),
+            driver: Some("bridge".to_owned()),
+            ipam: Some(Ipam {
+                driver: Some("default".to_owned()),
+                config: Some(vec![IpamConfig {
+                    subnet: Some(subnet.to_owned()),
+                    ..Default::default()
+                }]),
+                options: None,
+            }),
+            labels: Some(run_labels(run_id)),
+            ..Default::default()
+        };
+        let response = self
+            .client()
+            .create_network(request)
+            .await
+            .map_err(|e| DockerError::engine(format!("create network {name} ({subnet})"), e))?;
+        Ok(NetworkHandle {
+            id: response.id,
+            name: name.to_owned(),
+            subnet: subnet.to_owned(),
+        })
+    }
+
+    /// Attaches a (created or running) container to one more network, optionally at a
+    /// fixed address. A container is created attached to at most one network.
+    pub async fn connect_network(
+        &self,
+        container: &str,
+        network: &str,
+        ipv4: Option<Ipv4Addr>,
+    ) -> Result<(), DockerError> {
+        let request = NetworkConnectRequest {
+            container: container.to_owned(),
+            endpoint_config: Some(endpoint_settings(ipv4)),
+        };
+        self.client()
+            .connect_network(network, request)
+            .await
+            .map_err(|e| {
+                DockerError::engine(
+                    format!("connect container {container} to network {network}"),
+                    e,
+                )
+            })
+    }
+}
+
+/// The endpoint settings that pin a container's address (if any) on a network.
+pub(crate) fn endpoint_settings(ipv4: Option<Ipv4Addr>) -> EndpointSettings {
+    EndpointSettings {
+        ipam_config: ipv4.map(|ip| EndpointIpamConfig {
+            ipv4_address: Some(ip.to_string()),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}

@@ -1,0 +1,134 @@
+//! Removal of everything the lab created, found by label. Safe to repeat: resources
+//! already gone, or being removed by someone else, are not errors.
+
+use bollard::query_parameters::{
+    ListContainersOptionsBuilder, ListNetworksOptionsBuilder, RemoveContainerOptionsBuilder,
+    WaitContainerOptionsBuilder,
+};
+use futures::StreamExt;
+
+use super::error::{DockerError, is_gone, status_code};
+use super::labels::{LABEL_LAB, LABEL_RUN, label_filter};
+use super::runner::DockerRunner;
+
+/// How many removals are in flight at once.
+const REMOVE_CONCURRENCY: usize = 16;
+
+/// What a teardown removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TeardownReport {
+    /// Containers removed (running ones were killed first).
+    pub containers: usize,
+    /// Networks removed.
+    pub networks: usize,
+}
+
+impl DockerRunner {
+    /// Removes every container (forcibly, with its anonymous volumes) and then every
+    /// network labelled `meshlab.run=<run_id>`.
+    pub async fn teardown(&self, run_id: &str) -> Result<TeardownReport, DockerError> {
+        self.remove_labelled(LABEL_RUN, run_id).await
+    }
+
+    /// Removes every container and network labelled `meshlab=1`, whatever its run
+    /// (`orchestrator down`). Images are kept: they are content-addressed and reused.
+    pub async fn down_all(&self) -> Result<TeardownReport, DockerError> {
+        self.remove_labelled(LABEL_LAB, "1").await
+    }
+
+    /// The ids of all containers (running or not) labelled `key=value`.
+    pub async fn labelled_containers(
+        &self,
+        key: &str,
+        value: &str,
+    ) -> Result<Vec<String>, DockerError> {
+        let options = ListContainersOptionsBuilder::new()
+            .all(true)
+            .filters(&label_filter(key, value))
+            .build();
+        let containers = self
+            .client()
+            .list_containers(Some(options))
+            .await
+            .map_err(|e| {
+                DockerError::engine(format!("list containers labelled {key}={value}"), e)
+            })?;
+        Ok(containers.into_iter().filter_map(|c| c.id).collect())
+    }
+
+    /// The ids of all networks labelled `key=value`.
+    pub async fn labelled_networks(
+        &self,
+        key: &str,
+        value: &str,
+    ) -> Result<Vec<String>, DockerError> {
+        let options = ListNetworksOptionsBuilder::new()
+            .filters(&label_filter(key, value))
+            .build();
+        let networks = self
+            .client()
+            .list_networks(Some(options))
+            .await
+            .map_err(|e| DockerError::engine(format!("list networks labelled {key}={value}"), e))?;
+        Ok(networks.into_iter().filter_map(|n| n.id).collect())
+    }
+
+    async fn remove_labelled(&self, key: &str, value: &str) -> Result<TeardownReport, DockerError> {
+        let containers = self.labelled_containers(key, value).await?;
+        let removed: Vec<Result<bool, DockerError>> = futures::stream::iter(&containers)
+            .map(|id| self.remove_container(id))
+            .buffer_unordered(REMOVE_CONCURRENCY)
+            .collect()
+            .await;
+        let mut report = TeardownReport::default();
+        for result in removed {
+            report.containers += usize::from(result?);
+        }
+        // Containers are gone, so the networks have no endpoints left.
+        for id in self.labelled_networks(key, value).await? {
+            match self.client().remove_network(&id).await {
+                Ok(()) => report.networks += 1,
+                Err(e) if status_code(&e) == Some(404) => {}
+                Err(e) => return Err(DockerError::engine(format!("remove network {id}"), e)),
+            }
+        }
+        tracing::debug!(?report, "removed resources labelled {key}={value}");
+        Ok(report)
+    }
+
+    /// Kills and removes one container (and its anonymous volumes). Returns false if it
+    /// was already gone or being removed by someone else (then waits until it is gone).
+    pub async fn remove_container(&self, id: &str) -> Result<bool, DockerError> {
+        let options = RemoveContainerOptionsBuilder::new()
+            .force(true)
+            .v(true)
+            .build();
+        match self.client().remove_container(id, Some(options)).await {
+            Ok(()) => Ok(true),
+            Err(e) if status_code(&e) == Some(409) => {
+                // "removal already in progress": wait for it, so that its networks can go.
+                let wait = WaitContainerOptionsBuilder::new()
+                    .condition("removed")
+                    .build();
+                let mut waiting = self.client().wait_container(id, Some(wait));
+                match waiting.next().await {
+                    Some(Err(e))
+                        if !is_gone(&e)
+                            && !matches!(
+                                e,
+                                bollard::errors::Error::DockerContainerWaitError { .. }
+                            ) =>
+                    {
+                        Err(DockerError::engine(
+                            format!("wait for removal of container {id}"),
+                            e,
+                        ))
+                    }
+                    _ => Ok(false),
+                }
+            }
+            Err(e) if is_gone(&e) => Ok(false),
+            Err(e) => Err(DockerError::engine(format!("remove container {id}"), e)),
+        }
+    }
+}

@@ -1,0 +1,204 @@
+//! The orchestrator's one error type and the exit codes it maps to.
+//!
+//! | code | constant               | meaning                                                   |
+//! | ---- | ---------------------- | --------------------------------------------------------- |
+//! | 0    | [`EXIT_TARGETS_MET`]   | the run completed and every target was met                |
+//! | 1    | [`EXIT_TARGETS_MISSED`]| the run completed and at least one target was missed      |
+//! | 2    | [`EXIT_INVALID`]       | the scenario (or a link profile) is invalid, or bad usage |
+//! | 3    | [`EXIT_INFRA`]         | infrastructure failure: Docker, image build, container, I/O |
+//! | 4    | [`EXIT_INTERRUPTED`]   | interrupted (Ctrl-C); teardown still ran                  |
+//!
+//! Codes 0 and 1 come from [`crate::result::RunResult::exit_code`]; codes 2 to 4 from
+//! [`Error::exit_code`].
+
+use std::fmt;
+use std::path::PathBuf;
+
+/// Exit code: the run completed and every target was met.
+pub const EXIT_TARGETS_MET: u8 = 0;
+/// Exit code: the run completed and at least one target was missed.
+pub const EXIT_TARGETS_MISSED: u8 = 1;
+/// Exit code: the scenario or a link profile is invalid, or the command line is wrong.
+pub const EXIT_INVALID: u8 = 2;
+/// Exit code: Docker unreachable, an image build or a container failed, or I/O failed.
+pub const EXIT_INFRA: u8 = 3;
+/// Exit code: the run was interrupted (Ctrl-C) and torn down.
+pub const EXIT_INTERRUPTED: u8 = 4;
+
+/// Everything that can make an orchestrator command fail.
+///
+/// Messages are lowercase and read after "failed to".
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The scenario or a link profile it names is invalid; every problem found is listed.
+    #[error("validate scenario ({} problem{}):\n{}", .0.len(), if .0.len() == 1 { "" } else { "s" }, DiagnosticList(.0))]
+    ScenarioInvalid(Vec<Diagnostic>),
+    /// The command line was wrong (unknown option, missing argument, bad value).
+    #[error("parse the command line: {0}")]
+    Usage(String),
+    /// The Docker engine could not be reached or refused a request.
+    #[error("{action}: {source}")]
+    Docker {
+        /// What was being done, e.g. `connect to the docker engine`.
+        action: String,
+        /// The engine's error.
+        #[source]
+        source: bollard::errors::Error,
+    },
+    /// Any other infrastructure failure: image build, container start, shaper setup, …
+    #[error("{0}")]
+    Infra(String),
+    /// Reading or writing a file failed.
+    #[error("{action} {}: {source}", .path.display())]
+    Io {
+        /// What was being done, e.g. `write`.
+        action: String,
+        /// The file or directory.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Encoding or decoding JSON or TOML output failed.
+    #[error("encode {what}: {message}")]
+    Encode {
+        /// What was being encoded, e.g. `result.json`.
+        what: String,
+        /// The encoder's message.
+        message: String,
+    },
+    /// The user interrupted the run (Ctrl-C).
+    #[error("finish the run: interrupted")]
+    Interrupted,
+}
+
+impl Error {
+    /// The process exit code for this error (see the table in the module docs).
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::ScenarioInvalid(_) | Error::Usage(_) => EXIT_INVALID,
+            Error::Docker { .. } | Error::Infra(_) | Error::Io { .. } | Error::Encode { .. } => {
+                EXIT_INFRA
+            }
+            Error::Interrupted => EXIT_INTERRUPTED,
+        }
+    }
+
+    /// An [`Error::Io`] for `action` on `path`.
+    pub fn io(action: impl Into<String>, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            action: action.into(),
+            path: path.into(),
+            source,
+        }
+    }
+
+    /// An [`Error::Docker`] for `action`.
+    pub fn docker(action: impl Into<String>, source: bollard::errors::Error) -> Self {
+        Error::Docker {
+            action: action.into(),
+            source,
+        }
+    }
+}
+
+/// One problem in a scenario or profile file, located by line, column and field path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    /// The file the problem is in.
+    pub file: PathBuf,
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column (in characters).
+    pub column: usize,
+    /// Dotted field path, e.g. `groups[1].count`; empty for pure syntax errors.
+    pub field: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}: ", self.file.display(), self.line, self.column)?;
+        if !self.field.is_empty() {
+            write!(f, "field `{}`: ", self.field)?;
+        }
+        write!(f, "{}", self.message)
+    }
+}
+
+/// Displays diagnostics one per line, indented.
+struct DiagnosticList<'a>(&'a [Diagnostic]);
+
+impl fmt::Display for DiagnosticList<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, d) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "  {d}")?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn diagnostic_reads_file_line_column_field_message() {
+        let d = Diagnostic {
+            file: "scenarios/x.toml".into(),
+            line: 3,
+            column: 7,
+            field: "groups[1].count".into(),
+            message: "must be positive".into(),
+        };
+        assert_eq!(
+            d.to_string(),
+            "scenarios/x.toml:3:7: field `groups[1].count`: must be positive"
+        );
+    }
+
+    #[test]
+    fn exit_codes_are_distinct_per_class() {
+        let invalid = Error::ScenarioInvalid(Vec::new()).exit_code();
+        let usage = Error::Usage("x".into()).exit_code();
+        let infra = Error::Infra("x".into()).exit_code();
+        let io = Error::io("read", "f", std::io::Error::other("x")).exit_code();
+        let interrupted = Error::Interrupted.exit_code();
+        assert_eq!(invalid, EXIT_INVALID);
+        assert_eq!(usage, EXIT_INVALID);
+        assert_eq!(infra, EXIT_INFRA);
+        assert_eq!(io, EXIT_INFRA);
+        assert_eq!(interrupted, EXIT_INTERRUPTED);
+        let all = [
+            EXIT_TARGETS_MET,
+            EXIT_TARGETS_MISSED,
+            EXIT_INVALID,
+            EXIT_INFRA,
+            EXIT_INTERRUPTED,
+        ];
+        for (i, a) in all.iter().enumerate() {
+            for b in &all[i + 1..] {
+                assert_ne!(a, b);
+            }
+        }
+    }
+
+    #[test]
+    fn invalid_scenario_message_lists_every_diagnostic() {
+        let d = |line| Diagnostic {
+            file: "s.toml".into(),
+            line,
+            column: 1,
+            field: "a".into(),
+            message: "bad".into(),
+        };
+        let msg = Error::ScenarioInvalid(vec![d(1), d(2)]).to_string();
+        assert!(msg.starts_with("validate scenario (2 problems)"), "{msg}");
+        assert!(msg.contains("s.toml:1:1"), "{msg}");
+        assert!(msg.contains("s.toml:2:1"), "{msg}");
+    }
+}

@@ -1,0 +1,15 @@
+//! The orchestrator: turns a TOML scenario into a live, measured Docker testnet of
+//! `meshnode` containers and reports whether propagation met its targets.
+#![cfg_attr(not(test), deny(clippy::unwrap_used))]
+
+pub mod binaries;
+pub mod cli;
+pub mod docker;
+pub mod error;
+pub mod host;
+pub mod plan;
+pub mod profile;
+pub mod result;
+pub mod run;
+pub mod scenario;
+pub mod stats;

@@ -1,0 +1,578 @@
+//! The seeded plan of a run: which node gets which name, role, address, bootstrap peers
+//! and publish schedule. Pure: the same scenario, seed and subnet give the same plan.
+//!
+//! Topology: node `i` (global index, in group order) has host offset `i + 2` in the run's
+//! /16 subnet (`.0.1` is the gateway). Every node but node 0 dials node 0 plus up to
+//! [`BOOTSTRAP_PEERS`] distinct nodes drawn by the seeded RNG among the nodes *before* it,
+//! so that starting containers in index order finds its bootstrap peers up; the graph is
+//! connected by construction. Dial addresses use the dialing node's group transport.
+//!
+//! Traffic: `publishers` honest nodes drawn by the seeded RNG share the scenario's rate
+//! and count evenly (the first `count % publishers` send one more message); publisher
+//! `k` starts `k / rate` seconds after the common start so that publishes interleave
+//! evenly. Every node with a non-honest role publishes too (that is its attack), at the
+//! same per-publisher rate and count.
+
+use std::fmt;
+use std::net::Ipv4Addr;
+use std::time::Duration;
+
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use serde::{Serialize, Serializer};
+
+use crate::error::Error;
+use crate::profile::{LinkProfile, ShaperChoice};
+use crate::scenario::units::duration_str;
+use crate::scenario::{
+    GossipsubOverrides, GossipsubParams, Group, Role, Scenario, Targets, Traffic, Transport,
+};
+
+/// Random earlier nodes each node dials, besides node 0.
+pub const BOOTSTRAP_PEERS: usize = 3;
+/// Host offset of node 0 in the subnet (offset 1 is the gateway).
+pub const FIRST_HOST_OFFSET: u32 = 2;
+
+/// A run's private IPv4 /16, `A.B.0.0/16`. The runner picks one that is free.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Subnet {
+    /// The first two octets.
+    pub octets: [u8; 2],
+}
+
+impl Subnet {
+    /// `10.77.0.0/16`.
+    pub const DEFAULT: Subnet = Subnet { octets: [10, 77] };
+
+    /// `a.b.0.0/16`.
+    pub fn new(a: u8, b: u8) -> Self {
+        Subnet { octets: [a, b] }
+    }
+
+    /// CIDR notation, e.g. `10.77.0.0/16`.
+    pub fn cidr(&self) -> String {
+        format!("{}.{}.0.0/16", self.octets[0], self.octets[1])
+    }
+
+    /// The gateway address `A.B.0.1`.
+    pub fn gateway(&self) -> Ipv4Addr {
+        self.host(1)
+    }
+
+    /// The address at host `offset` (0..=65535) in the subnet.
+    pub fn host(&self, offset: u32) -> Ipv4Addr {
+        let [hi, lo] = u16::try_from(offset).unwrap_or(u16::MAX).to_be_bytes();
+        Ipv4Addr::new(self.octets[0], self.octets[1], hi, lo)
+    }
+}
+
+impl fmt::Display for Subnet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.cidr())
+    }
+}
+
+impl Serialize for Subnet {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.cidr())
+    }
+}
+
+/// The whole run, planned.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Plan {
+    /// The scenario's name.
+    pub scenario: String,
+    /// The seed everything was drawn from.
+    pub seed: u64,
+    /// Measured run length, from the moment every node is meshed.
+    #[serde(with = "duration_str")]
+    pub duration: Duration,
+    /// Time before traffic starts, counted in `duration`.
+    #[serde(with = "duration_str")]
+    pub warmup: Duration,
+    /// The run's subnet.
+    pub subnet: Subnet,
+    /// The gossipsub topic.
+    pub topic: String,
+    /// The profile file's name, if the link came from one.
+    pub link_profile: Option<String>,
+    /// The link impairment applied to every node's egress.
+    pub link: LinkProfile,
+    /// Which shaper back end the scenario asks for.
+    pub shaper: ShaperChoice,
+    /// The scenario's targets.
+    pub targets: Targets,
+    /// The scenario's whole traffic (all honest publishers together).
+    pub traffic: Traffic,
+    /// Effective gossipsub settings of every node (overrides over spec defaults).
+    pub gossipsub: GossipsubParams,
+    /// The scenario's groups.
+    pub groups: Vec<Group>,
+    /// Every node, in index order.
+    pub nodes: Vec<NodePlan>,
+}
+
+/// One node of the plan.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NodePlan {
+    /// Node and container name, `<group>-<i>`.
+    pub name: String,
+    /// Its group's id.
+    pub group: String,
+    /// Its role.
+    pub role: Role,
+    /// Global index (0-based, in group order).
+    pub index: usize,
+    /// Index within its group (the `<i>` of its name).
+    pub group_index: usize,
+    /// Its address in the run's subnet.
+    pub ip: Ipv4Addr,
+    /// The transport it dials with.
+    pub transport: Transport,
+    /// ML-DSA parameter set.
+    pub mldsa_level: u16,
+    /// Whether it publishes (honest publishers and every non-honest node).
+    pub publishes: bool,
+    /// Its publish schedule, when it publishes.
+    pub traffic: Option<NodeTraffic>,
+    /// Multiaddrs it dials at start.
+    pub bootstrap: Vec<String>,
+    /// The topic (repeated from the plan for [`NodePlan::node_config_toml`]).
+    #[serde(skip)]
+    topic: String,
+    /// Gossipsub overrides (repeated from the scenario for the node config).
+    #[serde(skip)]
+    gossipsub: GossipsubOverrides,
+}
+
+/// One publisher's schedule.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NodeTraffic {
+    /// Delay after the run's common traffic start, in milliseconds.
+    pub offset_ms: u64,
+    /// Messages per second.
+    pub rate_per_sec: f64,
+    /// Payload bytes.
+    pub size: u64,
+    /// Messages in all.
+    pub count: u64,
+}
+
+/// The node's TOML document, field names as in the node's configuration.
+#[derive(Serialize)]
+struct NodeConfigDoc<'a> {
+    name: &'a str,
+    role: &'a str,
+    bootstrap: &'a [String],
+    mldsa_level: u16,
+    mdns: bool,
+    topic: &'a str,
+    #[serde(skip_serializing_if = "GossipsubOverrides::is_empty")]
+    gossipsub: &'a GossipsubOverrides,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    traffic: Option<TrafficDoc>,
+}
+
+#[derive(Serialize)]
+struct TrafficDoc {
+    delay_ms: u64,
+    rate_per_sec: f64,
+    size: u64,
+    count: u64,
+}
+
+impl NodePlan {
+    /// Whether the node follows the protocol.
+    pub fn is_honest(&self) -> bool {
+        self.role.is_honest()
+    }
+
+    /// The node's configuration (the `MESHNODE_CONFIG_TOML` text). Its traffic has no start
+    /// time: it starts when the runner signals the node (SIGUSR1) once every mesh is
+    /// ready, after this node's own offset.
+    pub fn node_config_toml(&self) -> Result<String, Error> {
+        let doc = NodeConfigDoc {
+            name: &self.name,
+            role: self.role.name(),
+            bootstrap: &self.bootstrap,
+            mldsa_level: self.mldsa_level,
+            mdns: false,
+            topic: &self.topic,
+            gossipsub: &self.gossipsub,
+            traffic: self.traffic.as_ref().map(|t| TrafficDoc {
+                delay_ms: t.offset_ms,
+                rate_per_sec: t.rate_per_sec,
+                size: t.size,
+                count: t.count,
+            }),
+        };
+        toml::to_string(&doc).map_err(|e| Error::Encode {
+            what: format!("the config of node {}", self.name),
+            message: e.to_string(),
+        })
+    }
+}
+
+impl Plan {
+    /// The node called `name`.
+    pub fn node(&self, name: &str) -> Option<&NodePlan> {
+        self.nodes.iter().find(|n| n.name == name)
+    }
+
+    /// Honest nodes, in index order.
+    pub fn honest_nodes(&self) -> impl Iterator<Item = &NodePlan> {
+        self.nodes.iter().filter(|n| n.is_honest())
+    }
+
+    /// Number of honest nodes.
+    pub fn honest_count(&self) -> usize {
+        self.honest_nodes().count()
+    }
+
+    /// How long publishing lasts from the common traffic start until the last scheduled
+    /// publish of any node.
+    pub fn traffic_span(&self) -> Duration {
+        self.nodes
+            .iter()
+            .filter_map(|n| n.traffic.as_ref())
+            .map(|t| {
+                let last = if t.count > 1 && t.rate_per_sec > 0.0 {
+                    (t.count - 1) as f64 / t.rate_per_sec
+                } else {
+                    0.0
+                };
+                Duration::from_millis(t.offset_ms) + Duration::from_secs_f64(last)
+            })
+            .max()
+            .unwrap_or_default()
+    }
+
+    /// The plan as a TOML document (what `orchestrator plan FILE` prints).
+    pub fn render(&self) -> Result<String, Error> {
+        toml::to_string(self).map_err(|e| Error::Encode {
+            what: "the plan".to_string(),
+            message: e.to_string(),
+        })
+    }
+}
+
+/// Plans a run of `s` in `subnet`. Pure and deterministic in (`s`, `subnet`).
+pub fn plan(s: &Scenario, subnet: Subnet) -> Plan {
+    let mut rng = StdRng::seed_from_u64(s.seed);
+
+    let mut nodes = Vec::with_capacity(s.node_count());
+    for g in &s.groups {
+        for i in 0..g.count {
+            let index = nodes.len();
+            nodes.push(NodePlan {
+                name: format!("{}-{i}", g.id),
+                group: g.id.clone(),
+                role: g.role,
+                index,
+                group_index: i,
+                ip: subnet.host(FIRST_HOST_OFFSET + u32::try_from(index).unwrap_or(u32::MAX)),
+                transport: g.transport,
+                mldsa_level: g.mldsa_level,
+                publishes: false,
+                traffic: None,
+                bootstrap: Vec::new(),
+                topic: s.traffic.topic.clone(),
+                gossipsub: s.gossipsub.clone(),
+            });
+        }
+    }
+
+    // Publishers: drawn among honest nodes.
+    let honest: Vec<usize> = nodes
+        .iter()
+        .filter(|n| n.is_honest())
+        .map(|n| n.index)
+        .collect();
+    let p = s.traffic.publishers.min(honest.len());
+    let mut chosen: Vec<usize> = rand::seq::index::sample(&mut rng, honest.len(), p)
+        .into_iter()
+        .map(|k| honest[k])
+        .collect();
+    chosen.sort_unstable();
+    let per_rate = if p > 0 {
+        s.traffic.rate_per_sec / p as f64
+    } else {
+        0.0
+    };
+    let stagger_ms = |k: usize| -> u64 {
+        if s.traffic.rate_per_sec > 0.0 {
+            (k as f64 * 1000.0 / s.traffic.rate_per_sec).round() as u64
+        } else {
+            0
+        }
+    };
+    let (base, extra) = if p > 0 {
+        (s.traffic.count / p as u64, s.traffic.count % p as u64)
+    } else {
+        (0, 0)
+    };
+    for (k, &i) in chosen.iter().enumerate() {
+        nodes[i].publishes = true;
+        nodes[i].traffic = Some(NodeTraffic {
+            offset_ms: stagger_ms(k),
+            rate_per_sec: per_rate,
+            size: s.traffic.size,
+            count: base + u64::from((k as u64) < extra),
+        });
+    }
+    // Attackers publish at the per-publisher rate too.
+    if p > 0 {
+        for (k, n) in nodes.iter_mut().filter(|n| !n.is_honest()).enumerate() {
+            n.publishes = true;
+            n.traffic = Some(NodeTraffic {
+                offset_ms: stagger_ms(k % p),
+                rate_per_sec: per_rate,
+                size: s.traffic.size,
+                count: base.max(1),
+            });
+        }
+    }
+
+    // Bootstrap: node 0 plus up to BOOTSTRAP_PEERS distinct random earlier nodes.
+    for i in 1..nodes.len() {
+        let mut targets = vec![0];
+        let earlier = i - 1; // candidates 1..i
+        let k = BOOTSTRAP_PEERS.min(earlier);
+        let mut picks: Vec<usize> = rand::seq::index::sample(&mut rng, earlier, k)
+            .into_iter()
+            .map(|j| j + 1)
+            .collect();
+        picks.sort_unstable();
+        targets.extend(picks);
+        let transport = nodes[i].transport;
+        nodes[i].bootstrap = targets
+            .into_iter()
+            .map(|j| transport.multiaddr(nodes[j].ip))
+            .collect();
+    }
+
+    Plan {
+        scenario: s.name.clone(),
+        seed: s.seed,
+        duration: s.duration,
+        warmup: s.warmup,
+        subnet,
+        topic: s.traffic.topic.clone(),
+        link_profile: s.network.profile.clone(),
+        link: s.network.link.clone(),
+        shaper: s.network.shaper,
+        targets: s.targets.clone(),
+        traffic: s.traffic.clone(),
+        gossipsub: s.gossipsub.effective(),
+        groups: s.groups.clone(),
+        nodes,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+
+    fn scenario(seed: u64) -> Scenario {
+        let text = format!(
+            r#"
+[scenario]
+name = "t"
+seed = {seed}
+duration = "30s"
+warmup = "10s"
+
+[[groups]]
+id = "honest"
+count = 20
+
+[[groups]]
+id = "evil"
+count = 3
+role = "invalid-signature"
+transport = "quic"
+
+[traffic]
+publishers = 4
+rate = "8/s"
+size = "1KiB"
+count = 10
+
+[gossipsub]
+mesh_n = 5
+"#
+        );
+        crate::scenario::parse(Path::new("t.toml"), &text, Path::new("/nonexistent"))
+            .expect("valid scenario")
+    }
+
+    #[test]
+    fn same_seed_same_plan_other_seed_other_plan() {
+        let a = plan(&scenario(7), Subnet::DEFAULT);
+        let b = plan(&scenario(7), Subnet::DEFAULT);
+        let c = plan(&scenario(8), Subnet::DEFAULT);
+        assert_eq!(a, b);
+        assert_eq!(a.render().expect("renders"), b.render().expect("renders"));
+        assert_ne!(a.nodes, c.nodes);
+    }
+
+    #[test]
+    fn names_addresses_and_roles() {
+        let p = plan(&scenario(1), Subnet::new(10, 80));
+        assert_eq!(p.nodes.len(), 23);
+        assert_eq!(p.nodes[0].name, "honest-0");
+        assert_eq!(p.nodes[0].ip, Ipv4Addr::new(10, 80, 0, 2));
+        assert_eq!(p.nodes[20].name, "evil-0");
+        assert_eq!(p.nodes[20].group_index, 0);
+        assert_eq!(p.nodes[20].ip, Ipv4Addr::new(10, 80, 0, 22));
+        assert_eq!(p.nodes[20].role, Role::InvalidSignature);
+        assert_eq!(p.honest_count(), 20);
+        assert_eq!(Subnet::new(10, 80).host(300), Ipv4Addr::new(10, 80, 1, 44));
+        assert_eq!(Subnet::new(10, 80).gateway(), Ipv4Addr::new(10, 80, 0, 1));
+        assert_eq!(Subnet::new(10, 80).cidr(), "10.80.0.0/16");
+    }
+
+    #[test]
+    fn publishers_split_rate_and_count() {
+        let p = plan(&scenario(3), Subnet::DEFAULT);
+        let honest_pubs: Vec<&NodePlan> = p.honest_nodes().filter(|n| n.publishes).collect();
+        assert_eq!(honest_pubs.len(), 4);
+        let counts: Vec<u64> = honest_pubs
+            .iter()
+            .map(|n| n.traffic.as_ref().expect("traffic").count)
+            .collect();
+        assert_eq!(counts, [3, 3, 2, 2]);
+        let offsets: Vec<u64> = honest_pubs
+            .iter()
+            .map(|n| n.traffic.as_ref().expect("traffic").offset_ms)
+            .collect();
+        assert_eq!(offsets, [0, 125, 250, 375]);
+        for n in &honest_pubs {
+            assert_eq!(n.traffic.as_ref().expect("traffic").rate_per_sec, 2.0);
+        }
+        // Every attacker publishes; honest non-publishers do not.
+        assert!(
+            p.nodes
+                .iter()
+                .filter(|n| !n.is_honest())
+                .all(|n| n.publishes)
+        );
+        assert_eq!(p.nodes.iter().filter(|n| n.traffic.is_some()).count(), 7);
+        // Publisher 1 starts at 125 ms and sends 3 at 2/s: its last leaves at 1.125 s.
+        assert_eq!(p.traffic_span(), Duration::from_millis(1125));
+    }
+
+    #[test]
+    fn bootstrap_is_node_zero_plus_three_distinct_earlier_nodes() {
+        let p = plan(&scenario(5), Subnet::DEFAULT);
+        assert!(p.nodes[0].bootstrap.is_empty());
+        assert_eq!(p.nodes[1].bootstrap, ["/ip4/10.77.0.2/tcp/4001"]);
+        assert_eq!(p.nodes[2].bootstrap.len(), 2);
+        for n in &p.nodes[4..] {
+            assert_eq!(n.bootstrap.len(), 1 + BOOTSTRAP_PEERS, "{}", n.name);
+            let mut seen = n.bootstrap.clone();
+            seen.sort();
+            seen.dedup();
+            assert_eq!(seen.len(), n.bootstrap.len(), "{}: duplicates", n.name);
+            for addr in &n.bootstrap {
+                let target = p
+                    .nodes
+                    .iter()
+                    .find(|m| addr.contains(&format!("/{}/", m.ip)))
+                    .expect("bootstrap names a node");
+                assert!(
+                    target.index < n.index,
+                    "{} dials later {}",
+                    n.name,
+                    target.name
+                );
+            }
+        }
+        let evil = &p.nodes[21];
+        assert!(
+            evil.bootstrap
+                .iter()
+                .all(|a| a.ends_with("/udp/4001/quic-v1"))
+        );
+        assert_eq!(evil.bootstrap[0], "/ip4/10.77.0.2/udp/4001/quic-v1");
+    }
+
+    #[test]
+    fn node_config_follows_the_node_contract() {
+        let p = plan(&scenario(9), Subnet::DEFAULT);
+        let publisher = p
+            .nodes
+            .iter()
+            .find(|n| n.is_honest() && n.publishes)
+            .expect("a publisher");
+        let text = publisher.node_config_toml().expect("renders");
+        let doc: toml::Table = text.parse().expect("valid toml");
+        assert_eq!(doc["name"].as_str(), Some(publisher.name.as_str()));
+        assert_eq!(doc["role"].as_str(), Some("honest"));
+        assert_eq!(doc["mldsa_level"].as_integer(), Some(87));
+        assert_eq!(doc["mdns"].as_bool(), Some(false));
+        assert_eq!(doc["topic"].as_str(), Some(crate::scenario::DEFAULT_TOPIC));
+        assert_eq!(
+            doc["bootstrap"].as_array().map(Vec::len),
+            Some(publisher.bootstrap.len())
+        );
+        let g = doc["gossipsub"].as_table().expect("gossipsub table");
+        assert_eq!(g.len(), 1);
+        assert_eq!(g["mesh_n"].as_integer(), Some(5));
+        let t = doc["traffic"].as_table().expect("traffic table");
+        let own = publisher.traffic.as_ref().expect("traffic");
+        assert!(
+            !t.contains_key("start_at_ms"),
+            "traffic starts on the runner's signal"
+        );
+        assert_eq!(t["delay_ms"].as_integer(), Some(own.offset_ms as i64));
+        assert_eq!(t["rate_per_sec"].as_float(), Some(2.0));
+        assert_eq!(t["size"].as_integer(), Some(1024));
+        assert_eq!(t["count"].as_integer(), Some(own.count as i64));
+        let allowed = [
+            "name",
+            "role",
+            "bootstrap",
+            "mldsa_level",
+            "mdns",
+            "topic",
+            "gossipsub",
+            "traffic",
+        ];
+        assert!(doc.keys().all(|k| allowed.contains(&k.as_str())), "{text}");
+
+        let quiet = p
+            .nodes
+            .iter()
+            .find(|n| !n.publishes)
+            .expect("a non-publisher");
+        let doc: toml::Table = quiet
+            .node_config_toml()
+            .expect("renders")
+            .parse()
+            .expect("valid toml");
+        assert!(!doc.contains_key("traffic"));
+
+        let attacker = &p.nodes[20];
+        let doc: toml::Table = attacker
+            .node_config_toml()
+            .expect("renders")
+            .parse()
+            .expect("valid toml");
+        assert_eq!(doc["role"].as_str(), Some("invalid-signature"));
+        assert!(doc.contains_key("traffic"));
+    }
+
+    #[test]
+    fn plan_renders_as_toml() {
+        let p = plan(&scenario(1), Subnet::DEFAULT);
+        let text = p.render().expect("renders");
+        let doc: toml::Table = text.parse().expect("valid toml");
+        assert_eq!(doc["subnet"].as_str(), Some("10.77.0.0/16"));
+        assert_eq!(doc["duration"].as_str(), Some("30s"));
+        assert_eq!(doc["nodes"].as_array().map(Vec::len), Some(23));
+    }
+}

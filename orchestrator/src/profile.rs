@@ -1,0 +1,299 @@
+//! Link profiles (`netem/<name>.toml`): the delay, jitter, loss and rate imposed on every
+//! node's links, and the choice of shaping back end.
+//!
+//! A profile file is flat:
+//!
+//! ```toml
+//! description = "cross-region WAN"   # optional
+//! delay = "50ms"                      # one-way delay added on each node's egress
+//! jitter = "10ms"                     # ± around delay; at most delay
+//! loss = 0.001                        # probability 0..=1
+//! rate = "100mbit"                    # egress rate limit (bit, kbit, mbit, gbit); optional
+//! ```
+//!
+//! Every field is optional (absent = not shaped). The same fields form an inline
+//! `[network.link]` table in a scenario.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Diagnostic, Error};
+use crate::scenario::doc::{Document, FieldPath};
+use crate::scenario::units::{self, duration_str};
+
+/// Which link-shaping back end a run uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ShaperChoice {
+    /// Kernel `tc netem` where the kernel has it, else the user-space shaper.
+    #[default]
+    Auto,
+    /// Kernel `tc netem` (plus `tbf` for rate); fail if unavailable.
+    Kernel,
+    /// The user-space NFQUEUE shaper.
+    Userspace,
+    /// No shaping at all, whatever the profile says.
+    None,
+}
+
+impl ShaperChoice {
+    /// The name as written in scenarios: `auto`, `kernel`, `userspace` or `none`.
+    pub fn name(self) -> &'static str {
+        match self {
+            ShaperChoice::Auto => "auto",
+            ShaperChoice::Kernel => "kernel",
+            ShaperChoice::Userspace => "userspace",
+            ShaperChoice::None => "none",
+        }
+    }
+}
+
+impl fmt::Display for ShaperChoice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The impairment imposed on each node's egress.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LinkProfile {
+    /// One-way delay added to every packet a node sends (serialised as e.g. `"25ms"`).
+    #[serde(with = "duration_str")]
+    pub delay: Duration,
+    /// Uniform variation around `delay` (± jitter); never more than `delay`.
+    #[serde(with = "duration_str")]
+    pub jitter: Duration,
+    /// Probability that a packet is dropped, 0..=1.
+    pub loss: f64,
+    /// Egress rate limit in kbit/s; `None` = unlimited.
+    pub rate_kbit: Option<u64>,
+}
+
+impl LinkProfile {
+    /// A link with no impairment.
+    pub fn none() -> Self {
+        LinkProfile {
+            delay: Duration::ZERO,
+            jitter: Duration::ZERO,
+            loss: 0.0,
+            rate_kbit: None,
+        }
+    }
+
+    /// Whether this profile imposes nothing (no shaper needs to run).
+    pub fn is_none(&self) -> bool {
+        self.delay.is_zero()
+            && self.jitter.is_zero()
+            && self.loss == 0.0
+            && self.rate_kbit.is_none()
+    }
+}
+
+/// `[network.link]` in a scenario, as written.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawLink {
+    delay: Option<String>,
+    jitter: Option<String>,
+    loss: Option<f64>,
+    rate: Option<String>,
+}
+
+/// A profile file, as written.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawProfileFile {
+    #[allow(dead_code)] // documentation for humans; parsed so that it is allowed
+    description: Option<String>,
+    delay: Option<String>,
+    jitter: Option<String>,
+    loss: Option<f64>,
+    rate: Option<String>,
+}
+
+impl From<RawProfileFile> for RawLink {
+    fn from(f: RawProfileFile) -> Self {
+        RawLink {
+            delay: f.delay,
+            jitter: f.jitter,
+            loss: f.loss,
+            rate: f.rate,
+        }
+    }
+}
+
+/// Checks a raw link table whose fields live under `at` (empty for a profile file) and
+/// returns the profile; each problem is pushed to `diags`.
+pub(crate) fn validate_link(
+    raw: &RawLink,
+    doc: &Document<'_>,
+    at: Option<&FieldPath>,
+    diags: &mut Vec<Diagnostic>,
+) -> LinkProfile {
+    let field = |name: &str| match at {
+        Some(p) => p.key(name),
+        None => FieldPath::root(name),
+    };
+    let mut duration = |name: &str, value: &Option<String>| -> Duration {
+        match value.as_deref().map(units::parse_duration) {
+            None => Duration::ZERO,
+            Some(Ok(d)) => d,
+            Some(Err(e)) => {
+                diags.push(doc.diag(&field(name), e));
+                Duration::ZERO
+            }
+        }
+    };
+    let delay = duration("delay", &raw.delay);
+    let jitter = duration("jitter", &raw.jitter);
+    if jitter > delay {
+        diags.push(doc.diag(
+            &field("jitter"),
+            format!(
+                "must not exceed delay ({} > {})",
+                units::format_duration(jitter),
+                units::format_duration(delay)
+            ),
+        ));
+    }
+    let loss = raw.loss.unwrap_or(0.0);
+    if !(0.0..=1.0).contains(&loss) {
+        diags.push(doc.diag(
+            &field("loss"),
+            format!("must be a probability in 0..=1, got {loss}"),
+        ));
+    }
+    let rate_kbit = match raw.rate.as_deref().map(units::parse_rate_kbit) {
+        None => None,
+        Some(Ok(r)) => Some(r),
+        Some(Err(e)) => {
+            diags.push(doc.diag(&field("rate"), e));
+            None
+        }
+    };
+    LinkProfile {
+        delay,
+        jitter,
+        loss: if (0.0..=1.0).contains(&loss) {
+            loss
+        } else {
+            0.0
+        },
+        rate_kbit,
+    }
+}
+
+/// The file that holds profile `name` in `netem_dir`: `netem_dir/<name>.toml`.
+pub fn profile_path(netem_dir: &Path, name: &str) -> PathBuf {
+    netem_dir.join(format!("{name}.toml"))
+}
+
+/// Reads and checks a profile file; every problem is reported as a [`Diagnostic`] naming
+/// the file (in [`Error::ScenarioInvalid`]).
+pub fn load(path: &Path) -> Result<LinkProfile, Error> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Error::ScenarioInvalid(vec![Diagnostic {
+            file: path.to_path_buf(),
+            line: 1,
+            column: 1,
+            field: String::new(),
+            message: format!("cannot read link profile: {e}"),
+        }])
+    })?;
+    parse(path, &text)
+}
+
+/// Parses and checks profile text; `path` names it in diagnostics.
+pub(crate) fn parse(path: &Path, text: &str) -> Result<LinkProfile, Error> {
+    let doc = Document::new(path, text);
+    let raw: RawProfileFile = doc
+        .deserialize()
+        .map_err(|d| Error::ScenarioInvalid(vec![d]))?;
+    let mut diags = Vec::new();
+    let profile = validate_link(&raw.into(), &doc, None, &mut diags);
+    if diags.is_empty() {
+        Ok(profile)
+    } else {
+        Err(Error::ScenarioInvalid(diags))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn diags(e: Error) -> Vec<Diagnostic> {
+        match e {
+            Error::ScenarioInvalid(d) => d,
+            other => panic!("expected ScenarioInvalid, got {other}"),
+        }
+    }
+
+    #[test]
+    fn profile_fields_parse() {
+        let p = parse(
+            Path::new("netem/x.toml"),
+            "description = \"x\"\ndelay = \"25ms\"\njitter = \"2.5ms\"\nloss = 0.01\nrate = \"10mbit\"\n",
+        )
+        .expect("valid");
+        assert_eq!(p.delay, Duration::from_millis(25));
+        assert_eq!(p.jitter, Duration::from_micros(2500));
+        assert_eq!(p.loss, 0.01);
+        assert_eq!(p.rate_kbit, Some(10_000));
+        assert!(!p.is_none());
+        assert!(
+            parse(Path::new("n.toml"), "")
+                .expect("empty is valid")
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn profile_errors_name_the_file_and_field() {
+        let d = diags(
+            parse(
+                Path::new("netem/bad.toml"),
+                "delay = \"25\"\njitter = \"30ms\"\nloss = 1.5\n",
+            )
+            .expect_err("invalid"),
+        );
+        let text: Vec<String> = d.iter().map(|d| d.to_string()).collect();
+        assert_eq!(d.len(), 3, "{text:?}");
+        assert!(
+            text[0].starts_with("netem/bad.toml:1:9: field `delay`"),
+            "{text:?}"
+        );
+        assert!(
+            text[1].starts_with("netem/bad.toml:2:10: field `jitter`"),
+            "{text:?}"
+        );
+        assert!(
+            text[2].starts_with("netem/bad.toml:3:8: field `loss`"),
+            "{text:?}"
+        );
+    }
+
+    #[test]
+    fn unknown_profile_field_is_rejected() {
+        let d =
+            diags(parse(Path::new("p.toml"), "delay = \"1ms\"\ndelya = \"2ms\"\n").expect_err("x"));
+        assert_eq!(d.len(), 1);
+        assert_eq!((d[0].line, d[0].column), (2, 1));
+        assert_eq!(d[0].field, "delya");
+        assert!(d[0].message.contains("unknown field"), "{}", d[0]);
+    }
+
+    #[test]
+    fn missing_profile_file_names_it() {
+        let d = diags(load(Path::new("/nonexistent/netem/nope.toml")).expect_err("missing"));
+        assert!(
+            d[0].to_string().contains("/nonexistent/netem/nope.toml"),
+            "{}",
+            d[0]
+        );
+    }
+}

@@ -1,0 +1,587 @@
+//! `orchestrator run`: one scenario end to end — images, network, node and shaper
+//! containers, readiness, traffic, collection, statistics — with teardown on every exit.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use futures::{StreamExt, TryStreamExt};
+use indicatif::{ProgressBar, ProgressStyle};
+use lab_events::{Event, Record, now_ns};
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::mpsc;
+
+use crate::binaries::{self, Binaries};
+use crate::docker::tools_image::{LABSHAPER_IN_IMAGE, TOOLS_REPO, tools_context};
+use crate::docker::{
+    ContainerSpec, DockerError, DockerRunner, LogSource, NetworkAttachment, node_image_context,
+};
+use crate::error::Error;
+use crate::host::HostMonitor;
+use crate::plan::{self, Plan, Subnet};
+use crate::profile::ShaperChoice;
+use crate::result::{ContainerUsage, RunResult};
+use crate::scenario::{self, Scenario};
+use crate::stats;
+
+/// How a run is carried out.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Where `<run-id>/result.json` goes.
+    pub reports_dir: PathBuf,
+    /// A prebuilt static `meshnode` (otherwise cargo builds it).
+    pub node_binary: Option<PathBuf>,
+    /// A prebuilt static `labshaper` (otherwise cargo builds it).
+    pub shaper_binary: Option<PathBuf>,
+    /// How long to wait for every mesh before traffic starts anyway.
+    pub ready_timeout: Duration,
+}
+
+/// Engine calls in flight at once when creating, stopping or reading many containers.
+const CONCURRENCY: usize = 16;
+/// Time after the last scheduled publish for messages still in flight.
+const DRAIN: Duration = Duration::from_secs(3);
+/// Grace between SIGTERM and SIGKILL when stopping nodes.
+const STOP_GRACE: Duration = Duration::from_secs(5);
+/// How long a shaper may take to put its shape in force.
+const SHAPER_TIMEOUT: Duration = Duration::from_secs(30);
+
+fn infra(e: DockerError) -> Error {
+    Error::Infra(e.to_string())
+}
+
+/// Runs the scenario at `path`. Every container and network of the run is removed before
+/// this returns, whether the run succeeded, failed, or was interrupted (SIGINT/SIGTERM).
+pub async fn run(path: &Path, opts: &RunOptions) -> Result<RunResult, Error> {
+    let scenario = scenario::load(path)?;
+    let mut sigint = signal(SignalKind::interrupt())
+        .map_err(|e| Error::Infra(format!("install the SIGINT handler: {e}")))?;
+    let mut sigterm = signal(SignalKind::terminate())
+        .map_err(|e| Error::Infra(format!("install the SIGTERM handler: {e}")))?;
+    let (node_bin, shaper_bin) = (opts.node_binary.clone(), opts.shaper_binary.clone());
+    let build = tokio::task::spawn_blocking(move || {
+        binaries::build(node_bin.as_deref(), shaper_bin.as_deref())
+    });
+    let bins = tokio::select! {
+        b = build => b.map_err(|e| Error::Infra(format!("build the binaries: {e}")))??,
+        _ = sigint.recv() => return Err(Error::Interrupted),
+        _ = sigterm.recv() => return Err(Error::Interrupted),
+    };
+    let runner = DockerRunner::connect().await.map_err(infra)?;
+    let run_id = new_run_id(&scenario.name);
+    eprintln!(
+        "==> run {run_id}: scenario {} ({} nodes)",
+        scenario.name,
+        scenario.node_count()
+    );
+    let outcome = tokio::select! {
+        r = execute(&runner, &run_id, &scenario, &bins, opts) => r,
+        _ = sigint.recv() => Err(Error::Interrupted),
+        _ = sigterm.recv() => Err(Error::Interrupted),
+    };
+    if matches!(outcome, Err(Error::Interrupted)) {
+        eprintln!("==> interrupted: removing the run's containers and network");
+    }
+    teardown(&runner, &run_id).await;
+    outcome
+}
+
+/// Removes everything labelled with the run id, and checks that nothing is left (a create
+/// call in flight when the run was cancelled may land after the first pass).
+async fn teardown(runner: &DockerRunner, run_id: &str) {
+    for pass in 0..3 {
+        match runner.teardown(run_id).await {
+            Ok(r) if r.containers == 0 && r.networks == 0 && pass > 0 => return,
+            Ok(r) => {
+                if pass == 0 {
+                    eprintln!(
+                        "==> teardown: removed {} containers and {} networks",
+                        r.containers, r.networks
+                    );
+                }
+            }
+            Err(e) => eprintln!("warning: failed to tear down run {run_id}: {e}"),
+        }
+    }
+}
+
+fn new_run_id(name: &str) -> String {
+    let nanos = now_ns();
+    let tag = blake3::hash(&nanos.to_le_bytes()).to_hex();
+    let clean: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .take(24)
+        .collect();
+    format!("{clean}-{}", &tag[..8])
+}
+
+fn phase_bar(len: u64, what: &str) -> ProgressBar {
+    let bar = ProgressBar::new(len);
+    let style = ProgressStyle::with_template("{msg:>22} [{bar:30}] {pos}/{len} {elapsed}")
+        .unwrap_or_else(|_| ProgressStyle::default_bar());
+    bar.set_style(style.progress_chars("=> "));
+    bar.set_message(what.to_string());
+    bar
+}
+
+fn elapsed_s(t0: Instant) -> Option<f64> {
+    Some(t0.elapsed().as_secs_f64())
+}
+
+/// Whether the run shapes links at all.
+fn shapes(plan: &Plan) -> bool {
+    plan.shaper != ShaperChoice::None && !plan.link.is_none()
+}
+
+async fn execute(
+    runner: &DockerRunner,
+    run_id: &str,
+    scenario: &Scenario,
+    bins: &Binaries,
+    opts: &RunOptions,
+) -> Result<RunResult, Error> {
+    let t0 = Instant::now();
+    let started_at_ms = now_ns() / 1_000_000;
+    let host = HostMonitor::start();
+
+    // Images.
+    eprintln!("==> images");
+    let node_image = runner
+        .ensure_image(
+            "meshlab-node",
+            node_image_context(&bins.meshnode).map_err(infra)?,
+        )
+        .await
+        .map_err(infra)?;
+    eprintln!(
+        "    {} ({})",
+        node_image.tag,
+        if node_image.built { "built" } else { "cached" }
+    );
+    let probe_plan = plan::plan(scenario, Subnet::DEFAULT);
+    let tools_image = if shapes(&probe_plan) {
+        let ctx = tools_context(&bins.labshaper).map_err(|e| Error::Infra(e.to_string()))?;
+        let img = runner.ensure_image(TOOLS_REPO, ctx).await.map_err(infra)?;
+        eprintln!(
+            "    {} ({})",
+            img.tag,
+            if img.built { "built" } else { "cached" }
+        );
+        Some(img.tag)
+    } else {
+        None
+    };
+    let images_ready = elapsed_s(t0);
+
+    // Network, on the first free /16 among a few.
+    let (network, plan) = create_network(runner, run_id, scenario).await?;
+
+    // Node containers.
+    let specs = plan
+        .nodes
+        .iter()
+        .map(|n| {
+            Ok(ContainerSpec {
+                run_id: run_id.to_string(),
+                role: n.role.name().to_string(),
+                name: format!("{run_id}-{}", n.name),
+                image: node_image.tag.clone(),
+                env: vec![
+                    ("MESHNODE_CONFIG_TOML".into(), n.node_config_toml()?),
+                    ("RUST_LOG".into(), "warn".into()),
+                ],
+                network: Some(NetworkAttachment {
+                    network: network.clone(),
+                    ipv4: Some(n.ip),
+                }),
+                labels: vec![("meshlab.node".into(), n.name.clone())],
+                ..ContainerSpec::default()
+            })
+        })
+        .collect::<Result<Vec<_>, Error>>()?;
+    let bar = phase_bar(specs.len() as u64, "starting nodes");
+    let node_ids = runner
+        .run_containers(&specs, CONCURRENCY, |done| bar.set_position(done as u64))
+        .await
+        .map_err(infra)?;
+    bar.finish();
+    let containers_started = elapsed_s(t0);
+    eprintln!("==> {} node containers started", node_ids.len());
+
+    // Link shaping.
+    let backend = match &tools_image {
+        Some(image) => shape(runner, run_id, &plan, image, &node_ids).await?,
+        None => "none".to_string(),
+    };
+    let shaped = elapsed_s(t0);
+    eprintln!("==> link shaping: {backend}");
+
+    // Readiness: every mesh at least mesh_n_low.
+    let unready = await_meshes(runner, &plan, &node_ids, opts.ready_timeout).await;
+    let ready = elapsed_s(t0);
+    if unready.is_empty() {
+        eprintln!(
+            "==> every node meshed after {:.1} s",
+            t0.elapsed().as_secs_f64()
+        );
+    } else {
+        eprintln!(
+            "warning: {} nodes had fewer than {} mesh peers after {:?}: {}",
+            unready.len(),
+            plan.gossipsub.mesh_n_low,
+            opts.ready_timeout,
+            unready.join(", ")
+        );
+    }
+
+    // Warm-up, then traffic.
+    if !plan.warmup.is_zero() {
+        eprintln!("==> warm-up {:?}", plan.warmup);
+        tokio::time::sleep(plan.warmup).await;
+    }
+    let before = sample_stats(runner, &node_ids).await;
+    let traffic_start_ns = now_ns();
+    let traffic_started = elapsed_s(t0);
+    let publishers: Vec<&String> = plan
+        .nodes
+        .iter()
+        .zip(&node_ids)
+        .filter(|(n, _)| n.traffic.is_some())
+        .map(|(_, id)| id)
+        .collect();
+    futures::stream::iter(publishers)
+        .map(|id| runner.kill_container(id, "SIGUSR1"))
+        .buffer_unordered(CONCURRENCY)
+        .try_collect::<Vec<_>>()
+        .await
+        .map_err(infra)?;
+    let window = plan
+        .duration
+        .saturating_sub(plan.warmup)
+        .max(plan.traffic_span())
+        + DRAIN;
+    let bar = phase_bar(window.as_secs(), "traffic (s)");
+    let until = tokio::time::Instant::now() + window;
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    while tokio::time::Instant::now() < until {
+        tick.tick().await;
+        bar.set_position(
+            t0.elapsed()
+                .as_secs()
+                .saturating_sub(traffic_started.map(|s| s as u64).unwrap_or_default()),
+        );
+    }
+    bar.finish();
+    let traffic_ended = elapsed_s(t0);
+    let after = sample_stats(runner, &node_ids).await;
+
+    // Stop and collect.
+    eprintln!("==> stopping nodes and collecting events");
+    futures::stream::iter(&node_ids)
+        .map(|id| runner.stop_container(id, STOP_GRACE))
+        .buffer_unordered(CONCURRENCY * 2)
+        .try_collect::<Vec<_>>()
+        .await
+        .map_err(infra)?;
+    let records = collect(runner, &node_ids).await?;
+    let collected = elapsed_s(t0);
+    eprintln!("==> {} events collected", records.len());
+
+    let stats = stats::compute(&records, &plan, Some(traffic_start_ns));
+    let mut result = RunResult::new(
+        run_id,
+        &plan,
+        stats,
+        backend,
+        started_at_ms,
+        now_ns() / 1_000_000,
+    );
+    result.phases.images_ready_after_s = images_ready;
+    result.phases.containers_started_after_s = containers_started;
+    result.phases.shaped_after_s = shaped;
+    result.phases.ready_after_s = ready;
+    result.phases.traffic_started_after_s = traffic_started;
+    result.phases.traffic_ended_after_s = traffic_ended;
+    result.phases.collected_after_s = collected;
+    result.phases.unready_nodes = unready;
+    let peaks = host.peaks();
+    result.resources.peak_host_mem_bytes = peaks.mem_bytes;
+    result.resources.peak_host_load = peaks.load;
+    result.resources.containers = plan
+        .nodes
+        .iter()
+        .zip(&node_ids)
+        .map(|(n, id)| {
+            let (b, a) = (before.get(id), after.get(id));
+            let cpu = match (b, a) {
+                (Some(b), Some(a)) => a.cpu_percent_since(b),
+                _ => None,
+            };
+            ContainerUsage {
+                name: n.name.clone(),
+                cpu_percent_mean: cpu,
+                cpu_percent_peak: cpu,
+                mem_peak_bytes: [b, a].into_iter().flatten().map(|s| s.memory_bytes).max(),
+            }
+        })
+        .collect();
+    let path = result.write_json(&opts.reports_dir)?;
+    let events = path.with_file_name("events.jsonl");
+    write_events(&events, &records)?;
+    eprintln!(
+        "==> result: {} (events: {})",
+        path.display(),
+        events.display()
+    );
+    Ok(result)
+}
+
+/// Writes every collected record, one JSON object a line, for later analysis.
+fn write_events(path: &Path, records: &[Record]) -> Result<(), Error> {
+    let mut text = String::with_capacity(records.len() * 200);
+    for r in records {
+        text.push_str(&r.to_line());
+        text.push('\n');
+    }
+    std::fs::write(path, text).map_err(|e| Error::io("write events", path, e))
+}
+
+/// Creates the run's network on the first free subnet among 10.77-10.96 and plans the
+/// run in it.
+async fn create_network(
+    runner: &DockerRunner,
+    run_id: &str,
+    scenario: &Scenario,
+) -> Result<(String, Plan), Error> {
+    let name = format!("meshlab-{run_id}");
+    let mut last = None;
+    let start = (now_ns() % 20) as u8;
+    for k in 0..20u8 {
+        let subnet = Subnet::new(10, 77 + (start + k) % 20);
+        match runner.create_network(run_id, &name, &subnet.cidr()).await {
+            Ok(net) => return Ok((net.name, plan::plan(scenario, subnet))),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(Error::Infra(format!(
+        "create network {name}: no free subnet in 10.77.0.0-10.96.0.0/16 ({})",
+        last.map(|e| e.to_string()).unwrap_or_default()
+    )))
+}
+
+/// Starts one shaper sidecar per node and waits until each reports its shape in force;
+/// returns the back end they used.
+async fn shape(
+    runner: &DockerRunner,
+    run_id: &str,
+    plan: &Plan,
+    image: &str,
+    node_ids: &[String],
+) -> Result<String, Error> {
+    let link = &plan.link;
+    let round_ms = |d: Duration| (d.as_secs_f64() * 1000.0).round() as u64;
+    let mut args = vec![
+        LABSHAPER_IN_IMAGE.to_string(),
+        "apply".to_string(),
+        "--dev".into(),
+        "eth0".into(),
+        "--delay-ms".into(),
+        round_ms(link.delay).to_string(),
+        "--jitter-ms".into(),
+        round_ms(link.jitter).to_string(),
+        "--loss".into(),
+        link.loss.to_string(),
+        "--backend".into(),
+        plan.shaper.name().to_string(),
+    ];
+    if let Some(rate) = link.rate_kbit {
+        args.extend(["--rate-kbit".to_string(), rate.to_string()]);
+    }
+    let specs: Vec<ContainerSpec> = plan
+        .nodes
+        .iter()
+        .zip(node_ids)
+        .map(|(n, id)| ContainerSpec {
+            run_id: run_id.to_string(),
+            role: "shaper".into(),
+            name: format!("{run_id}-{}-shaper", n.name),
+            image: image.to_string(),
+            cmd: Some(args.clone()),
+            network_mode_container: Some(id.clone()),
+            cap_add: vec!["NET_ADMIN".into()],
+            labels: vec![("meshlab.node".into(), n.name.clone())],
+            ..ContainerSpec::default()
+        })
+        .collect();
+    let bar = phase_bar(specs.len() as u64, "starting shapers");
+    let ids = runner
+        .run_containers(&specs, CONCURRENCY, |done| bar.set_position(done as u64))
+        .await
+        .map_err(infra)?;
+    bar.finish();
+    let backends: Vec<String> = futures::stream::iter(ids)
+        .map(|id| shaper_ready(runner, id))
+        .buffer_unordered(CONCURRENCY)
+        .try_collect()
+        .await?;
+    let mut kinds: Vec<String> = backends;
+    kinds.sort();
+    kinds.dedup();
+    Ok(kinds.join("+"))
+}
+
+/// Waits for a shaper's `shaper_ready` line and returns its back end.
+async fn shaper_ready(runner: &DockerRunner, id: String) -> Result<String, Error> {
+    let mut lines = runner.follow_logs(&id, LogSource::Stdout);
+    let wait = async {
+        while let Some(line) = lines.next().await {
+            let line = line.map_err(infra)?;
+            if let Ok(v) = serde_json::from_str::<serde_json::Value>(&line)
+                && v["event"] == "shaper_ready"
+            {
+                return Ok(v["backend"].as_str().unwrap_or("unknown").to_string());
+            }
+        }
+        Err(Error::Infra(String::new()))
+    };
+    match tokio::time::timeout(SHAPER_TIMEOUT, wait).await {
+        Ok(Ok(backend)) => Ok(backend),
+        outcome => {
+            let stderr = runner
+                .collect_logs(&id, LogSource::Stderr)
+                .await
+                .unwrap_or_default()
+                .join("\n");
+            let why = match outcome {
+                Err(_) => format!("no shape in force after {SHAPER_TIMEOUT:?}"),
+                Ok(Err(e)) if !e.to_string().is_empty() => e.to_string(),
+                _ => "it exited".to_string(),
+            };
+            Err(Error::Infra(format!(
+                "shape links: shaper {id}: {why}: {stderr}"
+            )))
+        }
+    }
+}
+
+/// Follows every node's events until each mesh holds `mesh_n_low` peers or `timeout`
+/// passes; returns the nodes that never got there.
+async fn await_meshes(
+    runner: &DockerRunner,
+    plan: &Plan,
+    node_ids: &[String],
+    timeout: Duration,
+) -> Vec<String> {
+    let need = usize::try_from(plan.gossipsub.mesh_n_low).unwrap_or(usize::MAX);
+    let (tx, mut rx) = mpsc::channel::<(usize, usize)>(4096);
+    let tasks: Vec<_> = node_ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| {
+            let mut lines = runner.follow_logs(id, LogSource::Stdout);
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                while let Some(Ok(line)) = lines.next().await {
+                    if let Ok(Record {
+                        event: Event::Mesh { peers, .. },
+                        ..
+                    }) = Record::parse(&line)
+                        && tx.send((i, peers.len())).await.is_err()
+                    {
+                        return;
+                    }
+                }
+            })
+        })
+        .collect();
+    drop(tx);
+    let mut mesh = vec![0usize; node_ids.len()];
+    let mut ready = 0;
+    let bar = phase_bar(node_ids.len() as u64, "meshed");
+    let deadline = tokio::time::Instant::now() + timeout;
+    while ready < mesh.len() {
+        match tokio::time::timeout_at(deadline, rx.recv()).await {
+            Ok(Some((i, n))) => {
+                let was = mesh[i] >= need;
+                mesh[i] = n;
+                match (was, n >= need) {
+                    (false, true) => ready += 1,
+                    (true, false) => ready -= 1,
+                    _ => {}
+                }
+                bar.set_position(ready as u64);
+            }
+            Ok(None) | Err(_) => break,
+        }
+    }
+    bar.finish();
+    for t in tasks {
+        t.abort();
+    }
+    plan.nodes
+        .iter()
+        .zip(&mesh)
+        .filter(|(_, n)| **n < need)
+        .map(|(p, _)| p.name.clone())
+        .collect()
+}
+
+/// One resource sample per container (missing where the engine did not answer).
+async fn sample_stats(
+    runner: &DockerRunner,
+    ids: &[String],
+) -> HashMap<String, crate::docker::ContainerStats> {
+    futures::stream::iter(ids)
+        .map(|id| async move { (id.clone(), runner.stats_once(id).await) })
+        .buffer_unordered(CONCURRENCY)
+        .filter_map(|(id, s)| async move { s.ok().map(|s| (id, s)) })
+        .collect()
+        .await
+}
+
+/// Every node's complete event stream (also from containers that died), merged.
+async fn collect(runner: &DockerRunner, ids: &[String]) -> Result<Vec<Record>, Error> {
+    let streams: Vec<Vec<String>> = futures::stream::iter(ids)
+        .map(|id| runner.collect_logs(id, LogSource::Stdout))
+        .buffer_unordered(CONCURRENCY)
+        .try_collect()
+        .await
+        .map_err(infra)?;
+    let mut records = Vec::new();
+    let mut bad = 0usize;
+    for line in streams.iter().flatten() {
+        match Record::parse(line) {
+            Ok(r) => records.push(r),
+            Err(_) => bad += 1,
+        }
+    }
+    if bad > 0 {
+        eprintln!("warning: {bad} output lines were not event records");
+    }
+    records.sort_by_key(|r| r.ts_ns);
+    Ok(records)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn run_ids_are_clean_and_distinct() {
+        let a = new_run_id("Smoke Test!");
+        let b = new_run_id("Smoke Test!");
+        assert!(a.starts_with("smoke-test--"), "{a}");
+        assert!(
+            a.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'),
+            "{a}"
+        );
+        assert_ne!(a, b);
+    }
+}

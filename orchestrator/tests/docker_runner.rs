@@ -1,0 +1,420 @@
+//! The Docker runner against the local engine (present on our machines and in CI).
+//!
+//! Images are built `FROM scratch` around static binaries of this workspace: the
+//! `orchestrator` binary (run with `--version`, it prints one line and exits) and this
+//! test executable itself (its ignored test `child_process`, run in a container, prints
+//! known lines and then stays up until killed). Every test uses its own run id and image
+//! tag prefix and removes what it created, also when it fails.
+#![allow(clippy::unwrap_used)]
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::net::Ipv4Addr;
+use std::panic::AssertUnwindSafe;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use bollard::Docker;
+use bollard::query_parameters::{
+    ListContainersOptionsBuilder, ListImagesOptionsBuilder, ListNetworksOptionsBuilder,
+};
+use futures::{FutureExt, StreamExt};
+use orchestrator::docker::{
+    ContainerSpec, ContextFile, DockerError, DockerRunner, LABEL_LAB, LABEL_ROLE, LABEL_RUN,
+    LogSource, NetworkAttachment, NetworkHandle, context_tar, node_image_context,
+};
+
+/// Set in the container of `child_process` so that it does its work there (and nothing
+/// when the suite runs it on the host with `--ignored`).
+const CHILD_ENV: &str = "MESHLAB_RUNNER_TEST_CHILD";
+/// Length of the child's long line: longer than the engine's 16 KiB log chunks.
+const LONG_LINE: usize = 40_000;
+/// Bound on every wait for a container to do something.
+const WAIT: Duration = Duration::from_secs(60);
+
+/// What a test body gets: a runner and its own run id and image tag prefix.
+#[derive(Clone)]
+struct Lab {
+    runner: DockerRunner,
+    run_id: String,
+    image_prefix: String,
+}
+
+/// Runs `body`, then removes whatever the run left (containers, networks, images) and
+/// checks with the engine that nothing is left, also if `body` panicked.
+async fn with_lab<F, Fut>(test: &str, body: F)
+where
+    F: FnOnce(Lab) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    let pid = std::process::id();
+    let lab = Lab {
+        runner: DockerRunner::connect().await.unwrap(),
+        run_id: format!("t-{test}-{pid}-{nanos}"),
+        image_prefix: format!("meshlab-test-{test}-{pid}-{nanos}"),
+    };
+    let outcome = AssertUnwindSafe(body(lab.clone())).catch_unwind().await;
+
+    let teardown = lab.runner.teardown(&lab.run_id).await;
+    let images = remove_images(&lab.runner, &lab.image_prefix).await;
+    let (containers, networks) = labelled_in_engine(&lab.run_id).await;
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic);
+    }
+    teardown.unwrap();
+    images.unwrap();
+    assert!(containers.is_empty(), "containers left: {containers:?}");
+    assert!(networks.is_empty(), "networks left: {networks:?}");
+}
+
+/// Removes every image whose repository is `prefix`.
+async fn remove_images(runner: &DockerRunner, prefix: &str) -> Result<(), DockerError> {
+    let docker = engine().await;
+    let filters = HashMap::from([("reference", vec![prefix])]);
+    let options = ListImagesOptionsBuilder::new().filters(&filters).build();
+    for image in docker.list_images(Some(options)).await.unwrap() {
+        for tag in image.repo_tags {
+            runner.remove_image(&tag).await?;
+        }
+    }
+    Ok(())
+}
+
+/// A client of our own, to check the runner's work independently of it.
+async fn engine() -> Docker {
+    Docker::connect_with_local_defaults()
+        .unwrap()
+        .negotiate_version()
+        .await
+        .unwrap()
+}
+
+/// Ids of the containers and networks the engine holds with label `meshlab.run=run_id`.
+async fn labelled_in_engine(run_id: &str) -> (Vec<String>, Vec<String>) {
+    let docker = engine().await;
+    let filter = HashMap::from([("label", vec![format!("{LABEL_RUN}={run_id}")])]);
+    let containers = docker
+        .list_containers(Some(
+            ListContainersOptionsBuilder::new()
+                .all(true)
+                .filters(&filter)
+                .build(),
+        ))
+        .await
+        .unwrap();
+    let networks = docker
+        .list_networks(Some(
+            ListNetworksOptionsBuilder::new().filters(&filter).build(),
+        ))
+        .await
+        .unwrap();
+    (
+        containers.into_iter().filter_map(|c| c.id).collect(),
+        networks.into_iter().filter_map(|n| n.id).collect(),
+    )
+}
+
+/// Creates a network on the first free /24 among some unlikely ones (other runs and
+/// other people's networks may hold some).
+async fn create_free_network(lab: &Lab, name: &str) -> (NetworkHandle, [u8; 3]) {
+    let start = std::process::id() % 200;
+    for k in 0..40u32 {
+        let prefix = [10, 213, u8::try_from((start + k * 7) % 250).unwrap()];
+        let subnet = format!("{}.{}.{}.0/24", prefix[0], prefix[1], prefix[2]);
+        match lab.runner.create_network(&lab.run_id, name, &subnet).await {
+            Ok(handle) => return (handle, prefix),
+            Err(e) if e.to_string().contains("overlap") => continue,
+            Err(e) => panic!("{e}"),
+        }
+    }
+    panic!("no free /24 in 10.213.0.0/16");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn node_image_is_built_once_and_many_labelled_containers_run() {
+    with_lab("echo", |lab| async move {
+        let runner = &lab.runner;
+        let binary = std::path::Path::new(env!("CARGO_BIN_EXE_orchestrator"));
+        let context = node_image_context(binary).unwrap();
+
+        let started = Instant::now();
+        let first = runner
+            .ensure_image(&lab.image_prefix, context.clone())
+            .await
+            .unwrap();
+        let build_time = started.elapsed();
+        assert!(first.built, "a fresh prefix must be built");
+        assert!(first.tag.starts_with(&format!("{}:", lab.image_prefix)));
+
+        let started = Instant::now();
+        let second = runner
+            .ensure_image(&lab.image_prefix, context)
+            .await
+            .unwrap();
+        let reuse_time = started.elapsed();
+        assert!(!second.built, "an existing image must not be rebuilt");
+        assert_eq!(second.tag, first.tag);
+
+        let image = engine().await.inspect_image(&first.tag).await.unwrap();
+        let config = image.config.unwrap();
+        assert_eq!(config.entrypoint, Some(vec!["/meshnode".to_owned()]));
+        assert_eq!(config.labels.unwrap()[LABEL_LAB], "1");
+
+        let net_name = format!("{}-net", lab.run_id);
+        let (network, prefix) = create_free_network(&lab, &net_name).await;
+        let address = |i: usize| Ipv4Addr::new(prefix[0], prefix[1], prefix[2], 10 + i as u8);
+        let count = 20;
+        let specs: Vec<ContainerSpec> = (0..count)
+            .map(|i| ContainerSpec {
+                run_id: lab.run_id.clone(),
+                role: "echo".to_owned(),
+                name: format!("{}-echo-{i}", lab.run_id),
+                image: first.tag.clone(),
+                cmd: Some(vec!["--version".to_owned()]),
+                network: Some(NetworkAttachment {
+                    network: network.name.clone(),
+                    ipv4: Some(address(i)),
+                }),
+                labels: vec![("index".to_owned(), i.to_string())],
+                memory_bytes: Some(64 << 20),
+                ..Default::default()
+            })
+            .collect();
+
+        let mut progress = Vec::new();
+        let started = Instant::now();
+        let ids = runner
+            .run_containers(&specs, 16, |done| progress.push(done))
+            .await
+            .unwrap();
+        let start_time = started.elapsed();
+        assert_eq!(progress, (1..=count).collect::<Vec<_>>());
+        assert_eq!(ids.len(), count);
+
+        let codes = futures::future::join_all(ids.iter().map(|id| runner.wait_exit(id))).await;
+        for code in codes {
+            assert_eq!(code.unwrap(), 0);
+        }
+        let expected = vec![format!("orchestrator {}", env!("CARGO_PKG_VERSION"))];
+        for id in &ids {
+            assert_eq!(
+                runner.collect_logs(id, LogSource::Stdout).await.unwrap(),
+                expected
+            );
+            assert!(
+                runner
+                    .collect_logs(id, LogSource::Stderr)
+                    .await
+                    .unwrap()
+                    .is_empty()
+            );
+        }
+
+        let docker = engine().await;
+        for (i, id) in ids.iter().enumerate() {
+            let inspect = docker.inspect_container(id, None).await.unwrap();
+            let labels = inspect.config.unwrap().labels.unwrap();
+            assert_eq!(labels[LABEL_LAB], "1");
+            assert_eq!(labels[LABEL_RUN], lab.run_id);
+            assert_eq!(labels[LABEL_ROLE], "echo");
+            assert_eq!(labels["index"], i.to_string());
+            let endpoints = inspect.network_settings.unwrap().networks.unwrap();
+            let pinned = endpoints[&network.name].ipam_config.as_ref().unwrap();
+            assert_eq!(pinned.ipv4_address, Some(address(i).to_string()));
+            let memory = inspect.host_config.unwrap().memory;
+            assert_eq!(memory, Some(64 << 20));
+        }
+
+        let started = Instant::now();
+        let report = runner.teardown(&lab.run_id).await.unwrap();
+        let teardown_time = started.elapsed();
+        assert_eq!((report.containers, report.networks), (count, 1));
+        let (containers, networks) = labelled_in_engine(&lab.run_id).await;
+        assert!(containers.is_empty() && networks.is_empty());
+        let again = runner.teardown(&lab.run_id).await.unwrap();
+        assert_eq!((again.containers, again.networks), (0, 0));
+
+        eprintln!(
+            "timings: build {build_time:?} ({} MB context), reuse {reuse_time:?}, \
+             create+start {count} containers (16 at a time) {start_time:?}, \
+             teardown {teardown_time:?}",
+            binary.metadata().unwrap().len() >> 20
+        );
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn running_container_is_followed_sampled_stopped_and_killed() {
+    with_lab("child", |lab| async move {
+        let runner = &lab.runner;
+        let exe = std::fs::read(std::env::current_exe().unwrap()).unwrap();
+        let context = context_tar(&[
+            ContextFile {
+                path: "Dockerfile".to_owned(),
+                mode: 0o644,
+                data: b"FROM scratch\nCOPY child /child\nENTRYPOINT [\"/child\"]\n".to_vec(),
+            },
+            ContextFile {
+                path: "child".to_owned(),
+                mode: 0o755,
+                data: exe,
+            },
+        ])
+        .unwrap();
+        let image = runner
+            .ensure_image(&lab.image_prefix, context)
+            .await
+            .unwrap();
+        let spec = |name: &str| ContainerSpec {
+            run_id: lab.run_id.clone(),
+            role: "child".to_owned(),
+            name: format!("{}-{name}", lab.run_id),
+            image: image.tag.clone(),
+            env: vec![(CHILD_ENV.to_owned(), "1".to_owned())],
+            cmd: Some(
+                [
+                    "child_process",
+                    "--exact",
+                    "--ignored",
+                    "--nocapture",
+                    "--test-threads=1",
+                ]
+                .map(str::to_owned)
+                .to_vec(),
+            ),
+            ..Default::default()
+        };
+        let id = runner.run_container(&spec("stopped")).await.unwrap();
+
+        // Follow stdout until the child says it is ready.
+        let mut follow = runner.follow_logs(&id, LogSource::Stdout);
+        let mut seen = Vec::new();
+        tokio::time::timeout(WAIT, async {
+            while let Some(line) = follow.next().await {
+                let line = line.unwrap();
+                let ready = line == r#"{"child":"ready"}"#;
+                seen.push(line);
+                if ready {
+                    break;
+                }
+            }
+        })
+        .await
+        .expect("the child did not get ready");
+        let child_lines: Vec<&String> = seen
+            .iter()
+            .filter(|l| l.starts_with("{\"child\""))
+            .collect();
+        assert_eq!(
+            child_lines,
+            expected_child_lines().iter().collect::<Vec<_>>()
+        );
+
+        let first = runner.stats_once(&id).await.unwrap();
+        assert!(first.memory_bytes > 0, "{first:?}");
+        assert!(first.cpu_total_ns > 0, "{first:?}");
+        assert!(first.online_cpus >= 1, "{first:?}");
+        let second = runner.stats_once(&id).await.unwrap();
+        let percent = second.cpu_percent_since(&first);
+        assert!(percent.is_some_and(|p| p >= 0.0), "{percent:?}");
+
+        // PID 1 without a SIGTERM handler ignores SIGTERM: the stop ends in SIGKILL.
+        runner
+            .stop_container(&id, Duration::from_secs(1))
+            .await
+            .unwrap();
+        assert_eq!(runner.wait_exit(&id).await.unwrap(), 137);
+        let rest = tokio::time::timeout(WAIT, follow.collect::<Vec<_>>())
+            .await
+            .expect("the log stream did not end when the container stopped");
+        assert!(rest.iter().all(Result::is_ok));
+        // Stopping again is fine.
+        runner
+            .stop_container(&id, Duration::from_secs(1))
+            .await
+            .unwrap();
+
+        let stdout = runner.collect_logs(&id, LogSource::Stdout).await.unwrap();
+        let child_lines: Vec<&String> = stdout
+            .iter()
+            .filter(|l| l.starts_with("{\"child\""))
+            .collect();
+        assert_eq!(
+            child_lines,
+            expected_child_lines().iter().collect::<Vec<_>>()
+        );
+        assert!(!stdout.iter().any(|l| l.contains("human log")));
+        let stderr = runner.collect_logs(&id, LogSource::Stderr).await.unwrap();
+        assert!(stderr.iter().any(|l| l == "child: human log"), "{stderr:?}");
+        assert!(!stderr.iter().any(|l| l.starts_with("{\"child\"")));
+
+        let killed = runner.run_container(&spec("killed")).await.unwrap();
+        runner.kill_container(&killed, "SIGKILL").await.unwrap();
+        assert_eq!(runner.wait_exit(&killed).await.unwrap(), 137);
+        assert!(runner.kill_container(&killed, "SIGKILL").await.is_err());
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn build_errors_are_reported_with_the_builders_message() {
+    with_lab("broken", |lab| async move {
+        let context = context_tar(&[ContextFile {
+            path: "Dockerfile".to_owned(),
+            mode: 0o644,
+            data: b"FROM scratch\nCOPY not-in-context /x\n".to_vec(),
+        }])
+        .unwrap();
+        let err = lab
+            .runner
+            .ensure_image(&lab.image_prefix, context)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, DockerError::Build { .. }), "{err:?}");
+        assert!(err.to_string().contains("not-in-context"), "{err}");
+        let tag = format!("{}:", lab.image_prefix);
+        assert!(
+            err.to_string().starts_with(&format!("build image {tag}")),
+            "{err}"
+        );
+    })
+    .await;
+}
+
+/// The lines `child_process` prints on stdout, in order.
+fn expected_child_lines() -> Vec<String> {
+    let mut lines: Vec<String> = (0..5)
+        .map(|n| format!(r#"{{"child":"line","n":{n}}}"#))
+        .collect();
+    lines.push(format!(
+        r#"{{"child":"long","data":"{}"}}"#,
+        "x".repeat(LONG_LINE)
+    ));
+    lines.push(r#"{"child":"ready"}"#.to_owned());
+    lines
+}
+
+/// Not a test of its own: the program the `child` containers run. Prints its lines,
+/// one on stderr, then stays up until it is killed.
+#[test]
+#[ignore = "runs inside a container started by running_container_is_followed_sampled_stopped_and_killed"]
+fn child_process() {
+    if std::env::var_os(CHILD_ENV).is_none() {
+        return;
+    }
+    // The harness has printed "test child_process ... " without a line end.
+    println!();
+    for line in expected_child_lines() {
+        println!("{line}");
+        if line.contains("\"long\"") {
+            eprintln!("child: human log");
+        }
+    }
+    loop {
+        std::thread::park();
+    }
+}
