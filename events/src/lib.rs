@@ -112,6 +112,12 @@ pub enum Event {
         delivered: u64,
         /// Messages rejected.
         rejected: u64,
+        /// Gossipsub messages received on the topic, duplicates included.
+        #[serde(default)]
+        received: u64,
+        /// Gossipsub messages received on the topic after duplicates were dropped.
+        #[serde(default)]
+        received_unique: u64,
     },
 }
 

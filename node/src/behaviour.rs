@@ -8,6 +8,7 @@ use libp2p::{
     StreamProtocol, Swarm, SwarmBuilder, connection_limits, gossipsub, identify, identity, kad,
     mdns, noise, ping, request_response, swarm::NetworkBehaviour, tcp, yamux,
 };
+use prometheus_client::registry::Registry;
 use serde::{Deserialize, Serialize};
 
 use crate::config::NodeConfig;
@@ -79,17 +80,23 @@ pub enum BuildError {
 /// Envelope bytes beyond the payload, rounded up generously, plus gossipsub framing.
 const WIRE_SLACK: usize = 16 * 1024;
 
-fn behaviour(key: &identity::Keypair, config: &NodeConfig) -> Result<Behaviour, BuildError> {
+fn behaviour(
+    key: &identity::Keypair,
+    config: &NodeConfig,
+    registry: &mut Registry,
+) -> Result<Behaviour, BuildError> {
     let peer_id = key.public().to_peer_id();
     let g = &config.gossipsub;
     let gs_config = gossip::config(g, config.max_payload + WIRE_SLACK)
         .map_err(|e| BuildError::GossipsubConfig(e.to_string()))?;
-    let mut gossipsub = gossipsub::Behaviour::new(
+    let gossipsub = gossipsub::Behaviour::new(
         gossipsub::MessageAuthenticity::Signed(key.clone()),
         gs_config,
     )
     .map_err(|e| BuildError::GossipsubConfig(e.to_string()))?;
+    let mut gossipsub = gossipsub.with_metrics(registry, gossipsub::MetricsConfig::default());
     let topic = gossipsub::IdentTopic::new(config.topic.clone());
+    gossipsub.register_topics_for_metrics(vec![topic.hash()]);
     gossipsub
         .with_peer_score(gossip::score_params(g, topic.hash()), gossip::thresholds(g))
         .map_err(BuildError::PeerScore)?;
@@ -139,8 +146,13 @@ fn behaviour(key: &identity::Keypair, config: &NodeConfig) -> Result<Behaviour, 
     })
 }
 
-/// Builds a swarm with TCP (noise, yamux) and QUIC transports.
-pub fn swarm(key: identity::Keypair, config: &NodeConfig) -> Result<Swarm<Behaviour>, BuildError> {
+/// Builds a swarm with TCP (noise, yamux) and QUIC transports; gossipsub registers its
+/// metrics in `registry`.
+pub fn swarm(
+    key: identity::Keypair,
+    config: &NodeConfig,
+    registry: &mut Registry,
+) -> Result<Swarm<Behaviour>, BuildError> {
     let mut built: Option<BuildError> = None;
     let swarm = SwarmBuilder::with_existing_identity(key)
         .with_tokio()
@@ -151,7 +163,7 @@ pub fn swarm(key: identity::Keypair, config: &NodeConfig) -> Result<Swarm<Behavi
         )
         .map_err(|e| BuildError::Transport(e.to_string()))?
         .with_quic()
-        .with_behaviour(|key| match behaviour(key, config) {
+        .with_behaviour(|key| match behaviour(key, config, registry) {
             Ok(b) => Ok(b),
             Err(e) => {
                 let msg = e.to_string();

@@ -27,9 +27,8 @@ pub struct Metrics {
 }
 
 impl Metrics {
-    /// Registers every metric in a new registry.
-    pub fn registry(&self) -> Registry {
-        let mut r = Registry::with_prefix("meshnode");
+    /// Registers every metric in `r`.
+    pub fn register(&self, r: &mut Registry) {
         r.register("published", "messages published", self.published.clone());
         r.register(
             "publish_failed",
@@ -52,14 +51,39 @@ impl Metrics {
             "peers in the topic mesh",
             self.mesh_peers.clone(),
         );
-        r
     }
 }
 
+/// Gossipsub's received-message counters summed over topics: `(with duplicates, without)`.
+pub fn gossip_received(registry: &Registry) -> (u64, u64) {
+    let mut text = String::new();
+    if encode(&mut text, registry).is_err() {
+        return (0, 0);
+    }
+    received_counts(&text)
+}
+
+fn received_counts(text: &str) -> (u64, u64) {
+    let mut all = 0;
+    let mut unique = 0;
+    for line in text.lines().filter(|l| !l.starts_with('#')) {
+        let Some((name, value)) = line.rsplit_once(' ') else {
+            continue;
+        };
+        let name = name.split('{').next().unwrap_or(name);
+        let value = value.parse::<f64>().unwrap_or(0.0) as u64;
+        if name.ends_with("topic_msg_recv_counts_unfiltered_total") {
+            all += value;
+        } else if name.ends_with("topic_msg_recv_counts_total") {
+            unique += value;
+        }
+    }
+    (all, unique)
+}
+
 /// Serves `registry` as text on `0.0.0.0:port` at any path until the task is aborted.
-pub async fn serve(port: u16, registry: Registry) -> std::io::Result<()> {
+pub async fn serve(port: u16, registry: Arc<Registry>) -> std::io::Result<()> {
     let listener = TcpListener::bind(("0.0.0.0", port)).await?;
-    let registry = Arc::new(registry);
     loop {
         let (mut stream, _) = listener.accept().await?;
         let registry = registry.clone();
@@ -78,5 +102,18 @@ pub async fn serve(port: u16, registry: Registry) -> std::io::Result<()> {
             let _ = stream.write_all(head.as_bytes()).await;
             let _ = stream.write_all(body.as_bytes()).await;
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn received_counters_are_summed_over_topics() {
+        let text = "# HELP x\nmeshnode_topic_msg_recv_counts_unfiltered_total{hash=\"a\"} 7\n\
+meshnode_topic_msg_recv_counts_unfiltered_total{hash=\"b\"} 3\n\
+meshnode_topic_msg_recv_counts_total{hash=\"a\"} 4\nother_total 9\n";
+        assert_eq!(received_counts(text), (10, 4));
     }
 }

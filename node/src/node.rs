@@ -1,6 +1,7 @@
 //! The running node: the swarm's event loop, publishing, validation and event emission.
 
 use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
@@ -8,6 +9,7 @@ use lab_events::{Event, PeerScore, now_ns};
 use libp2p::gossipsub::{self, IdentTopic, MessageAcceptance, MessageId};
 use libp2p::swarm::SwarmEvent;
 use libp2p::{Multiaddr, PeerId, Swarm, identify, identity, kad, mdns, ping, request_response};
+use prometheus_client::registry::Registry;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, Interval, MissedTickBehavior};
@@ -171,7 +173,8 @@ pub async fn start_with_key(
         .map(|a| parse_addr(a))
         .collect::<Result<Vec<_>, _>>()?;
 
-    let mut swarm = behaviour::swarm(key, &config)?;
+    let mut registry = Registry::with_prefix("meshnode");
+    let mut swarm = behaviour::swarm(key, &config, &mut registry)?;
     let topic = IdentTopic::new(config.topic.clone());
     swarm
         .behaviour_mut()
@@ -202,8 +205,10 @@ pub async fn start_with_key(
     });
 
     let metrics = Metrics::default();
+    metrics.register(&mut registry);
+    let registry = Arc::new(registry);
     let metrics_task = (config.metrics_port != 0).then(|| {
-        let registry = metrics.registry();
+        let registry = registry.clone();
         let port = config.metrics_port;
         tokio::spawn(async move {
             if let Err(e) = crate::metrics::serve(port, registry).await {
@@ -222,6 +227,7 @@ pub async fn start_with_key(
         signer,
         emitter,
         metrics,
+        registry,
         config,
         peer_id,
         seq: 0,
@@ -369,6 +375,7 @@ struct Node {
     signer: PqSigner,
     emitter: Emitter,
     metrics: Metrics,
+    registry: Arc<Registry>,
     config: NodeConfig,
     peer_id: PeerId,
     validator: Validator,
@@ -406,10 +413,13 @@ impl Node {
                 _ = sleep_until(next_publish) => self.scheduled_publish(),
             }
         }
+        let (received, received_unique) = crate::metrics::gossip_received(&self.registry);
         self.emitter.emit(Event::Stopped {
             published: self.totals.published,
             delivered: self.totals.delivered,
             rejected: self.totals.rejected,
+            received,
+            received_unique,
         });
         self.totals
     }

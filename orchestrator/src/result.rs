@@ -411,8 +411,26 @@ impl RunResult {
                 f.samples
             );
         }
+        if let Some(d) = &s.duplicates
+            && let Some(per) = d.per_delivery
+        {
+            let _ = writeln!(
+                o,
+                "duplicates     {per:.2} redundant copies per message ({} received, {} unique)",
+                d.received, d.unique
+            );
+        }
         if let Some(mem) = self.resources.peak_host_mem_bytes {
-            let _ = writeln!(o, "host memory    peak {:.0} MiB", mem as f64 / 1048576.0);
+            let load = self
+                .resources
+                .peak_host_load
+                .map(|l| format!(", load peak {l:.1}"))
+                .unwrap_or_default();
+            let _ = writeln!(
+                o,
+                "host           memory peak {:.0} MiB{load}",
+                mem as f64 / 1048576.0
+            );
         }
 
         let _ = writeln!(o);

@@ -54,6 +54,45 @@ pub struct Stats {
     pub defence: Option<DefenceStats>,
     /// Measured against imposed link delay; `None` without ping events.
     pub fidelity: Option<LinkFidelity>,
+    /// Redundant copies received per unique message at honest nodes; `None` when no node
+    /// reported its counters (a node that died before stopping does not).
+    #[serde(default)]
+    pub duplicates: Option<Duplicates>,
+}
+
+/// Gossipsub copies received, from the nodes' `stopped` counters.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Duplicates {
+    /// Messages received on the topic, duplicates included.
+    pub received: u64,
+    /// Messages received after duplicates were dropped.
+    pub unique: u64,
+    /// Redundant copies per unique message: `(received − unique) / unique`.
+    pub per_delivery: Option<f64>,
+}
+
+/// Sums the `stopped` counters of honest nodes.
+fn duplicates(records: &[Record], plan: &Plan) -> Option<Duplicates> {
+    let mut seen = false;
+    let (mut received, mut unique) = (0u64, 0u64);
+    for r in records {
+        if let Event::Stopped {
+            received: all,
+            received_unique,
+            ..
+        } = &r.event
+            && plan.node(&r.node).is_some_and(|n| n.is_honest())
+        {
+            seen = true;
+            received += all;
+            unique += received_unique;
+        }
+    }
+    seen.then(|| Duplicates {
+        received,
+        unique,
+        per_delivery: (unique > 0).then(|| received.saturating_sub(unique) as f64 / unique as f64),
+    })
 }
 
 /// Messages published.
@@ -487,6 +526,7 @@ pub fn compute(records: &[Record], plan: &Plan, reference_ns: Option<u64>) -> St
         rejections,
         defence,
         fidelity,
+        duplicates: duplicates(records, plan),
     }
 }
 
