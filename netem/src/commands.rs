@@ -318,7 +318,7 @@ mod tests {
     fn display_is_for_reading_only() {
         assert_eq!(
             nfqueue_rule(RuleOp::Append, "eth0", 0).to_string(),
-            "iptables -A OUTPUT -o eth0 -j NFQUEUE --queue-num 0"
+            "iptables -A INPUT -i eth0 -j NFQUEUE --queue-num 0"
         );
     }
 }

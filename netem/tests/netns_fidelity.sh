@@ -81,7 +81,7 @@ stop_shaper() {
     SHAPER_PID=
     check "$1 exits 0 on SIGTERM" "$rc" "exit $rc; $(tail -n1 "$TMP/stderr")"
     local left
-    left=$(in_a iptables -S OUTPUT | grep -c -e NFQUEUE -e statistic || true)
+    left=$(in_a iptables -S | grep -c -e NFQUEUE -e statistic || true)
     [[ $left -eq 0 ]]; check "$1 removes its rules" $? "$left rules left"
     ! in_a tc qdisc show dev "$VETH_A" | grep -q -e tbf -e netem
     check "$1 removes its qdisc" $? "$(in_a tc qdisc show dev "$VETH_A" | head -n1)"

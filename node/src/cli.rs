@@ -50,6 +50,9 @@ pub struct Args {
     /// Delay before the first publish, in milliseconds (with --publish-rate).
     #[arg(long, default_value_t = 5000)]
     pub publish_after_ms: u64,
+    /// Runtime worker threads (1: a single-threaded runtime).
+    #[arg(long, env = "MESHNODE_THREADS", default_value_t = 1)]
+    pub threads: usize,
 }
 
 /// Roles as accepted on the command line.

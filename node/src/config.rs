@@ -220,6 +220,11 @@ pub struct LimitsConfig {
     pub max_established_incoming: u32,
     /// Maximum established outgoing connections.
     pub max_established_outgoing: u32,
+    /// Connection manager: above this many connected peers, the lowest-scored peers that
+    /// are in no mesh are disconnected at each snapshot tick (0: never trim). The spec's
+    /// limits above are hard caps; without a target, Kademlia's bootstrap walk leaves every
+    /// node connected to nearly every other (median 73 of 99 peers at 100 nodes).
+    pub target_peers: u32,
 }
 
 impl Default for LimitsConfig {
@@ -231,6 +236,7 @@ impl Default for LimitsConfig {
             max_pending_outgoing: 20,
             max_established_incoming: 50,
             max_established_outgoing: 50,
+            target_peers: 32,
         }
     }
 }
@@ -302,6 +308,12 @@ impl NodeConfig {
         }
         if self.listen.is_empty() {
             return invalid("listen", "must name at least one address");
+        }
+        if self.limits.target_peers > self.limits.max_connections {
+            return invalid(
+                "limits.target_peers",
+                "must not exceed limits.max_connections",
+            );
         }
         if let Some(t) = &self.traffic {
             if !(t.rate_per_sec.is_finite() && t.rate_per_sec > 0.0) {

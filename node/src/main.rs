@@ -15,11 +15,19 @@ fn main() -> std::process::ExitCode {
         )
         .init();
     let args = Args::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
+    // One thread by default: a node needs no more than one core, and a hundred nodes on
+    // one host each with a multi-thread pool only fight over the cores.
+    let runtime = match args.threads {
+        0 | 1 => tokio::runtime::Builder::new_current_thread(),
+        n => {
+            let mut b = tokio::runtime::Builder::new_multi_thread();
+            b.worker_threads(n);
+            b
+        }
+    }
+    .enable_all()
+    .build();
+    let runtime = match runtime {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: failed to start the runtime: {e}");

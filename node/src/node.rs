@@ -190,7 +190,7 @@ pub async fn start_with_key(
             })?;
     }
     let listen_addrs = await_listeners(&mut swarm, listen.len()).await?;
-    for addr in bootstrap {
+    for addr in &bootstrap {
         if let Err(e) = swarm.dial(addr.clone()) {
             tracing::warn!(%addr, error = %e, "failed to dial bootstrap peer");
         }
@@ -236,6 +236,8 @@ pub async fn start_with_key(
         store: Store::new(1024),
         fetches: HashMap::new(),
         bootstrapped: false,
+        bootstrap,
+        redial: Redial::new(),
         peer_ids: HashSet::new(),
     };
     let task = tokio::spawn(async move {
@@ -337,6 +339,36 @@ impl Traffic {
     }
 }
 
+/// When to dial the bootstrap peers again: a first dial can be refused (the peer was not
+/// listening yet, or its pending-connection limit was full), and a node that gives up
+/// after one try stays alone for good.
+struct Redial {
+    at: Instant,
+    backoff: Duration,
+}
+
+impl Redial {
+    const FIRST: Duration = Duration::from_secs(2);
+    const MAX: Duration = Duration::from_secs(30);
+
+    fn new() -> Self {
+        Self {
+            at: Instant::now() + Self::FIRST,
+            backoff: Self::FIRST,
+        }
+    }
+
+    /// Schedules the next check: sooner while dials are needed, backing off to `MAX`.
+    fn next(&mut self, needed: bool) {
+        self.backoff = if needed {
+            (self.backoff * 2).min(Self::MAX)
+        } else {
+            Self::FIRST
+        };
+        self.at = Instant::now() + if needed { self.backoff } else { Self::MAX };
+    }
+}
+
 /// A bounded store of recent message data, for fetch requests.
 struct Store {
     cap: usize,
@@ -387,6 +419,8 @@ struct Node {
     store: Store,
     fetches: HashMap<request_response::OutboundRequestId, oneshot::Sender<Option<Vec<u8>>>>,
     bootstrapped: bool,
+    bootstrap: Vec<Multiaddr>,
+    redial: Redial,
     peer_ids: HashSet<PeerId>,
 }
 
@@ -410,6 +444,7 @@ impl Node {
                     Some(Command::Shutdown) | None => break,
                 },
                 _ = self.snapshot.tick() => self.snapshot(),
+                _ = tokio::time::sleep_until(self.redial.at) => self.redial(),
                 _ = sleep_until(next_publish) => self.scheduled_publish(),
             }
         }
@@ -422,6 +457,19 @@ impl Node {
             received_unique,
         });
         self.totals
+    }
+
+    /// Dials the bootstrap peers again while the node has fewer peers than its mesh needs.
+    fn redial(&mut self) {
+        let needed =
+            self.peer_ids.len() < self.config.gossipsub.mesh_n_low && !self.bootstrap.is_empty();
+        if needed {
+            tracing::debug!(peers = self.peer_ids.len(), "redialling bootstrap peers");
+            for addr in self.bootstrap.clone() {
+                let _ = self.swarm.dial(addr);
+            }
+        }
+        self.redial.next(needed);
     }
 
     fn scheduled_publish(&mut self) {
@@ -498,6 +546,28 @@ impl Node {
         }
         if !scores.is_empty() {
             self.emitter.emit(Event::Scores { scores });
+        }
+        self.trim_peers();
+    }
+
+    /// Disconnects the lowest-scored non-mesh peers above `limits.target_peers`.
+    fn trim_peers(&mut self) {
+        let target = self.config.limits.target_peers as usize;
+        let excess = self.peer_ids.len().saturating_sub(target);
+        if target == 0 || excess == 0 {
+            return;
+        }
+        let gs = &self.swarm.behaviour().gossipsub;
+        let mesh: HashSet<&PeerId> = gs.all_mesh_peers().collect();
+        let mut candidates: Vec<(f64, PeerId)> = self
+            .peer_ids
+            .iter()
+            .filter(|p| !mesh.contains(p))
+            .map(|p| (gs.peer_score(p).unwrap_or(0.0), *p))
+            .collect();
+        candidates.sort_by(|a, b| a.0.total_cmp(&b.0));
+        for (_, peer) in candidates.into_iter().take(excess) {
+            let _ = self.swarm.disconnect_peer_id(peer);
         }
     }
 

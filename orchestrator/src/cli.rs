@@ -3,13 +3,14 @@
 //! Exit codes (also in [`crate::error`]): 0 targets met, 1 targets missed, 2 scenario
 //! invalid or bad usage, 3 infrastructure failure (Docker, images, I/O), 4 interrupted.
 
-use std::path::PathBuf;
-use std::time::Duration;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use clap::{Parser, Subcommand};
 
 use crate::docker::DockerRunner;
 use crate::error::{EXIT_INVALID, EXIT_TARGETS_MET, Error};
+use crate::gate::{self, Figure, Side, Threshold, Thresholds, compose, junit};
 use crate::plan::{self, Subnet};
 use crate::run::{RunOptions, run};
 use crate::scenario;
@@ -38,6 +39,22 @@ pub enum Command {
     Plan(PlanArgs),
     /// Remove every container and network any run left behind (label meshlab=1).
     Down,
+    /// Compare a run or trials result against a baseline; exit 1 when a tracked figure
+    /// regresses past its threshold (see README, "Regression gate", for the exact rule).
+    Compare(CompareArgs),
+    /// Write a scenario's testnet in another tool's format.
+    #[command(subcommand)]
+    Export(ExportCommand),
+    /// Re-render the HTML report of a finished run from its result.json (and the
+    /// events.jsonl beside it), without rerunning.
+    Report(ReportArgs),
+}
+
+/// Options of `report`.
+#[derive(Debug, clap::Args)]
+pub struct ReportArgs {
+    /// A run's result.json.
+    pub result: PathBuf,
 }
 
 /// Options of `run`.
@@ -58,6 +75,71 @@ pub struct RunArgs {
     /// reported).
     #[arg(long, default_value_t = 90)]
     pub ready_timeout: u64,
+    /// Run the scenario N times in a row and write `<scenario>-trials-<id>/trials.json`
+    /// with the median and a confidence interval per figure; targets are then checked on
+    /// the medians.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=100))]
+    pub trials: Option<u16>,
+    /// Also write the targets as JUnit XML (one test case per target) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+}
+
+/// Options of `compare`.
+#[derive(Debug, clap::Args)]
+pub struct CompareArgs {
+    /// The baseline: a result.json or a trials.json.
+    pub baseline: PathBuf,
+    /// The run to judge: a result.json or a trials.json.
+    pub current: PathBuf,
+    /// Relative threshold of every figure without its own flag (delivery has its own
+    /// default: an absolute drop of 0.005).
+    #[arg(long, default_value_t = Threshold::Relative(gate::DEFAULT_THRESHOLD_PERCENT / 100.0))]
+    pub threshold: Threshold,
+    /// Threshold of latency p50: `N%` (relative) or `Nms` (absolute).
+    #[arg(long)]
+    pub p50: Option<Threshold>,
+    /// Threshold of latency p95.
+    #[arg(long)]
+    pub p95: Option<Threshold>,
+    /// Threshold of latency p99.
+    #[arg(long)]
+    pub p99: Option<Threshold>,
+    /// Threshold of the p99 time to reach every honest node.
+    #[arg(long)]
+    pub cov100_p99: Option<Threshold>,
+    /// Threshold of the delivery ratio: `N%` or an absolute drop such as `0.005`.
+    #[arg(long)]
+    pub delivery: Option<Threshold>,
+    /// Threshold of the duplicates per message.
+    #[arg(long)]
+    pub dups: Option<Threshold>,
+}
+
+/// The formats `export` writes.
+#[derive(Debug, Subcommand)]
+pub enum ExportCommand {
+    /// A docker compose file of the scenario's seeded plan, on the images `run` builds.
+    Compose(ComposeArgs),
+}
+
+/// Options of `export compose`.
+#[derive(Debug, clap::Args)]
+pub struct ComposeArgs {
+    /// The scenario file.
+    pub scenario: PathBuf,
+    /// Write the compose file here (default: standard output).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// The compose network's subnet, `A.B.0.0/16` (default outside the runs' range).
+    #[arg(long, default_value = "10.97.0.0/16", value_parser = compose::parse_subnet)]
+    pub subnet: Subnet,
+    /// A prebuilt static meshnode binary (default: build it with cargo).
+    #[arg(long, requires = "shaper_binary")]
+    pub node_binary: Option<PathBuf>,
+    /// A prebuilt static labshaper binary (default: build it with cargo).
+    #[arg(long, requires = "node_binary")]
+    pub shaper_binary: Option<PathBuf>,
 }
 
 /// Options of `validate`.
@@ -82,6 +164,9 @@ pub async fn dispatch(cli: Cli) -> u8 {
         Command::Validate(a) => validate(a),
         Command::Plan(a) => plan_cmd(a),
         Command::Down => down().await,
+        Command::Compare(a) => compare_cmd(a),
+        Command::Export(ExportCommand::Compose(a)) => export_compose(a).await,
+        Command::Report(a) => report(a),
     };
     match outcome {
         Ok(code) => code,
@@ -99,9 +184,93 @@ async fn run_cmd(a: RunArgs) -> Result<u8, Error> {
         shaper_binary: a.shaper_binary,
         ready_timeout: Duration::from_secs(a.ready_timeout),
     };
-    let result = run(&a.scenario, &opts).await?;
-    println!("{}", result.render_summary());
-    Ok(result.exit_code())
+    let outcome = match a.trials {
+        None => run(&a.scenario, &opts).await.map(|result| {
+            println!("{}", result.render_summary());
+            (result.exit_code(), junit::for_run(&result))
+        }),
+        Some(n) => {
+            let t0 = Instant::now();
+            gate::run_trials(&a.scenario, &opts, usize::from(n))
+                .await
+                .map(|(trials, path)| {
+                    println!("{}", trials.render_table());
+                    println!("trials: {}", path.display());
+                    let xml = junit::for_trials(&trials, t0.elapsed().as_secs_f64());
+                    (trials.exit_code(), xml)
+                })
+        }
+    };
+    match outcome {
+        Ok((code, xml)) => {
+            if let Some(path) = &a.junit {
+                junit::write(path, &xml)?;
+            }
+            Ok(code)
+        }
+        Err(e) => {
+            if let Some(path) = &a.junit {
+                let name = a.scenario.file_stem().unwrap_or_default().to_string_lossy();
+                if let Err(w) = junit::write(path, &junit::for_error(&name, &e.to_string())) {
+                    eprintln!("warning: failed to {w}");
+                }
+            }
+            Err(e)
+        }
+    }
+}
+
+fn compare_cmd(a: CompareArgs) -> Result<u8, Error> {
+    let Threshold::Relative(default_relative) = a.threshold else {
+        return Err(Error::Usage(
+            "read --threshold: it must be relative, e.g. 25%".into(),
+        ));
+    };
+    let per_figure = [
+        (Figure::P50, a.p50),
+        (Figure::P95, a.p95),
+        (Figure::P99, a.p99),
+        (Figure::Coverage100P99, a.cov100_p99),
+        (Figure::Delivery, a.delivery),
+        (Figure::Duplicates, a.dups),
+    ]
+    .into_iter()
+    .filter_map(|(f, t)| t.map(|t| (f, t)))
+    .collect();
+    let thresholds = Thresholds {
+        default_relative,
+        per_figure,
+    };
+    let baseline = Side::load(&a.baseline)?;
+    let current = Side::load(&a.current)?;
+    let comparison = gate::compare(&baseline, &current, &thresholds);
+    print!("{}", comparison.render());
+    Ok(comparison.exit_code())
+}
+
+async fn export_compose(a: ComposeArgs) -> Result<u8, Error> {
+    let yaml = compose::export(&compose::ExportOptions {
+        scenario: &a.scenario,
+        subnet: a.subnet,
+        node_binary: a.node_binary.as_deref(),
+        shaper_binary: a.shaper_binary.as_deref(),
+    })
+    .await?;
+    match &a.output {
+        Some(path) => {
+            write_file(path, &yaml)?;
+            eprintln!("==> wrote {}", path.display());
+        }
+        None => print!("{yaml}"),
+    }
+    Ok(EXIT_TARGETS_MET)
+}
+
+fn write_file(path: &Path, text: &str) -> Result<(), Error> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io("create", dir, e))?;
+    }
+    std::fs::write(path, text).map_err(|e| Error::io("write", path, e))
 }
 
 fn validate(a: ValidateArgs) -> Result<u8, Error> {
@@ -121,6 +290,12 @@ fn validate(a: ValidateArgs) -> Result<u8, Error> {
 fn plan_cmd(a: PlanArgs) -> Result<u8, Error> {
     let s = scenario::load(&a.scenario)?;
     println!("{}", plan::plan(&s, Subnet::DEFAULT).render()?);
+    Ok(EXIT_TARGETS_MET)
+}
+
+fn report(a: ReportArgs) -> Result<u8, Error> {
+    let path = crate::report::rerender(&a.result)?;
+    println!("{}", path.display());
     Ok(EXIT_TARGETS_MET)
 }
 

@@ -2,7 +2,7 @@
 //! and publish schedule. Pure: the same scenario, seed and subnet give the same plan.
 //!
 //! Topology: node `i` (global index, in group order) has host offset `i + 2` in the run's
-//! /16 subnet (`.0.1` is the gateway). Every node but node 0 dials node 0 plus up to
+//! /16 subnet (`.0.1` is the gateway). Every node but node 0 dials up to
 //! [`BOOTSTRAP_PEERS`] distinct nodes drawn by the seeded RNG among the nodes *before* it,
 //! so that starting containers in index order finds its bootstrap peers up; the graph is
 //! connected by construction. Dial addresses use the dialing node's group transport.
@@ -28,8 +28,10 @@ use crate::scenario::{
     GossipsubOverrides, GossipsubParams, Group, Role, Scenario, Targets, Traffic, Transport,
 };
 
-/// Random earlier nodes each node dials, besides node 0.
-pub const BOOTSTRAP_PEERS: usize = 3;
+/// Testnets up to this many nodes ping every 2 s, larger ones every 15 s.
+pub const SMALL_TESTNET: usize = 20;
+/// Random earlier nodes each node dials.
+pub const BOOTSTRAP_PEERS: usize = 4;
 /// Host offset of node 0 in the subnet (offset 1 is the gateway).
 pub const FIRST_HOST_OFFSET: u32 = 2;
 
@@ -138,6 +140,10 @@ pub struct NodePlan {
     pub traffic: Option<NodeTraffic>,
     /// Multiaddrs it dials at start.
     pub bootstrap: Vec<String>,
+    /// Period of its pings to every connected peer, in milliseconds: 2 s in small
+    /// testnets (link fidelity wants samples), 15 s (libp2p's default) in large ones, where
+    /// pings to dozens of peers from every node are a load of their own.
+    pub ping_interval_ms: u64,
     /// The topic (repeated from the plan for [`NodePlan::node_config_toml`]).
     #[serde(skip)]
     topic: String,
@@ -167,6 +173,7 @@ struct NodeConfigDoc<'a> {
     bootstrap: &'a [String],
     mldsa_level: u16,
     mdns: bool,
+    ping_interval_ms: u64,
     topic: &'a str,
     #[serde(skip_serializing_if = "GossipsubOverrides::is_empty")]
     gossipsub: &'a GossipsubOverrides,
@@ -198,6 +205,7 @@ impl NodePlan {
             bootstrap: &self.bootstrap,
             mldsa_level: self.mldsa_level,
             mdns: false,
+            ping_interval_ms: self.ping_interval_ms,
             topic: &self.topic,
             gossipsub: &self.gossipsub,
             traffic: self.traffic.as_ref().map(|t| TrafficDoc {
@@ -261,7 +269,8 @@ impl Plan {
 pub fn plan(s: &Scenario, subnet: Subnet) -> Plan {
     let mut rng = StdRng::seed_from_u64(s.seed);
 
-    let mut nodes = Vec::with_capacity(s.node_count());
+    let total = s.node_count();
+    let mut nodes = Vec::with_capacity(total);
     for g in &s.groups {
         for i in 0..g.count {
             let index = nodes.len();
@@ -277,6 +286,11 @@ pub fn plan(s: &Scenario, subnet: Subnet) -> Plan {
                 publishes: false,
                 traffic: None,
                 bootstrap: Vec::new(),
+                ping_interval_ms: if total <= SMALL_TESTNET {
+                    2_000
+                } else {
+                    15_000
+                },
                 topic: s.traffic.topic.clone(),
                 gossipsub: s.gossipsub.clone(),
             });
@@ -334,17 +348,15 @@ pub fn plan(s: &Scenario, subnet: Subnet) -> Plan {
         }
     }
 
-    // Bootstrap: node 0 plus up to BOOTSTRAP_PEERS distinct random earlier nodes.
+    // Bootstrap: up to BOOTSTRAP_PEERS distinct random earlier nodes. No hub: with every
+    // node dialling node 0, node 0's pending-connection limit (spec §4.4: 10) refused most
+    // of a 100-node start.
     for i in 1..nodes.len() {
-        let mut targets = vec![0];
-        let earlier = i - 1; // candidates 1..i
-        let k = BOOTSTRAP_PEERS.min(earlier);
-        let mut picks: Vec<usize> = rand::seq::index::sample(&mut rng, earlier, k)
+        let k = BOOTSTRAP_PEERS.min(i);
+        let mut targets: Vec<usize> = rand::seq::index::sample(&mut rng, i, k)
             .into_iter()
-            .map(|j| j + 1)
             .collect();
-        picks.sort_unstable();
-        targets.extend(picks);
+        targets.sort_unstable();
         let transport = nodes[i].transport;
         nodes[i].bootstrap = targets
             .into_iter()
@@ -466,13 +478,18 @@ mesh_n = 5
     }
 
     #[test]
-    fn bootstrap_is_node_zero_plus_three_distinct_earlier_nodes() {
+    fn bootstrap_is_up_to_four_distinct_earlier_nodes_without_a_hub() {
         let p = plan(&scenario(5), Subnet::DEFAULT);
         assert!(p.nodes[0].bootstrap.is_empty());
         assert_eq!(p.nodes[1].bootstrap, ["/ip4/10.77.0.2/tcp/4001"]);
         assert_eq!(p.nodes[2].bootstrap.len(), 2);
-        for n in &p.nodes[4..] {
-            assert_eq!(n.bootstrap.len(), 1 + BOOTSTRAP_PEERS, "{}", n.name);
+        let dialling_node_0 = p.nodes[BOOTSTRAP_PEERS..]
+            .iter()
+            .filter(|n| n.bootstrap.iter().any(|a| a.contains("/10.77.0.2/")))
+            .count();
+        assert!(dialling_node_0 < p.nodes.len() / 2, "node 0 is no hub");
+        for n in &p.nodes[BOOTSTRAP_PEERS..] {
+            assert_eq!(n.bootstrap.len(), BOOTSTRAP_PEERS, "{}", n.name);
             let mut seen = n.bootstrap.clone();
             seen.sort();
             seen.dedup();
@@ -497,7 +514,6 @@ mesh_n = 5
                 .iter()
                 .all(|a| a.ends_with("/udp/4001/quic-v1"))
         );
-        assert_eq!(evil.bootstrap[0], "/ip4/10.77.0.2/udp/4001/quic-v1");
     }
 
     #[test]
@@ -538,6 +554,7 @@ mesh_n = 5
             "bootstrap",
             "mldsa_level",
             "mdns",
+            "ping_interval_ms",
             "topic",
             "gossipsub",
             "traffic",

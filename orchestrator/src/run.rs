@@ -86,24 +86,51 @@ pub async fn run(path: &Path, opts: &RunOptions) -> Result<RunResult, Error> {
     outcome
 }
 
-/// Removes everything labelled with the run id, and checks that nothing is left (a create
-/// call in flight when the run was cancelled may land after the first pass).
+/// Removes everything labelled with the run id, and checks that nothing is left: a create
+/// call in flight when the run was cancelled may land after the first pass, and the engine
+/// releases a network's endpoints some time after its containers are gone ("active
+/// endpoints"), so removal is retried for up to `TEARDOWN_PATIENCE`.
 async fn teardown(runner: &DockerRunner, run_id: &str) {
-    for pass in 0..3 {
-        match runner.teardown(run_id).await {
-            Ok(r) if r.containers == 0 && r.networks == 0 && pass > 0 => return,
-            Ok(r) => {
-                if pass == 0 {
-                    eprintln!(
-                        "==> teardown: removed {} containers and {} networks",
-                        r.containers, r.networks
-                    );
-                }
-            }
-            Err(e) => eprintln!("warning: failed to tear down run {run_id}: {e}"),
+    let deadline = tokio::time::Instant::now() + TEARDOWN_PATIENCE;
+    let (mut containers, mut networks) = (0, 0);
+    loop {
+        let outcome = runner.teardown(run_id).await;
+        if let Ok(r) = &outcome {
+            containers += r.containers;
+            networks += r.networks;
         }
+        let left = runner
+            .labelled_containers("meshlab.run", run_id)
+            .await
+            .map(|c| c.len())
+            .unwrap_or(1)
+            + runner
+                .labelled_networks("meshlab.run", run_id)
+                .await
+                .map(|n| n.len())
+                .unwrap_or(1);
+        if left == 0 {
+            eprintln!("==> teardown: removed {containers} containers and {networks} networks");
+            return;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            let why = outcome.err().map(|e| e.to_string()).unwrap_or_default();
+            eprintln!(
+                "warning: failed to tear down run {run_id} completely ({left} resources left{}); `orchestrator down` removes them",
+                if why.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {why}")
+                }
+            );
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
     }
 }
+
+/// How long teardown keeps retrying.
+const TEARDOWN_PATIENCE: Duration = Duration::from_secs(30);
 
 fn new_run_id(name: &str) -> String {
     let nanos = now_ns();
@@ -179,6 +206,15 @@ async fn execute(
         None
     };
     let images_ready = elapsed_s(t0);
+
+    // Host: the neighbour table must hold every node's peers.
+    match crate::host::ensure_neighbour_table(crate::host::neighbour_entries_needed(
+        scenario.node_count(),
+    )) {
+        Ok(Some(what)) => eprintln!("==> {what}"),
+        Ok(None) => {}
+        Err(e) => return Err(Error::Infra(e)),
+    }
 
     // Network, on the first free /16 among a few.
     let (network, plan) = create_network(runner, run_id, scenario).await?;
@@ -335,10 +371,13 @@ async fn execute(
     let path = result.write_json(&opts.reports_dir)?;
     let events = path.with_file_name("events.jsonl");
     write_events(&events, &records)?;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let report = crate::report::write(&result, &records, dir)?;
     eprintln!(
-        "==> result: {} (events: {})",
+        "==> result: {} (events: {}, report: {})",
         path.display(),
-        events.display()
+        events.display(),
+        report.display()
     );
     Ok(result)
 }

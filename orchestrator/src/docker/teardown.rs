@@ -42,6 +42,21 @@ impl DockerRunner {
         key: &str,
         value: &str,
     ) -> Result<Vec<String>, DockerError> {
+        Ok(self
+            .labelled_containers_by_mode(key, value)
+            .await?
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect())
+    }
+
+    /// Like [`Self::labelled_containers`], with whether each one shares another
+    /// container's network namespace (a sidecar).
+    async fn labelled_containers_by_mode(
+        &self,
+        key: &str,
+        value: &str,
+    ) -> Result<Vec<(String, bool)>, DockerError> {
         let options = ListContainersOptionsBuilder::new()
             .all(true)
             .filters(&label_filter(key, value))
@@ -53,7 +68,16 @@ impl DockerRunner {
             .map_err(|e| {
                 DockerError::engine(format!("list containers labelled {key}={value}"), e)
             })?;
-        Ok(containers.into_iter().filter_map(|c| c.id).collect())
+        Ok(containers
+            .into_iter()
+            .filter_map(|c| {
+                let sidecar = c
+                    .host_config
+                    .and_then(|h| h.network_mode)
+                    .is_some_and(|m| m.starts_with("container:"));
+                c.id.map(|id| (id, sidecar))
+            })
+            .collect())
     }
 
     /// The ids of all networks labelled `key=value`.
@@ -74,15 +98,20 @@ impl DockerRunner {
     }
 
     async fn remove_labelled(&self, key: &str, value: &str) -> Result<TeardownReport, DockerError> {
-        let containers = self.labelled_containers(key, value).await?;
-        let removed: Vec<Result<bool, DockerError>> = futures::stream::iter(&containers)
-            .map(|id| self.remove_container(id))
-            .buffer_unordered(REMOVE_CONCURRENCY)
-            .collect()
-            .await;
+        // Sidecars first: removing a container whose network namespace another one still
+        // holds can leave a stale endpoint behind, and then the network cannot be removed.
+        let all = self.labelled_containers_by_mode(key, value).await?;
+        let (sidecars, owners): (Vec<_>, Vec<_>) = all.into_iter().partition(|(_, s)| *s);
         let mut report = TeardownReport::default();
-        for result in removed {
-            report.containers += usize::from(result?);
+        for batch in [sidecars, owners] {
+            let removed: Vec<Result<bool, DockerError>> = futures::stream::iter(&batch)
+                .map(|(id, _)| self.remove_container(id))
+                .buffer_unordered(REMOVE_CONCURRENCY)
+                .collect()
+                .await;
+            for result in removed {
+                report.containers += usize::from(result?);
+            }
         }
         // Containers are gone, so the networks have no endpoints left.
         for id in self.labelled_networks(key, value).await? {

@@ -1,0 +1,257 @@
+//! The figures the gate tracks, as read from a [`RunResult`], each with the direction in
+//! which it gets worse.
+
+use std::fmt;
+
+use crate::result::RunResult;
+
+/// Which way a figure gets worse.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Worse {
+    /// A larger value is worse (latencies, duplicates).
+    Higher,
+    /// A smaller value is worse (delivery ratio).
+    Lower,
+}
+
+/// How a figure's values are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unit {
+    /// Milliseconds.
+    Ms,
+    /// A ratio in 0..=1.
+    Ratio,
+    /// Copies per message.
+    PerMessage,
+}
+
+impl Unit {
+    /// The unit's short name, as in tables.
+    pub fn name(self) -> &'static str {
+        match self {
+            Unit::Ms => "ms",
+            Unit::Ratio => "ratio",
+            Unit::PerMessage => "copies",
+        }
+    }
+
+    /// `value` with the precision this unit deserves.
+    pub fn format(self, value: f64) -> String {
+        match self {
+            Unit::Ms => format!("{value:.1}"),
+            Unit::Ratio => format!("{value:.4}"),
+            Unit::PerMessage => format!("{value:.2}"),
+        }
+    }
+}
+
+/// One tracked figure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Figure {
+    /// Median delivery latency at honest receivers.
+    P50,
+    /// 95th percentile delivery latency.
+    P95,
+    /// 99th percentile delivery latency.
+    P99,
+    /// 99th percentile (over messages) of the time to reach every honest node; not
+    /// measured when some message never reached every honest node.
+    Coverage100P99,
+    /// Delivery ratio at honest receivers.
+    Delivery,
+    /// Redundant copies received per unique message at honest nodes.
+    Duplicates,
+}
+
+impl Figure {
+    /// Every tracked figure, in table order.
+    pub const ALL: [Figure; 6] = [
+        Figure::P50,
+        Figure::P95,
+        Figure::P99,
+        Figure::Coverage100P99,
+        Figure::Delivery,
+        Figure::Duplicates,
+    ];
+
+    /// The figure's key in `trials.json` and on the command line (`--<key>` with `_` as
+    /// `-`): `p50`, `p95`, `p99`, `cov100_p99`, `delivery`, `dups`.
+    pub fn key(self) -> &'static str {
+        match self {
+            Figure::P50 => "p50",
+            Figure::P95 => "p95",
+            Figure::P99 => "p99",
+            Figure::Coverage100P99 => "cov100_p99",
+            Figure::Delivery => "delivery",
+            Figure::Duplicates => "dups",
+        }
+    }
+
+    /// The figure with this key.
+    pub fn from_key(key: &str) -> Option<Figure> {
+        Figure::ALL.into_iter().find(|f| f.key() == key)
+    }
+
+    /// A short human description.
+    pub fn label(self) -> &'static str {
+        match self {
+            Figure::P50 => "latency p50",
+            Figure::P95 => "latency p95",
+            Figure::P99 => "latency p99",
+            Figure::Coverage100P99 => "coverage 100% p99",
+            Figure::Delivery => "delivery ratio",
+            Figure::Duplicates => "duplicates/message",
+        }
+    }
+
+    /// The figure's unit.
+    pub fn unit(self) -> Unit {
+        match self {
+            Figure::P50 | Figure::P95 | Figure::P99 | Figure::Coverage100P99 => Unit::Ms,
+            Figure::Delivery => Unit::Ratio,
+            Figure::Duplicates => Unit::PerMessage,
+        }
+    }
+
+    /// Which way the figure gets worse.
+    pub fn worse(self) -> Worse {
+        match self {
+            Figure::Delivery => Worse::Lower,
+            _ => Worse::Higher,
+        }
+    }
+
+    /// The figure's value in `result`, in its unit; `None` when the run did not measure it.
+    pub fn of(self, result: &RunResult) -> Option<f64> {
+        let s = &result.stats;
+        let ms = |us: Option<u64>| us.map(|us| us as f64 / 1000.0);
+        match self {
+            Figure::P50 => ms(s.latency.p50_us),
+            Figure::P95 => ms(s.latency.p95_us),
+            Figure::P99 => ms(s.latency.p99_us),
+            Figure::Coverage100P99 => {
+                let full = s.coverage.iter().find(|c| c.percent == 100)?;
+                // A message that never reached every node has no coverage time, so the
+                // p99 over all messages is undefined (not the p99 of the others).
+                if full.never > 0 {
+                    None
+                } else {
+                    ms(full.p99_us)
+                }
+            }
+            Figure::Delivery => s.delivery.ratio,
+            Figure::Duplicates => s.duplicates.as_ref().and_then(|d| d.per_delivery),
+        }
+    }
+}
+
+impl fmt::Display for Figure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.key())
+    }
+}
+
+/// Every tracked figure of `result` with its value (`None` = not measured).
+pub fn extract(result: &RunResult) -> Vec<(Figure, Option<f64>)> {
+    Figure::ALL.into_iter().map(|f| (f, f.of(result))).collect()
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::result::RunResult;
+    use crate::stats::{CoverageLevel, Duplicates};
+
+    /// A result of a 4-node plan with the given figures (ms, ratio, copies).
+    pub(crate) fn result_with(
+        p50: f64,
+        p95: f64,
+        p99: f64,
+        cov100_p99: f64,
+        delivery: f64,
+        dups: f64,
+    ) -> RunResult {
+        let text = r#"
+[scenario]
+name = "synthetic"
+seed = 1
+duration = "20s"
+[[groups]]
+id = "honest"
+count = 4
+[traffic]
+publishers = 1
+rate = "1/s"
+size = "1KiB"
+[targets]
+p99 = "200ms"
+delivery = 0.99
+"#;
+        let s = crate::scenario::parse(
+            std::path::Path::new("s.toml"),
+            text,
+            std::path::Path::new("/nonexistent"),
+        )
+        .expect("valid");
+        let plan = crate::plan::plan(&s, crate::plan::Subnet::DEFAULT);
+        let mut stats = crate::stats::compute(&[], &plan, None);
+        let us = |ms: f64| Some((ms * 1000.0).round() as u64);
+        stats.latency.p50_us = us(p50);
+        stats.latency.p95_us = us(p95);
+        stats.latency.p99_us = us(p99);
+        stats.coverage = vec![CoverageLevel {
+            percent: 100,
+            messages: 10,
+            reached: 10,
+            never: 0,
+            p50_us: us(p50),
+            p95_us: us(cov100_p99),
+            p99_us: us(cov100_p99),
+        }];
+        stats.delivery.ratio = Some(delivery);
+        stats.duplicates = Some(Duplicates {
+            received: 0,
+            unique: 0,
+            per_delivery: Some(dups),
+        });
+        RunResult::new("synthetic-00000000", &plan, stats, "none", 0, 1)
+    }
+
+    #[test]
+    fn figures_are_read_in_their_units() {
+        let r = result_with(30.0, 60.5, 81.25, 96.0, 0.999, 1.83);
+        let got: Vec<(Figure, Option<f64>)> = extract(&r);
+        assert_eq!(
+            got,
+            vec![
+                (Figure::P50, Some(30.0)),
+                (Figure::P95, Some(60.5)),
+                (Figure::P99, Some(81.25)),
+                (Figure::Coverage100P99, Some(96.0)),
+                (Figure::Delivery, Some(0.999)),
+                (Figure::Duplicates, Some(1.83)),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_message_that_never_covers_everyone_leaves_coverage_unmeasured() {
+        let mut r = result_with(30.0, 60.0, 80.0, 96.0, 0.9, 1.0);
+        assert_eq!(Figure::Coverage100P99.of(&r), Some(96.0));
+        r.stats.coverage[0].never = 1;
+        assert_eq!(Figure::Coverage100P99.of(&r), None);
+        r.stats.coverage.clear();
+        assert_eq!(Figure::Coverage100P99.of(&r), None);
+    }
+
+    #[test]
+    fn keys_round_trip_and_directions_are_right() {
+        for f in Figure::ALL {
+            assert_eq!(Figure::from_key(f.key()), Some(f));
+        }
+        assert_eq!(Figure::from_key("p42"), None);
+        assert_eq!(Figure::Delivery.worse(), Worse::Lower);
+        assert_eq!(Figure::P99.worse(), Worse::Higher);
+        assert_eq!(Figure::Duplicates.worse(), Worse::Higher);
+    }
+}

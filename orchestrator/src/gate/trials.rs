@@ -1,0 +1,456 @@
+//! `orchestrator run --trials N`: the same scenario N times, one after the other, and per
+//! tracked figure the median over the trials with a confidence interval of the median
+//! (see [`super::interval`]). Written as `reports/<scenario>-trials-<id>/trials.json`;
+//! every trial also keeps its own `reports/<run-id>/result.json`.
+//!
+//! The targets of a trials run are checked against the median, over the trials, of each
+//! target's measurement (a trial that measured nothing counts as the worst value), so one
+//! unlucky trial on a noisy host does not miss a target the scenario meets.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::figures::Figure;
+use super::interval::{CONFIDENCE, Estimate, median_ci};
+use crate::error::{EXIT_TARGETS_MET, EXIT_TARGETS_MISSED, Error};
+use crate::profile::LinkProfile;
+use crate::result::{Comparison, RunResult, TargetCheck};
+use crate::run::{RunOptions, run};
+
+/// The `format` field of every `trials.json`, which tells it from a `result.json`.
+pub const TRIALS_FORMAT: &str = "meshlab-trials/1";
+
+/// One trial, as recorded in `trials.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Trial {
+    /// The trial's run id (its `reports/<run-id>/result.json`).
+    pub run_id: String,
+    /// Whether the trial met every target.
+    pub met: bool,
+    /// Each tracked figure by key; `None` = not measured in this trial.
+    pub figures: BTreeMap<String, Option<f64>>,
+}
+
+/// Everything a trials run produced.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrialsResult {
+    /// Always [`TRIALS_FORMAT`].
+    pub format: String,
+    /// `<scenario>-trials-<8 hex digits>`, also the name of its folder.
+    pub id: String,
+    /// The scenario's name.
+    pub scenario: String,
+    /// The scenario's seed (every trial runs the same plan).
+    pub seed: u64,
+    /// The shaper back ends the trials used (one entry when all agree).
+    pub shapers: Vec<String>,
+    /// The link profile imposed.
+    pub link: LinkProfile,
+    /// The confidence asked of each interval (each [`Estimate`] records what it has).
+    pub confidence_level: f64,
+    /// The trials, in the order they ran.
+    pub trials: Vec<Trial>,
+    /// Per figure key: median, confidence interval and range over the trials.
+    pub figures: BTreeMap<String, Estimate>,
+    /// The scenario's targets checked against the median of each measurement.
+    pub targets: Vec<TargetCheck>,
+}
+
+/// `name` lowercased with anything but ASCII letters and digits as `-`, at most 24 chars.
+fn clean_name(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .take(24)
+        .collect()
+}
+
+/// The worst possible value of a measurement compared this way.
+fn worst(comparison: Comparison) -> f64 {
+    match comparison {
+        Comparison::Below | Comparison::AtMost => f64::INFINITY,
+        Comparison::AtLeast => f64::NEG_INFINITY,
+    }
+}
+
+fn holds(comparison: Comparison, measured: f64, target: f64) -> bool {
+    match comparison {
+        Comparison::Below => measured < target,
+        Comparison::AtLeast => measured >= target,
+        Comparison::AtMost => measured <= target,
+    }
+}
+
+/// The targets of the first trial, each re-checked against the median over all trials
+/// of its measurement (a trial without a measurement counting as the worst value).
+fn median_targets(results: &[RunResult]) -> Vec<TargetCheck> {
+    let Some(first) = results.first() else {
+        return Vec::new();
+    };
+    first
+        .targets
+        .iter()
+        .map(|t| {
+            let mut values: Vec<f64> = results
+                .iter()
+                .map(|r| {
+                    r.targets
+                        .iter()
+                        .find(|o| o.name == t.name)
+                        .and_then(|o| o.measured)
+                        .unwrap_or_else(|| worst(t.comparison))
+                })
+                .collect();
+            values.sort_by(f64::total_cmp);
+            // The lower median for Below/AtMost would flatter; take the worse middle one.
+            let k = values.len() / 2;
+            let median = match t.comparison {
+                Comparison::AtLeast => values[(values.len() - 1) / 2],
+                Comparison::Below | Comparison::AtMost => values[k],
+            };
+            let measured = median.is_finite().then_some(median);
+            TargetCheck {
+                measured,
+                met: measured.is_some_and(|m| holds(t.comparison, m, t.target)),
+                ..t.clone()
+            }
+        })
+        .collect()
+}
+
+/// Summarises finished trials of one scenario (at least one).
+pub fn summarise(results: &[RunResult]) -> Result<TrialsResult, Error> {
+    let first = results
+        .first()
+        .ok_or_else(|| Error::Usage("summarise trials: no trial ran".into()))?;
+    let trials: Vec<Trial> = results
+        .iter()
+        .map(|r| Trial {
+            run_id: r.run_id.clone(),
+            met: r.verdict(),
+            figures: Figure::ALL
+                .into_iter()
+                .map(|f| (f.key().to_string(), f.of(r)))
+                .collect(),
+        })
+        .collect();
+    let mut figures = BTreeMap::new();
+    for f in Figure::ALL {
+        let values: Vec<f64> = results.iter().filter_map(|r| f.of(r)).collect();
+        let missing = results.len() - values.len();
+        if let Some(e) = median_ci(&values, missing, CONFIDENCE) {
+            figures.insert(f.key().to_string(), e);
+        }
+    }
+    let mut shapers: Vec<String> = results.iter().map(|r| r.shaper.clone()).collect();
+    shapers.sort();
+    shapers.dedup();
+    let ids: String = results.iter().map(|r| r.run_id.as_str()).collect();
+    let tag = blake3::hash(ids.as_bytes()).to_hex();
+    Ok(TrialsResult {
+        format: TRIALS_FORMAT.to_string(),
+        id: format!("{}-trials-{}", clean_name(&first.scenario), &tag[..8]),
+        scenario: first.scenario.clone(),
+        seed: first.seed,
+        shapers,
+        link: first.link.clone(),
+        confidence_level: CONFIDENCE,
+        trials,
+        figures,
+        targets: median_targets(results),
+    })
+}
+
+impl TrialsResult {
+    /// The estimate of `figure`, if any trial measured it.
+    pub fn estimate(&self, figure: Figure) -> Option<&Estimate> {
+        self.figures.get(figure.key())
+    }
+
+    /// Whether every target was met on the medians.
+    pub fn verdict(&self) -> bool {
+        self.targets.iter().all(|t| t.met)
+    }
+
+    /// 0 when every target was met on the medians, 1 otherwise.
+    pub fn exit_code(&self) -> u8 {
+        if self.verdict() {
+            EXIT_TARGETS_MET
+        } else {
+            EXIT_TARGETS_MISSED
+        }
+    }
+
+    /// Writes `reports_dir/<id>/trials.json` and returns its path.
+    pub fn write_json(&self, reports_dir: &Path) -> Result<PathBuf, Error> {
+        let dir = reports_dir.join(&self.id);
+        std::fs::create_dir_all(&dir).map_err(|e| Error::io("create", &dir, e))?;
+        let path = dir.join("trials.json");
+        let json = serde_json::to_string_pretty(self).map_err(|e| Error::Encode {
+            what: path.display().to_string(),
+            message: e.to_string(),
+        })?;
+        std::fs::write(&path, json + "\n").map_err(|e| Error::io("write", &path, e))?;
+        Ok(path)
+    }
+
+    /// Reads a `trials.json`; fails unless its `format` is [`TRIALS_FORMAT`].
+    pub fn read_json(path: &Path) -> Result<Self, Error> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io("read", path, e))?;
+        Self::from_json(&text).map_err(|message| Error::Encode {
+            what: path.display().to_string(),
+            message,
+        })
+    }
+
+    /// Parses `trials.json` text; the message says why it is not one.
+    pub fn from_json(text: &str) -> Result<Self, String> {
+        let t: TrialsResult = serde_json::from_str(text).map_err(|e| e.to_string())?;
+        if t.format != TRIALS_FORMAT {
+            return Err(format!(
+                "unknown format {:?} (expected {TRIALS_FORMAT:?})",
+                t.format
+            ));
+        }
+        Ok(t)
+    }
+
+    /// The per-figure table (every trial's value, then min, median, CI and max) and the
+    /// targets checked on the medians.
+    pub fn render_table(&self) -> String {
+        let mut o = String::new();
+        let _ = writeln!(
+            o,
+            "trials {}  scenario {}  seed {}  {} trials  shaper {}",
+            self.id,
+            self.scenario,
+            self.seed,
+            self.trials.len(),
+            self.shapers.join(",")
+        );
+        let _ = writeln!(
+            o,
+            "{:<20} {:<6} {:>9} {:>9} {:>9}  {:<24} trials",
+            "figure", "unit", "min", "median", "max", "CI of the median"
+        );
+        for f in Figure::ALL {
+            let unit = f.unit();
+            let per_trial: Vec<String> = self
+                .trials
+                .iter()
+                .map(|t| {
+                    t.figures
+                        .get(f.key())
+                        .copied()
+                        .flatten()
+                        .map_or_else(|| "-".to_string(), |v| unit.format(v))
+                })
+                .collect();
+            match self.estimate(f) {
+                Some(e) => {
+                    let ci = format!(
+                        "[{}, {}] {:.1} %",
+                        unit.format(e.low),
+                        unit.format(e.high),
+                        e.confidence * 100.0
+                    );
+                    let _ = writeln!(
+                        o,
+                        "{:<20} {:<6} {:>9} {:>9} {:>9}  {:<24} {}",
+                        f.label(),
+                        unit.name(),
+                        unit.format(e.min),
+                        unit.format(e.median),
+                        unit.format(e.max),
+                        ci,
+                        per_trial.join(" ")
+                    );
+                }
+                None => {
+                    let _ = writeln!(
+                        o,
+                        "{:<20} {:<6} {:>9} {:>9} {:>9}  {:<24} {}",
+                        f.label(),
+                        unit.name(),
+                        "-",
+                        "-",
+                        "-",
+                        "(not measured)",
+                        per_trial.join(" ")
+                    );
+                }
+            }
+        }
+        let _ = writeln!(o);
+        let _ = writeln!(
+            o,
+            "{:<12} {:<14} {:<16} result",
+            "target", "wanted", "median measured"
+        );
+        for t in &self.targets {
+            let fmt = |v: f64| {
+                if t.unit == "ms" {
+                    format!("{v:.1} ms")
+                } else {
+                    format!("{v:.4}")
+                }
+            };
+            let symbol = match t.comparison {
+                Comparison::Below => "<",
+                Comparison::AtLeast => ">=",
+                Comparison::AtMost => "<=",
+            };
+            let _ = writeln!(
+                o,
+                "{:<12} {:<14} {:<16} {}",
+                t.name,
+                format!("{symbol} {}", fmt(t.target)),
+                t.measured.map_or_else(|| "-".to_string(), fmt),
+                if t.met { "MET" } else { "MISSED" }
+            );
+        }
+        let met = self.trials.iter().filter(|t| t.met).count();
+        let _ = writeln!(
+            o,
+            "verdict: {} ({met} of {} trials met every target on their own)",
+            if self.verdict() {
+                "all targets met on the medians"
+            } else {
+                "targets missed on the medians"
+            },
+            self.trials.len()
+        );
+        o
+    }
+}
+
+/// One line about a finished trial, for the terminal.
+pub fn trial_line(k: usize, n: usize, r: &RunResult) -> String {
+    let figs: Vec<String> = [Figure::P50, Figure::P95, Figure::P99, Figure::Delivery]
+        .into_iter()
+        .map(|f| {
+            let v = f
+                .of(r)
+                .map_or_else(|| "-".to_string(), |v| f.unit().format(v));
+            format!("{} {v}", f.key())
+        })
+        .collect();
+    format!(
+        "trial {k}/{n}: {}  {}  {}",
+        r.run_id,
+        figs.join("  "),
+        if r.verdict() { "met" } else { "missed" }
+    )
+}
+
+/// Runs the scenario at `path` `n` times, one after the other, writes `trials.json` in
+/// `opts.reports_dir` and returns the summary with its path. Stops at the first trial
+/// that fails (infrastructure, interrupted); a trial that misses targets is kept.
+pub async fn run_trials(
+    path: &Path,
+    opts: &RunOptions,
+    n: usize,
+) -> Result<(TrialsResult, PathBuf), Error> {
+    let mut results = Vec::with_capacity(n);
+    for k in 1..=n {
+        eprintln!("==> trial {k}/{n}");
+        let r = run(path, opts).await?;
+        eprintln!("{}", trial_line(k, n, &r));
+        results.push(r);
+    }
+    let summary = summarise(&results)?;
+    let written = summary.write_json(&opts.reports_dir)?;
+    Ok((summary, written))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gate::figures::tests::result_with;
+
+    fn three() -> Vec<RunResult> {
+        let mut rs = vec![
+            result_with(30.0, 60.0, 80.0, 95.0, 1.0, 1.8),
+            result_with(31.0, 62.0, 250.0, 300.0, 1.0, 1.9),
+            result_with(29.0, 58.0, 90.0, 99.0, 0.98, 1.7),
+        ];
+        for (i, r) in rs.iter_mut().enumerate() {
+            r.run_id = format!("synthetic-{i:08}");
+        }
+        rs
+    }
+
+    #[test]
+    fn medians_intervals_and_targets_over_trials() {
+        let t = summarise(&three()).expect("summary");
+        assert_eq!(t.format, TRIALS_FORMAT);
+        assert!(t.id.starts_with("synthetic-trials-"), "{}", t.id);
+        assert_eq!(t.trials.len(), 3);
+        let p99 = t.estimate(Figure::P99).expect("p99");
+        assert_eq!((p99.median, p99.low, p99.high), (90.0, 80.0, 250.0));
+        assert_eq!(p99.n, 3);
+        // Trial 1 missed p99 < 200 ms on its own, trial 2 delivery; the medians meet both.
+        assert!(!t.trials[1].met);
+        let target = |n: &str| t.targets.iter().find(|c| c.name == n).expect("target");
+        assert_eq!(target("p99").measured, Some(90.0));
+        assert!(target("p99").met);
+        // delivery ≥ 0.99: values 1.0, 1.0, 0.98 → median 1.0.
+        assert_eq!(target("delivery").measured, Some(1.0));
+        assert!(t.verdict());
+        assert_eq!(t.exit_code(), EXIT_TARGETS_MET);
+        let table = t.render_table();
+        assert!(table.contains("latency p99"), "{table}");
+        assert!(table.contains("80.0 250.0 90.0"), "{table}");
+        assert!(table.contains("all targets met on the medians"), "{table}");
+        assert!(table.contains("1 of 3 trials"), "{table}");
+    }
+
+    #[test]
+    fn a_majority_of_misses_misses_the_median_target() {
+        let mut rs = three();
+        rs[0].stats.latency.p99_us = None;
+        for t in rs[0].targets.iter_mut().filter(|t| t.name == "p99") {
+            t.measured = None;
+            t.met = false;
+        }
+        // Trial 0 measured no p99 (counts as the worst value), trial 1 has 250 ms.
+        let t = summarise(&rs).expect("summary");
+        let p99 = t.targets.iter().find(|c| c.name == "p99").expect("p99");
+        assert_eq!(p99.measured, Some(250.0));
+        assert!(!p99.met);
+        assert_eq!(t.exit_code(), EXIT_TARGETS_MISSED);
+        let e = t.estimate(Figure::P99).expect("p99");
+        assert_eq!((e.n, e.missing), (2, 1));
+    }
+
+    #[test]
+    fn trials_json_round_trips_and_is_told_from_a_result() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let t = summarise(&three()).expect("summary");
+        let path = t.write_json(dir.path()).expect("written");
+        assert_eq!(path, dir.path().join(&t.id).join("trials.json"));
+        assert_eq!(TrialsResult::read_json(&path).expect("read"), t);
+        let result = serde_json::to_string(&three()[0]).expect("json");
+        assert!(TrialsResult::from_json(&result).is_err());
+        let other = serde_json::to_string(&TrialsResult {
+            format: "x/9".into(),
+            ..t
+        })
+        .expect("json");
+        let err = TrialsResult::from_json(&other).expect_err("wrong format");
+        assert!(err.contains("x/9"), "{err}");
+    }
+
+    #[test]
+    fn no_trial_is_an_error() {
+        assert!(summarise(&[]).is_err());
+    }
+}

@@ -1,0 +1,349 @@
+//! Renders reports from a small synthetic run and checks what a reader (and a browser
+//! without network access) needs.
+
+use std::path::Path;
+
+use lab_events::{Event, PeerScore, Record};
+
+use super::meta::Provenance;
+use super::*;
+use crate::plan::{Plan, Subnet, plan};
+use crate::result::ContainerUsage;
+
+const T0: u64 = 1_800_000_000_000_000_000;
+const HOSTILE: &str = "<script>alert(1)</script>";
+
+fn test_plan() -> Plan {
+    let text = r#"
+[scenario]
+name = "report"
+seed = 7
+duration = "30s"
+warmup = "5s"
+
+[network]
+link = { delay = "10ms", jitter = "1ms" }
+
+[[groups]]
+id = "h"
+count = 6
+
+[[groups]]
+id = "e"
+count = 1
+role = "invalid-signature"
+
+[traffic]
+publishers = 2
+rate = "2/s"
+size = "1KiB"
+
+[targets]
+p95 = "10ms"
+p99 = "100ms"
+delivery = 0.9
+"#;
+    let s = crate::scenario::parse(Path::new("r.toml"), text, Path::new("/nonexistent"))
+        .expect("valid scenario");
+    plan(&s, Subnet::DEFAULT)
+}
+
+fn rec(ts_ns: u64, node: &str, event: Event) -> Record {
+    Record {
+        ts_ns,
+        node: node.to_string(),
+        event,
+    }
+}
+
+/// Honest nodes h-0 and h-1 publish 10 messages each over 5 s; every other node gets
+/// them after 5-40 ms, except that h-5 misses every third message. Honest nodes score
+/// the attacker lower every second; everyone pings.
+fn events(p: &Plan) -> Vec<Record> {
+    let mut v = Vec::new();
+    for n in &p.nodes {
+        v.push(rec(
+            T0 - 5_000_000_000,
+            &n.name,
+            Event::Started {
+                peer_id: format!("P-{}", n.name),
+                role: n.role.name().to_string(),
+                listen: Vec::new(),
+            },
+        ));
+    }
+    for k in 0..20u64 {
+        let origin = format!("h-{}", k % 2);
+        let id = format!("m{k}");
+        let at = T0 + k * 250_000_000;
+        v.push(rec(
+            at,
+            &origin,
+            Event::Published {
+                msg_id: id.clone(),
+                seq: k,
+                size: 1024,
+                wire_size: 4500,
+            },
+        ));
+        for (r, n) in p.nodes.iter().enumerate() {
+            if n.name == origin || (n.name == "h-5" && k % 3 == 0) {
+                continue;
+            }
+            let received = at + (5 + 3 * r as u64 + k) * 1_000_000;
+            v.push(rec(
+                received,
+                &n.name,
+                Event::Delivered {
+                    msg_id: id.clone(),
+                    origin: format!("P-{origin}"),
+                    seq: k,
+                    published_ns: at,
+                    received_ns: received,
+                    from: "P-h-2".into(),
+                },
+            ));
+        }
+    }
+    for s in 0..5u64 {
+        for h in 0..6 {
+            v.push(rec(
+                T0 + s * 1_000_000_000 + h * 1000,
+                &format!("h-{h}"),
+                Event::Scores {
+                    scores: vec![PeerScore {
+                        peer: "P-e-0".into(),
+                        score: -(s as f64) * 60.0 - h as f64 * 10.0,
+                    }],
+                },
+            ));
+        }
+    }
+    for h in 0..6 {
+        v.push(rec(
+            T0 + 1,
+            &format!("h-{h}"),
+            Event::Ping {
+                peer: "P-h-0".into(),
+                rtt_us: 20_400,
+            },
+        ));
+    }
+    v
+}
+
+fn test_result(p: &Plan, records: &[Record]) -> RunResult {
+    let stats = crate::stats::compute(records, p, Some(T0));
+    let started_ms = T0 / 1_000_000 - 10_000;
+    let mut r = RunResult::new(
+        "report-1",
+        p,
+        stats,
+        "userspace",
+        started_ms,
+        started_ms + 30_000,
+    );
+    r.phases.traffic_started_after_s = Some(10.0);
+    r.phases.ready_after_s = Some(4.0);
+    r.resources.peak_host_mem_bytes = Some(3 << 30);
+    r.resources.peak_host_load = Some(1.5);
+    r.resources.containers = p
+        .nodes
+        .iter()
+        .enumerate()
+        .map(|(i, n)| ContainerUsage {
+            name: n.name.clone(),
+            cpu_percent_mean: Some(1.0 + i as f64 * 0.25),
+            cpu_percent_peak: Some(2.0),
+            mem_peak_bytes: Some((8 + i as u64) << 20),
+        })
+        .collect();
+    r
+}
+
+fn provenance() -> Provenance {
+    Provenance {
+        commit: "abc1234".into(),
+        host: "labhost".into(),
+    }
+}
+
+fn rendered() -> String {
+    let p = test_plan();
+    let records = events(&p);
+    let r = test_result(&p, &records);
+    render(&r, Some(&records), Vec::new(), &provenance())
+}
+
+/// The rows of the targets table, by the text of their first cell.
+fn target_row<'a>(html: &'a str, label: &str) -> &'a str {
+    let table = html
+        .split("<table class=\"targets\">")
+        .nth(1)
+        .and_then(|t| t.split("</table>").next())
+        .expect("targets table");
+    table
+        .split("<tr>")
+        .find(|row| row.starts_with(&format!("<td>{label}</td>")))
+        .unwrap_or_else(|| panic!("no row {label} in {table}"))
+}
+
+#[test]
+fn report_is_self_contained() {
+    let html = rendered();
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    for external in [
+        "src=", "href=", "<link", "<img", "@import", "url(", "<iframe",
+    ] {
+        assert!(!html.contains(external), "found {external}");
+    }
+    // The SVG namespace is an identifier, not a fetch; nothing else names a URL.
+    let urls = html.matches("http://").count() + html.matches("https://").count();
+    let namespaces = html.matches("xmlns=\"http://www.w3.org/2000/svg\"").count();
+    assert_eq!(urls, namespaces);
+}
+
+#[test]
+fn every_chart_is_inline_svg_with_text_labels() {
+    let html = rendered();
+    // CDF, histogram, coverage, timeline, attacker scores, CPU, memory.
+    assert_eq!(html.matches("<svg ").count(), 7, "{html}");
+    for title in [
+        "Latency CDF",
+        "Latency histogram",
+        "Coverage after publish",
+        "Latency over the run",
+        "Scores honest nodes give attackers",
+        "CPU per container (mean)",
+        "Memory per container (peak)",
+    ] {
+        assert!(html.contains(&format!("{title}\n</text>")), "title {title}");
+    }
+    assert!(!html.contains("chart could not be drawn"));
+}
+
+#[test]
+fn targets_are_marked_met_or_missed_at_the_top() {
+    let html = rendered();
+    let verdict = html.find("class=\"verdict").expect("verdict");
+    let first_chart = html.find("<svg").expect("a chart");
+    assert!(verdict < first_chart);
+    assert!(html.contains("1 of 3 targets MISSED"), "verdict text");
+    assert!(target_row(&html, "latency p95").contains(">MISSED<"));
+    assert!(target_row(&html, "latency p99").contains(">MET<"));
+    assert!(target_row(&html, "delivery ratio").contains(">MET<"));
+}
+
+#[test]
+fn metadata_names_scenario_seed_shaper_fidelity_commit_and_host() {
+    let html = rendered();
+    for needle in [
+        "<th>scenario</th><td>report</td>",
+        "<th>seed</th><td>7</td>",
+        "<th>shaper back end</th><td>userspace</td>",
+        "measured one-way 10.2 ms",
+        "<td>abc1234</td>",
+        "<td>labhost</td>",
+        "6 × h (honest), 1 × e (invalid-signature)",
+    ] {
+        assert!(html.contains(needle), "missing {needle}");
+    }
+}
+
+#[test]
+fn node_table_lists_the_worst_node_first() {
+    let html = rendered();
+    let table = html
+        .split("table class=\"sortable nodes\"")
+        .nth(1)
+        .expect("table");
+    let first_row = table.split("<tbody>").nth(1).expect("body");
+    let first_row = first_row.split("</tr>").next().expect("row");
+    // h-5 missed a third of the messages.
+    assert!(first_row.contains(">h-5</td>"), "{first_row}");
+    assert!(first_row.contains("class=\"n bad\""), "{first_row}");
+}
+
+#[test]
+fn hostile_strings_are_escaped() {
+    let p = test_plan();
+    let records = events(&p);
+    let mut r = test_result(&p, &records);
+    r.scenario = HOSTILE.into();
+    r.stats.nodes[0].name = HOSTILE.into();
+    r.stats.rejections.insert(HOSTILE.into(), 1);
+    r.nodes.per_group[0].group = HOSTILE.into();
+    let html = render(&r, Some(&records), vec![HOSTILE.into()], &provenance());
+    assert!(!html.contains(HOSTILE));
+    assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+}
+
+#[test]
+fn write_puts_report_html_in_the_run_folder() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = test_plan();
+    let records = events(&p);
+    let r = test_result(&p, &records);
+    let path = write(&r, &records, dir.path()).expect("written");
+    assert_eq!(path, dir.path().join("report.html"));
+    let html = std::fs::read_to_string(&path).expect("read");
+    assert_eq!(html.matches("<svg ").count(), 7);
+}
+
+#[test]
+fn rerender_without_events_shows_what_result_json_allows() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = test_plan();
+    let r = test_result(&p, &events(&p));
+    let json = r.write_json(dir.path()).expect("result.json");
+    let path = rerender(&json).expect("rendered");
+    assert_eq!(path, json.with_file_name("report.html"));
+    let html = std::fs::read_to_string(&path).expect("read");
+    assert!(html.contains("No events.jsonl beside result.json"), "note");
+    // Percentile bars, attacker scores, CPU, memory.
+    assert_eq!(html.matches("<svg ").count(), 4);
+    assert!(html.contains("Latency percentiles (from result.json)"));
+    assert!(target_row(&html, "latency p95").contains(">MISSED<"));
+    assert!(html.contains(">h-5</td>"));
+}
+
+#[test]
+fn rerender_reads_the_events_beside_result_json() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = test_plan();
+    let records = events(&p);
+    let r = test_result(&p, &records);
+    let json = r.write_json(dir.path()).expect("result.json");
+    let mut text: String = records.iter().map(|r| r.to_line() + "\n").collect();
+    text.push_str("{\"not\":\"a record\"}\n\n");
+    std::fs::write(json.with_file_name(EVENTS_FILE), text).expect("events");
+    let html = std::fs::read_to_string(rerender(&json).expect("rendered")).expect("read");
+    assert_eq!(html.matches("<svg ").count(), 7);
+    assert!(html.contains("1 line of events.jsonl could not be parsed"));
+}
+
+#[test]
+fn rerender_of_a_missing_result_is_an_io_error() {
+    let err = rerender(Path::new("/nonexistent/result.json")).expect_err("fails");
+    assert!(
+        err.to_string().starts_with("read /nonexistent/result.json"),
+        "{err}"
+    );
+}
+
+#[test]
+fn series_match_the_statistics() {
+    let p = test_plan();
+    let records = events(&p);
+    let r = test_result(&p, &records);
+    let s = series::derive(&r, &records);
+    assert_eq!(s.sorted_ms.len() as u64, r.stats.latency.count);
+    assert_eq!(s.per_message.len() as u64, r.stats.published.honest);
+    assert_eq!(s.subscribers, 5);
+    let max_ms = r.stats.latency.max_us.map(|us| us as f64 / 1000.0);
+    assert_eq!(s.sorted_ms.last().copied(), max_ms);
+    // Traffic started at T0: the first message is published at 0 s, the last at 4.75 s.
+    assert_eq!(s.samples.first().map(|x| x.t_s), Some(0.0));
+    let last = s.samples.last().map(|x| x.t_s).expect("samples");
+    assert!((last - 4.75).abs() < 1e-9, "{last}");
+}

@@ -1,0 +1,240 @@
+//! The regression gate as CI uses it: `compare` exit codes through the binary, one real
+//! deliberately slower run failing the gate against the committed baseline while an
+//! unmodified run passes it, and the committed compose example matching the export.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn orchestrator() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_orchestrator"))
+}
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root")
+        .to_path_buf()
+}
+
+/// The committed baseline of the CI scenario.
+fn baseline() -> PathBuf {
+    repo().join("scenarios/baselines/smoke.trials.json")
+}
+
+/// The static binaries next to the orchestrator under test.
+fn binaries() -> (PathBuf, PathBuf) {
+    let dir = Path::new(env!("CARGO_BIN_EXE_orchestrator"))
+        .parent()
+        .expect("bin dir")
+        .to_path_buf();
+    let (node, shaper) = (dir.join("meshnode"), dir.join("labshaper"));
+    assert!(
+        node.is_file() && shaper.is_file(),
+        "build the workspace binaries first (cargo build --release --workspace --bins)"
+    );
+    (node, shaper)
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+fn compare(baseline: &Path, current: &Path, extra: &[&str]) -> Output {
+    orchestrator()
+        .arg("compare")
+        .arg(baseline)
+        .arg(current)
+        .args(extra)
+        .output()
+        .expect("runs")
+}
+
+/// A result.json whose figures are the committed baseline's medians times `factor`.
+fn scaled_result(dir: &Path, factor: f64) -> PathBuf {
+    let trials: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(baseline()).expect("baseline"))
+            .expect("json");
+    let first = &trials["trials"][0]["run_id"];
+    assert!(first.is_string(), "baseline lists its trials");
+    let median = |k: &str| trials["figures"][k]["median"].as_f64().expect(k);
+    let us = |k: &str| (median(k) * factor * 1000.0).round() as u64;
+    let result = serde_json::json!({
+        "run_id": "synthetic-0", "scenario": "smoke", "seed": 1,
+        "nodes": {"total": 10, "per_group": [], "per_role": {}},
+        "shaper": "userspace",
+        "link": {"delay": "25ms", "jitter": "2.5ms", "loss": 0.0, "rate_kbit": null},
+        "started_at_ms": 0, "ended_at_ms": 1, "phases": {}, "resources": {"containers": []},
+        "targets": [],
+        "stats": {
+            "events": 0, "foreign_events": 0, "honest_nodes": 10,
+            "published": {"honest": 0, "attacker": 0},
+            "latency": {"count": 1, "p50_us": us("p50"), "p95_us": us("p95"), "p99_us": us("p99")},
+            "coverage": [{"percent": 100, "messages": 1, "reached": 1, "never": 0,
+                          "p99_us": us("cov100_p99")}],
+            "delivery": {"delivered": 1, "expected": 1, "ratio": median("delivery")},
+            "groups": [], "nodes": [], "rejections": {}, "defence": null, "fidelity": null,
+            "duplicates": {"received": 0, "unique": 0, "per_delivery": median("dups")}
+        }
+    });
+    let path = dir.join(format!("x{factor}.json"));
+    std::fs::write(&path, result.to_string()).expect("write");
+    path
+}
+
+#[test]
+fn compare_exit_codes_through_the_cli() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let same = scaled_result(dir.path(), 1.0);
+    let slow = scaled_result(dir.path(), 3.0);
+    let out = compare(&baseline(), &same, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        text(&out).contains("verdict: no regression"),
+        "{}",
+        text(&out)
+    );
+    let out = compare(&baseline(), &slow, &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("REGRESSED"), "{}", text(&out));
+    // Loosening every latency flag far enough lets the same run pass.
+    let loose = ["--threshold", "1000%", "--p50", "1000%", "--p99", "10000ms"];
+    let out = compare(&baseline(), &slow, &loose);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    // Bad usage is 2, an unreadable side is 3.
+    let out = compare(&baseline(), &same, &["--p99", "soon"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let out = compare(&baseline(), &same, &["--threshold", "5ms"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let out = compare(&baseline(), &dir.path().join("missing.json"), &[]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+}
+
+/// Runs `scenario` once with the prebuilt binaries into `reports` and returns the path of
+/// its result.json.
+fn run_once(scenario: &Path, reports: &Path) -> PathBuf {
+    let (node, shaper) = binaries();
+    let out = orchestrator()
+        .arg("run")
+        .arg(scenario)
+        .arg("--reports")
+        .arg(reports)
+        .arg("--node-binary")
+        .arg(&node)
+        .arg("--shaper-binary")
+        .arg(&shaper)
+        .output()
+        .expect("runs");
+    // 0 or 1: the run completed (the slow one may miss the scenario's latency targets).
+    assert!(
+        matches!(out.status.code(), Some(0 | 1)),
+        "run failed: {}",
+        text(&out)
+    );
+    let written: Vec<PathBuf> = std::fs::read_dir(reports)
+        .expect("reports")
+        .map(|e| e.expect("entry").path().join("result.json"))
+        .filter(|p| p.is_file())
+        .collect();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let run_id = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("run "))
+        .and_then(|l| l.split_whitespace().next())
+        .expect("the summary names the run");
+    let path = reports.join(run_id).join("result.json");
+    assert!(written.contains(&path), "{}", path.display());
+    path
+}
+
+/// The issue's demonstration on real containers: smoke.toml with 60 ms instead of 25 ms
+/// links fails the gate against the committed baseline; smoke.toml as it is passes it.
+/// Two real runs, one after the other (about three minutes).
+#[test]
+fn a_slower_link_fails_the_gate_and_an_unmodified_run_passes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let smoke = repo().join("scenarios/smoke.toml");
+    let mut doc: toml::Table = std::fs::read_to_string(&smoke)
+        .expect("smoke.toml")
+        .parse()
+        .expect("toml");
+    let scenario = doc["scenario"].as_table_mut().expect("[scenario]");
+    scenario.insert("name".into(), "smoke-slow".into());
+    let network = doc["network"].as_table_mut().expect("[network]");
+    network.remove("profile");
+    let mut link = toml::Table::new();
+    link.insert("delay".into(), "60ms".into());
+    link.insert("jitter".into(), "2.5ms".into());
+    network.insert("link".into(), link.into());
+    let slow_scenario = dir.path().join("smoke-slow.toml");
+    std::fs::write(&slow_scenario, doc.to_string()).expect("write");
+
+    let slow = run_once(&slow_scenario, dir.path());
+    let out = compare(&baseline(), &slow, &[]);
+    eprintln!("{}", text(&out));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "slower must fail: {}",
+        text(&out)
+    );
+    let table = text(&out);
+    let p50 = table
+        .lines()
+        .find(|l| l.starts_with("latency p50"))
+        .expect("p50 row");
+    assert!(p50.ends_with("REGRESSED"), "{table}");
+
+    let normal = run_once(&smoke, dir.path());
+    let out = compare(&baseline(), &normal, &[]);
+    eprintln!("{}", text(&out));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "unmodified must pass: {}",
+        text(&out)
+    );
+}
+
+/// `compose/compose.yaml` is what `export compose compose/four.toml` writes, but for the
+/// image tags (which follow the binaries).
+#[test]
+fn the_committed_compose_example_is_the_export_of_its_scenario() {
+    let (node, shaper) = binaries();
+    let out = orchestrator()
+        .current_dir(repo())
+        .args(["export", "compose", "compose/four.toml", "--node-binary"])
+        .arg(&node)
+        .arg("--shaper-binary")
+        .arg(&shaper)
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let untagged = |s: &str| {
+        s.split('"')
+            .map(|part| match part.split_once(':') {
+                Some((repo, tag))
+                    if matches!(repo, "meshlab-node" | "labtools")
+                        && tag.len() == 16
+                        && tag.chars().all(|c| c.is_ascii_hexdigit()) =>
+                {
+                    format!("{repo}:TAG")
+                }
+                _ => part.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join("\"")
+    };
+    let exported = String::from_utf8(out.stdout).expect("utf-8");
+    let committed =
+        std::fs::read_to_string(repo().join("compose/compose.yaml")).expect("compose.yaml");
+    assert_eq!(
+        untagged(&committed),
+        untagged(&exported),
+        "regenerate: ./lab export compose compose/four.toml -o compose/compose.yaml"
+    );
+    assert!(exported.contains("image: \"meshlab-node:"), "{exported}");
+}
