@@ -12,7 +12,7 @@ use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 
 use crate::binaries::{self, Binaries};
-use crate::docker::tools_image::{LABSHAPER_IN_IMAGE, TOOLS_REPO, tools_context};
+use crate::docker::tools_image::{TOOLS_REPO, tools_context};
 use crate::docker::{
     ContainerSpec, DockerError, DockerRunner, LogSource, NetworkAttachment, node_image_context,
 };
@@ -424,25 +424,7 @@ async fn shape(
     image: &str,
     node_ids: &[String],
 ) -> Result<String, Error> {
-    let link = &plan.link;
-    let round_ms = |d: Duration| (d.as_secs_f64() * 1000.0).round() as u64;
-    let mut args = vec![
-        LABSHAPER_IN_IMAGE.to_string(),
-        "apply".to_string(),
-        "--dev".into(),
-        "eth0".into(),
-        "--delay-ms".into(),
-        round_ms(link.delay).to_string(),
-        "--jitter-ms".into(),
-        round_ms(link.jitter).to_string(),
-        "--loss".into(),
-        link.loss.to_string(),
-        "--backend".into(),
-        plan.shaper.name().to_string(),
-    ];
-    if let Some(rate) = link.rate_kbit {
-        args.extend(["--rate-kbit".to_string(), rate.to_string()]);
-    }
+    let args = crate::gate::compose::shaper_command(plan);
     let specs: Vec<ContainerSpec> = plan
         .nodes
         .iter()

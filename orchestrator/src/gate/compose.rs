@@ -54,8 +54,9 @@ fn shapes(plan: &Plan) -> bool {
     plan.shaper != ShaperChoice::None && !plan.link.is_none()
 }
 
-/// The `labshaper` command line of a node's sidecar, as the runner builds it.
-fn shaper_command(plan: &Plan) -> Vec<String> {
+/// The `labshaper` command line of a node's sidecar: the runner starts its sidecars with
+/// it, and compose files name it.
+pub(crate) fn shaper_command(plan: &Plan) -> Vec<String> {
     let link = &plan.link;
     let round_ms = |d: Duration| (d.as_secs_f64() * 1000.0).round() as u64;
     let mut args = vec![
