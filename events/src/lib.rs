@@ -79,11 +79,18 @@ pub enum Event {
     PeerConnected {
         /// The remote peer id.
         peer: String,
+        /// Whether this node dialled (else the peer did).
+        #[serde(default)]
+        outbound: bool,
     },
     /// The last connection to a peer closed.
     PeerDisconnected {
         /// The remote peer id.
         peer: String,
+        /// Why: `trimmed` (this node's connection manager), `closed` (closed here, e.g.
+        /// idle), or the connection error (e.g. the peer closed it).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        cause: Option<String>,
     },
     /// The node's mesh for a topic changed.
     Mesh {

@@ -111,9 +111,18 @@ fn behaviour(
         .with_max_established_outgoing(Some(l.max_established_outgoing));
 
     let mut kad_config = kad::Config::new(kad::PROTOCOL_NAME);
-    if let Some(k) = NonZeroUsize::new(20) {
+    if let Some(k) = NonZeroUsize::new(KAD_K) {
         kad_config.set_replication_factor(k);
     }
+    // The node fills the routing table itself (from identify, where a bucket has room):
+    // kad's own inserts on connection dial a full bucket's oldest disconnected entry,
+    // which fights the connection manager (see `Node::on_swarm_event`).
+    kad_config.set_kbucket_inserts(kad::BucketInserts::Manual);
+    // No periodic bucket refresh (default every 5 min): each one dials peers across the
+    // whole id space, a burst of handshakes that a testnet would measure as a stall. The
+    // join lookup is in `node.rs`; kad still bootstraps by itself while its table holds
+    // fewer than k peers.
+    kad_config.set_periodic_bootstrap_interval(None);
     let mut kad =
         kad::Behaviour::with_config(peer_id, kad::store::MemoryStore::new(peer_id), kad_config);
     kad.set_mode(Some(kad::Mode::Server));
@@ -145,6 +154,9 @@ fn behaviour(
         ),
     })
 }
+
+/// Kademlia's k (spec: 20), the replication factor; also libp2p's fixed bucket size.
+pub const KAD_K: usize = 20;
 
 /// Builds a swarm with TCP (noise, yamux) and QUIC transports; gossipsub registers its
 /// metrics in `registry`.

@@ -41,9 +41,9 @@ pub struct Args {
     /// Publish this many messages per second (enables built-in traffic).
     #[arg(long)]
     pub publish_rate: Option<f64>,
-    /// Number of messages to publish (with --publish-rate).
-    #[arg(long, default_value_t = 10)]
-    pub publish_count: u64,
+    /// Number of messages to publish (with --publish-rate); absent: until stopped.
+    #[arg(long)]
+    pub publish_count: Option<u64>,
     /// Payload size in bytes (with --publish-rate).
     #[arg(long, default_value_t = 1024)]
     pub publish_size: usize,

@@ -235,10 +235,10 @@ pub async fn start_with_key(
         last_mesh: Vec::new(),
         store: Store::new(1024),
         fetches: HashMap::new(),
-        bootstrapped: false,
+        trimmed: HashSet::new(),
         bootstrap,
         redial: Redial::new(),
-        peer_ids: HashSet::new(),
+        peer_ids: HashMap::new(),
     };
     let task = tokio::spawn(async move {
         let totals = node.run(rx).await;
@@ -256,6 +256,9 @@ pub async fn start_with_key(
 }
 
 const LISTEN_TIMEOUT: Duration = Duration::from_secs(10);
+/// A new connection is safe from the connection manager this long (go-libp2p's
+/// connection manager has the same idea), so that queries and grafts can use it.
+const TRIM_GRACE: Duration = Duration::from_secs(30);
 
 /// Waits for the first address of each of `listeners` listeners.
 async fn await_listeners(
@@ -335,7 +338,8 @@ impl Traffic {
 
     /// When the next message is due, if any.
     fn due(&self) -> Option<Instant> {
-        self.next.filter(|_| self.sent < self.config.count)
+        self.next
+            .filter(|_| self.config.count.is_none_or(|c| self.sent < c))
     }
 }
 
@@ -418,10 +422,12 @@ struct Node {
     last_mesh: Vec<PeerId>,
     store: Store,
     fetches: HashMap<request_response::OutboundRequestId, oneshot::Sender<Option<Vec<u8>>>>,
-    bootstrapped: bool,
+    /// Peers the connection manager disconnected whose close is still to be reported.
+    trimmed: HashSet<PeerId>,
     bootstrap: Vec<Multiaddr>,
     redial: Redial,
-    peer_ids: HashSet<PeerId>,
+    /// Connected peers, with when the first connection to each was established.
+    peer_ids: HashMap<PeerId, Instant>,
 }
 
 impl Node {
@@ -459,17 +465,33 @@ impl Node {
         self.totals
     }
 
-    /// Dials the bootstrap peers again while the node has fewer peers than its mesh needs.
+    /// Looks for peers while the node has fewer than a full mesh needs: below `mesh_n_low`
+    /// it dials its bootstrap peers again, and below `mesh_n` it runs a Kademlia lookup of
+    /// its own id (the join procedure of the Kademlia paper), which connects it to its
+    /// nearest peers.
+    ///
+    /// Discovery on demand, not at every start: a lookup by every node of a 100-node
+    /// testnet at once meant ~40 handshakes per node (~4,000 in all) while the containers
+    /// were still starting, and the 2-core host never caught up.
     fn redial(&mut self) {
-        let needed =
-            self.peer_ids.len() < self.config.gossipsub.mesh_n_low && !self.bootstrap.is_empty();
-        if needed {
-            tracing::debug!(peers = self.peer_ids.len(), "redialling bootstrap peers");
+        let peers = self.peer_ids.len();
+        let g = &self.config.gossipsub;
+        let redial = peers < g.mesh_n_low && !self.bootstrap.is_empty();
+        if redial {
+            tracing::debug!(peers, "redialling bootstrap peers");
             for addr in self.bootstrap.clone() {
                 let _ = self.swarm.dial(addr);
             }
         }
-        self.redial.next(needed);
+        let lookup = peers > 0 && peers < g.mesh_n;
+        if lookup {
+            tracing::debug!(peers, "kademlia lookup of our own id");
+            self.swarm
+                .behaviour_mut()
+                .kad
+                .get_closest_peers(self.peer_id);
+        }
+        self.redial.next(redial || lookup);
     }
 
     fn scheduled_publish(&mut self) {
@@ -528,7 +550,7 @@ impl Node {
         self.metrics.mesh_peers.set(mesh.len() as i64);
         let mut scores: Vec<PeerScore> = self
             .peer_ids
-            .iter()
+            .keys()
             .filter_map(|p| {
                 gs.peer_score(p).map(|score| PeerScore {
                     peer: p.to_string(),
@@ -550,24 +572,34 @@ impl Node {
         self.trim_peers();
     }
 
-    /// Disconnects the lowest-scored non-mesh peers above `limits.target_peers`.
+    /// The connection manager, with go-libp2p's watermarks: above the high watermark
+    /// (`limits.target_peers` × 1.5) it disconnects the lowest-scored peers that are in no
+    /// mesh and were connected more than [`TRIM_GRACE`] ago, down to `target_peers`.
+    ///
+    /// Trimming at the target itself, with no grace, fed a loop in 100-node testnets: a
+    /// node cut a connection that a Kademlia query had just opened, the query dialled the
+    /// next peer, which cut it in turn; ~50 handshakes a second for minutes on end.
     fn trim_peers(&mut self) {
         let target = self.config.limits.target_peers as usize;
-        let excess = self.peer_ids.len().saturating_sub(target);
-        if target == 0 || excess == 0 {
+        let high = target + target / 2;
+        if target == 0 || self.peer_ids.len() <= high {
             return;
         }
+        let excess = self.peer_ids.len() - target;
         let gs = &self.swarm.behaviour().gossipsub;
         let mesh: HashSet<&PeerId> = gs.all_mesh_peers().collect();
+        let now = Instant::now();
         let mut candidates: Vec<(f64, PeerId)> = self
             .peer_ids
             .iter()
-            .filter(|p| !mesh.contains(p))
-            .map(|p| (gs.peer_score(p).unwrap_or(0.0), *p))
+            .filter(|(p, since)| !mesh.contains(p) && now.duration_since(**since) >= TRIM_GRACE)
+            .map(|(p, _)| (gs.peer_score(p).unwrap_or(0.0), *p))
             .collect();
         candidates.sort_by(|a, b| a.0.total_cmp(&b.0));
         for (_, peer) in candidates.into_iter().take(excess) {
-            let _ = self.swarm.disconnect_peer_id(peer);
+            if self.swarm.disconnect_peer_id(peer).is_ok() {
+                self.trimmed.insert(peer);
+            }
         }
     }
 
@@ -579,11 +611,20 @@ impl Node {
                 info,
                 ..
             })) => {
-                for addr in info.listen_addrs {
-                    self.swarm.behaviour_mut().kad.add_address(&peer_id, addr);
-                }
-                if !self.bootstrapped {
-                    self.bootstrapped = self.swarm.behaviour_mut().kad.bootstrap().is_ok();
+                // Only into a k-bucket with room: for a full bucket, kad's `add_address`
+                // dials the bucket's oldest disconnected entry to test it. Against the
+                // connection manager that was a perpetual loop at 100 nodes (trim a peer,
+                // kad dials it back, trim again: ~50 handshakes a second).
+                let learn = self.config.kad_learn;
+                let kad = &mut self.swarm.behaviour_mut().kad;
+                if learn
+                    && kad
+                        .kbucket(peer_id)
+                        .is_some_and(|b| b.num_entries() < crate::behaviour::KAD_K)
+                {
+                    for addr in info.listen_addrs {
+                        kad.add_address(&peer_id, addr);
+                    }
                 }
             }
             SwarmEvent::Behaviour(BehaviourEvent::Ping(ping::Event {
@@ -612,23 +653,32 @@ impl Node {
             SwarmEvent::ConnectionEstablished {
                 peer_id,
                 num_established,
+                endpoint,
                 ..
             } if num_established.get() == 1 => {
-                self.peer_ids.insert(peer_id);
+                self.peer_ids.insert(peer_id, Instant::now());
                 self.metrics.connected_peers.set(self.peer_ids.len() as i64);
                 self.emitter.emit(Event::PeerConnected {
                     peer: peer_id.to_string(),
+                    outbound: endpoint.is_dialer(),
                 });
             }
             SwarmEvent::ConnectionClosed {
                 peer_id,
                 num_established: 0,
+                cause,
                 ..
             } => {
                 self.peer_ids.remove(&peer_id);
                 self.metrics.connected_peers.set(self.peer_ids.len() as i64);
+                let cause = if self.trimmed.remove(&peer_id) {
+                    "trimmed".to_string()
+                } else {
+                    cause.map_or_else(|| "closed".to_string(), |e| e.to_string())
+                };
                 self.emitter.emit(Event::PeerDisconnected {
                     peer: peer_id.to_string(),
+                    cause: Some(cause),
                 });
             }
             SwarmEvent::OutgoingConnectionError { peer_id, error, .. } => {

@@ -8,8 +8,9 @@
 //! connected by construction. Dial addresses use the dialing node's group transport.
 //!
 //! Traffic: `publishers` honest nodes drawn by the seeded RNG share the scenario's rate
-//! and count evenly (the first `count % publishers` send one more message); publisher
-//! `k` starts `k / rate` seconds after the common start so that publishes interleave
+//! evenly and publish until stopped (the measurement window, not a count, bounds the
+//! sample); publisher `k` starts `k / rate` seconds after the common start so that
+//! publishes interleave
 //! evenly. Every node with a non-honest role publishes too (that is its attack), at the
 //! same per-publisher rate and count.
 
@@ -31,7 +32,7 @@ use crate::scenario::{
 /// Testnets up to this many nodes ping every 2 s, larger ones every 15 s.
 pub const SMALL_TESTNET: usize = 20;
 /// Random earlier nodes each node dials.
-pub const BOOTSTRAP_PEERS: usize = 4;
+pub const BOOTSTRAP_PEERS: usize = 6;
 /// Host offset of node 0 in the subnet (offset 1 is the gateway).
 pub const FIRST_HOST_OFFSET: u32 = 2;
 
@@ -90,9 +91,14 @@ pub struct Plan {
     /// Measured run length, from the moment every node is meshed.
     #[serde(with = "duration_str")]
     pub duration: Duration,
-    /// Time before traffic starts, counted in `duration`.
+    /// Time after every node is meshed before measuring starts, counted in `duration`
+    /// (traffic already flows during it).
     #[serde(with = "duration_str")]
     pub warmup: Duration,
+    /// The measurement window that follows the warm-up: the messages published in it are
+    /// the run's sample (`traffic.count / rate`, at most `duration − warmup`).
+    #[serde(with = "duration_str")]
+    pub window: Duration,
     /// The run's subnet.
     pub subnet: Subnet,
     /// The gossipsub topic.
@@ -144,6 +150,13 @@ pub struct NodePlan {
     /// testnets (link fidelity wants samples), 15 s (libp2p's default) in large ones, where
     /// pings to dozens of peers from every node are a load of their own.
     pub ping_interval_ms: u64,
+    /// Period of its score and mesh snapshots, in milliseconds: 1 s in small testnets, 2 s
+    /// in large ones (each snapshot is a line with a score per connected peer).
+    pub score_snapshot_ms: u64,
+    /// Whether identify feeds its Kademlia routing table: yes in small testnets, no above
+    /// [`SMALL_TESTNET`] nodes, where the tables filling everywhere at once set off kad's
+    /// automatic bootstrap walks on every node (~4,000 handshakes at 100 nodes).
+    pub kad_learn: bool,
     /// The topic (repeated from the plan for [`NodePlan::node_config_toml`]).
     #[serde(skip)]
     topic: String,
@@ -152,7 +165,8 @@ pub struct NodePlan {
     gossipsub: GossipsubOverrides,
 }
 
-/// One publisher's schedule.
+/// One publisher's schedule: it publishes from the run's common traffic start (plus its
+/// offset) until it is stopped.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct NodeTraffic {
     /// Delay after the run's common traffic start, in milliseconds.
@@ -161,8 +175,6 @@ pub struct NodeTraffic {
     pub rate_per_sec: f64,
     /// Payload bytes.
     pub size: u64,
-    /// Messages in all.
-    pub count: u64,
 }
 
 /// The node's TOML document, field names as in the node's configuration.
@@ -173,7 +185,9 @@ struct NodeConfigDoc<'a> {
     bootstrap: &'a [String],
     mldsa_level: u16,
     mdns: bool,
+    kad_learn: bool,
     ping_interval_ms: u64,
+    score_snapshot_ms: u64,
     topic: &'a str,
     #[serde(skip_serializing_if = "GossipsubOverrides::is_empty")]
     gossipsub: &'a GossipsubOverrides,
@@ -186,7 +200,6 @@ struct TrafficDoc {
     delay_ms: u64,
     rate_per_sec: f64,
     size: u64,
-    count: u64,
 }
 
 impl NodePlan {
@@ -196,8 +209,10 @@ impl NodePlan {
     }
 
     /// The node's configuration (the `MESHNODE_CONFIG_TOML` text). Its traffic has no start
-    /// time: it starts when the runner signals the node (SIGUSR1) once every mesh is
-    /// ready, after this node's own offset.
+    /// time and no count: it starts when the runner signals the node (SIGUSR1) once links
+    /// are shaped, after this node's own offset, and goes on until the node is stopped, so
+    /// that meshes never sit idle (an idle mesh peer falls below zero under the spec's
+    /// mesh-delivery penalty, P3, and is pruned).
     pub fn node_config_toml(&self) -> Result<String, Error> {
         let doc = NodeConfigDoc {
             name: &self.name,
@@ -205,14 +220,15 @@ impl NodePlan {
             bootstrap: &self.bootstrap,
             mldsa_level: self.mldsa_level,
             mdns: false,
+            kad_learn: self.kad_learn,
             ping_interval_ms: self.ping_interval_ms,
+            score_snapshot_ms: self.score_snapshot_ms,
             topic: &self.topic,
             gossipsub: &self.gossipsub,
             traffic: self.traffic.as_ref().map(|t| TrafficDoc {
                 delay_ms: t.offset_ms,
                 rate_per_sec: t.rate_per_sec,
                 size: t.size,
-                count: t.count,
             }),
         };
         toml::to_string(&doc).map_err(|e| Error::Encode {
@@ -236,24 +252,6 @@ impl Plan {
     /// Number of honest nodes.
     pub fn honest_count(&self) -> usize {
         self.honest_nodes().count()
-    }
-
-    /// How long publishing lasts from the common traffic start until the last scheduled
-    /// publish of any node.
-    pub fn traffic_span(&self) -> Duration {
-        self.nodes
-            .iter()
-            .filter_map(|n| n.traffic.as_ref())
-            .map(|t| {
-                let last = if t.count > 1 && t.rate_per_sec > 0.0 {
-                    (t.count - 1) as f64 / t.rate_per_sec
-                } else {
-                    0.0
-                };
-                Duration::from_millis(t.offset_ms) + Duration::from_secs_f64(last)
-            })
-            .max()
-            .unwrap_or_default()
     }
 
     /// The plan as a TOML document (what `orchestrator plan FILE` prints).
@@ -291,6 +289,8 @@ pub fn plan(s: &Scenario, subnet: Subnet) -> Plan {
                 } else {
                     15_000
                 },
+                kad_learn: total <= SMALL_TESTNET,
+                score_snapshot_ms: if total <= SMALL_TESTNET { 1_000 } else { 2_000 },
                 topic: s.traffic.topic.clone(),
                 gossipsub: s.gossipsub.clone(),
             });
@@ -321,18 +321,12 @@ pub fn plan(s: &Scenario, subnet: Subnet) -> Plan {
             0
         }
     };
-    let (base, extra) = if p > 0 {
-        (s.traffic.count / p as u64, s.traffic.count % p as u64)
-    } else {
-        (0, 0)
-    };
     for (k, &i) in chosen.iter().enumerate() {
         nodes[i].publishes = true;
         nodes[i].traffic = Some(NodeTraffic {
             offset_ms: stagger_ms(k),
             rate_per_sec: per_rate,
             size: s.traffic.size,
-            count: base + u64::from((k as u64) < extra),
         });
     }
     // Attackers publish at the per-publisher rate too.
@@ -343,7 +337,6 @@ pub fn plan(s: &Scenario, subnet: Subnet) -> Plan {
                 offset_ms: stagger_ms(k % p),
                 rate_per_sec: per_rate,
                 size: s.traffic.size,
-                count: base.max(1),
             });
         }
     }
@@ -369,6 +362,7 @@ pub fn plan(s: &Scenario, subnet: Subnet) -> Plan {
         seed: s.seed,
         duration: s.duration,
         warmup: s.warmup,
+        window: measurement_window(s),
         subnet,
         topic: s.traffic.topic.clone(),
         link_profile: s.network.profile.clone(),
@@ -379,6 +373,17 @@ pub fn plan(s: &Scenario, subnet: Subnet) -> Plan {
         gossipsub: s.gossipsub.effective(),
         groups: s.groups.clone(),
         nodes,
+    }
+}
+
+/// The measurement window: long enough for `traffic.count` messages at the scenario's
+/// rate, else the whole `duration − warmup`.
+fn measurement_window(s: &Scenario) -> Duration {
+    let rest = s.duration.saturating_sub(s.warmup);
+    if s.traffic.rate_per_sec > 0.0 && s.traffic.count > 0 {
+        Duration::from_secs_f64(s.traffic.count as f64 / s.traffic.rate_per_sec).min(rest)
+    } else {
+        rest
     }
 }
 
@@ -448,15 +453,12 @@ mesh_n = 5
     }
 
     #[test]
-    fn publishers_split_rate_and_count() {
+    fn publishers_split_the_rate_and_the_window_holds_the_count() {
         let p = plan(&scenario(3), Subnet::DEFAULT);
         let honest_pubs: Vec<&NodePlan> = p.honest_nodes().filter(|n| n.publishes).collect();
         assert_eq!(honest_pubs.len(), 4);
-        let counts: Vec<u64> = honest_pubs
-            .iter()
-            .map(|n| n.traffic.as_ref().expect("traffic").count)
-            .collect();
-        assert_eq!(counts, [3, 3, 2, 2]);
+        // 10 messages at 8/s: a 1.25 s window, within duration − warmup.
+        assert_eq!(p.window, Duration::from_millis(1250));
         let offsets: Vec<u64> = honest_pubs
             .iter()
             .map(|n| n.traffic.as_ref().expect("traffic").offset_ms)
@@ -473,8 +475,6 @@ mesh_n = 5
                 .all(|n| n.publishes)
         );
         assert_eq!(p.nodes.iter().filter(|n| n.traffic.is_some()).count(), 7);
-        // Publisher 1 starts at 125 ms and sends 3 at 2/s: its last leaves at 1.125 s.
-        assert_eq!(p.traffic_span(), Duration::from_millis(1125));
     }
 
     #[test]
@@ -547,7 +547,10 @@ mesh_n = 5
         assert_eq!(t["delay_ms"].as_integer(), Some(own.offset_ms as i64));
         assert_eq!(t["rate_per_sec"].as_float(), Some(2.0));
         assert_eq!(t["size"].as_integer(), Some(1024));
-        assert_eq!(t["count"].as_integer(), Some(own.count as i64));
+        assert!(
+            !t.contains_key("count"),
+            "traffic runs until the node stops"
+        );
         let allowed = [
             "name",
             "role",
@@ -555,6 +558,8 @@ mesh_n = 5
             "mldsa_level",
             "mdns",
             "ping_interval_ms",
+            "score_snapshot_ms",
+            "kad_learn",
             "topic",
             "gossipsub",
             "traffic",

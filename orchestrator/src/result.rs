@@ -74,11 +74,14 @@ pub struct Phases {
     pub containers_started_after_s: Option<f64>,
     /// Links shaped.
     pub shaped_after_s: Option<f64>,
-    /// Every node meshed (the measured run starts here).
+    /// Every node meshed (the warm-up starts here).
     pub ready_after_s: Option<f64>,
-    /// Traffic started.
+    /// Publishers started (once links are shaped, before the meshes are awaited).
     pub traffic_started_after_s: Option<f64>,
-    /// The last scheduled publish.
+    /// The measurement window started (after the warm-up).
+    #[serde(default)]
+    pub window_started_after_s: Option<f64>,
+    /// The measurement window ended.
     pub traffic_ended_after_s: Option<f64>,
     /// Events collected and nodes stopped.
     pub collected_after_s: Option<f64>,

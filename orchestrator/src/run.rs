@@ -22,7 +22,7 @@ use crate::plan::{self, Plan, Subnet};
 use crate::profile::ShaperChoice;
 use crate::result::{ContainerUsage, RunResult};
 use crate::scenario::{self, Scenario};
-use crate::stats;
+use crate::stats::{self, Window};
 
 /// How a run is carried out.
 #[derive(Debug, Clone)]
@@ -251,6 +251,28 @@ async fn execute(
     let containers_started = elapsed_s(t0);
     eprintln!("==> {} node containers started", node_ids.len());
 
+    // Traffic on as soon as the nodes run, before links are shaped and meshes awaited:
+    // from now until the nodes are stopped the publishers publish at the scenario's rate,
+    // so that no mesh sits idle (under the spec's P3 mesh-delivery penalty a mesh peer
+    // that delivers nothing for 10 s falls to -100 and is pruned; shaping 100 nodes takes
+    // longer than that). Only the messages published in the window are measured.
+    let traffic_ns = now_ns();
+    let traffic_started = elapsed_s(t0);
+    let publishers: Vec<&String> = plan
+        .nodes
+        .iter()
+        .zip(&node_ids)
+        .filter(|(n, _)| n.traffic.is_some())
+        .map(|(_, id)| id)
+        .collect();
+    futures::stream::iter(publishers)
+        .map(|id| runner.kill_container(id, "SIGUSR1"))
+        .buffer_unordered(CONCURRENCY)
+        .try_collect::<Vec<_>>()
+        .await
+        .map_err(infra)?;
+    eprintln!("==> traffic on ({} msg/s)", plan.traffic.rate_per_sec);
+
     // Link shaping.
     let backend = match &tools_image {
         Some(image) => shape(runner, run_id, &plan, image, &node_ids).await?,
@@ -277,46 +299,34 @@ async fn execute(
         );
     }
 
-    // Warm-up, then traffic.
+    // Warm-up, then the measurement window, then a drain for the window's last messages.
     if !plan.warmup.is_zero() {
         eprintln!("==> warm-up {:?}", plan.warmup);
         tokio::time::sleep(plan.warmup).await;
     }
     let before = sample_stats(runner, &node_ids).await;
-    let traffic_start_ns = now_ns();
-    let traffic_started = elapsed_s(t0);
-    let publishers: Vec<&String> = plan
-        .nodes
-        .iter()
-        .zip(&node_ids)
-        .filter(|(n, _)| n.traffic.is_some())
-        .map(|(_, id)| id)
-        .collect();
-    futures::stream::iter(publishers)
-        .map(|id| runner.kill_container(id, "SIGUSR1"))
-        .buffer_unordered(CONCURRENCY)
-        .try_collect::<Vec<_>>()
-        .await
-        .map_err(infra)?;
-    let window = plan
-        .duration
-        .saturating_sub(plan.warmup)
-        .max(plan.traffic_span())
-        + DRAIN;
-    let bar = phase_bar(window.as_secs(), "traffic (s)");
-    let until = tokio::time::Instant::now() + window;
+    let window_start_ns = now_ns();
+    let window_started = elapsed_s(t0);
+    let bar = phase_bar(plan.window.as_secs(), "measuring (s)");
+    let until = tokio::time::Instant::now() + plan.window;
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     while tokio::time::Instant::now() < until {
         tick.tick().await;
         bar.set_position(
             t0.elapsed()
                 .as_secs()
-                .saturating_sub(traffic_started.map(|s| s as u64).unwrap_or_default()),
+                .saturating_sub(window_started.map(|s| s as u64).unwrap_or_default()),
         );
     }
     bar.finish();
+    let window = Window {
+        traffic_ns,
+        start_ns: window_start_ns,
+        end_ns: now_ns(),
+    };
     let traffic_ended = elapsed_s(t0);
     let after = sample_stats(runner, &node_ids).await;
+    tokio::time::sleep(DRAIN).await;
 
     // Stop and collect.
     eprintln!("==> stopping nodes and collecting events");
@@ -330,7 +340,7 @@ async fn execute(
     let collected = elapsed_s(t0);
     eprintln!("==> {} events collected", records.len());
 
-    let stats = stats::compute(&records, &plan, Some(traffic_start_ns));
+    let stats = stats::compute(&records, &plan, Some(window));
     let mut result = RunResult::new(
         run_id,
         &plan,
@@ -344,6 +354,7 @@ async fn execute(
     result.phases.shaped_after_s = shaped;
     result.phases.ready_after_s = ready;
     result.phases.traffic_started_after_s = traffic_started;
+    result.phases.window_started_after_s = window_started;
     result.phases.traffic_ended_after_s = traffic_ended;
     result.phases.collected_after_s = collected;
     result.phases.unready_nodes = unready;

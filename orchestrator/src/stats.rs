@@ -305,10 +305,28 @@ struct Message {
     deliveries: HashMap<usize, u64>,
 }
 
-/// Computes the run's statistics. `reference_ns` (the traffic start, ns since the epoch)
-/// anchors score times and filters pings taken before it; when `None`, the first
-/// `published` event (else the first record) is used.
-pub fn compute(records: &[Record], plan: &Plan, reference_ns: Option<u64>) -> Stats {
+/// When a run's traffic started and which part of it is measured, in nanoseconds since
+/// the Unix epoch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    /// When the publishers were started: anchors the score timeline (defence).
+    pub traffic_ns: u64,
+    /// Start of the measurement window (after every mesh is ready and the warm-up).
+    pub start_ns: u64,
+    /// End of the measurement window (exclusive).
+    pub end_ns: u64,
+}
+
+impl Window {
+    fn contains(&self, ts_ns: u64) -> bool {
+        (self.start_ns..self.end_ns).contains(&ts_ns)
+    }
+}
+
+/// Computes the run's statistics. With a `window`, the sample is the messages published
+/// inside it, and pings are taken from its start; without one, every message and ping
+/// counts and the first `published` event (else the first record) anchors score times.
+pub fn compute(records: &[Record], plan: &Plan, window: Option<Window>) -> Stats {
     let index: HashMap<&str, usize> = plan
         .nodes
         .iter()
@@ -318,7 +336,9 @@ pub fn compute(records: &[Record], plan: &Plan, reference_ns: Option<u64>) -> St
     let honest_nodes = honest.iter().filter(|h| **h).count();
     let subscribers = honest_nodes.saturating_sub(1) as u64;
 
-    let reference_ns = reference_ns
+    let in_window = |ts: u64| window.is_none_or(|w| w.contains(ts));
+    let reference_ns = window
+        .map(|w| w.traffic_ns)
         .or_else(|| {
             records
                 .iter()
@@ -344,7 +364,7 @@ pub fn compute(records: &[Record], plan: &Plan, reference_ns: Option<u64>) -> St
             Event::Started { peer_id, .. } => {
                 peer_node.insert(peer_id.as_str(), i);
             }
-            Event::Published { msg_id, .. } => {
+            Event::Published { msg_id, .. } if in_window(r.ts_ns) => {
                 published_by[i] += 1;
                 if honest[i] {
                     messages.entry(msg_id.as_str()).or_insert_with(|| Message {
@@ -387,7 +407,7 @@ pub fn compute(records: &[Record], plan: &Plan, reference_ns: Option<u64>) -> St
             }
             Event::Ping { rtt_us, .. } => {
                 pings_all.push(rtt_us / 2);
-                if r.ts_ns >= reference_ns {
+                if r.ts_ns >= window.map_or(reference_ns, |w| w.start_ns) {
                     pings_after.push(rtt_us / 2);
                 }
             }
@@ -829,6 +849,12 @@ size = "1KiB"
             ),
             // A node the plan does not know.
             published("stranger", "m9", T0),
+            // Published before and after the measurement window: not in the sample, even
+            // though they were delivered (the late one only partly).
+            published("h-0", "early", T0 - 2_000_000_000),
+            delivered("h-1", "early", T0 - 2_000_000_000, 90_000),
+            published("h-2", "late", T0 + 3_000_000_000),
+            delivered("h-3", "late", T0 + 3_000_000_000, 90_000),
         ];
         v.reverse(); // order must not matter
         v
@@ -837,7 +863,12 @@ size = "1KiB"
     #[test]
     fn synthetic_run_gives_the_hand_computed_figures() {
         let p = test_plan();
-        let s = compute(&events(), &p, Some(T0));
+        let window = Window {
+            traffic_ns: T0,
+            start_ns: T0,
+            end_ns: T0 + 3_000_000_000,
+        };
+        let s = compute(&events(), &p, Some(window));
         assert_eq!(s.honest_nodes, 4);
         assert_eq!(s.foreign_events, 1);
         assert_eq!(

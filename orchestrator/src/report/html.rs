@@ -345,12 +345,13 @@ fn metadata(o: &mut String, input: &Input<'_>) {
         o,
         "phases (after start)",
         &format!(
-            "images {} · containers {} · shaped {} · meshed {} · traffic {} to {} · collected {}",
+            "images {} · containers {} · shaped {} · traffic on {} · meshed {} · measured {} to {} · collected {}",
             phase(p.images_ready_after_s),
             phase(p.containers_started_after_s),
             phase(p.shaped_after_s),
-            phase(p.ready_after_s),
             phase(p.traffic_started_after_s),
+            phase(p.ready_after_s),
+            phase(p.window_started_after_s),
             phase(p.traffic_ended_after_s),
             phase(p.collected_after_s)
         ),

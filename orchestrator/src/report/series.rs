@@ -53,10 +53,14 @@ pub(super) struct Series {
     pub(super) subscribers: usize,
 }
 
-/// Traffic start in ns since the epoch: from the result's phases, else the first honest
-/// publish, else 0.
+/// Start of the measurement (else of the traffic) in ns since the epoch: from the result's
+/// phases, else the first honest publish, else 0.
 fn reference_ns(result: &RunResult, events: &[Record], honest: &HashSet<&str>) -> u64 {
-    if let Some(s) = result.phases.traffic_started_after_s {
+    let phases = &result.phases;
+    if let Some(s) = phases
+        .window_started_after_s
+        .or(phases.traffic_started_after_s)
+    {
         return result.started_at_ms.saturating_mul(1_000_000) + (s * 1e9) as u64;
     }
     events

@@ -133,7 +133,12 @@ fn events(p: &Plan) -> Vec<Record> {
 }
 
 fn test_result(p: &Plan, records: &[Record]) -> RunResult {
-    let stats = crate::stats::compute(records, p, Some(T0));
+    let window = crate::stats::Window {
+        traffic_ns: T0,
+        start_ns: T0,
+        end_ns: u64::MAX,
+    };
+    let stats = crate::stats::compute(records, p, Some(window));
     let started_ms = T0 / 1_000_000 - 10_000;
     let mut r = RunResult::new(
         "report-1",
@@ -143,7 +148,8 @@ fn test_result(p: &Plan, records: &[Record]) -> RunResult {
         started_ms,
         started_ms + 30_000,
     );
-    r.phases.traffic_started_after_s = Some(10.0);
+    r.phases.traffic_started_after_s = Some(2.0);
+    r.phases.window_started_after_s = Some(10.0);
     r.phases.ready_after_s = Some(4.0);
     r.resources.peak_host_mem_bytes = Some(3 << 30);
     r.resources.peak_host_load = Some(1.5);
