@@ -7,6 +7,7 @@ use std::time::Duration;
 use futures::StreamExt;
 use lab_events::{Event, PeerScore, now_ns};
 use libp2p::gossipsub::{self, IdentTopic, MessageAcceptance, MessageId};
+use libp2p::core::ConnectedPoint;
 use libp2p::swarm::SwarmEvent;
 use libp2p::{Multiaddr, PeerId, Swarm, identify, identity, kad, mdns, ping, request_response};
 use prometheus_client::registry::Registry;
@@ -424,6 +425,7 @@ struct Node {
     fetches: HashMap<request_response::OutboundRequestId, oneshot::Sender<Option<Vec<u8>>>>,
     /// Peers the connection manager disconnected whose close is still to be reported.
     trimmed: HashSet<PeerId>,
+    /// Bootstrap peers not reached yet (a refused dial is retried with the redial backoff).
     bootstrap: Vec<Multiaddr>,
     redial: Redial,
     /// Connected peers, with when the first connection to each was established.
@@ -465,10 +467,11 @@ impl Node {
         self.totals
     }
 
-    /// Looks for peers while the node has fewer than a full mesh needs: below `mesh_n_low`
-    /// it dials its bootstrap peers again, and below `mesh_n` it runs a Kademlia lookup of
-    /// its own id (the join procedure of the Kademlia paper), which connects it to its
-    /// nearest peers.
+    /// Dials the bootstrap peers not reached yet (every node of a testnet starts at about
+    /// the same time, so a first dial can find its peer not listening; the dialler rarely
+    /// needs it, but the peer may: node 0 of a plan has no bootstrap list of its own), and
+    /// below `mesh_n` peers runs a Kademlia lookup of its own id (the join procedure of
+    /// the Kademlia paper), which connects it to its nearest peers.
     ///
     /// Discovery on demand, not at every start: a lookup by every node of a 100-node
     /// testnet at once meant ~40 handshakes per node (~4,000 in all) while the containers
@@ -476,9 +479,11 @@ impl Node {
     fn redial(&mut self) {
         let peers = self.peer_ids.len();
         let g = &self.config.gossipsub;
-        let redial = peers < g.mesh_n_low && !self.bootstrap.is_empty();
+        // Until the backoff tops out (about a minute), or for good while peers are short.
+        let redial = !self.bootstrap.is_empty()
+            && (self.redial.backoff < Redial::MAX || peers < g.mesh_n_low);
         if redial {
-            tracing::debug!(peers, "redialling bootstrap peers");
+            tracing::debug!(peers, left = self.bootstrap.len(), "redialling bootstrap peers");
             for addr in self.bootstrap.clone() {
                 let _ = self.swarm.dial(addr);
             }
@@ -656,6 +661,9 @@ impl Node {
                 endpoint,
                 ..
             } if num_established.get() == 1 => {
+                if let ConnectedPoint::Dialer { address, .. } = &endpoint {
+                    self.bootstrap.retain(|b| !address.to_string().starts_with(&b.to_string()));
+                }
                 self.peer_ids.insert(peer_id, Instant::now());
                 self.metrics.connected_peers.set(self.peer_ids.len() as i64);
                 self.emitter.emit(Event::PeerConnected {
