@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use lab_events::{Event, PeerScore, now_ns};
-use libp2p::gossipsub::{self, IdentTopic, MessageAcceptance, MessageId};
 use libp2p::core::ConnectedPoint;
+use libp2p::gossipsub::{self, IdentTopic, MessageAcceptance, MessageId};
 use libp2p::swarm::SwarmEvent;
 use libp2p::{Multiaddr, PeerId, Swarm, identify, identity, kad, mdns, ping, request_response};
 use prometheus_client::registry::Registry;
@@ -483,7 +483,11 @@ impl Node {
         let redial = !self.bootstrap.is_empty()
             && (self.redial.backoff < Redial::MAX || peers < g.mesh_n_low);
         if redial {
-            tracing::debug!(peers, left = self.bootstrap.len(), "redialling bootstrap peers");
+            tracing::debug!(
+                peers,
+                left = self.bootstrap.len(),
+                "redialling bootstrap peers"
+            );
             for addr in self.bootstrap.clone() {
                 let _ = self.swarm.dial(addr);
             }
@@ -662,7 +666,8 @@ impl Node {
                 ..
             } if num_established.get() == 1 => {
                 if let ConnectedPoint::Dialer { address, .. } = &endpoint {
-                    self.bootstrap.retain(|b| !address.to_string().starts_with(&b.to_string()));
+                    self.bootstrap
+                        .retain(|b| !address.to_string().starts_with(&b.to_string()));
                 }
                 self.peer_ids.insert(peer_id, Instant::now());
                 self.metrics.connected_peers.set(self.peer_ids.len() as i64);
