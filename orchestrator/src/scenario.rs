@@ -5,7 +5,7 @@
 //! name = "byzantine"       # letters, digits, `-`, `_`, `.`
 //! seed = 42                # drives every random choice of the plan
 //! duration = "60s"         # measured from the moment every node is meshed
-//! warmup = "15s"           # traffic starts after warmup (default 0s); warmup < duration
+//! warmup = "15s"           # traffic flows but is not measured (default 0s); < duration
 //!
 //! [network]                # optional: absent = no shaping
 //! profile = "wan"          # netem/wan.toml, or instead an inline table:
@@ -24,7 +24,7 @@
 //! publishers = 10          # honest nodes that publish, 1..=honest nodes
 //! rate = "5/s"             # total over all honest publishers (`/s`, `/m`, `/h`)
 //! size = "1KiB"            # payload (B, KiB, MiB, kB, MB), at most 64 KiB
-//! count = 225              # optional; default rate × (duration − warmup)
+//! count = 225              # messages measured; default rate × (duration − warmup)
 //!
 //! [gossipsub]              # optional overrides, exactly the node's [gossipsub] fields
 //! mesh_n = 8
@@ -73,7 +73,7 @@ pub struct Scenario {
     /// Length of the measured run, from the moment every node is meshed.
     #[serde(with = "duration_str")]
     pub duration: Duration,
-    /// Time before traffic starts, counted in `duration`.
+    /// Time after every node is meshed before measuring starts, counted in `duration`.
     #[serde(with = "duration_str")]
     pub warmup: Duration,
     /// Link shaping.
