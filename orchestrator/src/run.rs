@@ -39,7 +39,8 @@ pub struct RunOptions {
 
 /// Engine calls in flight at once when creating, stopping or reading many containers.
 const CONCURRENCY: usize = 16;
-/// Time after the last scheduled publish for messages still in flight.
+/// Traffic after the measurement window, so that the window's last messages arrive before
+/// the nodes stop.
 const DRAIN: Duration = Duration::from_secs(3);
 /// Grace between SIGTERM and SIGKILL when stopping nodes.
 const STOP_GRACE: Duration = Duration::from_secs(5);
