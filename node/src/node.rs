@@ -665,9 +665,12 @@ impl Node {
                 endpoint,
                 ..
             } if num_established.get() == 1 => {
-                if let ConnectedPoint::Dialer { address, .. } = &endpoint {
+                if let ConnectedPoint::Dialer { address, .. } = &endpoint
+                    && !self.bootstrap.is_empty()
+                {
+                    let reached = address.to_string();
                     self.bootstrap
-                        .retain(|b| !address.to_string().starts_with(&b.to_string()));
+                        .retain(|b| !reached.starts_with(&b.to_string()));
                 }
                 self.peer_ids.insert(peer_id, Instant::now());
                 self.metrics.connected_peers.set(self.peer_ids.len() as i64);

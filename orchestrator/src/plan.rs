@@ -268,6 +268,7 @@ pub fn plan(s: &Scenario, subnet: Subnet) -> Plan {
     let mut rng = StdRng::seed_from_u64(s.seed);
 
     let total = s.node_count();
+    let small = total <= SMALL_TESTNET;
     let mut nodes = Vec::with_capacity(total);
     for g in &s.groups {
         for i in 0..g.count {
@@ -284,13 +285,9 @@ pub fn plan(s: &Scenario, subnet: Subnet) -> Plan {
                 publishes: false,
                 traffic: None,
                 bootstrap: Vec::new(),
-                ping_interval_ms: if total <= SMALL_TESTNET {
-                    2_000
-                } else {
-                    15_000
-                },
-                kad_learn: total <= SMALL_TESTNET,
-                score_snapshot_ms: if total <= SMALL_TESTNET { 1_000 } else { 2_000 },
+                ping_interval_ms: if small { 2_000 } else { 15_000 },
+                kad_learn: small,
+                score_snapshot_ms: if small { 1_000 } else { 2_000 },
                 topic: s.traffic.topic.clone(),
                 gossipsub: s.gossipsub.clone(),
             });
