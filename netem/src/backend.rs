@@ -2,8 +2,6 @@
 //! user-space NFQUEUE delay line. Each installs its pieces, reports readiness, waits for
 //! termination and removes what it installed, also when something fails halfway.
 
-use std::io::Write;
-
 use serde::Serialize;
 
 use crate::commands::{
@@ -110,20 +108,47 @@ struct Ready<'a> {
 
 /// The line printed on stderr when the shaper stops.
 #[derive(Debug, Clone, Serialize)]
-struct Stopped {
+pub struct Stopped {
     event: &'static str,
     backend: Backend,
     #[serde(skip_serializing_if = "Option::is_none")]
     delay_line: Option<DelayStats>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    namespaces: Option<usize>,
 }
 
-/// Applies the shape, prints the ready line to `out`, waits for SIGTERM/SIGINT, and removes
-/// everything it installed. Returns the backend that ran.
+impl Stopped {
+    /// The stop line of one shaper (`namespaces`: how many it shaped, in `host` mode).
+    pub fn new(
+        backend: Backend,
+        delay_line: Option<DelayStats>,
+        namespaces: Option<usize>,
+    ) -> Self {
+        Self {
+            event: "shaper_stopped",
+            backend,
+            delay_line,
+            namespaces,
+        }
+    }
+}
+
+/// What one `apply` did.
+#[derive(Debug, Clone, Copy)]
+pub struct Applied {
+    /// The backend that ran.
+    pub backend: Backend,
+    /// The delay line's counters (user-space backend with a delay).
+    pub delay_line: Option<DelayStats>,
+}
+
+/// Applies the shape, hands the ready line (JSON) to `ready` once the shape is in force,
+/// waits for `term`, and removes everything it installed.
 pub fn apply(
     cfg: &ApplyConfig,
     term: &Termination,
-    out: &mut impl Write,
-) -> Result<Backend, ShaperError> {
+    ready: &mut dyn FnMut(String) -> Result<(), ShaperError>,
+) -> Result<Applied, ShaperError> {
     cfg.shape.validate()?;
     let backend = match cfg.backend {
         BackendChoice::Kernel => Backend::Kernel,
@@ -138,24 +163,20 @@ pub fn apply(
     };
     let mut undo = Undo::default();
     let result = match backend {
-        Backend::Kernel => run_kernel(cfg, term, out, &mut undo),
-        Backend::Userspace => run_userspace(cfg, term, out, &mut undo),
+        Backend::Kernel => run_kernel(cfg, term, ready, &mut undo),
+        Backend::Userspace => run_userspace(cfg, term, ready, &mut undo),
     };
     undo.run_all();
-    let delay_line = result?;
-    let stopped = Stopped {
-        event: "shaper_stopped",
+    Ok(Applied {
         backend,
-        delay_line,
-    };
-    eprintln!("{}", serde_json::to_string(&stopped)?);
-    Ok(backend)
+        delay_line: result?,
+    })
 }
 
 fn run_kernel(
     cfg: &ApplyConfig,
     term: &Termination,
-    out: &mut impl Write,
+    ready: &mut dyn FnMut(String) -> Result<(), ShaperError>,
     undo: &mut Undo,
 ) -> Result<Option<DelayStats>, ShaperError> {
     match netem_replace(&cfg.dev, &cfg.shape).run() {
@@ -166,7 +187,7 @@ fn run_kernel(
         Err(e) => return Err(e),
     }
     undo.push(root_qdisc_delete(&cfg.dev));
-    print_ready(cfg, Backend::Kernel, None, out)?;
+    ready(ready_line(cfg, Backend::Kernel, None)?)?;
     term.wait()?;
     Ok(None)
 }
@@ -174,7 +195,7 @@ fn run_kernel(
 fn run_userspace(
     cfg: &ApplyConfig,
     term: &Termination,
-    out: &mut impl Write,
+    ready: &mut dyn FnMut(String) -> Result<(), ShaperError>,
     undo: &mut Undo,
 ) -> Result<Option<DelayStats>, ShaperError> {
     let shape = &cfg.shape;
@@ -187,7 +208,7 @@ fn run_userspace(
         undo.push(loss_rule(RuleOp::Delete, &cfg.dev, shape.loss));
     }
     if !shape.delays() {
-        print_ready(cfg, Backend::Userspace, None, out)?;
+        ready(ready_line(cfg, Backend::Userspace, None)?)?;
         term.wait()?;
         return Ok(None);
     }
@@ -198,8 +219,9 @@ fn run_userspace(
     let rule_delete = nfqueue_rule(RuleOp::Delete, &cfg.dev, cfg.queue);
     let sampler = JitterSampler::new(shape.delay(), shape.jitter(), cfg.seed);
     let mut line = DelayLine::new(socket, sampler);
-    let ran =
-        print_ready(cfg, Backend::Userspace, Some(cfg.queue), out).and_then(|()| line.run(term));
+    let ran = ready_line(cfg, Backend::Userspace, Some(cfg.queue))
+        .and_then(ready)
+        .and_then(|()| line.run(term));
     let removed = rule_delete.run();
     let flushed = line.flush();
     let stats = line.stats();
@@ -211,12 +233,12 @@ fn run_userspace(
     Ok(Some(stats))
 }
 
-fn print_ready(
+/// The `shaper_ready` line for a shape in force.
+pub fn ready_line(
     cfg: &ApplyConfig,
     backend: Backend,
     queue: Option<u16>,
-    out: &mut impl Write,
-) -> Result<(), ShaperError> {
+) -> Result<String, ShaperError> {
     let ready = Ready {
         event: "shaper_ready",
         backend,
@@ -230,9 +252,7 @@ fn print_ready(
         queue,
         seed: cfg.seed,
     };
-    writeln!(out, "{}", serde_json::to_string(&ready)?)?;
-    out.flush()?;
-    Ok(())
+    Ok(serde_json::to_string(&ready)?)
 }
 
 /// Removal commands for what has been installed, run newest first.
@@ -273,9 +293,7 @@ mod tests {
             queue_max_len: 4096,
             seed: 7,
         };
-        let mut out = Vec::new();
-        assert!(print_ready(&cfg, Backend::Userspace, Some(0), &mut out).is_ok());
-        let text = String::from_utf8_lossy(&out);
+        let text = ready_line(&cfg, Backend::Userspace, Some(0)).unwrap_or_default();
         assert_eq!(text.lines().count(), 1);
         let value: serde_json::Value = serde_json::from_str(text.trim()).unwrap_or_default();
         assert_eq!(value["event"], "shaper_ready");

@@ -21,6 +21,20 @@ pub enum Command {
     Probe,
     /// Impose a link shape until SIGTERM/SIGINT, then remove it.
     Apply(ApplyArgs),
+    /// Impose the same link shape in the network namespace of each given process (one
+    /// thread per namespace; needs CAP_SYS_ADMIN and the host's pid namespace).
+    Host(HostArgs),
+}
+
+/// Options of `labshaper host`.
+#[derive(Debug, Args)]
+pub struct HostArgs {
+    /// The shape and backend, as for `apply` (the seed is offset by each pid's position).
+    #[command(flatten)]
+    pub apply: ApplyArgs,
+    /// Process ids (as the host sees them) whose network namespaces to shape.
+    #[arg(long = "pid", required = true, num_args = 1..)]
+    pub pids: Vec<u32>,
 }
 
 /// Options of `labshaper apply`.
@@ -118,6 +132,31 @@ mod tests {
                 rate_kbit: 1000
             }
         );
+    }
+
+    #[test]
+    fn host_takes_pids_and_the_apply_flags() {
+        let cli = Cli::try_parse_from([
+            "labshaper",
+            "host",
+            "--delay-ms",
+            "25",
+            "--pid",
+            "10",
+            "11",
+            "--pid",
+            "12",
+        ]);
+        let Ok(Cli {
+            command: Command::Host(args),
+        }) = cli
+        else {
+            panic!("host did not parse: {cli:?}");
+        };
+        assert_eq!(args.pids, vec![10, 11, 12]);
+        assert_eq!(args.apply.into_config().shape.delay_ms, 25);
+        assert!(Cli::try_parse_from(["labshaper", "host", "--delay-ms", "25"]).is_err());
+        assert!(Cli::try_parse_from(["labshaper", "host", "--pid", "x"]).is_err());
     }
 
     #[test]

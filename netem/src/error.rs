@@ -53,6 +53,24 @@ pub enum ShaperError {
         #[source]
         source: nix::Error,
     },
+    /// A node's network namespace could not be opened or entered (`labshaper host`).
+    #[error("enter the network namespace of pid {pid}: {source}")]
+    Netns {
+        /// The node's process id, as the host sees it.
+        pid: u32,
+        /// What the kernel said.
+        #[source]
+        source: io::Error,
+    },
+    /// A shaping thread of `labshaper host` ended without a result.
+    #[error("shape the namespace of pid {0}: its thread panicked")]
+    ThreadPanicked(u32),
+    /// A shaping thread of `labshaper host` stopped before it was told to.
+    #[error("shape the namespace of pid {0}: its thread stopped early")]
+    Stopped(u32),
+    /// SIGTERM/SIGINT arrived before every namespace was shaped.
+    #[error("shape every namespace: interrupted before all were ready")]
+    Interrupted,
     /// Writing the JSON status line failed.
     #[error("write the status line: {0}")]
     Output(#[from] io::Error),
@@ -63,14 +81,20 @@ pub enum ShaperError {
 
 impl ShaperError {
     /// The process exit code for this failure: 3 for a bad shape, 4 for a failed helper
-    /// program, 5 for a missing kernel feature, 6 for NFQUEUE trouble, 1 for anything else.
+    /// program, 5 for a missing kernel feature, 6 for NFQUEUE trouble, 7 for a namespace that cannot be entered, 1 for anything else.
     pub fn exit_code(&self) -> u8 {
         match self {
             Self::InvalidShape(_) => 3,
             Self::Spawn { .. } | Self::Command { .. } => 4,
             Self::NetemUnavailable(_) => 5,
             Self::Nfqueue { .. } | Self::QueueSocket(_) => 6,
-            Self::Sys { .. } | Self::Output(_) | Self::Encode(_) => 1,
+            Self::Netns { .. } => 7,
+            Self::Sys { .. }
+            | Self::ThreadPanicked(_)
+            | Self::Stopped(_)
+            | Self::Interrupted
+            | Self::Output(_)
+            | Self::Encode(_) => 1,
         }
     }
 }

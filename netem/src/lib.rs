@@ -1,24 +1,30 @@
 //! `labshaper`: imposes a link shape (delay, jitter, loss, rate) on the egress of one device
 //! in the current network namespace, with kernel `tc netem` where the kernel has it and a
-//! user-space NFQUEUE delay line (plus `tbf` and iptables `statistic`) where it does not.
+//! user-space NFQUEUE delay line (plus `tbf` and iptables `statistic`) where it does not;
+//! `labshaper host` does the same for many nodes' namespaces from one process.
 
 mod backend;
 mod cli;
 mod commands;
 mod error;
+mod host;
 mod nfqueue;
 mod scheduler;
 mod shape;
 mod signals;
 
-pub use backend::{ApplyConfig, Backend, BackendChoice, PROBE_DEV, ProbeReport, apply, probe};
-pub use cli::{ApplyArgs, Cli, Command};
+pub use backend::{
+    Applied, ApplyConfig, Backend, BackendChoice, PROBE_DEV, ProbeReport, Stopped, apply, probe,
+    ready_line,
+};
+pub use cli::{ApplyArgs, Cli, Command, HostArgs};
 pub use commands::{
     IPTABLES, Invocation, RuleOp, TBF_LATENCY_MS, TBF_MIN_BURST_BYTES, TC, loss_rule, netem_probe,
     netem_replace, nfqueue_rule, root_qdisc_delete, tbf_burst_bytes, tbf_replace,
 };
 pub use error::ShaperError;
+pub use host::host;
 pub use nfqueue::{DelayLine, DelayStats, QueueSocket};
 pub use scheduler::{DelayQueue, JitterSampler};
 pub use shape::{Shape, format_decimal};
-pub use signals::Termination;
+pub use signals::{Signals, StopFlag, Termination};

@@ -4,7 +4,7 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
-use labshaper::{Cli, Command, ShaperError, Termination, apply, probe};
+use labshaper::{Cli, Command, ShaperError, Stopped, Termination, apply, host, probe};
 
 fn main() -> ExitCode {
     // Block SIGTERM/SIGINT before anything else (and before any thread exists).
@@ -15,14 +15,32 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Probe => print_probe(),
-        Command::Apply(args) => {
-            apply(&args.into_config(), &term, &mut std::io::stdout().lock()).map(|_| ())
-        }
+        Command::Apply(args) => apply_one(&args.into_config(), &term),
+        Command::Host(args) => host(
+            &args.apply.into_config(),
+            &args.pids,
+            &term,
+            &mut std::io::stdout().lock(),
+        )
+        .map(|_| ()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(&e),
     }
+}
+
+/// `apply`: the ready line on stdout, the stop line on stderr.
+fn apply_one(cfg: &labshaper::ApplyConfig, term: &Termination) -> Result<(), ShaperError> {
+    let applied = apply(cfg, term, &mut |line| {
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "{line}")?;
+        out.flush()?;
+        Ok(())
+    })?;
+    let stopped = Stopped::new(applied.backend, applied.delay_line, None);
+    eprintln!("{}", serde_json::to_string(&stopped)?);
+    Ok(())
 }
 
 fn print_probe() -> Result<(), ShaperError> {

@@ -113,10 +113,13 @@ impl QueueSocket {
     }
 }
 
-/// Finds the one `NETLINK_NETFILTER` socket among this process's descriptors.
+/// Finds the one `NETLINK_NETFILTER` socket among this process's descriptors that lives in
+/// the calling thread's network namespace (`labshaper host` runs one queue per namespace,
+/// each opened by its own thread, so the process holds many, one per namespace).
 fn find_netfilter_socket() -> Result<RawFd, ShaperError> {
-    let table = fs::read_to_string("/proc/self/net/netlink")
-        .map_err(|e| ShaperError::QueueSocket(format!("read /proc/self/net/netlink: {e}")))?;
+    let table = fs::read_to_string("/proc/thread-self/net/netlink").map_err(|e| {
+        ShaperError::QueueSocket(format!("read /proc/thread-self/net/netlink: {e}"))
+    })?;
     let inodes = netfilter_inodes(&table);
     let dir = fs::read_dir("/proc/self/fd")
         .map_err(|e| ShaperError::QueueSocket(format!("list /proc/self/fd: {e}")))?;
@@ -141,7 +144,7 @@ fn find_netfilter_socket() -> Result<RawFd, ShaperError> {
             "no netfilter netlink socket is open".to_owned(),
         )),
         many => Err(ShaperError::QueueSocket(format!(
-            "{} netfilter netlink sockets are open, expected one",
+            "{} netfilter netlink sockets are open in this namespace, expected one",
             many.len()
         ))),
     }
@@ -180,6 +183,16 @@ pub struct DelayStats {
     pub flushed: u64,
     /// Most packets held at once.
     pub max_held: usize,
+}
+
+impl DelayStats {
+    /// Adds another delay line's counters (`max_held` takes the larger).
+    pub fn add(&mut self, other: &Self) {
+        self.received += other.received;
+        self.released += other.released;
+        self.flushed += other.flushed;
+        self.max_held = self.max_held.max(other.max_held);
+    }
 }
 
 /// The delay line: the queue, the held packets and the delay sampler.

@@ -44,8 +44,12 @@ const CONCURRENCY: usize = 16;
 const DRAIN: Duration = Duration::from_secs(3);
 /// Grace between SIGTERM and SIGKILL when stopping nodes.
 const STOP_GRACE: Duration = Duration::from_secs(5);
-/// How long a shaper may take to put its shape in force.
-const SHAPER_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long the shaper may take to put its shapes in force, plus a share per node.
+const SHAPER_TIMEOUT: Duration = Duration::from_secs(20);
+/// See [`SHAPER_TIMEOUT`].
+const SHAPER_TIMEOUT_PER_NODE: Duration = Duration::from_millis(500);
+/// The role label of the run's shaper container.
+const SHAPER_ROLE: &str = "shaper";
 
 fn infra(e: DockerError) -> Error {
     Error::Infra(e.to_string())
@@ -275,9 +279,12 @@ async fn execute(
     eprintln!("==> traffic on ({} msg/s)", plan.traffic.rate_per_sec);
 
     // Link shaping.
-    let backend = match &tools_image {
-        Some(image) => shape(runner, run_id, &plan, image, &node_ids).await?,
-        None => "none".to_string(),
+    let (backend, shaper_id) = match &tools_image {
+        Some(image) => {
+            let (backend, id) = shape(runner, run_id, &plan, image, &node_ids).await?;
+            (backend, Some(id))
+        }
+        None => ("none".to_string(), None),
     };
     let shaped = elapsed_s(t0);
     eprintln!("==> link shaping: {backend}");
@@ -305,7 +312,20 @@ async fn execute(
         eprintln!("==> warm-up {:?}", plan.warmup);
         tokio::time::sleep(plan.warmup).await;
     }
-    let before = sample_stats(runner, &node_ids).await;
+    // Resources of every node and of the shaper, sampled around the window.
+    let sampled: Vec<(String, String)> = plan
+        .nodes
+        .iter()
+        .map(|n| n.name.clone())
+        .zip(node_ids.iter().cloned())
+        .chain(
+            shaper_id
+                .iter()
+                .map(|id| (SHAPER_ROLE.to_string(), id.clone())),
+        )
+        .collect();
+    let sampled_ids: Vec<String> = sampled.iter().map(|(_, id)| id.clone()).collect();
+    let before = sample_stats(runner, &sampled_ids).await;
     let window_start_ns = now_ns();
     let window_started = elapsed_s(t0);
     let bar = phase_bar(plan.window.as_secs(), "measuring (s)");
@@ -326,11 +346,15 @@ async fn execute(
         end_ns: now_ns(),
     };
     let traffic_ended = elapsed_s(t0);
-    let after = sample_stats(runner, &node_ids).await;
+    let after = sample_stats(runner, &sampled_ids).await;
     tokio::time::sleep(DRAIN).await;
 
-    // Stop and collect.
+    // Stop and collect: the shaper first, so that it removes its rules and releases the
+    // nodes' namespaces while they still exist.
     eprintln!("==> stopping nodes and collecting events");
+    if let Some(id) = &shaper_id {
+        runner.stop_container(id, STOP_GRACE).await.map_err(infra)?;
+    }
     futures::stream::iter(&node_ids)
         .map(|id| runner.stop_container(id, STOP_GRACE))
         .buffer_unordered(CONCURRENCY * 2)
@@ -362,18 +386,16 @@ async fn execute(
     let peaks = host.peaks();
     result.resources.peak_host_mem_bytes = peaks.mem_bytes;
     result.resources.peak_host_load = peaks.load;
-    result.resources.containers = plan
-        .nodes
+    result.resources.containers = sampled
         .iter()
-        .zip(&node_ids)
-        .map(|(n, id)| {
+        .map(|(name, id)| {
             let (b, a) = (before.get(id), after.get(id));
             let cpu = match (b, a) {
                 (Some(b), Some(a)) => a.cpu_percent_since(b),
                 _ => None,
             };
             ContainerUsage {
-                name: n.name.clone(),
+                name: name.clone(),
                 cpu_percent_mean: cpu,
                 cpu_percent_peak: cpu,
                 mem_peak_bytes: [b, a].into_iter().flatten().map(|s| s.memory_bytes).max(),
@@ -427,52 +449,42 @@ async fn create_network(
     )))
 }
 
-/// Starts one shaper sidecar per node and waits until each reports its shape in force;
-/// returns the back end they used.
+/// Starts the run's one shaper container, which enters every node's network namespace
+/// (DESIGN §3: one privileged shaper per host instead of a sidecar per node), and waits
+/// until it reports every shape in force; returns the back end it used and its id.
 async fn shape(
     runner: &DockerRunner,
     run_id: &str,
     plan: &Plan,
     image: &str,
     node_ids: &[String],
-) -> Result<String, Error> {
-    let args = crate::gate::compose::shaper_command(plan);
-    let specs: Vec<ContainerSpec> = plan
-        .nodes
-        .iter()
-        .zip(node_ids)
-        .map(|(n, id)| ContainerSpec {
-            run_id: run_id.to_string(),
-            role: "shaper".into(),
-            name: format!("{run_id}-{}-shaper", n.name),
-            image: image.to_string(),
-            cmd: Some(args.clone()),
-            network_mode_container: Some(id.clone()),
-            cap_add: vec!["NET_ADMIN".into()],
-            labels: vec![("meshlab.node".into(), n.name.clone())],
-            ..ContainerSpec::default()
-        })
-        .collect();
-    let bar = phase_bar(specs.len() as u64, "starting shapers");
-    let ids = runner
-        .run_containers(&specs, CONCURRENCY, |done| bar.set_position(done as u64))
+) -> Result<(String, String), Error> {
+    let pids: Vec<u32> = futures::stream::iter(node_ids)
+        .map(|id| runner.container_pid(id))
+        .buffered(CONCURRENCY)
+        .try_collect()
         .await
         .map_err(infra)?;
-    bar.finish();
-    let backends: Vec<String> = futures::stream::iter(ids)
-        .map(|id| shaper_ready(runner, id))
-        .buffer_unordered(CONCURRENCY)
-        .try_collect()
-        .await?;
-    let mut kinds: Vec<String> = backends;
-    kinds.sort();
-    kinds.dedup();
-    Ok(kinds.join("+"))
+    let spec = ContainerSpec {
+        run_id: run_id.to_string(),
+        role: SHAPER_ROLE.into(),
+        name: format!("{run_id}-shaper"),
+        image: image.to_string(),
+        cmd: Some(crate::gate::compose::host_shaper_command(plan, &pids)),
+        host_pid_no_network: true,
+        // NET_ADMIN for tc/iptables/NFQUEUE, SYS_ADMIN for setns into each node's
+        // namespace, SYS_PTRACE to open /proc/<pid>/ns/net of the node processes.
+        cap_add: vec!["NET_ADMIN".into(), "SYS_ADMIN".into(), "SYS_PTRACE".into()],
+        ..ContainerSpec::default()
+    };
+    let id = runner.run_container(&spec).await.map_err(infra)?;
+    let backend = shaper_ready(runner, &id, plan.nodes.len()).await?;
+    Ok((backend, id))
 }
 
-/// Waits for a shaper's `shaper_ready` line and returns its back end.
-async fn shaper_ready(runner: &DockerRunner, id: String) -> Result<String, Error> {
-    let mut lines = runner.follow_logs(&id, LogSource::Stdout);
+/// Waits for the shaper's `shaper_ready` line and returns its back end.
+async fn shaper_ready(runner: &DockerRunner, id: &str, nodes: usize) -> Result<String, Error> {
+    let mut lines = runner.follow_logs(id, LogSource::Stdout);
     let wait = async {
         while let Some(line) = lines.next().await {
             let line = line.map_err(infra)?;
@@ -484,16 +496,17 @@ async fn shaper_ready(runner: &DockerRunner, id: String) -> Result<String, Error
         }
         Err(Error::Infra(String::new()))
     };
-    match tokio::time::timeout(SHAPER_TIMEOUT, wait).await {
+    let patience = SHAPER_TIMEOUT + SHAPER_TIMEOUT_PER_NODE * u32::try_from(nodes).unwrap_or(0);
+    match tokio::time::timeout(patience, wait).await {
         Ok(Ok(backend)) => Ok(backend),
         outcome => {
             let stderr = runner
-                .collect_logs(&id, LogSource::Stderr)
+                .collect_logs(id, LogSource::Stderr)
                 .await
                 .unwrap_or_default()
                 .join("\n");
             let why = match outcome {
-                Err(_) => format!("no shape in force after {SHAPER_TIMEOUT:?}"),
+                Err(_) => format!("not every shape in force after {patience:?}"),
                 Ok(Err(e)) if !e.to_string().is_empty() => e.to_string(),
                 _ => "it exited".to_string(),
             };

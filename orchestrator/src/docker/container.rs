@@ -47,6 +47,9 @@ pub struct ContainerSpec {
     /// network mode `container:<id>`. That container must be running before this one
     /// starts.
     pub network_mode_container: Option<String>,
+    /// Join the host's pid namespace and no network at all, as the host shaper does: it
+    /// reaches each node's network namespace through `/proc/<pid>/ns/net`.
+    pub host_pid_no_network: bool,
     /// Extra capabilities, e.g. `NET_ADMIN`.
     pub cap_add: Vec<String>,
     /// Namespaced sysctls, e.g. `net.ipv4.ip_forward=1` for a NAT router.
@@ -66,11 +69,13 @@ impl ContainerSpec {
         labels.insert(LABEL_ROLE.to_owned(), self.role.clone());
 
         let network_mode = match (&self.network_mode_container, &self.network) {
+            _ if self.host_pid_no_network => Some("none".to_owned()),
             (Some(container), _) => Some(format!("container:{container}")),
             (None, Some(attachment)) => Some(attachment.network.clone()),
             (None, None) => None,
         };
         let networking_config = match (&self.network_mode_container, &self.network) {
+            _ if self.host_pid_no_network => None,
             (None, Some(attachment)) => Some(NetworkingConfig {
                 endpoints_config: Some(HashMap::from([(
                     attachment.network.clone(),
@@ -81,6 +86,7 @@ impl ContainerSpec {
         };
         let host_config = HostConfig {
             network_mode,
+            pid_mode: self.host_pid_no_network.then(|| "host".to_owned()),
             cap_add: (!self.cap_add.is_empty()).then(|| self.cap_add.clone()),
             sysctls: (!self.sysctls.is_empty()).then(|| self.sysctls.iter().cloned().collect()),
             memory: self
@@ -119,6 +125,20 @@ impl DockerRunner {
             tracing::warn!(container = %spec.name, "engine: {warning}");
         }
         Ok(response.id)
+    }
+
+    /// The host's process id of a running container's main process.
+    pub async fn container_pid(&self, id: &str) -> Result<u32, DockerError> {
+        let info = self
+            .client()
+            .inspect_container(id, None)
+            .await
+            .map_err(|e| DockerError::engine(format!("inspect container {id}"), e))?;
+        info.state
+            .and_then(|s| s.pid)
+            .and_then(|pid| u32::try_from(pid).ok())
+            .filter(|pid| *pid > 0)
+            .ok_or_else(|| DockerError::NotRunning(id.to_owned()))
     }
 
     /// Starts a created container.
@@ -273,6 +293,19 @@ mod tests {
             body.host_config.unwrap().network_mode.as_deref(),
             Some("container:abc123")
         );
+        assert!(body.networking_config.is_none());
+    }
+
+    #[test]
+    fn host_shaper_sees_host_pids_and_has_no_network() {
+        let shaper = ContainerSpec {
+            host_pid_no_network: true,
+            ..spec()
+        };
+        let body = shaper.to_create_body();
+        let host = body.host_config.unwrap();
+        assert_eq!(host.network_mode.as_deref(), Some("none"));
+        assert_eq!(host.pid_mode.as_deref(), Some("host"));
         assert!(body.networking_config.is_none());
     }
 }

@@ -42,6 +42,9 @@ pub enum DockerError {
         /// The last lines the builder printed before the error.
         log: Vec<String>,
     },
+    /// A container that should be running has no process.
+    #[error("find the process of container {0}: it is not running")]
+    NotRunning(String),
     /// An engine call failed.
     #[error("{action}: {source}")]
     Engine {

@@ -8,7 +8,7 @@ use bollard::query_parameters::{
 use futures::StreamExt;
 
 use super::error::{DockerError, is_gone, status_code};
-use super::labels::{LABEL_LAB, LABEL_RUN, label_filter};
+use super::labels::{LABEL_LAB, LABEL_ROLE, LABEL_RUN, label_filter};
 use super::runner::DockerRunner;
 
 /// How many removals are in flight at once.
@@ -50,8 +50,9 @@ impl DockerRunner {
             .collect())
     }
 
-    /// Like [`Self::labelled_containers`], with whether each one shares another
-    /// container's network namespace (a sidecar).
+    /// Like [`Self::labelled_containers`], with whether each one must go before the
+    /// others: a sidecar (it shares another container's network namespace) or the host
+    /// shaper (it holds every node's namespace open).
     async fn labelled_containers_by_mode(
         &self,
         key: &str,
@@ -75,7 +76,12 @@ impl DockerRunner {
                     .host_config
                     .and_then(|h| h.network_mode)
                     .is_some_and(|m| m.starts_with("container:"));
-                c.id.map(|id| (id, sidecar))
+                let shaper = c
+                    .labels
+                    .as_ref()
+                    .and_then(|l| l.get(LABEL_ROLE))
+                    .is_some_and(|role| role == "shaper");
+                c.id.map(|id| (id, sidecar || shaper))
             })
             .collect())
     }
@@ -98,8 +104,9 @@ impl DockerRunner {
     }
 
     async fn remove_labelled(&self, key: &str, value: &str) -> Result<TeardownReport, DockerError> {
-        // Sidecars first: removing a container whose network namespace another one still
-        // holds can leave a stale endpoint behind, and then the network cannot be removed.
+        // Sidecars and the shaper first: removing a container whose network namespace
+        // another one still holds can leave a stale endpoint behind, and then the network
+        // cannot be removed.
         let all = self.labelled_containers_by_mode(key, value).await?;
         let (sidecars, owners): (Vec<_>, Vec<_>) = all.into_iter().partition(|(_, s)| *s);
         let mut report = TeardownReport::default();

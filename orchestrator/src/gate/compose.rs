@@ -54,14 +54,28 @@ fn shapes(plan: &Plan) -> bool {
     plan.shaper != ShaperChoice::None && !plan.link.is_none()
 }
 
-/// The `labshaper` command line of a node's sidecar: the runner starts its sidecars with
-/// it, and compose files name it.
+/// The `labshaper` command line of a node's sidecar, as compose files name it.
 pub(crate) fn shaper_command(plan: &Plan) -> Vec<String> {
+    let mut args = vec![LABSHAPER_IN_IMAGE.to_string(), "apply".into()];
+    args.extend(shape_flags(plan));
+    args
+}
+
+/// The `labshaper host` command line that shapes every node of a run from one container:
+/// the same shape in the network namespace of each of `pids`.
+pub(crate) fn host_shaper_command(plan: &Plan, pids: &[u32]) -> Vec<String> {
+    let mut args = vec![LABSHAPER_IN_IMAGE.to_string(), "host".into()];
+    args.extend(shape_flags(plan));
+    args.push("--pid".into());
+    args.extend(pids.iter().map(u32::to_string));
+    args
+}
+
+/// The shape and back end of a plan as `labshaper` flags.
+fn shape_flags(plan: &Plan) -> Vec<String> {
     let link = &plan.link;
     let round_ms = |d: Duration| (d.as_secs_f64() * 1000.0).round() as u64;
     let mut args = vec![
-        LABSHAPER_IN_IMAGE.to_string(),
-        "apply".into(),
         "--dev".into(),
         "eth0".into(),
         "--delay-ms".into(),
