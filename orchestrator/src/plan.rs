@@ -3,23 +3,26 @@
 //!
 //! Topology: node `i` (global index, in group order) has host offset `i + 2` in the run's
 //! /16 subnet (`.0.1` is the gateway). Every node but node 0 dials up to
-//! [`BOOTSTRAP_PEERS`] distinct nodes drawn by the seeded RNG among the nodes *before* it,
-//! so that starting containers in index order finds its bootstrap peers up; the graph is
-//! connected by construction. Dial addresses use the dialing node's group transport.
+//! [`BOOTSTRAP_PEERS`] distinct nodes among the nodes *before* it (the least-dialled ones,
+//! drawn by the seeded RNG among equals), so that starting containers in index order finds
+//! its bootstrap peers up; the graph is connected by construction. Dial addresses use the
+//! dialing node's group transport.
 //!
-//! Traffic: `publishers` honest nodes drawn by the seeded RNG share the scenario's rate
-//! evenly and publish until stopped (the measurement window, not a count, bounds the
-//! sample); publisher `k` starts `k / rate` seconds after the common start so that
-//! publishes interleave
-//! evenly. Every node with a non-honest role publishes too (that is its attack), at the
-//! same per-publisher rate and count.
+//! Traffic: the first `publishers` honest nodes share the scenario's rate evenly and
+//! publish until stopped (the measurement window, not a count, bounds the sample);
+//! publisher `k` starts `k / rate` seconds after the common start so that publishes
+//! interleave evenly. They are the first nodes to start, so the topic carries its whole
+//! rate while the rest of a large testnet is still starting: a mesh formed before the
+//! traffic would fall to the spec's mesh-delivery penalty (P3: fewer than 10 deliveries
+//! 10 s after joining) and be pruned. Every node with a non-honest role publishes too (that
+//! is its attack), at the same per-publisher rate and count.
 
 use std::fmt;
 use std::net::Ipv4Addr;
 use std::time::Duration;
 
-use rand::SeedableRng;
 use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
 use serde::{Serialize, Serializer};
 
 use crate::error::Error;
@@ -197,6 +200,8 @@ struct NodeConfigDoc<'a> {
 
 #[derive(Serialize)]
 struct TrafficDoc {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    start_at_ms: Option<u64>,
     delay_ms: u64,
     rate_per_sec: f64,
     size: u64,
@@ -208,12 +213,13 @@ impl NodePlan {
         self.role.is_honest()
     }
 
-    /// The node's configuration (the `MESHNODE_CONFIG_TOML` text). Its traffic has no start
-    /// time and no count: it starts when the runner signals the node (SIGUSR1) once links
-    /// are shaped, after this node's own offset, and goes on until the node is stopped, so
-    /// that meshes never sit idle (an idle mesh peer falls below zero under the spec's
-    /// mesh-delivery penalty, P3, and is pruned).
-    pub fn node_config_toml(&self) -> Result<String, Error> {
+    /// The node's configuration (the `MESHNODE_CONFIG_TOML` text). Its traffic has no count:
+    /// it goes on until the node is stopped, so that meshes never sit idle (an idle mesh
+    /// peer falls below zero under the spec's mesh-delivery penalty, P3, and is pruned).
+    /// It starts `traffic_start_ms` (wall clock, ms since the epoch; a time already past
+    /// means at boot) plus this node's own offset, or without a start time when the node
+    /// is signalled (SIGUSR1), as in compose files.
+    pub fn node_config_toml(&self, traffic_start_ms: Option<u64>) -> Result<String, Error> {
         let doc = NodeConfigDoc {
             name: &self.name,
             role: self.role.name(),
@@ -226,6 +232,7 @@ impl NodePlan {
             topic: &self.topic,
             gossipsub: &self.gossipsub,
             traffic: self.traffic.as_ref().map(|t| TrafficDoc {
+                start_at_ms: traffic_start_ms,
                 delay_ms: t.offset_ms,
                 rate_per_sec: t.rate_per_sec,
                 size: t.size,
@@ -294,18 +301,14 @@ pub fn plan(s: &Scenario, subnet: Subnet) -> Plan {
         }
     }
 
-    // Publishers: drawn among honest nodes.
-    let honest: Vec<usize> = nodes
+    // Publishers: the first honest nodes (see the module documentation).
+    let p = s.traffic.publishers.min(s.honest_count());
+    let chosen: Vec<usize> = nodes
         .iter()
         .filter(|n| n.is_honest())
         .map(|n| n.index)
+        .take(p)
         .collect();
-    let p = s.traffic.publishers.min(honest.len());
-    let mut chosen: Vec<usize> = rand::seq::index::sample(&mut rng, honest.len(), p)
-        .into_iter()
-        .map(|k| honest[k])
-        .collect();
-    chosen.sort_unstable();
     let per_rate = if p > 0 {
         s.traffic.rate_per_sec / p as f64
     } else {
@@ -338,15 +341,26 @@ pub fn plan(s: &Scenario, subnet: Subnet) -> Plan {
         }
     }
 
-    // Bootstrap: up to BOOTSTRAP_PEERS distinct random earlier nodes. No hub: with every
-    // node dialling node 0, node 0's pending-connection limit (spec §4.4: 10) refused most
-    // of a 100-node start.
+    // Bootstrap: up to BOOTSTRAP_PEERS distinct earlier nodes, those with the fewest
+    // inbound bootstrap links so far, each count blurred by a random amount in [0, 1.5) so
+    // that the seed shapes the graph (with exact counts it hardly does). Every node ends with about
+    // BOOTSTRAP_PEERS links each way, as in a random regular graph. Uniformly random earlier
+    // nodes gave node 0 about 6·ln(n) inbound links and the last nodes almost none: at 100
+    // nodes the late nodes' few neighbours had full meshes (mesh_n_high) and pruned their
+    // GRAFTs for a minute at a time. No hub either: with every node dialling node 0, node
+    // 0's pending-connection limit (spec §4.4: 10) refused most of a 100-node start.
+    let mut inbound = vec![0usize; nodes.len()];
     for i in 1..nodes.len() {
         let k = BOOTSTRAP_PEERS.min(i);
-        let mut targets: Vec<usize> = rand::seq::index::sample(&mut rng, i, k)
-            .into_iter()
+        let mut candidates: Vec<(f64, usize)> = (0..i)
+            .map(|j| (inbound[j] as f64 + 1.5 * rng.random::<f64>(), j))
             .collect();
+        candidates.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
+        let mut targets: Vec<usize> = candidates.iter().take(k).map(|c| c.1).collect();
         targets.sort_unstable();
+        for &j in &targets {
+            inbound[j] += 1;
+        }
         let transport = nodes[i].transport;
         nodes[i].bootstrap = targets
             .into_iter()
@@ -475,16 +489,13 @@ mesh_n = 5
     }
 
     #[test]
-    fn bootstrap_is_up_to_four_distinct_earlier_nodes_without_a_hub() {
+    fn bootstrap_is_distinct_earlier_nodes_without_a_hub() {
         let p = plan(&scenario(5), Subnet::DEFAULT);
         assert!(p.nodes[0].bootstrap.is_empty());
         assert_eq!(p.nodes[1].bootstrap, ["/ip4/10.77.0.2/tcp/4001"]);
         assert_eq!(p.nodes[2].bootstrap.len(), 2);
-        let dialling_node_0 = p.nodes[BOOTSTRAP_PEERS..]
-            .iter()
-            .filter(|n| n.bootstrap.iter().any(|a| a.contains("/10.77.0.2/")))
-            .count();
-        assert!(dialling_node_0 < p.nodes.len() / 2, "node 0 is no hub");
+        // No hub: every node is dialled by at most two more than the bootstrap count.
+        let mut inbound = vec![0usize; p.nodes.len()];
         for n in &p.nodes[BOOTSTRAP_PEERS..] {
             assert_eq!(n.bootstrap.len(), BOOTSTRAP_PEERS, "{}", n.name);
             let mut seen = n.bootstrap.clone();
@@ -503,8 +514,11 @@ mesh_n = 5
                     n.name,
                     target.name
                 );
+                inbound[target.index] += 1;
             }
         }
+        let most = inbound.iter().max().copied().unwrap_or_default();
+        assert!(most <= BOOTSTRAP_PEERS + 2, "a node is dialled by {most}");
         let evil = &p.nodes[21];
         assert!(
             evil.bootstrap
@@ -521,7 +535,11 @@ mesh_n = 5
             .iter()
             .find(|n| n.is_honest() && n.publishes)
             .expect("a publisher");
-        let text = publisher.node_config_toml().expect("renders");
+        let text = publisher.node_config_toml(None).expect("renders");
+        let started = publisher
+            .node_config_toml(Some(1_700_000_000_000))
+            .expect("renders");
+        assert!(started.contains("start_at_ms = 1700000000000"), "{started}");
         let doc: toml::Table = text.parse().expect("valid toml");
         assert_eq!(doc["name"].as_str(), Some(publisher.name.as_str()));
         assert_eq!(doc["role"].as_str(), Some("honest"));
@@ -569,7 +587,7 @@ mesh_n = 5
             .find(|n| !n.publishes)
             .expect("a non-publisher");
         let doc: toml::Table = quiet
-            .node_config_toml()
+            .node_config_toml(None)
             .expect("renders")
             .parse()
             .expect("valid toml");
@@ -577,7 +595,7 @@ mesh_n = 5
 
         let attacker = &p.nodes[20];
         let doc: toml::Table = attacker
-            .node_config_toml()
+            .node_config_toml(None)
             .expect("renders")
             .parse()
             .expect("valid toml");

@@ -224,7 +224,13 @@ async fn execute(
     // Network, on the first free /16 among a few.
     let (network, plan) = create_network(runner, run_id, scenario).await?;
 
-    // Node containers.
+    // Node containers. Publishers publish from boot (the traffic start is now, which every
+    // node sees as past), before links are shaped and meshes awaited, and until they are
+    // stopped: no mesh sits idle, even while 100 containers take 20 s to start (under the
+    // spec's P3 mesh-delivery penalty a mesh peer that delivers nothing for 10 s falls to
+    // -100 and is pruned). Only the messages published in the window are measured.
+    let traffic_ns = now_ns();
+    let traffic_started = elapsed_s(t0);
     let specs = plan
         .nodes
         .iter()
@@ -235,7 +241,10 @@ async fn execute(
                 name: format!("{run_id}-{}", n.name),
                 image: node_image.tag.clone(),
                 env: vec![
-                    ("MESHNODE_CONFIG_TOML".into(), n.node_config_toml()?),
+                    (
+                        "MESHNODE_CONFIG_TOML".into(),
+                        n.node_config_toml(Some(traffic_ns / 1_000_000))?,
+                    ),
                     ("RUST_LOG".into(), "warn".into()),
                 ],
                 network: Some(NetworkAttachment {
@@ -247,6 +256,10 @@ async fn execute(
             })
         })
         .collect::<Result<Vec<_>, Error>>()?;
+    eprintln!(
+        "==> traffic: {} msg/s from each publisher's boot",
+        plan.traffic.rate_per_sec
+    );
     let bar = phase_bar(specs.len() as u64, "starting nodes");
     let node_ids = runner
         .run_containers(&specs, CONCURRENCY, |done| bar.set_position(done as u64))
@@ -255,28 +268,6 @@ async fn execute(
     bar.finish();
     let containers_started = elapsed_s(t0);
     eprintln!("==> {} node containers started", node_ids.len());
-
-    // Traffic on as soon as the nodes run, before links are shaped and meshes awaited:
-    // from now until the nodes are stopped the publishers publish at the scenario's rate,
-    // so that no mesh sits idle (under the spec's P3 mesh-delivery penalty a mesh peer
-    // that delivers nothing for 10 s falls to -100 and is pruned; shaping 100 nodes takes
-    // longer than that). Only the messages published in the window are measured.
-    let traffic_ns = now_ns();
-    let traffic_started = elapsed_s(t0);
-    let publishers: Vec<&String> = plan
-        .nodes
-        .iter()
-        .zip(&node_ids)
-        .filter(|(n, _)| n.traffic.is_some())
-        .map(|(_, id)| id)
-        .collect();
-    futures::stream::iter(publishers)
-        .map(|id| runner.kill_container(id, "SIGUSR1"))
-        .buffer_unordered(CONCURRENCY)
-        .try_collect::<Vec<_>>()
-        .await
-        .map_err(infra)?;
-    eprintln!("==> traffic on ({} msg/s)", plan.traffic.rate_per_sec);
 
     // Link shaping.
     let (backend, shaper_id) = match &tools_image {

@@ -5,9 +5,9 @@
 //! compose network of the plan's subnet and its whole configuration in
 //! `MESHNODE_CONFIG_TOML` (as the runner hands it). When the scenario shapes links, each
 //! node also gets a `<node>-shaper` sidecar on the `labtools:<hash>` image sharing its
-//! network namespace, with the same `labshaper apply` arguments the runner uses.
+//! network namespace, with the shape flags the runner's one host shaper uses.
 //!
-//! Publishers wait for SIGUSR1 exactly as in a run (their configs have no `start_at_ms`),
+//! Publishers wait for SIGUSR1 (their configs have no `start_at_ms`, unlike in a run),
 //! so traffic starts with `docker compose kill -s SIGUSR1 <publisher…>`; the file's header
 //! lists them. The default subnet is [`COMPOSE_SUBNET`], outside the 10.77–10.96 range
 //! runs pick from, so a compose testnet and lab runs can coexist.
@@ -189,7 +189,7 @@ pub fn render(plan: &Plan, images: &ComposeImages, source: &str) -> Result<Strin
         let _ = write!(
             o,
             "      MESHNODE_CONFIG_TOML: {}",
-            literal_block(&n.node_config_toml()?, 8)
+            literal_block(&n.node_config_toml(None)?, 8)
         );
         let _ = writeln!(o, "    networks:");
         let _ = writeln!(o, "      mesh:");
@@ -354,7 +354,7 @@ size = "1KiB"
             let config = config_of(&yaml, &n.name);
             assert_eq!(
                 config.parse::<toml::Table>().expect("valid toml"),
-                n.node_config_toml()
+                n.node_config_toml(None)
                     .expect("config")
                     .parse::<toml::Table>()
                     .expect("valid toml"),
