@@ -21,8 +21,9 @@ pub enum Command {
     Probe,
     /// Impose a link shape until SIGTERM/SIGINT, then remove it.
     Apply(ApplyArgs),
-    /// Impose the same link shape in the network namespace of each given process (one
-    /// thread per namespace; needs CAP_SYS_ADMIN and the host's pid namespace).
+    /// Impose the same link shape in the network namespace of each given process, named
+    /// by `--pid` or one per line on stdin (one thread per namespace; needs CAP_SYS_ADMIN
+    /// and the host's pid namespace).
     Host(HostArgs),
 }
 
@@ -33,8 +34,11 @@ pub struct HostArgs {
     #[command(flatten)]
     pub apply: ApplyArgs,
     /// Process ids (as the host sees them) whose network namespaces to shape.
-    #[arg(long = "pid", required = true, num_args = 1..)]
+    #[arg(long = "pid", num_args = 1.., required_unless_present = "stdin")]
     pub pids: Vec<u32>,
+    /// Also read process ids from stdin, one a line, as the nodes start.
+    #[arg(long)]
+    pub stdin: bool,
 }
 
 /// Options of `labshaper apply`.
@@ -154,9 +158,11 @@ mod tests {
             panic!("host did not parse: {cli:?}");
         };
         assert_eq!(args.pids, vec![10, 11, 12]);
+        assert!(!args.stdin);
         assert_eq!(args.apply.into_config().shape.delay_ms, 25);
         assert!(Cli::try_parse_from(["labshaper", "host", "--delay-ms", "25"]).is_err());
         assert!(Cli::try_parse_from(["labshaper", "host", "--pid", "x"]).is_err());
+        assert!(Cli::try_parse_from(["labshaper", "host", "--stdin"]).is_ok());
     }
 
     #[test]

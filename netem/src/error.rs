@@ -63,14 +63,15 @@ pub enum ShaperError {
         source: io::Error,
     },
     /// A shaping thread of `labshaper host` ended without a result.
-    #[error("shape the namespace of pid {0}: its thread panicked")]
-    ThreadPanicked(u32),
+    #[error("shape a namespace: its thread panicked")]
+    ThreadPanicked,
     /// A shaping thread of `labshaper host` stopped before it was told to.
     #[error("shape the namespace of pid {0}: its thread stopped early")]
     Stopped(u32),
-    /// SIGTERM/SIGINT arrived before every namespace was shaped.
-    #[error("shape every namespace: interrupted before all were ready")]
-    Interrupted,
+    /// Some namespaces of `labshaper host` could not be shaped (each has its
+    /// `shaper_failed` line).
+    #[error("shape {0} of the namespaces")]
+    Namespaces(usize),
     /// Writing the JSON status line failed.
     #[error("write the status line: {0}")]
     Output(#[from] io::Error),
@@ -90,9 +91,9 @@ impl ShaperError {
             Self::Nfqueue { .. } | Self::QueueSocket(_) => 6,
             Self::Netns { .. } => 7,
             Self::Sys { .. }
-            | Self::ThreadPanicked(_)
+            | Self::ThreadPanicked
             | Self::Stopped(_)
-            | Self::Interrupted
+            | Self::Namespaces(_)
             | Self::Output(_)
             | Self::Encode(_) => 1,
         }

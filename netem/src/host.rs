@@ -3,13 +3,16 @@
 //! Each thread enters its node's network namespace (`setns` on `/proc/<pid>/ns/net`, which
 //! changes the namespace of that thread only) and runs [`apply`] there: the helper programs
 //! it starts inherit the namespace, and the NFQUEUE socket it opens belongs to it, so queue
-//! numbers never collide. The main thread waits for every shape to be in force, prints one
-//! `shaper_ready` line, then waits for SIGTERM/SIGINT and raises a [`StopFlag`] that stops
-//! every thread at once. One such process replaces a sidecar container per node.
+//! numbers never collide. Nodes are named by pid on the command line and, with `--stdin`,
+//! one per line on standard input as they start, so that a node is shaped moments after it
+//! boots instead of after the whole testnet is up. Every namespace gets its own
+//! `shaper_ready` (or `shaper_failed`) line on stdout, with its pid. On SIGTERM/SIGINT the
+//! main thread raises a [`StopFlag`] that stops every thread at once, and each removes what
+//! it installed. One such process replaces a sidecar container per node.
 
 use std::collections::HashSet;
 use std::fs::File;
-use std::io::Write;
+use std::io::{BufRead, Write};
 use std::sync::Arc;
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::thread::{self, JoinHandle};
@@ -17,31 +20,30 @@ use std::thread::{self, JoinHandle};
 use nix::errno::Errno;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::sched::{CloneFlags, setns};
+use serde_json::{Value, json};
 
 use crate::backend::{Applied, ApplyConfig, Backend, Stopped, apply};
 use crate::error::ShaperError;
 use crate::nfqueue::DelayStats;
 use crate::signals::{StopFlag, Termination};
 
-/// What a shaping thread tells the main thread.
+/// What the shaping threads and the stdin reader tell the main thread.
 enum Report {
-    /// The shape is in force in namespace `index`; the thread's ready line.
-    Ready { index: usize, line: String },
-    /// The thread ended (after the stop flag, or early on an error).
+    /// A node to shape, read from stdin.
+    Add(u32),
+    /// A stdin line that is not a pid.
+    BadLine(String),
+    /// The shape is in force in the namespace of `pid`; the thread's ready line.
+    Ready { pid: u32, line: String },
+    /// A shaping thread ended (after the stop flag, or early on an error).
     Done {
-        index: usize,
+        pid: u32,
         result: Result<Applied, ShaperError>,
     },
 }
 
-/// Reports from the threads, with an eventfd raised on each so that the main thread can
-/// wait for a report and a signal in one `poll`.
-struct Reports {
-    rx: Receiver<Report>,
-    wake: Arc<StopFlag>,
-}
-
-/// One shaping thread's end of [`Reports`].
+/// The sending end of the reports, with an eventfd raised on each so that the main thread
+/// can wait for a report and a signal in one `poll`.
 #[derive(Clone)]
 struct Reporter {
     tx: Sender<Report>,
@@ -50,8 +52,7 @@ struct Reporter {
 
 impl Reporter {
     fn send(&self, report: Report) {
-        // The main thread outlives every shaping thread (it joins them), so sending fails
-        // only if it is already unwinding; nothing is left to tell then.
+        // Fails only once the main thread has stopped listening; nothing is left to tell.
         if self.tx.send(report).is_ok()
             && let Err(e) = self.wake.raise()
         {
@@ -60,180 +61,227 @@ impl Reporter {
     }
 }
 
-/// Shapes the egress of `cfg.dev` in the network namespace of every pid in `pids` until
-/// SIGTERM/SIGINT; prints one ready line (with `"namespaces": N`) to `out` once all shapes
-/// are in force, and one `shaper_stopped` line with summed counters to stderr at the end.
-/// Fails if any namespace cannot be shaped before all are ready; a thread that fails later
-/// is reported on stderr and the others go on.
+/// The main thread's view of the run.
+struct Host<'a, W: Write> {
+    cfg: &'a ApplyConfig,
+    out: &'a mut W,
+    stop: Arc<StopFlag>,
+    reporter: Reporter,
+    threads: Vec<JoinHandle<()>>,
+    seen: HashSet<u32>,
+    failed: usize,
+    backend: Option<Backend>,
+}
+
+/// Shapes the egress of `cfg.dev` in the network namespace of every pid in `pids`, and of
+/// every pid read from stdin when `from_stdin`, until SIGTERM/SIGINT. Prints a
+/// `shaper_ready` line per namespace once its shape is in force, or a `shaper_failed` line
+/// (the others go on), and one `shaper_stopped` line with summed counters on stderr at the
+/// end. Fails at the end if any namespace could not be shaped.
 pub fn host(
     cfg: &ApplyConfig,
     pids: &[u32],
+    from_stdin: bool,
     term: &Termination,
     out: &mut impl Write,
-) -> Result<Backend, ShaperError> {
+) -> Result<(), ShaperError> {
     cfg.shape.validate()?;
-    let mut seen = HashSet::new();
-    if let Some(dup) = pids.iter().find(|p| !seen.insert(**p)) {
-        return Err(ShaperError::InvalidShape(format!(
-            "pid {dup} is listed twice"
-        )));
-    }
-    let namespaces = pids
-        .iter()
-        .map(|&pid| {
-            File::open(format!("/proc/{pid}/ns/net"))
-                .map_err(|source| ShaperError::Netns { pid, source })
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    let stop = Arc::new(StopFlag::new()?);
     let wake = Arc::new(StopFlag::new()?);
     let (tx, rx) = mpsc::channel();
-    let reports = Reports {
-        rx,
+    let reporter = Reporter {
+        tx,
         wake: wake.clone(),
     };
-    let reporter = Reporter { tx, wake };
-    let threads: Vec<JoinHandle<()>> = namespaces
-        .into_iter()
-        .zip(pids)
-        .enumerate()
-        .map(|(index, (ns, &pid))| {
-            let mut cfg = cfg.clone();
-            cfg.seed = cfg.seed.wrapping_add(index as u64);
-            let term = Termination::Flag(stop.clone());
-            let reporter = reporter.clone();
-            thread::Builder::new()
-                .name(format!("shape-{pid}"))
-                .spawn(move || {
-                    let result = setns(&ns, CloneFlags::CLONE_NEWNET)
-                        .map_err(|e| ShaperError::Netns {
-                            pid,
-                            source: e.into(),
-                        })
-                        .and_then(|()| {
-                            apply(&cfg, &term, &mut |line| {
-                                reporter.send(Report::Ready { index, line });
-                                Ok(())
-                            })
-                        });
-                    reporter.send(Report::Done { index, result });
-                })
-                .map_err(|source| ShaperError::Spawn {
-                    program: format!("a shaping thread for pid {pid}"),
-                    source,
-                })
-        })
-        .collect::<Result<_, _>>()
-        .inspect_err(|_| {
-            let _ = stop.raise();
-        })?;
-    drop(reporter);
-    let outcome = supervise(&reports, pids, term, out);
+    if from_stdin {
+        let reporter = reporter.clone();
+        thread::Builder::new()
+            .name("stdin".into())
+            .spawn(move || read_pids(&reporter))
+            .map_err(|source| ShaperError::Spawn {
+                program: "the stdin reader thread".into(),
+                source,
+            })?;
+    }
+    let mut host = Host {
+        cfg,
+        out,
+        stop: Arc::new(StopFlag::new()?),
+        reporter,
+        threads: Vec::new(),
+        seen: HashSet::new(),
+        failed: 0,
+        backend: None,
+    };
+    for &pid in pids {
+        host.add(pid)?;
+    }
+    let outcome = host.supervise(&rx, &wake, term);
     // Stop every thread whatever happened, and wait for each to remove what it installed.
-    let raised = stop.raise();
-    let mut totals = DelayStats::default();
-    let mut backend = outcome.as_ref().ok().copied();
-    for (index, t) in threads.into_iter().enumerate() {
+    let raised = host.stop.raise();
+    let namespaces = host.threads.len();
+    for t in host.threads.drain(..) {
         if t.join().is_err() {
-            eprintln!(
-                "labshaper: failed to {}",
-                ShaperError::ThreadPanicked(pids[index])
-            );
+            eprintln!("labshaper: failed to {}", ShaperError::ThreadPanicked);
         }
     }
-    for report in reports.rx.try_iter() {
-        if let Report::Done { index, result } = report {
+    let mut totals = DelayStats::default();
+    for report in rx.try_iter() {
+        if let Report::Done { pid, result } = report {
             match result {
                 Ok(applied) => {
-                    backend.get_or_insert(applied.backend);
+                    host.backend.get_or_insert(applied.backend);
                     if let Some(s) = applied.delay_line {
                         totals.add(&s);
                     }
                 }
-                Err(e) => eprintln!("labshaper: pid {}: failed to {e}", pids[index]),
+                Err(e) => eprintln!("labshaper: pid {pid}: failed to {e}"),
             }
         }
     }
     raised?;
-    let backend = outcome?;
-    let stopped = Stopped::new(backend, Some(totals), Some(pids.len()));
-    eprintln!("{}", serde_json::to_string(&stopped)?);
-    Ok(backend)
+    outcome?;
+    if let Some(backend) = host.backend {
+        let stopped = Stopped::new(backend, Some(totals), Some(namespaces));
+        eprintln!("{}", serde_json::to_string(&stopped)?);
+    }
+    match host.failed {
+        0 => Ok(()),
+        n => Err(ShaperError::Namespaces(n)),
+    }
 }
 
-/// Waits until every namespace is shaped (then prints the ready line) and then for a
-/// termination signal; fails when a namespace fails before all are ready.
-fn supervise(
-    reports: &Reports,
-    pids: &[u32],
-    term: &Termination,
-    out: &mut impl Write,
-) -> Result<Backend, ShaperError> {
-    let mut ready = vec![false; pids.len()];
-    let mut first_line: Option<String> = None;
-    let mut announced = false;
-    let mut backend = None;
-    loop {
-        for report in reports.rx.try_iter() {
-            match report {
-                Report::Ready { index, line } => {
-                    ready[index] = true;
-                    if backend.is_none() {
-                        backend = serde_json::from_str::<serde_json::Value>(&line)
-                            .ok()
-                            .and_then(|v| match v["backend"].as_str() {
-                                Some("kernel") => Some(Backend::Kernel),
-                                Some("userspace") => Some(Backend::Userspace),
-                                _ => None,
-                            });
-                    }
-                    first_line.get_or_insert(line);
-                }
-                Report::Done { index, result } => {
-                    let pid = pids[index];
-                    let err = match result {
-                        Err(e) => e,
-                        Ok(_) => ShaperError::Stopped(pid),
-                    };
-                    if !announced {
-                        return Err(err);
-                    }
-                    eprintln!("labshaper: pid {pid}: failed to {err}");
-                }
-            }
+/// Reads one pid a line from stdin until it closes.
+fn read_pids(reporter: &Reporter) {
+    for line in std::io::stdin().lock().lines() {
+        let Ok(line) = line else { return };
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
         }
-        if !announced && ready.iter().all(|r| *r) {
-            let line = first_line.as_deref().unwrap_or("{}");
-            let mut value: serde_json::Value = serde_json::from_str(line)?;
-            value["namespaces"] = pids.len().into();
-            writeln!(out, "{value}")?;
-            out.flush()?;
-            announced = true;
+        match line.parse::<u32>() {
+            Ok(pid) => reporter.send(Report::Add(pid)),
+            Err(_) => reporter.send(Report::BadLine(line.to_owned())),
         }
-        let (woken, signalled) = {
-            let mut fds = [
-                PollFd::new(reports.wake.as_fd(), PollFlags::POLLIN),
-                PollFd::new(term.as_fd(), PollFlags::POLLIN),
-            ];
-            match poll(&mut fds, PollTimeout::NONE) {
-                Ok(_) => (readable(&fds[0]), readable(&fds[1])),
-                Err(Errno::EINTR) => (false, false),
-                Err(source) => {
-                    return Err(ShaperError::Sys {
-                        operation: "wait for the shaping threads",
-                        source,
-                    });
-                }
-            }
+    }
+}
+
+impl<W: Write> Host<'_, W> {
+    /// Starts shaping the namespace of `pid`; a pid that cannot be shaped is reported as
+    /// failed and counted.
+    fn add(&mut self, pid: u32) -> Result<(), ShaperError> {
+        if !self.seen.insert(pid) {
+            return self.fail(
+                pid,
+                &ShaperError::InvalidShape(format!("pid {pid} is listed twice")),
+            );
+        }
+        let ns = match File::open(format!("/proc/{pid}/ns/net")) {
+            Ok(ns) => ns,
+            Err(source) => return self.fail(pid, &ShaperError::Netns { pid, source }),
         };
-        if woken {
-            reports.wake.lower()?;
+        let mut cfg = self.cfg.clone();
+        cfg.seed = cfg.seed.wrapping_add(u64::from(pid));
+        let term = Termination::Flag(self.stop.clone());
+        let reporter = self.reporter.clone();
+        let spawned = thread::Builder::new()
+            .name(format!("shape-{pid}"))
+            .spawn(move || {
+                let result = setns(&ns, CloneFlags::CLONE_NEWNET)
+                    .map_err(|e| ShaperError::Netns {
+                        pid,
+                        source: e.into(),
+                    })
+                    .and_then(|()| {
+                        apply(&cfg, &term, &mut |line| {
+                            reporter.send(Report::Ready { pid, line });
+                            Ok(())
+                        })
+                    });
+                reporter.send(Report::Done { pid, result });
+            });
+        match spawned {
+            Ok(t) => {
+                self.threads.push(t);
+                Ok(())
+            }
+            Err(source) => {
+                let e = ShaperError::Spawn {
+                    program: format!("a shaping thread for pid {pid}"),
+                    source,
+                };
+                self.fail(pid, &e)
+            }
         }
-        if signalled && term.received()? {
-            return match backend {
-                Some(b) if announced => Ok(b),
-                _ => Err(ShaperError::Interrupted),
+    }
+
+    /// Prints a `shaper_failed` line for `pid` and counts it.
+    fn fail(&mut self, pid: u32, e: &ShaperError) -> Result<(), ShaperError> {
+        self.failed += 1;
+        let line = json!({"event": "shaper_failed", "pid": pid, "error": format!("failed to {e}")});
+        self.print(&line)
+    }
+
+    fn print(&mut self, line: &Value) -> Result<(), ShaperError> {
+        writeln!(self.out, "{line}")?;
+        self.out.flush()?;
+        Ok(())
+    }
+
+    /// Handles reports until SIGTERM/SIGINT.
+    fn supervise(
+        &mut self,
+        rx: &Receiver<Report>,
+        wake: &StopFlag,
+        term: &Termination,
+    ) -> Result<(), ShaperError> {
+        loop {
+            for report in rx.try_iter() {
+                match report {
+                    Report::Add(pid) => self.add(pid)?,
+                    Report::BadLine(line) => {
+                        eprintln!("labshaper: ignoring stdin line {line:?}: not a pid");
+                    }
+                    Report::Ready { pid, line } => {
+                        let mut value: Value = serde_json::from_str(&line)?;
+                        self.backend = self.backend.or(match value["backend"].as_str() {
+                            Some("kernel") => Some(Backend::Kernel),
+                            Some("userspace") => Some(Backend::Userspace),
+                            _ => None,
+                        });
+                        value["pid"] = pid.into();
+                        self.print(&value)?;
+                    }
+                    Report::Done { pid, result } => {
+                        let e = match result {
+                            Err(e) => e,
+                            Ok(_) => ShaperError::Stopped(pid),
+                        };
+                        self.fail(pid, &e)?;
+                    }
+                }
+            }
+            let (woken, signalled) = {
+                let mut fds = [
+                    PollFd::new(wake.as_fd(), PollFlags::POLLIN),
+                    PollFd::new(term.as_fd(), PollFlags::POLLIN),
+                ];
+                match poll(&mut fds, PollTimeout::NONE) {
+                    Ok(_) => (readable(&fds[0]), readable(&fds[1])),
+                    Err(Errno::EINTR) => (false, false),
+                    Err(source) => {
+                        return Err(ShaperError::Sys {
+                            operation: "wait for the shaping threads",
+                            source,
+                        });
+                    }
+                }
             };
+            if woken {
+                wake.lower()?;
+            }
+            if signalled && term.received()? {
+                return Ok(());
+            }
         }
     }
 }

@@ -19,10 +19,10 @@ fn main() -> ExitCode {
         Command::Host(args) => host(
             &args.apply.into_config(),
             &args.pids,
+            args.stdin,
             &term,
-            &mut std::io::stdout().lock(),
-        )
-        .map(|_| ()),
+            &mut std::io::stdout(),
+        ),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -8,6 +8,7 @@ pub mod docker;
 pub mod error;
 pub mod gate;
 pub mod host;
+pub mod host_shaper;
 pub mod plan;
 pub mod profile;
 pub mod report;

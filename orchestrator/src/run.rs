@@ -18,6 +18,7 @@ use crate::docker::{
 };
 use crate::error::Error;
 use crate::host::HostMonitor;
+use crate::host_shaper::{HostShaper, SHAPER_ROLE};
 use crate::plan::{self, Plan, Subnet};
 use crate::profile::ShaperChoice;
 use crate::result::{ContainerUsage, RunResult};
@@ -44,12 +45,6 @@ const CONCURRENCY: usize = 16;
 const DRAIN: Duration = Duration::from_secs(3);
 /// Grace between SIGTERM and SIGKILL when stopping nodes.
 const STOP_GRACE: Duration = Duration::from_secs(5);
-/// How long the shaper may take to put its shapes in force, plus a share per node.
-const SHAPER_TIMEOUT: Duration = Duration::from_secs(20);
-/// See [`SHAPER_TIMEOUT`].
-const SHAPER_TIMEOUT_PER_NODE: Duration = Duration::from_millis(500);
-/// The role label of the run's shaper container.
-const SHAPER_ROLE: &str = "shaper";
 
 fn infra(e: DockerError) -> Error {
     Error::Infra(e.to_string())
@@ -260,23 +255,23 @@ async fn execute(
         "==> traffic: {} msg/s from each publisher's boot",
         plan.traffic.rate_per_sec
     );
+    // The shaper starts first, and each node is handed to it as soon as it runs.
+    let mut shaper = match &tools_image {
+        Some(image) => Some(HostShaper::start(runner, run_id, &plan, image).await?),
+        None => None,
+    };
     let bar = phase_bar(specs.len() as u64, "starting nodes");
-    let node_ids = runner
-        .run_containers(&specs, CONCURRENCY, |done| bar.set_position(done as u64))
-        .await
-        .map_err(infra)?;
+    let node_ids = start_nodes(runner, &specs, shaper.as_ref(), &bar).await?;
     bar.finish();
     let containers_started = elapsed_s(t0);
     eprintln!("==> {} node containers started", node_ids.len());
 
     // Link shaping.
-    let (backend, shaper_id) = match &tools_image {
-        Some(image) => {
-            let (backend, id) = shape(runner, run_id, &plan, image, &node_ids).await?;
-            (backend, Some(id))
-        }
-        None => ("none".to_string(), None),
+    let backend = match &mut shaper {
+        Some(s) => s.await_ready(runner, node_ids.len()).await?,
+        None => "none".to_string(),
     };
+    let shaper_id = shaper.as_ref().map(|s| s.id.clone());
     let shaped = elapsed_s(t0);
     eprintln!("==> link shaping: {backend}");
 
@@ -440,76 +435,38 @@ async fn create_network(
     )))
 }
 
-/// Starts the run's one shaper container, which enters every node's network namespace
-/// (DESIGN §3: one privileged shaper per host instead of a sidecar per node), and waits
-/// until it reports every shape in force; returns the back end it used and its id.
-async fn shape(
+/// Starts every node container, at most [`CONCURRENCY`] engine calls in flight, and hands
+/// each to the shaper as soon as it runs. Returns the ids in the order of `specs`; stops at
+/// the first failure (what was created carries the run label, so teardown removes it).
+async fn start_nodes(
     runner: &DockerRunner,
-    run_id: &str,
-    plan: &Plan,
-    image: &str,
-    node_ids: &[String],
-) -> Result<(String, String), Error> {
-    let pids: Vec<u32> = futures::stream::iter(node_ids)
-        .map(|id| runner.container_pid(id))
-        .buffered(CONCURRENCY)
-        .try_collect()
-        .await
-        .map_err(infra)?;
-    let spec = ContainerSpec {
-        run_id: run_id.to_string(),
-        role: SHAPER_ROLE.into(),
-        name: format!("{run_id}-shaper"),
-        image: image.to_string(),
-        cmd: Some(crate::gate::compose::host_shaper_command(plan, &pids)),
-        host_pid_no_network: true,
-        // NET_ADMIN for tc/iptables/NFQUEUE, SYS_ADMIN for setns into each node's
-        // namespace, SYS_PTRACE to open /proc/<pid>/ns/net of the node processes.
-        cap_add: vec!["NET_ADMIN".into(), "SYS_ADMIN".into(), "SYS_PTRACE".into()],
-        ..ContainerSpec::default()
-    };
-    let id = runner.run_container(&spec).await.map_err(infra)?;
-    let backend = shaper_ready(runner, &id, plan.nodes.len()).await?;
-    Ok((backend, id))
-}
-
-/// Waits for the shaper's `shaper_ready` line and returns its back end.
-async fn shaper_ready(runner: &DockerRunner, id: &str, nodes: usize) -> Result<String, Error> {
-    let mut lines = runner.follow_logs(id, LogSource::Stdout);
-    let wait = async {
-        while let Some(line) = lines.next().await {
-            let line = line.map_err(infra)?;
-            if let Ok(v) = serde_json::from_str::<serde_json::Value>(&line)
-                && v["event"] == "shaper_ready"
-            {
-                return Ok(v["backend"].as_str().unwrap_or("unknown").to_string());
+    specs: &[ContainerSpec],
+    shaper: Option<&HostShaper>,
+    bar: &ProgressBar,
+) -> Result<Vec<String>, Error> {
+    let mut ids = vec![String::new(); specs.len()];
+    let mut started = futures::stream::iter(specs.iter().enumerate())
+        .map(|(index, spec)| async move {
+            let id = runner.run_container(spec).await.map_err(infra)?;
+            if let Some(shaper) = shaper {
+                shaper.shape(runner.container_pid(&id).await.map_err(infra)?)?;
             }
-        }
-        Err(Error::Infra(String::new()))
-    };
-    let patience = SHAPER_TIMEOUT + SHAPER_TIMEOUT_PER_NODE * u32::try_from(nodes).unwrap_or(0);
-    match tokio::time::timeout(patience, wait).await {
-        Ok(Ok(backend)) => Ok(backend),
-        outcome => {
-            let stderr = runner
-                .collect_logs(id, LogSource::Stderr)
-                .await
-                .unwrap_or_default()
-                .join("\n");
-            let why = match outcome {
-                Err(_) => format!("not every shape in force after {patience:?}"),
-                Ok(Err(e)) if !e.to_string().is_empty() => e.to_string(),
-                _ => "it exited".to_string(),
-            };
-            Err(Error::Infra(format!(
-                "shape links: shaper {id}: {why}: {stderr}"
-            )))
-        }
+            Ok::<_, Error>((index, id))
+        })
+        .buffer_unordered(CONCURRENCY);
+    let mut done = 0;
+    while let Some(result) = started.next().await {
+        let (index, id) = result?;
+        ids[index] = id;
+        done += 1;
+        bar.set_position(done);
     }
+    Ok(ids)
 }
 
-/// Follows every node's events until each mesh holds `mesh_n_low` peers or `timeout`
-/// passes; returns the nodes that never got there.
+/// Follows every honest node's events until each mesh holds `mesh_n_low` peers or
+/// `timeout` passes; returns the honest nodes that never got there. Attackers are not
+/// awaited: peer scoring is meant to keep them out of meshes.
 async fn await_meshes(
     runner: &DockerRunner,
     plan: &Plan,
@@ -518,10 +475,16 @@ async fn await_meshes(
 ) -> Vec<String> {
     let need = usize::try_from(plan.gossipsub.mesh_n_low).unwrap_or(usize::MAX);
     let (tx, mut rx) = mpsc::channel::<(usize, usize)>(4096);
-    let tasks: Vec<_> = node_ids
+    let honest: Vec<(&crate::plan::NodePlan, &String)> = plan
+        .nodes
+        .iter()
+        .zip(node_ids)
+        .filter(|(n, _)| n.is_honest())
+        .collect();
+    let tasks: Vec<_> = honest
         .iter()
         .enumerate()
-        .map(|(i, id)| {
+        .map(|(i, (_, id))| {
             let mut lines = runner.follow_logs(id, LogSource::Stdout);
             let tx = tx.clone();
             tokio::spawn(async move {
@@ -539,9 +502,9 @@ async fn await_meshes(
         })
         .collect();
     drop(tx);
-    let mut mesh = vec![0usize; node_ids.len()];
+    let mut mesh = vec![0usize; honest.len()];
     let mut ready = 0;
-    let bar = phase_bar(node_ids.len() as u64, "meshed");
+    let bar = phase_bar(honest.len() as u64, "meshed");
     let deadline = tokio::time::Instant::now() + timeout;
     while ready < mesh.len() {
         match tokio::time::timeout_at(deadline, rx.recv()).await {
@@ -562,11 +525,11 @@ async fn await_meshes(
     for t in tasks {
         t.abort();
     }
-    plan.nodes
+    honest
         .iter()
         .zip(&mesh)
         .filter(|(_, n)| **n < need)
-        .map(|(p, _)| p.name.clone())
+        .map(|((p, _), _)| p.name.clone())
         .collect()
 }
 

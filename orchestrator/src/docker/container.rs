@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use bollard::models::{ContainerCreateBody, HostConfig, NetworkingConfig};
 use bollard::query_parameters::{
-    CreateContainerOptionsBuilder, KillContainerOptionsBuilder, StopContainerOptionsBuilder,
-    WaitContainerOptionsBuilder,
+    AttachContainerOptionsBuilder, CreateContainerOptionsBuilder, KillContainerOptionsBuilder,
+    StopContainerOptionsBuilder, WaitContainerOptionsBuilder,
 };
 use futures::StreamExt;
 
@@ -50,6 +50,9 @@ pub struct ContainerSpec {
     /// Join the host's pid namespace and no network at all, as the host shaper does: it
     /// reaches each node's network namespace through `/proc/<pid>/ns/net`.
     pub host_pid_no_network: bool,
+    /// Keep stdin open for [`DockerRunner::attach_stdin`] (the host shaper reads the pids
+    /// of starting nodes from it).
+    pub open_stdin: bool,
     /// Extra capabilities, e.g. `NET_ADMIN`.
     pub cap_add: Vec<String>,
     /// Namespaced sysctls, e.g. `net.ipv4.ip_forward=1` for a NAT router.
@@ -100,6 +103,9 @@ impl ContainerSpec {
                 .then(|| self.env.iter().map(|(k, v)| format!("{k}={v}")).collect()),
             cmd: self.cmd.clone(),
             labels: Some(labels),
+            open_stdin: self.open_stdin.then_some(true),
+            attach_stdin: self.open_stdin.then_some(true),
+            stdin_once: self.open_stdin.then_some(false),
             attach_stdout: Some(false),
             attach_stderr: Some(false),
             tty: Some(false),
@@ -141,6 +147,25 @@ impl DockerRunner {
             .ok_or_else(|| DockerError::NotRunning(id.to_owned()))
     }
 
+    /// A writer to the stdin of a container created with `open_stdin`.
+    pub async fn attach_stdin(
+        &self,
+        id: &str,
+    ) -> Result<std::pin::Pin<Box<dyn tokio::io::AsyncWrite + Send>>, DockerError> {
+        let options = AttachContainerOptionsBuilder::new()
+            .stdin(true)
+            .stream(true)
+            .build();
+        let attached = self
+            .client()
+            .attach_container(id, Some(options))
+            .await
+            .map_err(|e| {
+                DockerError::engine(format!("attach to the stdin of container {id}"), e)
+            })?;
+        Ok(attached.input)
+    }
+
     /// Starts a created container.
     pub async fn start_container(&self, id: &str) -> Result<(), DockerError> {
         self.client()
@@ -154,32 +179,6 @@ impl DockerRunner {
         let id = self.create_container(spec).await?;
         self.start_container(&id).await?;
         Ok(id)
-    }
-
-    /// Creates and starts every spec, at most `concurrency` engine calls in flight.
-    /// `progress(done)` is called after each container has started. Returns the ids in
-    /// the order of `specs`. Stops at the first failure; what was created until then
-    /// carries its run label, so [`DockerRunner::teardown`] removes it.
-    ///
-    /// The specs must not depend on each other: start sidecars
-    /// (`network_mode_container`) in a later batch than the containers they join.
-    pub async fn run_containers(
-        &self,
-        specs: &[ContainerSpec],
-        concurrency: usize,
-        mut progress: impl FnMut(usize),
-    ) -> Result<Vec<String>, DockerError> {
-        let mut ids = vec![String::new(); specs.len()];
-        let mut started = futures::stream::iter(specs.iter().enumerate())
-            .map(|(index, spec)| async move { (index, self.run_container(spec).await) })
-            .buffer_unordered(concurrency.max(1));
-        let mut done = 0;
-        while let Some((index, result)) = started.next().await {
-            ids[index] = result?;
-            done += 1;
-            progress(done);
-        }
-        Ok(ids)
     }
 
     /// Asks a container to stop: its stop signal (SIGTERM), then SIGKILL after `grace`

@@ -62,12 +62,14 @@ pub(crate) fn shaper_command(plan: &Plan) -> Vec<String> {
 }
 
 /// The `labshaper host` command line that shapes every node of a run from one container:
-/// the same shape in the network namespace of each of `pids`.
-pub(crate) fn host_shaper_command(plan: &Plan, pids: &[u32]) -> Vec<String> {
-    let mut args = vec![LABSHAPER_IN_IMAGE.to_string(), "host".into()];
+/// the same shape in the network namespace of each pid it reads on stdin.
+pub(crate) fn host_shaper_command(plan: &Plan) -> Vec<String> {
+    let mut args = vec![
+        LABSHAPER_IN_IMAGE.to_string(),
+        "host".into(),
+        "--stdin".into(),
+    ];
     args.extend(shape_flags(plan));
-    args.push("--pid".into());
-    args.extend(pids.iter().map(u32::to_string));
     args
 }
 

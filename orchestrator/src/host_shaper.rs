@@ -1,0 +1,210 @@
+//! The run's one shaper container (DESIGN §3: one privileged shaper per host instead of a
+//! sidecar per node). It starts before the nodes, in the host's pid namespace with no
+//! network of its own, and runs `labshaper host --stdin`: the runner writes each node's
+//! pid to its stdin as soon as the node runs, and the shaper enters that node's network
+//! namespace and shapes it, so that every node boots into shaped links (shaping a running
+//! 100-node testnet at once stalled the host for 20 s and cost meshes).
+
+use std::pin::Pin;
+use std::time::Duration;
+
+use futures::StreamExt;
+use tokio::io::{AsyncWrite, AsyncWriteExt};
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
+use tokio::task::JoinHandle;
+
+use crate::docker::{ContainerSpec, DockerError, DockerRunner, LogSource};
+use crate::error::Error;
+use crate::plan::Plan;
+
+/// The role label of the shaper container.
+pub const SHAPER_ROLE: &str = "shaper";
+/// How long the shaper may take to shape the last node after it was handed over.
+const READY_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// What the shaper reported about one namespace.
+#[derive(Debug, Clone, PartialEq)]
+enum Report {
+    /// The shape is in force; the back end that runs it.
+    Ready { backend: String },
+    /// The namespace could not be shaped.
+    Failed { pid: u64, error: String },
+}
+
+/// A running shaper container and the two tasks that talk to it.
+pub struct HostShaper {
+    /// The container's id.
+    pub id: String,
+    pids: UnboundedSender<u32>,
+    reports: UnboundedReceiver<Report>,
+    writer: JoinHandle<Result<(), String>>,
+    reader: JoinHandle<()>,
+}
+
+impl HostShaper {
+    /// Starts the shaper container for `plan`'s link shape and attaches to its stdin.
+    pub async fn start(
+        runner: &DockerRunner,
+        run_id: &str,
+        plan: &Plan,
+        image: &str,
+    ) -> Result<Self, Error> {
+        let spec = ContainerSpec {
+            run_id: run_id.to_string(),
+            role: SHAPER_ROLE.into(),
+            name: format!("{run_id}-shaper"),
+            image: image.to_string(),
+            cmd: Some(crate::gate::compose::host_shaper_command(plan)),
+            host_pid_no_network: true,
+            open_stdin: true,
+            // NET_ADMIN for tc/iptables/NFQUEUE, SYS_ADMIN for setns into each node's
+            // namespace, SYS_PTRACE to open /proc/<pid>/ns/net of the node processes.
+            cap_add: vec!["NET_ADMIN".into(), "SYS_ADMIN".into(), "SYS_PTRACE".into()],
+            ..ContainerSpec::default()
+        };
+        let id = runner.create_container(&spec).await.map_err(infra)?;
+        let input = runner.attach_stdin(&id).await.map_err(infra)?;
+        runner.start_container(&id).await.map_err(infra)?;
+        let (pids, pid_rx) = unbounded_channel();
+        let writer = tokio::spawn(write_pids(input, pid_rx));
+        let (report_tx, reports) = unbounded_channel();
+        let mut lines = runner.follow_logs(&id, LogSource::Stdout);
+        let reader = tokio::spawn(async move {
+            while let Some(Ok(line)) = lines.next().await {
+                if let Some(report) = parse_report(&line)
+                    && report_tx.send(report).is_err()
+                {
+                    return;
+                }
+            }
+        });
+        Ok(Self {
+            id,
+            pids,
+            reports,
+            writer,
+            reader,
+        })
+    }
+
+    /// Hands a running node (its pid as the host sees it) to the shaper.
+    pub fn shape(&self, pid: u32) -> Result<(), Error> {
+        self.pids
+            .send(pid)
+            .map_err(|_| Error::Infra(format!("hand pid {pid} to the shaper: it stopped reading")))
+    }
+
+    /// Waits until `nodes` namespaces are shaped; returns the back end. Fails on the first
+    /// namespace that could not be shaped, when the shaper exits, or after the timeout
+    /// (with the shaper's stderr).
+    pub async fn await_ready(
+        &mut self,
+        runner: &DockerRunner,
+        nodes: usize,
+    ) -> Result<String, Error> {
+        let mut backends: Vec<String> = Vec::new();
+        let mut ready = 0;
+        let why = loop {
+            if ready == nodes {
+                backends.sort();
+                backends.dedup();
+                return Ok(backends.join("+"));
+            }
+            match tokio::time::timeout(READY_TIMEOUT, self.reports.recv()).await {
+                Ok(Some(Report::Ready { backend })) => {
+                    ready += 1;
+                    backends.push(backend);
+                }
+                Ok(Some(Report::Failed { pid, error })) => break format!("pid {pid}: {error}"),
+                Ok(None) => break "it exited".to_string(),
+                Err(_) => {
+                    break format!(
+                        "{ready} of {nodes} nodes shaped, none more in {READY_TIMEOUT:?}"
+                    );
+                }
+            }
+        };
+        let writer = if self.writer.is_finished() {
+            match (&mut self.writer).await {
+                Ok(Err(e)) => format!(" (stdin: {e})"),
+                _ => String::new(),
+            }
+        } else {
+            String::new()
+        };
+        let stderr = runner
+            .collect_logs(&self.id, LogSource::Stderr)
+            .await
+            .unwrap_or_default()
+            .join("\n");
+        Err(Error::Infra(format!(
+            "shape links: shaper {}: {why}{writer}: {stderr}",
+            self.id
+        )))
+    }
+}
+
+impl Drop for HostShaper {
+    fn drop(&mut self) {
+        self.writer.abort();
+        self.reader.abort();
+    }
+}
+
+/// Writes each pid, one a line, to the shaper's stdin.
+async fn write_pids(
+    mut input: Pin<Box<dyn AsyncWrite + Send>>,
+    mut pids: UnboundedReceiver<u32>,
+) -> Result<(), String> {
+    while let Some(pid) = pids.recv().await {
+        input
+            .write_all(format!("{pid}\n").as_bytes())
+            .await
+            .map_err(|e| e.to_string())?;
+        input.flush().await.map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+/// A `shaper_ready` or `shaper_failed` line; anything else is not a report.
+fn parse_report(line: &str) -> Option<Report> {
+    let v: serde_json::Value = serde_json::from_str(line).ok()?;
+    match v["event"].as_str()? {
+        "shaper_ready" => Some(Report::Ready {
+            backend: v["backend"].as_str().unwrap_or("unknown").to_string(),
+        }),
+        "shaper_failed" => Some(Report::Failed {
+            pid: v["pid"].as_u64().unwrap_or_default(),
+            error: v["error"].as_str().unwrap_or_default().to_string(),
+        }),
+        _ => None,
+    }
+}
+
+fn infra(e: DockerError) -> Error {
+    Error::Infra(e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_ready_and_failed_lines_and_ignores_the_rest() {
+        assert_eq!(
+            parse_report(r#"{"event":"shaper_ready","backend":"userspace","pid":7}"#),
+            Some(Report::Ready {
+                backend: "userspace".into()
+            })
+        );
+        assert_eq!(
+            parse_report(r#"{"event":"shaper_failed","pid":9,"error":"failed to x"}"#),
+            Some(Report::Failed {
+                pid: 9,
+                error: "failed to x".into()
+            })
+        );
+        assert_eq!(parse_report(r#"{"event":"shaper_stopped"}"#), None);
+        assert_eq!(parse_report("labshaper: hello"), None);
+    }
+}
