@@ -43,11 +43,11 @@ const CONCURRENCY: usize = 16;
 /// Traffic after the measurement window, so that the window's last messages arrive before
 /// the nodes stop.
 const DRAIN: Duration = Duration::from_secs(3);
-/// The nodes' TCP congestion control: Linux's default, whatever the host's default is, so
+/// The nodes' TCP congestion control (also in compose exports): Linux's default, whatever the host's default is, so
 /// that figures do not depend on it. A network namespace starts with the host's choice,
 /// and ours default to BBR, whose pacing spreads an 8 KB message over ~10 ms on a 50 ms
 /// link (one-way 61 ms against 50.5 ms with cubic, measured between two namespaces).
-const NODE_TCP_CONGESTION: &str = "cubic";
+pub const NODE_TCP_CONGESTION: &str = "cubic";
 /// Grace between SIGTERM and SIGKILL when stopping nodes.
 const STOP_GRACE: Duration = Duration::from_secs(5);
 

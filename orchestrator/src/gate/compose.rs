@@ -196,6 +196,12 @@ pub fn render(plan: &Plan, images: &ComposeImages, source: &str) -> Result<Strin
         let _ = writeln!(o, "    networks:");
         let _ = writeln!(o, "      mesh:");
         let _ = writeln!(o, "        ipv4_address: {}", quoted(&n.ip.to_string()));
+        let _ = writeln!(o, "    sysctls:");
+        let _ = writeln!(
+            o,
+            "      net.ipv4.tcp_congestion_control: {}",
+            quoted(crate::run::NODE_TCP_CONGESTION)
+        );
         let _ = writeln!(o, "    stop_grace_period: 5s");
         let _ = writeln!(o, "    labels:");
         let _ = writeln!(o, "      meshlab.compose: {}", quoted(&plan.scenario));
