@@ -62,6 +62,9 @@ pub enum ShaperError {
         #[source]
         source: io::Error,
     },
+    /// `labshaper host` was given the same pid twice.
+    #[error("shape the namespace of pid {0}: it is listed twice")]
+    DuplicatePid(u32),
     /// A shaping thread of `labshaper host` ended without a result.
     #[error("shape a namespace: its thread panicked")]
     ThreadPanicked,
@@ -89,7 +92,7 @@ impl ShaperError {
             Self::Spawn { .. } | Self::Command { .. } => 4,
             Self::NetemUnavailable(_) => 5,
             Self::Nfqueue { .. } | Self::QueueSocket(_) => 6,
-            Self::Netns { .. } => 7,
+            Self::Netns { .. } | Self::DuplicatePid(_) => 7,
             Self::Sys { .. }
             | Self::ThreadPanicked
             | Self::Stopped(_)

@@ -25,7 +25,7 @@ use serde_json::{Value, json};
 use crate::backend::{Applied, ApplyConfig, Backend, Stopped, apply};
 use crate::error::ShaperError;
 use crate::nfqueue::DelayStats;
-use crate::signals::{StopFlag, Termination};
+use crate::signals::{StopFlag, Termination, readable};
 
 /// What the shaping threads and the stdin reader tell the main thread.
 enum Report {
@@ -170,10 +170,7 @@ impl<W: Write> Host<'_, W> {
     /// failed and counted.
     fn add(&mut self, pid: u32) -> Result<(), ShaperError> {
         if !self.seen.insert(pid) {
-            return self.fail(
-                pid,
-                &ShaperError::InvalidShape(format!("pid {pid} is listed twice")),
-            );
+            return self.fail(pid, &ShaperError::DuplicatePid(pid));
         }
         let ns = match File::open(format!("/proc/{pid}/ns/net")) {
             Ok(ns) => ns,
@@ -284,8 +281,4 @@ impl<W: Write> Host<'_, W> {
             }
         }
     }
-}
-
-fn readable(fd: &PollFd<'_>) -> bool {
-    fd.revents().is_some_and(|r| !r.is_empty())
 }

@@ -19,7 +19,7 @@ use serde::Serialize;
 
 use crate::error::ShaperError;
 use crate::scheduler::{DelayQueue, JitterSampler};
-use crate::signals::Termination;
+use crate::signals::{Termination, readable};
 
 /// `NETLINK_NETFILTER`, the protocol column of `/proc/self/net/netlink` for nfq's socket.
 const NETLINK_NETFILTER: u32 = 12;
@@ -230,7 +230,7 @@ impl DelayLine {
                     PollFd::new(term.as_fd(), PollFlags::POLLIN),
                 ];
                 match ppoll(&mut fds, timeout, None) {
-                    Ok(_) => (ready(&fds[0]), ready(&fds[1])),
+                    Ok(_) => (readable(&fds[0]), readable(&fds[1])),
                     Err(Errno::EINTR) => (false, false),
                     Err(source) => {
                         return Err(ShaperError::Sys {
@@ -295,10 +295,6 @@ impl DelayLine {
     pub fn into_socket(self) -> QueueSocket {
         self.socket
     }
-}
-
-fn ready(fd: &PollFd<'_>) -> bool {
-    fd.revents().is_some_and(|r| !r.is_empty())
 }
 
 #[cfg(test)]

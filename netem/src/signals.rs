@@ -14,11 +14,16 @@ use nix::sys::signalfd::{SfdFlags, SignalFd};
 
 use crate::error::ShaperError;
 
+/// Whether `poll` reported any event on `fd`.
+pub(crate) fn readable(fd: &PollFd<'_>) -> bool {
+    fd.revents().is_some_and(|r| !r.is_empty())
+}
+
 /// A reason to stop: termination signals, or a stop flag shared between threads.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub enum Termination {
     /// SIGTERM and SIGINT, blocked for normal delivery and readable from a signalfd.
-    Signals(Arc<Signals>),
+    Signals(Signals),
     /// A shared [`StopFlag`].
     Flag(Arc<StopFlag>),
 }
@@ -93,7 +98,7 @@ impl Termination {
                 operation: "open a signalfd",
                 source,
             })?;
-        Ok(Self::Signals(Arc::new(Signals { mask, fd })))
+        Ok(Self::Signals(Signals { mask, fd }))
     }
 
     /// The descriptor to poll for readability.
