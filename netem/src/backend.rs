@@ -96,8 +96,8 @@ struct Ready<'a> {
     backend: Backend,
     requested: BackendChoice,
     dev: &'a str,
-    delay_ms: u32,
-    jitter_ms: u32,
+    delay_us: u64,
+    jitter_us: u64,
     jitter_distribution: &'static str,
     loss: f64,
     rate_kbit: u64,
@@ -244,8 +244,8 @@ pub fn ready_line(
         backend,
         requested: cfg.backend,
         dev: &cfg.dev,
-        delay_ms: cfg.shape.delay_ms,
-        jitter_ms: cfg.shape.jitter_ms,
+        delay_us: cfg.shape.delay_us,
+        jitter_us: cfg.shape.jitter_us,
         jitter_distribution: "uniform",
         loss: cfg.shape.loss,
         rate_kbit: cfg.shape.rate_kbit,
@@ -283,8 +283,8 @@ mod tests {
         let cfg = ApplyConfig {
             dev: "eth0".to_owned(),
             shape: Shape {
-                delay_ms: 25,
-                jitter_ms: 5,
+                delay_us: 25_000,
+                jitter_us: 2_500,
                 loss: 0.01,
                 rate_kbit: 0,
             },
@@ -299,8 +299,8 @@ mod tests {
         assert_eq!(value["event"], "shaper_ready");
         assert_eq!(value["backend"], "userspace");
         assert_eq!(value["requested"], "auto");
-        assert_eq!(value["delay_ms"], 25);
-        assert_eq!(value["jitter_ms"], 5);
+        assert_eq!(value["delay_us"], 25_000);
+        assert_eq!(value["jitter_us"], 2_500);
         assert_eq!(value["loss"], 0.01);
         assert_eq!(value["queue"], 0);
     }

@@ -3,6 +3,7 @@
 use clap::{Args, Parser, Subcommand};
 
 use crate::backend::{ApplyConfig, BackendChoice};
+use crate::error::ShaperError;
 use crate::shape::Shape;
 
 /// Shapes the egress of a network device in the current network namespace.
@@ -47,16 +48,16 @@ pub struct ApplyArgs {
     /// Egress device to shape.
     #[arg(long, default_value = "eth0")]
     pub dev: String,
-    /// Added one-way delay in milliseconds.
+    /// Added one-way delay in microseconds, at most 10000000 (10 s).
     #[arg(long, default_value_t = 0)]
-    pub delay_ms: u32,
-    /// Jitter half-width in milliseconds (uniform in ±jitter, never below zero delay).
+    pub delay_us: u64,
+    /// Jitter half-width in microseconds, at most the delay (uniform in ±jitter).
     #[arg(long, default_value_t = 0)]
-    pub jitter_ms: u32,
+    pub jitter_us: u64,
     /// Drop probability in [0, 1].
     #[arg(long, default_value_t = 0.0)]
     pub loss: f64,
-    /// Rate limit in kbit/s; 0 means unlimited.
+    /// Rate limit in kbit/s, at most 100000000 (100 gbit/s); 0 means unlimited.
     #[arg(long, default_value_t = 0)]
     pub rate_kbit: u64,
     /// Which backend to use.
@@ -74,39 +75,55 @@ pub struct ApplyArgs {
 }
 
 impl ApplyArgs {
-    /// The typed configuration, with the seed drawn if none was given.
-    pub fn into_config(self) -> ApplyConfig {
-        ApplyConfig {
-            shape: Shape {
-                delay_ms: self.delay_ms,
-                jitter_ms: self.jitter_ms,
-                loss: self.loss,
-                rate_kbit: self.rate_kbit,
-            },
+    /// The typed configuration, with the seed drawn if none was given; fails, naming the
+    /// flag, when the shape is out of range.
+    pub fn into_config(self) -> Result<ApplyConfig, ShaperError> {
+        let shape = Shape {
+            delay_us: self.delay_us,
+            jitter_us: self.jitter_us,
+            loss: self.loss,
+            rate_kbit: self.rate_kbit,
+        };
+        shape.validate()?;
+        Ok(ApplyConfig {
+            shape,
             dev: self.dev,
             backend: self.backend,
             queue: self.queue_num,
             queue_max_len: self.queue_max_len,
             seed: self.seed.unwrap_or_else(rand::random),
-        }
+        })
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
+    use crate::shape::ShapeError;
+
+    /// `labshaper apply ARGS...`, parsed and turned into a configuration.
+    fn apply_config(args: &[&str]) -> Result<ApplyConfig, String> {
+        let argv = ["labshaper", "apply"].iter().chain(args);
+        match Cli::try_parse_from(argv) {
+            Ok(Cli {
+                command: Command::Apply(args),
+            }) => args.into_config().map_err(|e| format!("failed to {e}")),
+            Ok(other) => Err(format!("not apply: {other:?}")),
+            Err(e) => Err(e.to_string()),
+        }
+    }
 
     #[test]
     fn apply_flags_map_to_the_config() {
-        let cli = Cli::try_parse_from([
-            "labshaper",
-            "apply",
+        let cfg = apply_config(&[
             "--dev",
             "eth1",
-            "--delay-ms",
-            "25",
-            "--jitter-ms",
-            "3",
+            "--delay-us",
+            "25000",
+            "--jitter-us",
+            "2500",
             "--loss",
             "0.3",
             "--rate-kbit",
@@ -116,13 +133,9 @@ mod tests {
             "--seed",
             "5",
         ]);
-        let Ok(Cli {
-            command: Command::Apply(args),
-        }) = cli
-        else {
-            panic!("apply did not parse: {cli:?}");
+        let Ok(cfg) = cfg else {
+            panic!("apply did not parse: {cfg:?}");
         };
-        let cfg = args.into_config();
         assert_eq!(cfg.dev, "eth1");
         assert_eq!(cfg.backend, BackendChoice::Userspace);
         assert_eq!(cfg.seed, 5);
@@ -130,8 +143,8 @@ mod tests {
         assert_eq!(
             cfg.shape,
             Shape {
-                delay_ms: 25,
-                jitter_ms: 3,
+                delay_us: 25_000,
+                jitter_us: 2_500,
                 loss: 0.3,
                 rate_kbit: 1000
             }
@@ -139,12 +152,78 @@ mod tests {
     }
 
     #[test]
+    fn sub_millisecond_delay_and_jitter_are_kept() {
+        // netem/lan.toml: 500 us ± 100 us.
+        let cfg = apply_config(&["--delay-us", "500", "--jitter-us", "100"]);
+        assert_eq!(
+            cfg.map(|c| (c.shape.delay(), c.shape.jitter())),
+            Ok((Duration::from_micros(500), Duration::from_micros(100)))
+        );
+    }
+
+    #[test]
+    fn the_millisecond_flags_are_gone() {
+        assert!(apply_config(&["--delay-ms", "25"]).is_err());
+        assert!(apply_config(&["--jitter-ms", "3"]).is_err());
+    }
+
+    #[test]
+    fn out_of_range_shapes_are_refused_naming_the_flag() {
+        let err = |args: &[&str]| apply_config(args).err().unwrap_or_default();
+        assert!(apply_config(&["--delay-us", "10000000"]).is_ok());
+        assert_eq!(
+            err(&["--delay-us", "10000001"]),
+            "failed to accept the link shape: --delay-us 10000001 is above the maximum \
+             10000000 (10 s)"
+        );
+        assert_eq!(
+            err(&["--delay-us", "2000", "--jitter-us", "2001"]),
+            "failed to accept the link shape: --jitter-us 2001 is above --delay-us 2000 \
+             (jitter is at most the delay)"
+        );
+        assert!(err(&["--jitter-us", "100"]).contains("--jitter-us 100 is above --delay-us 0"));
+        assert_eq!(
+            err(&["--loss", "1.5"]),
+            "failed to accept the link shape: --loss 1.5 is not a probability in [0, 1]"
+        );
+        assert!(err(&["--loss", "NaN"]).contains("--loss NaN is not a probability"));
+        assert!(err(&["--loss=-0.1"]).contains("--loss -0.1 is not a probability"));
+        assert!(apply_config(&["--rate-kbit", "100000000"]).is_ok());
+        assert_eq!(
+            err(&["--rate-kbit", "100000001"]),
+            "failed to accept the link shape: --rate-kbit 100000001 is above the maximum \
+             100000000 (100 gbit/s)"
+        );
+        // Not a number at all: clap's own message, which names the flag too.
+        assert!(err(&["--delay-us", "2.5"]).contains("--delay-us"));
+        assert!(err(&["--jitter-us=-1"]).contains("--jitter-us"));
+    }
+
+    #[test]
+    fn bad_shapes_exit_with_the_shape_code() {
+        let bad = Shape {
+            delay_us: 0,
+            jitter_us: 1,
+            loss: 0.0,
+            rate_kbit: 0,
+        };
+        let Err(e) = bad.validate().map_err(ShaperError::from) else {
+            panic!("accepted {bad:?}");
+        };
+        assert_eq!(e.exit_code(), 3);
+        assert!(matches!(
+            e,
+            ShaperError::InvalidShape(ShapeError::JitterAboveDelay { .. })
+        ));
+    }
+
+    #[test]
     fn host_takes_pids_and_the_apply_flags() {
         let cli = Cli::try_parse_from([
             "labshaper",
             "host",
-            "--delay-ms",
-            "25",
+            "--delay-us",
+            "25000",
             "--pid",
             "10",
             "11",
@@ -159,8 +238,11 @@ mod tests {
         };
         assert_eq!(args.pids, vec![10, 11, 12]);
         assert!(!args.stdin);
-        assert_eq!(args.apply.into_config().shape.delay_ms, 25);
-        assert!(Cli::try_parse_from(["labshaper", "host", "--delay-ms", "25"]).is_err());
+        assert_eq!(
+            args.apply.into_config().map(|c| c.shape.delay_us).ok(),
+            Some(25_000)
+        );
+        assert!(Cli::try_parse_from(["labshaper", "host", "--delay-us", "25000"]).is_err());
         assert!(Cli::try_parse_from(["labshaper", "host", "--pid", "x"]).is_err());
         assert!(Cli::try_parse_from(["labshaper", "host", "--stdin"]).is_ok());
     }

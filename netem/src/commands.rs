@@ -81,14 +81,15 @@ impl RuleOp {
     }
 }
 
-/// `tc qdisc replace dev DEV root netem [delay Dms [Jms]] [loss L%] [rate Rkbit]`.
+/// `tc qdisc replace dev DEV root netem [delay Dus [Jus]] [loss L%] [rate Rkbit]`, delay
+/// and jitter in whole microseconds as the shape holds them.
 pub fn netem_replace(dev: &str, shape: &Shape) -> Invocation {
     let mut inv = Invocation::new(TC, &["qdisc", "replace", "dev", dev, "root", "netem"]);
     if shape.delays() {
         inv.args.push("delay".to_owned());
-        inv.args.push(format!("{}ms", shape.delay_ms));
-        if shape.jitter_ms > 0 {
-            inv.args.push(format!("{}ms", shape.jitter_ms));
+        inv.args.push(format!("{}us", shape.delay_us));
+        if shape.jitter_us > 0 {
+            inv.args.push(format!("{}us", shape.jitter_us));
         }
     }
     if shape.drops() {
@@ -193,10 +194,10 @@ mod tests {
         inv.args.iter().map(String::as_str).collect()
     }
 
-    fn shape(delay_ms: u32, jitter_ms: u32, loss: f64, rate_kbit: u64) -> Shape {
+    fn shape(delay_us: u64, jitter_us: u64, loss: f64, rate_kbit: u64) -> Shape {
         Shape {
-            delay_ms,
-            jitter_ms,
+            delay_us,
+            jitter_us,
             loss,
             rate_kbit,
         }
@@ -204,24 +205,34 @@ mod tests {
 
     #[test]
     fn netem_carries_every_parameter() {
-        let inv = netem_replace("eth0", &shape(25, 5, 0.3, 1000));
+        let inv = netem_replace("eth0", &shape(25_000, 2_500, 0.3, 1000));
         assert_eq!(inv.program, "tc");
         assert_eq!(
             args(&inv),
             [
-                "qdisc", "replace", "dev", "eth0", "root", "netem", "delay", "25ms", "5ms", "loss",
-                "30%", "rate", "1000kbit"
+                "qdisc", "replace", "dev", "eth0", "root", "netem", "delay", "25000us", "2500us",
+                "loss", "30%", "rate", "1000kbit"
             ]
         );
     }
 
     #[test]
+    fn netem_keeps_sub_millisecond_delay_and_jitter() {
+        // netem/lan.toml: 500 us ± 100 us, 1 gbit/s.
+        let inv = netem_replace("eth0", &shape(500, 100, 0.0, 1_000_000));
+        assert_eq!(
+            args(&inv)[6..],
+            ["delay", "500us", "100us", "rate", "1000000kbit"]
+        );
+    }
+
+    #[test]
     fn netem_leaves_out_what_is_zero() {
-        let inv = netem_replace("eth1", &shape(40, 0, 0.0, 0));
+        let inv = netem_replace("eth1", &shape(40_000, 0, 0.0, 0));
         assert_eq!(
             args(&inv),
             [
-                "qdisc", "replace", "dev", "eth1", "root", "netem", "delay", "40ms"
+                "qdisc", "replace", "dev", "eth1", "root", "netem", "delay", "40000us"
             ]
         );
         let inv = netem_replace("eth0", &shape(0, 0, 0.015, 0));

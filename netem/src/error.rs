@@ -2,12 +2,14 @@
 
 use std::io;
 
+use crate::shape::ShapeError;
+
 /// Why shaping failed. Messages are lowercase and read after "failed to".
 #[derive(Debug, thiserror::Error)]
 pub enum ShaperError {
-    /// The requested shape is out of range (negative loss, loss above 1, ...).
+    /// The requested shape is out of range (loss above 1, jitter above the delay, ...).
     #[error("accept the link shape: {0}")]
-    InvalidShape(String),
+    InvalidShape(#[from] ShapeError),
     /// A helper program (`tc`, `iptables`) could not be started at all.
     #[error("start `{program}`: {source}")]
     Spawn {

@@ -26,5 +26,5 @@ pub use error::ShaperError;
 pub use host::host;
 pub use nfqueue::{DelayLine, DelayStats, QueueSocket};
 pub use scheduler::{DelayQueue, JitterSampler};
-pub use shape::{Shape, format_decimal};
+pub use shape::{MAX_DELAY_US, MAX_RATE_KBIT, Shape, ShapeError, format_decimal};
 pub use signals::{Signals, StopFlag, Termination};

@@ -15,14 +15,11 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Probe => print_probe(),
-        Command::Apply(args) => apply_one(&args.into_config(), &term),
-        Command::Host(args) => host(
-            &args.apply.into_config(),
-            &args.pids,
-            args.stdin,
-            &term,
-            &mut std::io::stdout(),
-        ),
+        Command::Apply(args) => args.into_config().and_then(|cfg| apply_one(&cfg, &term)),
+        Command::Host(args) => args
+            .apply
+            .into_config()
+            .and_then(|cfg| host(&cfg, &args.pids, args.stdin, &term, &mut std::io::stdout())),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

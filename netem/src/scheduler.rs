@@ -11,11 +11,12 @@ use rand::{RngExt, SeedableRng};
 /// Draws per-packet delays: `delay + U(-jitter, +jitter)`, truncated at zero.
 ///
 /// Uniform (not normal) jitter, like kernel netem without a distribution table. Drawn in
-/// whole microseconds from a seeded generator, so a run can be repeated.
+/// whole nanoseconds (so a ±2.5 ms jitter takes every value in between, not ±2 or ±3 ms)
+/// from a seeded generator, so a run can be repeated.
 #[derive(Debug, Clone)]
 pub struct JitterSampler {
-    delay_us: i64,
-    jitter_us: i64,
+    delay_ns: i64,
+    jitter_ns: i64,
     rng: SmallRng,
 }
 
@@ -23,26 +24,27 @@ impl JitterSampler {
     /// A sampler for `delay` ± `jitter`, seeded with `seed`.
     pub fn new(delay: Duration, jitter: Duration, seed: u64) -> Self {
         Self {
-            delay_us: duration_to_micros(delay),
-            jitter_us: duration_to_micros(jitter),
+            delay_ns: duration_to_nanos(delay),
+            jitter_ns: duration_to_nanos(jitter),
             rng: SmallRng::seed_from_u64(seed),
         }
     }
 
     /// The next delay; never negative, always within `delay ± jitter`.
     pub fn sample(&mut self) -> Duration {
-        let offset = if self.jitter_us == 0 {
+        let offset = if self.jitter_ns == 0 {
             0
         } else {
-            self.rng.random_range(-self.jitter_us..=self.jitter_us)
+            self.rng.random_range(-self.jitter_ns..=self.jitter_ns)
         };
-        let micros = self.delay_us.saturating_add(offset).max(0);
-        Duration::from_micros(u64::try_from(micros).unwrap_or(0))
+        let nanos = self.delay_ns.saturating_add(offset).max(0);
+        Duration::from_nanos(u64::try_from(nanos).unwrap_or(0))
     }
 }
 
-fn duration_to_micros(d: Duration) -> i64 {
-    i64::try_from(d.as_micros()).unwrap_or(i64::MAX)
+/// A duration in nanoseconds; `i64` holds 292 years, far beyond any shape's 10 s.
+fn duration_to_nanos(d: Duration) -> i64 {
+    i64::try_from(d.as_nanos()).unwrap_or(i64::MAX)
 }
 
 /// One held item. Ordered by release time, then by arrival (`seq`), never by the item.
@@ -224,6 +226,56 @@ mod tests {
         assert!(max > ms(30) - Duration::from_micros(100), "max {max:?}");
         let mean_us = samples.iter().map(|d| d.as_micros()).sum::<u128>() / samples.len() as u128;
         assert!((24_900..=25_100).contains(&mean_us), "mean {mean_us} us");
+    }
+
+    #[test]
+    fn millisecond_and_a_half_jitter_covers_its_whole_range() {
+        // netem/fixed-25ms.toml: 25 ms ± 2.5 ms, as labshaper gets it (`--delay-us 25000
+        // --jitter-us 2500`).
+        let shape = crate::shape::Shape {
+            delay_us: 25_000,
+            jitter_us: 2_500,
+            loss: 0.0,
+            rate_kbit: 0,
+        };
+        let mut sampler = JitterSampler::new(shape.delay(), shape.jitter(), 2);
+        let samples: Vec<Duration> = (0..10_000).map(|_| sampler.sample()).collect();
+        let min = samples.iter().min().copied().unwrap_or_default();
+        let max = samples.iter().max().copied().unwrap_or_default();
+        let us = Duration::from_micros;
+        assert!(min >= us(22_500), "min {min:?}");
+        assert!(max <= us(27_500), "max {max:?}");
+        // Beyond ±2.4 ms on both sides: a whole-millisecond ±3 ms would fail the bounds
+        // above, a truncated ±2 ms these.
+        assert!(min < us(22_600), "min {min:?}");
+        assert!(max > us(27_400), "max {max:?}");
+        // Not whole milliseconds, nor even whole microseconds.
+        let sub_ms = samples.iter().filter(|d| d.subsec_nanos() % 1_000_000 != 0);
+        assert!(sub_ms.count() > 9_900);
+        let sub_us = samples.iter().filter(|d| d.subsec_nanos() % 1_000 != 0);
+        assert!(sub_us.count() > 9_900);
+        // Uniform: each of ten 0.5 ms bins holds about a tenth (binomial sd 30).
+        let mut bins = [0u32; 10];
+        for d in &samples {
+            let offset_ns = d.as_nanos().saturating_sub(us(22_500).as_nanos());
+            let bin = usize::try_from(offset_ns / 500_000).unwrap_or(9).min(9);
+            bins[bin] += 1;
+        }
+        assert!(bins.iter().all(|n| (850..=1150).contains(n)), "{bins:?}");
+    }
+
+    #[test]
+    fn sub_millisecond_delay_and_jitter_are_kept() {
+        // netem/lan.toml: 500 us ± 100 us.
+        let mut sampler =
+            JitterSampler::new(Duration::from_micros(500), Duration::from_micros(100), 5);
+        let samples: Vec<Duration> = (0..10_000).map(|_| sampler.sample()).collect();
+        let min = samples.iter().min().copied().unwrap_or_default();
+        let max = samples.iter().max().copied().unwrap_or_default();
+        assert!(min >= Duration::from_micros(400), "min {min:?}");
+        assert!(max <= Duration::from_micros(600), "max {max:?}");
+        assert!(min < Duration::from_micros(405), "min {min:?}");
+        assert!(max > Duration::from_micros(595), "max {max:?}");
     }
 
     #[test]

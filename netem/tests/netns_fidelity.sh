@@ -4,11 +4,17 @@
 #
 #   sudo netem/tests/netns_fidelity.sh [path/to/labshaper]
 #
+# The shaper delays namespace A's ingress, so only the echo replies are held: pings use
+# `ping -U` (user-space timestamps), as the kernel stamps a reply on arrival, before it
+# is queued to the shaper, and would show no delay at all.
+#
 # Cases: no shaping (base RTT); 25 ms and 50 ms delay (20 pings each, min/median/max);
-# 25 ms ± 5 ms jitter (every RTT inside the band); loss 0.3 (share dropped of 200 pings);
-# rate 1000 kbit (tbf installed, removed after). After each case the shaper gets SIGTERM and
-# must exit 0 and leave no rule or qdisc behind. Idle CPU of the delay loop is reported.
-# Prints one "N passed, N failed" line; exits non-zero on any failure. Cleans up on exit.
+# 25 ms ± 5 ms jitter (every RTT inside the band); 25 ms ± 2.5 ms (the band's lower edge
+# is 22.5 ms, not 22 or 23: sub-millisecond jitter is kept); loss 0.3 (share dropped of
+# 200 pings); rate 1000 kbit (tbf installed, removed after). After each case the shaper gets
+# SIGTERM and must exit 0 and leave no rule or qdisc behind. Idle CPU of the delay loop is
+# reported. Prints one "N passed, N failed" line; exits non-zero on any failure. Cleans up
+# on exit.
 set -euo pipefail
 
 BIN=${1:-${LABSHAPER:-$(cd "$(dirname "$0")/../.." && pwd)/target/x86_64-unknown-linux-gnu/release/labshaper}}
@@ -29,6 +35,7 @@ TMP=$(mktemp -d)
 SHAPER_PID=
 PASSED=0
 FAILED=0
+OVERHEAD=0
 
 cleanup() {
     if [[ -n $SHAPER_PID ]] && kill -0 "$SHAPER_PID" 2>/dev/null; then
@@ -68,7 +75,7 @@ start_shaper() {
     local line
     if ! read -r -t 10 -u "${SHAPER[0]}" line; then
         echo "shaper did not become ready: $(cat "$TMP/stderr")" >&2
-        return 1
+        exit 1
     fi
     echo "     ready: $line"
 }
@@ -87,9 +94,11 @@ stop_shaper() {
     check "$1 removes its qdisc" $? "$(in_a tc qdisc show dev "$VETH_A" | head -n1)"
 }
 
-# rtts COUNT INTERVAL: ping B from A, one RTT in ms per line.
+# rtts COUNT INTERVAL: ping B from A, one RTT in ms per line (truncated to 0.1 ms above
+# 10 ms). -U: user-space timestamps, which see the delay imposed on A's ingress.
 rtts() {
-    in_a ping -n -c "$1" -i "$2" -W 2 "$ADDR_B" | awk -F'time=' '/time=/{split($2, a, " "); print a[1]}'
+    { in_a ping -U -n -c "$1" -i "$2" -W 2 "$ADDR_B" || true; } |
+        awk -F'time=' '/time=/{split($2, a, " "); print a[1]}'
 }
 
 # summary: min/median/max of the numbers on stdin, as "MIN MEDIAN MAX COUNT".
@@ -102,12 +111,15 @@ summary() {
 
 within() { awk -v x="$1" -v lo="$2" -v hi="$3" 'BEGIN { exit !(x >= lo && x <= hi) }'; }
 
+# From here on a failed check is counted, not fatal.
+set +e
+
 echo "labshaper: $BIN"
 read -r BMIN BMED BMAX _ < <(rtts 20 0.2 | summary)
 echo "base       RTT ms  min $BMIN  median $BMED  max $BMAX"
 
 for delay in 25 50; do
-    start_shaper --delay-ms "$delay" --seed 1
+    start_shaper --delay-us "$((delay * 1000))" --seed 1
     # Idle CPU of the delay loop over 2 s with no traffic (utime+stime in clock ticks).
     t0=$(awk '{print $14 + $15}' "/proc/$SHAPER_PID/stat")
     sleep 2
@@ -116,6 +128,7 @@ for delay in 25 50; do
     [[ $((t1 - t0)) -le 2 ]]; check "delay $delay idle" $? "$((t1 - t0)) CPU ticks in 2 s"
     read -r MIN MED MAX N < <(rtts 20 0.2 | summary)
     echo "delay $delay  RTT ms  min $MIN  median $MED  max $MAX  ($N replies)"
+    [[ $delay -eq 25 ]] && OVERHEAD=$(awk -v m="$MIN" 'BEGIN { print m - 25 }')
     # One direction is delayed: RTT = delay + base; allow 0 ms below, 3 ms above the median.
     lo=$delay; hi=$(awk -v d="$delay" -v b="$BMED" 'BEGIN { print d + b + 3 }')
     within "$MED" "$lo" "$hi"; check "delay $delay median" $? "median $MED ms in [$lo, $hi]"
@@ -124,7 +137,7 @@ for delay in 25 50; do
     stop_shaper "delay $delay"
 done
 
-start_shaper --delay-ms 25 --jitter-ms 5 --seed 2
+start_shaper --delay-us 25000 --jitter-us 5000 --seed 2
 rtts 40 0.1 >"$TMP/jitter"
 read -r MIN MED MAX N < <(summary <"$TMP/jitter")
 echo "jitter 25±5 RTT ms  min $MIN  median $MED  max $MAX  ($N replies)"
@@ -135,6 +148,21 @@ within "$MIN" 20 "$hi"; check "jitter lower edge" $? "min $MIN ms >= 20"
 in_band=$(awk -v hi="$hi" '$1 >= 20 && $1 <= hi' "$TMP/jitter" | wc -l)
 [[ $((in_band * 10)) -ge $((N * 9)) ]]; check "jitter band" $? "$in_band/$N RTTs in [20, $hi]"
 stop_shaper "jitter"
+
+start_shaper --delay-us 25000 --jitter-us 2500 --seed 4
+rtts 200 0.05 >"$TMP/jitter-sub-ms"
+read -r MIN MED MAX N < <(summary <"$TMP/jitter-sub-ms")
+echo "jitter 25±2.5 RTT ms  min $MIN  median $MED  max $MAX  ($N replies)"
+# 200 draws of U(-2.5, 2.5) ms: the lowest is below -2.2 ms but for a chance of 1e-5, so
+# the lowest RTT is within 0.3 ms of 22.5 ms plus the overhead that the 25 ms case showed
+# (its min minus 25). A jitter rounded to 3 ms would go below 22.5 ms (8 % of the replies);
+# one cut to 2 ms would stay 0.5 ms above the edge.
+hi=$(awk -v o="$OVERHEAD" 'BEGIN { print 22.5 + o + 0.3 }')
+within "$MIN" 22.5 "$hi"; check "jitter 2.5 lower edge" $? "min $MIN ms in [22.5, $hi]"
+hi=$(awk -v b="$BMED" 'BEGIN { print 27.5 + b + 1 }')
+in_band=$(awk -v hi="$hi" '$1 >= 22.5 && $1 <= hi' "$TMP/jitter-sub-ms" | wc -l)
+[[ $((in_band * 10)) -ge $((N * 9)) ]]; check "jitter 2.5 band" $? "$in_band/$N RTTs in [22.5, $hi]"
+stop_shaper "jitter 2.5"
 
 start_shaper --loss 0.3 --seed 3
 sent=200

@@ -5,14 +5,15 @@
 //!
 //! ```toml
 //! description = "cross-region WAN"   # optional
-//! delay = "50ms"                      # one-way delay added on each node's egress
+//! delay = "50ms"                      # one-way delay added on each node's egress; ≤ 10s
 //! jitter = "10ms"                     # ± around delay; at most delay
 //! loss = 0.001                        # probability 0..=1
-//! rate = "100mbit"                    # egress rate limit (bit, kbit, mbit, gbit); optional
+//! rate = "100mbit"                    # egress rate limit (bit, kbit, mbit, gbit); ≤ 100gbit
 //! ```
 //!
 //! Every field is optional (absent = not shaped). The same fields form an inline
-//! `[network.link]` table in a scenario.
+//! `[network.link]` table in a scenario. Delay and jitter are kept to the microsecond, and
+//! the shaper is given them in microseconds.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -23,6 +24,11 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Diagnostic, Error};
 use crate::scenario::doc::{Document, FieldPath};
 use crate::scenario::units::{self, duration_str};
+
+/// The longest one-way delay a profile may impose (the shaper's limit too).
+pub const MAX_DELAY: Duration = Duration::from_secs(10);
+/// The highest rate limit a profile may set, in kbit/s: 100 gbit/s (the shaper's limit too).
+pub const MAX_RATE_KBIT: u64 = 100_000_000;
 
 /// Which link-shaping back end a run uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -150,7 +156,25 @@ pub(crate) fn validate_link(
     };
     let delay = duration("delay", &raw.delay);
     let jitter = duration("jitter", &raw.jitter);
-    if jitter > delay {
+    if delay > MAX_DELAY {
+        diags.push(doc.diag(
+            &field("delay"),
+            format!(
+                "must be at most {}, got {}",
+                units::format_duration(MAX_DELAY),
+                units::format_duration(delay)
+            ),
+        ));
+    }
+    if !jitter.is_zero() && delay.is_zero() {
+        diags.push(doc.diag(
+            &field("jitter"),
+            format!(
+                "needs a non-zero delay to vary around, got jitter {} with delay 0s",
+                units::format_duration(jitter)
+            ),
+        ));
+    } else if jitter > delay {
         diags.push(doc.diag(
             &field("jitter"),
             format!(
@@ -164,11 +188,18 @@ pub(crate) fn validate_link(
     if !(0.0..=1.0).contains(&loss) {
         diags.push(doc.diag(
             &field("loss"),
-            format!("must be a probability in 0..=1, got {loss}"),
+            format!("must be a finite probability in 0..=1, got {loss}"),
         ));
     }
     let rate_kbit = match raw.rate.as_deref().map(units::parse_rate_kbit) {
         None => None,
+        Some(Ok(r)) if r > MAX_RATE_KBIT => {
+            diags.push(doc.diag(
+                &field("rate"),
+                format!("must be at most 100gbit, got {r}kbit"),
+            ));
+            None
+        }
         Some(Ok(r)) => Some(r),
         Some(Err(e)) => {
             diags.push(doc.diag(&field("rate"), e));
@@ -275,6 +306,84 @@ mod tests {
             text[2].starts_with("netem/bad.toml:3:8: field `loss`"),
             "{text:?}"
         );
+    }
+
+    #[test]
+    fn out_of_range_values_are_located_at_their_field() {
+        let d = diags(
+            parse(
+                Path::new("netem/big.toml"),
+                "delay = \"11s\"\njitter = \"12s\"\nloss = nan\nrate = \"101gbit\"\n",
+            )
+            .expect_err("invalid"),
+        );
+        let text: Vec<String> = d.iter().map(|d| d.to_string()).collect();
+        assert_eq!(d.len(), 4, "{text:?}");
+        assert!(
+            text[0].starts_with("netem/big.toml:1:9: field `delay`")
+                && text[0].contains("must be at most 10s, got 11s"),
+            "{text:?}"
+        );
+        assert!(
+            text[1].starts_with("netem/big.toml:2:10: field `jitter`")
+                && text[1].contains("must not exceed delay (12s > 11s)"),
+            "{text:?}"
+        );
+        assert!(
+            text[2].starts_with("netem/big.toml:3:8: field `loss`")
+                && text[2].contains("finite probability in 0..=1, got NaN"),
+            "{text:?}"
+        );
+        assert!(
+            text[3].starts_with("netem/big.toml:4:8: field `rate`")
+                && text[3].contains("must be at most 100gbit, got 101000000kbit"),
+            "{text:?}"
+        );
+        let d = diags(parse(Path::new("p.toml"), "loss = -inf\n").expect_err("invalid"));
+        assert_eq!(
+            (d[0].line, d[0].column, d[0].field.as_str()),
+            (1, 8, "loss")
+        );
+    }
+
+    #[test]
+    fn jitter_without_delay_is_an_error() {
+        for text in [
+            "jitter = \"100us\"\n",
+            "delay = \"0s\"\njitter = \"100us\"\n",
+        ] {
+            let d = diags(parse(Path::new("p.toml"), text).expect_err("invalid"));
+            assert_eq!(d.len(), 1, "{text}");
+            assert_eq!(d[0].field, "jitter");
+            assert_eq!(d[0].line, text.lines().count());
+            assert!(d[0].message.contains("needs a non-zero delay"), "{}", d[0]);
+        }
+    }
+
+    #[test]
+    fn the_bounds_themselves_are_allowed() {
+        let p = parse(
+            Path::new("p.toml"),
+            "delay = \"10s\"\njitter = \"10s\"\nloss = 1.0\nrate = \"100gbit\"\n",
+        )
+        .expect("valid");
+        assert_eq!((p.delay, p.jitter), (MAX_DELAY, MAX_DELAY));
+        assert_eq!(p.rate_kbit, Some(MAX_RATE_KBIT));
+    }
+
+    #[test]
+    fn shipped_profiles_keep_their_microseconds() {
+        let netem = Path::new(env!("CARGO_MANIFEST_DIR")).join("../netem");
+        let lan = load(&profile_path(&netem, "lan")).expect("lan.toml");
+        assert_eq!(lan.delay, Duration::from_micros(500));
+        assert_eq!(lan.jitter, Duration::from_micros(100));
+        assert_eq!(lan.rate_kbit, Some(1_000_000));
+        let fixed = load(&profile_path(&netem, "fixed-25ms")).expect("fixed-25ms.toml");
+        assert_eq!(fixed.delay, Duration::from_micros(25_000));
+        assert_eq!(fixed.jitter, Duration::from_micros(2_500));
+        for name in ["fixed-50ms", "none", "wan"] {
+            assert!(load(&profile_path(&netem, name)).is_ok(), "{name}");
+        }
     }
 
     #[test]

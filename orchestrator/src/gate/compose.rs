@@ -14,7 +14,6 @@
 
 use std::fmt::Write as _;
 use std::path::Path;
-use std::time::Duration;
 
 use crate::binaries;
 use crate::docker::tools_image::{LABSHAPER_IN_IMAGE, tools_context, tools_tag};
@@ -73,17 +72,18 @@ pub(crate) fn host_shaper_command(plan: &Plan) -> Vec<String> {
     args
 }
 
-/// The shape and back end of a plan as `labshaper` flags.
+/// The shape and back end of a plan as `labshaper` flags. Delay and jitter go in whole
+/// microseconds, the precision profiles are parsed to, so the shaper imposes exactly what
+/// the result and the report state (±2.5 ms stays ±2.5 ms, not ±3 ms).
 fn shape_flags(plan: &Plan) -> Vec<String> {
     let link = &plan.link;
-    let round_ms = |d: Duration| (d.as_secs_f64() * 1000.0).round() as u64;
     let mut args = vec![
         "--dev".into(),
         "eth0".into(),
-        "--delay-ms".into(),
-        round_ms(link.delay).to_string(),
-        "--jitter-ms".into(),
-        round_ms(link.jitter).to_string(),
+        "--delay-us".into(),
+        link.delay.as_micros().to_string(),
+        "--jitter-us".into(),
+        link.jitter.as_micros().to_string(),
         "--loss".into(),
         link.loss.to_string(),
         "--backend".into(),
@@ -389,12 +389,51 @@ size = "1KiB"
         assert_eq!(yaml.matches("-shaper:\n").count(), 4, "{yaml}");
         assert!(yaml.contains("network_mode: \"service:node-0\""), "{yaml}");
         assert!(yaml.contains(
-            "command: [\"/labshaper\", \"apply\", \"--dev\", \"eth0\", \"--delay-ms\", \"25\", \"--jitter-ms\", \"3\", \"--loss\", \"0\", \"--backend\", \"userspace\"]"
+            "command: [\"/labshaper\", \"apply\", \"--dev\", \"eth0\", \"--delay-us\", \"25000\", \"--jitter-us\", \"2500\", \"--loss\", \"0\", \"--backend\", \"userspace\"]"
         ), "{yaml}");
         assert!(yaml.contains("image: \"labtools:fedcba9876543210\""));
         let unshaped = render(&test_plan("none"), &images(), "four.toml").expect("renders");
         assert!(!unshaped.contains("-shaper:"), "{unshaped}");
         assert!(unshaped.contains("unshaped"), "{unshaped}");
+    }
+
+    /// The value after `flag` in a command line.
+    fn flag_value<'a>(args: &'a [String], flag: &str) -> Option<&'a str> {
+        let at = args.iter().position(|a| a == flag)?;
+        args.get(at + 1).map(String::as_str)
+    }
+
+    #[test]
+    fn shaper_flags_carry_delay_and_jitter_in_exact_microseconds() {
+        let p = test_plan("userspace");
+        assert_eq!(p.link.jitter, std::time::Duration::from_micros(2500));
+        for args in [shaper_command(&p), host_shaper_command(&p)] {
+            assert_eq!(flag_value(&args, "--delay-us"), Some("25000"), "{args:?}");
+            assert_eq!(flag_value(&args, "--jitter-us"), Some("2500"), "{args:?}");
+            assert!(!args.iter().any(|a| a.ends_with("-ms")), "{args:?}");
+        }
+        assert_eq!(
+            host_shaper_command(&p)[..3],
+            ["/labshaper", "host", "--stdin"]
+        );
+    }
+
+    #[test]
+    fn the_lan_profiles_sub_millisecond_shape_reaches_the_shaper() {
+        let netem = Path::new(env!("CARGO_MANIFEST_DIR")).join("../netem");
+        let mut p = test_plan("auto");
+        p.link = crate::profile::load(&crate::profile::profile_path(&netem, "lan"))
+            .expect("netem/lan.toml");
+        let args = host_shaper_command(&p);
+        assert_eq!(flag_value(&args, "--delay-us"), Some("500"), "{args:?}");
+        assert_eq!(flag_value(&args, "--jitter-us"), Some("100"), "{args:?}");
+        assert_eq!(flag_value(&args, "--loss"), Some("0"), "{args:?}");
+        assert_eq!(
+            flag_value(&args, "--rate-kbit"),
+            Some("1000000"),
+            "{args:?}"
+        );
+        assert_eq!(flag_value(&args, "--backend"), Some("auto"), "{args:?}");
     }
 
     #[test]
