@@ -237,13 +237,10 @@ fn compare_cmd(a: CompareArgs) -> Result<u8, Error> {
     .into_iter()
     .filter_map(|(f, t)| t.map(|t| (f, t)))
     .collect();
-    let thresholds = Thresholds {
-        default_relative,
-        per_figure,
-    };
+    let thresholds = Thresholds::new(default_relative, per_figure).map_err(Error::Usage)?;
     let baseline = Side::load(&a.baseline)?;
     let current = Side::load(&a.current)?;
-    let comparison = gate::compare(&baseline, &current, &thresholds);
+    let comparison = gate::compare(&baseline, &current, &thresholds)?;
     print!("{}", comparison.render());
     Ok(comparison.exit_code())
 }

@@ -59,7 +59,11 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
-    /// Encoding or decoding JSON or TOML output failed.
+    /// An input file (result.json, trials.json, …) is missing, too large, not UTF-8 or
+    /// not a coherent instance of its format; names the file and each field at fault.
+    #[error("read {0}")]
+    Input(Box<crate::fsio::InputError>),
+    /// Encoding JSON or TOML output failed.
     #[error("encode {what}: {message}")]
     Encode {
         /// What was being encoded, e.g. `result.json`.
@@ -76,7 +80,7 @@ impl Error {
     /// The process exit code for this error (see the table in the module docs).
     pub fn exit_code(&self) -> u8 {
         match self {
-            Error::ScenarioInvalid(_) | Error::Usage(_) => EXIT_INVALID,
+            Error::ScenarioInvalid(_) | Error::Usage(_) | Error::Input(_) => EXIT_INVALID,
             Error::Docker { .. } | Error::Infra(_) | Error::Io { .. } | Error::Encode { .. } => {
                 EXIT_INFRA
             }

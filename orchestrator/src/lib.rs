@@ -6,6 +6,7 @@ pub mod binaries;
 pub mod cli;
 pub mod docker;
 pub mod error;
+pub mod fsio;
 pub mod gate;
 pub mod host;
 pub mod host_shaper;

@@ -62,12 +62,19 @@ fn scaled_result(dir: &Path, factor: f64) -> PathBuf {
     assert!(first.is_string(), "baseline lists its trials");
     let median = |k: &str| trials["figures"][k]["median"].as_f64().expect(k);
     let us = |k: &str| (median(k) * factor * 1000.0).round() as u64;
+    // Counts that give the baseline's delivery ratio and duplicates (result.json is
+    // validated on load: ratios must agree with their counts).
+    let expected = 1_000_000u64;
+    let delivered = (median("delivery") * expected as f64).round() as u64;
+    let received = expected + (median("dups") * expected as f64).round() as u64;
+    let started = 1_760_000_000_000u64;
     let result = serde_json::json!({
         "run_id": "synthetic-0", "scenario": "smoke", "seed": 1,
         "nodes": {"total": 10, "per_group": [], "per_role": {}},
         "shaper": "userspace",
         "link": {"delay": "25ms", "jitter": "2.5ms", "loss": 0.0, "rate_kbit": null},
-        "started_at_ms": 0, "ended_at_ms": 1, "phases": {}, "resources": {"containers": []},
+        "started_at_ms": started, "ended_at_ms": started + 60_000, "phases": {},
+        "resources": {"containers": []},
         "targets": [],
         "stats": {
             "events": 0, "foreign_events": 0, "honest_nodes": 10,
@@ -75,9 +82,11 @@ fn scaled_result(dir: &Path, factor: f64) -> PathBuf {
             "latency": {"count": 1, "p50_us": us("p50"), "p95_us": us("p95"), "p99_us": us("p99")},
             "coverage": [{"percent": 100, "messages": 1, "reached": 1, "never": 0,
                           "p99_us": us("cov100_p99")}],
-            "delivery": {"delivered": 1, "expected": 1, "ratio": median("delivery")},
+            "delivery": {"delivered": delivered, "expected": expected,
+                         "ratio": delivered as f64 / expected as f64},
             "groups": [], "nodes": [], "rejections": {}, "defence": null, "fidelity": null,
-            "duplicates": {"received": 0, "unique": 0, "per_delivery": median("dups")}
+            "duplicates": {"received": received, "unique": expected,
+                           "per_delivery": (received - expected) as f64 / expected as f64}
         }
     });
     let path = dir.join(format!("x{factor}.json"));
@@ -104,13 +113,51 @@ fn compare_exit_codes_through_the_cli() {
     let loose = ["--threshold", "1000%", "--p50", "1000%", "--p99", "10000ms"];
     let out = compare(&baseline(), &slow, &loose);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    // Bad usage is 2, an unreadable side is 3.
+    // Bad usage is 2, and so is a missing or unusable side.
     let out = compare(&baseline(), &same, &["--p99", "soon"]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     let out = compare(&baseline(), &same, &["--threshold", "5ms"]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
-    let out = compare(&baseline(), &dir.path().join("missing.json"), &[]);
-    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    let out = compare(&baseline(), &same, &["--delivery", "150%"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("--delivery 150%"), "{}", text(&out));
+    let missing = dir.path().join("missing.json");
+    let out = compare(&baseline(), &missing, &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains(&format!(
+            "error: failed to read {}: no such file",
+            missing.display()
+        )),
+        "{}",
+        text(&out)
+    );
+    let out = compare(Path::new("/dev/zero"), &same, &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("larger than the 16 MiB"),
+        "{}",
+        text(&out)
+    );
+}
+
+/// The gate never passes without data: a baseline without trials, or one whose every
+/// figure is unmeasured, is refused (exit 2) and names the file and the field.
+#[test]
+fn a_baseline_that_judges_nothing_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let same = scaled_result(dir.path(), 1.0);
+    let mut trials: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(baseline()).expect("baseline"))
+            .expect("json");
+    trials["trials"] = serde_json::json!([]);
+    let empty = dir.path().join("no-trials.json");
+    std::fs::write(&empty, trials.to_string()).expect("write");
+    let out = compare(&empty, &same, &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("no-trials.json"), "{}", text(&out));
+    assert!(text(&out).contains("field `trials`"), "{}", text(&out));
+    assert!(!text(&out).contains("no regression"), "{}", text(&out));
 }
 
 /// Runs `scenario` once with the prebuilt binaries into `reports` and returns the path of

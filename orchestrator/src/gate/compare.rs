@@ -22,17 +22,26 @@
 //!
 //! Thresholds: `--threshold` (relative, default [`DEFAULT_THRESHOLD_PERCENT`] %) for every
 //! figure but the delivery ratio, whose default is an absolute drop of
-//! [`DEFAULT_DELIVERY_DROP`]; per-figure flags override either.
+//! [`DEFAULT_DELIVERY_DROP`]; per-figure flags override either. A relative threshold is at
+//! most [`MAX_RELATIVE_PERCENT`] % (at most 100 % for the delivery ratio), an absolute one
+//! finite and non-negative (at most 1 for the delivery ratio).
+//!
+//! **Nothing judged, nothing passed.** A side that is not coherent (see
+//! [`RunResult::problems`] and [`TrialsResult::problems`]) or that measured none of the
+//! tracked figures in at least half its runs is refused, and so is a pair of sides without a
+//! figure the baseline measured and the current side reports: the gate never passes on no
+//! data.
 
 use std::collections::BTreeMap;
 use std::fmt::{self, Write as _};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
-use super::figures::{Figure, Worse};
+use super::figures::{Figure, Unit, Worse};
 use super::interval::Estimate;
 use super::trials::TrialsResult;
 use crate::error::{EXIT_TARGETS_MET, EXIT_TARGETS_MISSED, Error};
+use crate::fsio::{self, Problem};
 use crate::result::RunResult;
 
 /// The default relative threshold, percent, chosen from the smoke scenario's run-to-run
@@ -40,6 +49,8 @@ use crate::result::RunResult;
 pub const DEFAULT_THRESHOLD_PERCENT: f64 = 25.0;
 /// The default threshold of the delivery ratio: an absolute drop (0.5 percentage points).
 pub const DEFAULT_DELIVERY_DROP: f64 = 0.005;
+/// The largest relative threshold, percent: beyond it a gate would pass anything.
+pub const MAX_RELATIVE_PERCENT: f64 = 1000.0;
 
 /// How far a figure may get worse before it counts as a regression.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -53,7 +64,8 @@ pub enum Threshold {
 impl FromStr for Threshold {
     type Err = String;
 
-    /// `N%` is relative; `Nms` or a plain `N` is absolute in the figure's unit.
+    /// `N%` is relative (0 to [`MAX_RELATIVE_PERCENT`]); `Nms` or a plain `N` is absolute
+    /// in the figure's unit (finite, non-negative).
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let s = s.trim();
         let number = |t: &str| {
@@ -61,14 +73,43 @@ impl FromStr for Threshold {
                 .parse::<f64>()
                 .ok()
                 .filter(|v| v.is_finite() && *v >= 0.0)
-                .ok_or_else(|| format!("threshold {s:?} is not a non-negative number, N% or Nms"))
+                .ok_or_else(|| {
+                    format!(
+                        "threshold {} is not a non-negative number, N% or Nms",
+                        crate::fsio::quoted(s)
+                    )
+                })
         };
         if let Some(p) = s.strip_suffix('%') {
-            Ok(Threshold::Relative(number(p)? / 100.0))
+            let percent = number(p)?;
+            if percent > MAX_RELATIVE_PERCENT {
+                return Err(format!(
+                    "threshold {}% is above {MAX_RELATIVE_PERCENT}%: such a gate passes \
+                     anything",
+                    crate::fsio::num(percent)
+                ));
+            }
+            Ok(Threshold::Relative(percent / 100.0))
         } else if let Some(ms) = s.strip_suffix("ms") {
             Ok(Threshold::Absolute(number(ms)?))
         } else {
             Ok(Threshold::Absolute(number(s)?))
+        }
+    }
+}
+
+impl Threshold {
+    /// Why this threshold cannot apply to `figure`: a delivery ratio cannot drop by more
+    /// than 100 % or by more than 1.
+    pub fn problem_for(self, figure: Figure) -> Option<String> {
+        match (figure.unit(), self) {
+            (Unit::Ratio, Threshold::Relative(r)) if r > 1.0 => {
+                Some("a ratio cannot drop by more than 100%".to_string())
+            }
+            (Unit::Ratio, Threshold::Absolute(a)) if a > 1.0 => {
+                Some("a ratio cannot drop by more than 1 (an absolute drop)".to_string())
+            }
+            _ => None,
         }
     }
 }
@@ -101,6 +142,29 @@ impl Default for Thresholds {
 }
 
 impl Thresholds {
+    /// The thresholds of the command line: `default_relative` (a fraction) and the
+    /// per-figure flags; the message names the flag whose value cannot apply.
+    pub fn new(
+        default_relative: f64,
+        per_figure: BTreeMap<Figure, Threshold>,
+    ) -> Result<Self, String> {
+        if !(0.0..=MAX_RELATIVE_PERCENT / 100.0).contains(&default_relative) {
+            return Err(format!(
+                "--threshold {}%: a relative threshold is 0% to {MAX_RELATIVE_PERCENT}%",
+                default_relative * 100.0
+            ));
+        }
+        for (f, t) in &per_figure {
+            if let Some(why) = t.problem_for(*f) {
+                return Err(format!("--{} {t}: {why}", f.key().replace('_', "-")));
+            }
+        }
+        Ok(Thresholds {
+            default_relative,
+            per_figure,
+        })
+    }
+
     /// The threshold that applies to `figure`.
     pub fn of(&self, figure: Figure) -> Threshold {
         match (self.per_figure.get(&figure), figure) {
@@ -152,29 +216,47 @@ impl Side {
         }
     }
 
-    /// Reads a `trials.json` or a `result.json` (told apart by the `format` field).
+    /// Reads a `trials.json` or a `result.json` (told apart by the `format` field), at
+    /// most [`fsio::RESULT_CAP`] bytes. Refuses, naming the file and the field, a file
+    /// that is neither, one that is not coherent, and one that measured none of the tracked
+    /// figures (in at least half its trials): it could not judge anything.
     pub fn load(path: &Path) -> Result<Self, Error> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io("read", path, e))?;
-        let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| Error::Encode {
-            what: path.display().to_string(),
-            message: e.to_string(),
-        })?;
-        if value.get("format").is_some() {
-            let t = TrialsResult::from_json(&text).map_err(|message| Error::Encode {
-                what: path.display().to_string(),
-                message,
-            })?;
-            Ok(Side::from_trials(path, &t))
+        let text = fsio::read_capped(path, fsio::RESULT_CAP, "a result or trials file")?;
+        let value = fsio::parse_json_value(path, &text)?;
+        let side = if value.get("format").is_some() {
+            let t = TrialsResult::from_json_value(path, &text, &value)?;
+            Side::from_trials(path, &t)
+        } else if value.get("run_id").is_some() {
+            let r = RunResult::from_json_value(path, &text, &value)?;
+            Side::from_result(path, &r)
         } else {
-            let r: RunResult = serde_json::from_value(value).map_err(|e| Error::Encode {
-                what: format!(
-                    "{} (neither a result.json nor a trials.json)",
-                    path.display()
+            return Err(fsio::bad_input(
+                path,
+                Problem::new(
+                    "",
+                    "is neither a result.json (no `run_id` field) nor a trials.json (no \
+                     `format` field)",
                 ),
-                message: e.to_string(),
-            })?;
-            Ok(Side::from_result(path, &r))
+            ));
+        };
+        if Figure::ALL.iter().all(|f| side.usable(*f).is_none()) {
+            let (field, what) = if side.runs > 1 || value.get("format").is_some() {
+                ("figures", "in at least half its trials")
+            } else {
+                ("stats", "at all")
+            };
+            return Err(fsio::bad_input(
+                path,
+                Problem::new(
+                    field,
+                    format!(
+                        "measured none of the tracked figures ({}) {what}: nothing to judge",
+                        keys(&Figure::ALL)
+                    ),
+                ),
+            ));
         }
+        Ok(side)
     }
 
     /// The usable estimate of `figure`: absent when not measured in at least half the runs.
@@ -269,8 +351,42 @@ fn judge(figure: Figure, base: &Estimate, cur: Option<&Estimate>, t: Threshold) 
     }
 }
 
-/// Compares `current` against `baseline`, figure by figure.
-pub fn compare(baseline: &Side, current: &Side, thresholds: &Thresholds) -> Comparison {
+/// The keys of `figures`, comma-separated.
+fn keys(figures: &[Figure]) -> String {
+    figures
+        .iter()
+        .map(|f| f.key())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Compares `current` against `baseline`, figure by figure. Refuses (naming the current
+/// side) a pair without a single figure that the baseline measured and the current side
+/// reports: such a comparison would judge nothing.
+pub fn compare(
+    baseline: &Side,
+    current: &Side,
+    thresholds: &Thresholds,
+) -> Result<Comparison, Error> {
+    let measured: Vec<Figure> = Figure::ALL
+        .into_iter()
+        .filter(|f| baseline.usable(*f).is_some())
+        .collect();
+    if !measured.iter().any(|f| current.figures.contains_key(f)) {
+        let message = if measured.is_empty() {
+            format!(
+                "cannot be judged: the baseline {} measured no tracked figure",
+                baseline.path.display()
+            )
+        } else {
+            format!(
+                "reports none of the figures the baseline {} measured ({}): nothing to compare",
+                baseline.path.display(),
+                keys(&measured)
+            )
+        };
+        return Err(fsio::bad_input(&current.path, Problem::new("", message)));
+    }
     let rows = Figure::ALL
         .into_iter()
         .map(|figure| {
@@ -294,14 +410,22 @@ pub fn compare(baseline: &Side, current: &Side, thresholds: &Thresholds) -> Comp
             }
         })
         .collect();
-    Comparison {
+    Ok(Comparison {
         baseline: baseline.clone(),
         current: current.clone(),
         rows,
-    }
+    })
 }
 
 impl Comparison {
+    /// How many figures were judged (every row but the "not judged" ones).
+    pub fn judged(&self) -> usize {
+        self.rows
+            .iter()
+            .filter(|r| r.status != Status::NotJudged)
+            .count()
+    }
+
     /// The figures that regressed.
     pub fn regressions(&self) -> Vec<Figure> {
         self.rows
@@ -394,7 +518,12 @@ impl Comparison {
         );
         let regressed = self.regressions();
         if regressed.is_empty() {
-            let _ = writeln!(o, "verdict: no regression ({} figures)", self.rows.len());
+            let _ = writeln!(
+                o,
+                "verdict: no regression ({} of {} figures judged)",
+                self.judged(),
+                self.rows.len()
+            );
         } else {
             let names: Vec<&str> = regressed.iter().map(|f| f.key()).collect();
             let _ = writeln!(
@@ -453,11 +582,11 @@ mod tests {
         let base = single(&run(30.0, 100.0, 1.0));
         let t = Thresholds::default();
         // +24 % p99: within 25 %.
-        let c = compare(&base, &single(&run(30.0, 124.0, 1.0)), &t);
+        let c = compare(&base, &single(&run(30.0, 124.0, 1.0)), &t).expect("judged");
         assert_eq!(status(&c, Figure::P99), Status::Ok);
         assert_eq!(c.exit_code(), 0);
         // +26 % p99: regressed.
-        let c = compare(&base, &single(&run(30.0, 126.0, 1.0)), &t);
+        let c = compare(&base, &single(&run(30.0, 126.0, 1.0)), &t).expect("judged");
         assert_eq!(status(&c, Figure::P99), Status::Regressed);
         assert_eq!(c.regressions(), vec![Figure::P99, Figure::Coverage100P99]);
         assert_eq!(c.exit_code(), 1);
@@ -470,10 +599,10 @@ mod tests {
         loose
             .per_figure
             .insert(Figure::Coverage100P99, Threshold::Absolute(40.0));
-        let c = compare(&base, &single(&run(30.0, 126.0, 1.0)), &loose);
+        let c = compare(&base, &single(&run(30.0, 126.0, 1.0)), &loose).expect("judged");
         assert_eq!(c.exit_code(), 0, "{}", c.render());
         // Much faster is reported, and passes.
-        let c = compare(&base, &single(&run(10.0, 50.0, 1.0)), &t);
+        let c = compare(&base, &single(&run(10.0, 50.0, 1.0)), &t).expect("judged");
         assert_eq!(status(&c, Figure::P99), Status::Improved);
         assert_eq!(c.exit_code(), 0);
     }
@@ -482,9 +611,9 @@ mod tests {
     fn delivery_regresses_downwards_by_its_absolute_default() {
         let base = single(&run(30.0, 100.0, 1.0));
         let t = Thresholds::default();
-        let c = compare(&base, &single(&run(30.0, 100.0, 0.996)), &t);
+        let c = compare(&base, &single(&run(30.0, 100.0, 0.996)), &t).expect("judged");
         assert_eq!(status(&c, Figure::Delivery), Status::Ok);
-        let c = compare(&base, &single(&run(30.0, 100.0, 0.99)), &t);
+        let c = compare(&base, &single(&run(30.0, 100.0, 0.99)), &t).expect("judged");
         assert_eq!(status(&c, Figure::Delivery), Status::Regressed);
     }
 
@@ -508,7 +637,7 @@ mod tests {
             run(30.0, 300.0, 1.0),
             run(30.0, 400.0, 1.0),
         ]);
-        let c = compare(&base, &noisy, &t);
+        let c = compare(&base, &noisy, &t).expect("judged");
         assert_eq!(status(&c, Figure::P99), Status::Ok, "{}", c.render());
         // Current CI [260, 400]: entirely beyond 250: regressed.
         let slow = trials(&[
@@ -518,7 +647,7 @@ mod tests {
             run(30.0, 350.0, 1.0),
             run(30.0, 400.0, 1.0),
         ]);
-        let c = compare(&base, &slow, &t);
+        let c = compare(&base, &slow, &t).expect("judged");
         assert_eq!(status(&c, Figure::P99), Status::Regressed, "{}", c.render());
         assert_eq!(
             c.rows
@@ -529,9 +658,9 @@ mod tests {
             Some(250.0)
         );
         // A single current run is judged against the same limit.
-        let c = compare(&base, &single(&run(30.0, 249.0, 1.0)), &t);
+        let c = compare(&base, &single(&run(30.0, 249.0, 1.0)), &t).expect("judged");
         assert_eq!(status(&c, Figure::P99), Status::Ok);
-        let c = compare(&base, &single(&run(30.0, 251.0, 1.0)), &t);
+        let c = compare(&base, &single(&run(30.0, 251.0, 1.0)), &t).expect("judged");
         assert_eq!(status(&c, Figure::P99), Status::Regressed);
     }
 
@@ -540,11 +669,78 @@ mod tests {
         let base = single(&run(30.0, 100.0, 1.0));
         let mut r = run(30.0, 100.0, 1.0);
         r.stats.coverage[0].never = 2;
-        let c = compare(&base, &single(&r), &Thresholds::default());
+        let c = compare(&base, &single(&r), &Thresholds::default()).expect("judged");
         assert_eq!(status(&c, Figure::Coverage100P99), Status::Regressed);
-        let c = compare(&single(&r), &base, &Thresholds::default());
+        let c = compare(&single(&r), &base, &Thresholds::default()).expect("judged");
         assert_eq!(status(&c, Figure::Coverage100P99), Status::NotJudged);
         assert_eq!(c.exit_code(), 0);
+    }
+
+    #[test]
+    fn thresholds_are_bounded_and_name_their_flag() {
+        assert!("1000%".parse::<Threshold>().is_ok());
+        let e = "1001%".parse::<Threshold>().expect_err("too loose");
+        assert!(e.contains("above 1000%"), "{e}");
+        assert!("1e400".parse::<Threshold>().is_err());
+        assert!("inf".parse::<Threshold>().is_err());
+        let one = |f: Figure, t: Threshold| Thresholds::new(0.25, BTreeMap::from([(f, t)]));
+        assert!(one(Figure::Delivery, Threshold::Relative(1.0)).is_ok());
+        let e = one(Figure::Delivery, Threshold::Relative(1.5)).expect_err("150%");
+        assert!(e.starts_with("--delivery 150%: "), "{e}");
+        let e = one(Figure::Delivery, Threshold::Absolute(1.5)).expect_err("1.5");
+        assert!(e.starts_with("--delivery 1.5: "), "{e}");
+        assert!(one(Figure::P99, Threshold::Relative(5.0)).is_ok());
+        assert!(one(Figure::Coverage100P99, Threshold::Absolute(500.0)).is_ok());
+        assert!(Thresholds::new(10.5, BTreeMap::new()).is_err());
+    }
+
+    #[test]
+    fn a_comparison_without_a_common_figure_is_refused() {
+        let mut only_p50 = single(&run(30.0, 100.0, 1.0));
+        only_p50.figures.retain(|f, _| *f == Figure::P50);
+        let mut no_p50 = single(&run(30.0, 100.0, 1.0));
+        no_p50.figures.remove(&Figure::P50);
+        let e = compare(&only_p50, &no_p50, &Thresholds::default()).expect_err("nothing");
+        assert_eq!(e.exit_code(), crate::error::EXIT_INVALID);
+        assert!(e.to_string().contains("reports none of the figures"), "{e}");
+        assert!(e.to_string().contains("(p50)"), "{e}");
+        let mut empty = only_p50.clone();
+        empty.figures.clear();
+        let e = compare(&empty, &no_p50, &Thresholds::default()).expect_err("nothing");
+        assert!(e.to_string().contains("measured no tracked figure"), "{e}");
+        // One figure in common is judged: here it regressed (no longer measured enough).
+        let mut lost = only_p50.clone();
+        lost.figures.get_mut(&Figure::P50).expect("p50").missing = 1;
+        let c = compare(&only_p50, &lost, &Thresholds::default()).expect("judged");
+        assert_eq!((c.judged(), c.exit_code()), (1, 1));
+    }
+
+    #[test]
+    fn a_side_that_measured_nothing_is_refused_on_load() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut r = run(30.0, 100.0, 1.0);
+        r.stats.latency = Default::default();
+        r.stats.coverage.clear();
+        r.stats.delivery = Default::default();
+        r.stats.duplicates = None;
+        r.targets.clear();
+        let path = r.write_json(dir.path()).expect("written");
+        let e = Side::load(&path).expect_err("nothing measured");
+        assert_eq!(e.exit_code(), crate::error::EXIT_INVALID);
+        assert!(
+            e.to_string().contains("field `stats`: measured none"),
+            "{e}"
+        );
+        let mut other = r.clone();
+        other.run_id = "synthetic-00000001".into();
+        let t = summarise(&[r, other]).expect("summary");
+        assert!(t.figures.is_empty());
+        let path = t.write_json(dir.path()).expect("written");
+        let e = Side::load(&path).expect_err("nothing measured");
+        assert!(
+            e.to_string().contains("field `figures`: measured none"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -554,7 +750,9 @@ mod tests {
         let rpath = r.write_json(dir.path()).expect("result");
         let side = Side::load(&rpath).expect("loads");
         assert_eq!((side.runs, side.figures.len()), (1, 6));
-        let t = summarise(&[r.clone(), r]).expect("summary");
+        let mut other = r.clone();
+        other.run_id = "synthetic-00000001".into();
+        let t = summarise(&[r, other]).expect("summary");
         let tpath = t.write_json(dir.path()).expect("trials");
         let side = Side::load(&tpath).expect("loads");
         assert_eq!(side.runs, 2);
@@ -562,5 +760,9 @@ mod tests {
         std::fs::write(&junk, "{\"a\": 1}").expect("write");
         let err = Side::load(&junk).expect_err("junk");
         assert!(err.to_string().contains("neither"), "{err}");
+        assert_eq!(err.exit_code(), crate::error::EXIT_INVALID);
+        let err = Side::load(&dir.path().join("missing.json")).expect_err("missing");
+        assert_eq!(err.exit_code(), crate::error::EXIT_INVALID);
+        assert!(err.to_string().starts_with("read "), "{err}");
     }
 }

@@ -121,6 +121,24 @@ impl Figure {
         }
     }
 
+    /// Why `value` cannot be a value of this figure (not finite, a negative latency or
+    /// count, a ratio outside 0..=1), as a message about the field that holds it
+    /// (`is 7.5, not a ratio in 0..=1`); `None` when it can.
+    pub fn domain_problem(self, value: f64) -> Option<String> {
+        let v = crate::fsio::num(value);
+        if !value.is_finite() {
+            return Some(format!("is {v}, not a finite number"));
+        }
+        match self.unit() {
+            Unit::Ratio if !(0.0..=1.0).contains(&value) => {
+                Some(format!("is {v}, not a ratio in 0..=1"))
+            }
+            Unit::Ms if value < 0.0 => Some(format!("is {v} ms, a negative time")),
+            Unit::PerMessage if value < 0.0 => Some(format!("is {v}, a negative number of copies")),
+            _ => None,
+        }
+    }
+
     /// The figure's value in `result`, in its unit; `None` when the run did not measure it.
     pub fn of(self, result: &RunResult) -> Option<f64> {
         let s = &result.stats;
@@ -196,6 +214,7 @@ delivery = 0.99
         let plan = crate::plan::plan(&s, crate::plan::Subnet::DEFAULT);
         let mut stats = crate::stats::compute(&[], &plan, None);
         let us = |ms: f64| Some((ms * 1000.0).round() as u64);
+        stats.latency.count = 100;
         stats.latency.p50_us = us(p50);
         stats.latency.p95_us = us(p95);
         stats.latency.p99_us = us(p99);
@@ -208,14 +227,29 @@ delivery = 0.99
             p95_us: us(cov100_p99),
             p99_us: us(cov100_p99),
         }];
-        stats.delivery.ratio = Some(delivery);
+        // Counts that give the figures exactly, so that the result reads back.
+        stats.delivery.expected = 1_000_000;
+        stats.delivery.delivered = (delivery * 1e6).round() as u64;
+        stats.delivery.ratio = Some(stats.delivery.delivered as f64 / 1e6);
+        let unique = 1_000_000u64;
+        let received = unique + (dups * 1e6).round() as u64;
         stats.duplicates = Some(Duplicates {
-            received: 0,
-            unique: 0,
-            per_delivery: Some(dups),
+            received,
+            unique,
+            per_delivery: Some((received - unique) as f64 / unique as f64),
         });
-        RunResult::new("synthetic-00000000", &plan, stats, "none", 0, 1)
+        RunResult::new(
+            "synthetic-00000000",
+            &plan,
+            stats,
+            "none",
+            SYNTHETIC_START_MS,
+            SYNTHETIC_START_MS + 60_000,
+        )
     }
+
+    /// When the synthetic runs started: 2024-01-01 00:00:00 UTC, ms since the epoch.
+    pub(crate) const SYNTHETIC_START_MS: u64 = 1_704_067_200_000;
 
     #[test]
     fn figures_are_read_in_their_units() {
@@ -242,6 +276,24 @@ delivery = 0.99
         assert_eq!(Figure::Coverage100P99.of(&r), None);
         r.stats.coverage.clear();
         assert_eq!(Figure::Coverage100P99.of(&r), None);
+    }
+
+    #[test]
+    fn values_outside_a_figures_domain_are_named() {
+        assert_eq!(Figure::Delivery.domain_problem(1.0), None);
+        assert_eq!(Figure::P99.domain_problem(0.0), None);
+        let bad = [
+            (Figure::Delivery, 7.5, "not a ratio in 0..=1"),
+            (Figure::Delivery, -0.1, "not a ratio in 0..=1"),
+            (Figure::P50, -1.0, "negative time"),
+            (Figure::Duplicates, -0.5, "negative number of copies"),
+            (Figure::P95, f64::INFINITY, "not a finite number"),
+            (Figure::Duplicates, f64::NAN, "not a finite number"),
+        ];
+        for (f, v, want) in bad {
+            let got = f.domain_problem(v).unwrap_or_default();
+            assert!(got.contains(want), "{f} {v}: {got}");
+        }
     }
 
     #[test]

@@ -9,12 +9,16 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::figures::Figure;
+use crate::fsio::{Problems, num};
+
 /// The confidence asked of every interval.
 pub const CONFIDENCE: f64 = 0.95;
 
 /// A figure over one or more trials: the median, a confidence interval of the median,
 /// and the range.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Estimate {
     /// Trials with a value.
     pub n: usize,
@@ -54,6 +58,91 @@ impl Estimate {
     /// told from the trials that measured it.
     pub fn mostly_missing(&self) -> bool {
         self.missing >= self.n
+    }
+
+    /// Pushes to `problems` what makes this estimate of `figure` incoherent, its fields
+    /// named under the JSON path `at` (`figures.p99`): no value, a value outside the
+    /// figure's domain, a confidence outside 0..=1, or ends out of order (the rule is
+    /// `min ≤ low ≤ median ≤ high ≤ max`). Returns whether it found nothing.
+    pub fn check(&self, figure: Figure, at: &str, problems: &mut Problems) -> bool {
+        let before = problems.0.len();
+        if self.n == 0 {
+            problems.push(
+                format!("{at}.n"),
+                "is 0: an estimate needs at least one measured value",
+            );
+        }
+        let fields = [
+            ("min", self.min),
+            ("low", self.low),
+            ("median", self.median),
+            ("high", self.high),
+            ("max", self.max),
+        ];
+        for (name, v) in fields {
+            if let Some(why) = figure.domain_problem(v) {
+                problems.push(format!("{at}.{name}"), why);
+            }
+        }
+        if !(0.0..=1.0).contains(&self.confidence) {
+            problems.push(
+                format!("{at}.confidence"),
+                format!("is {}, not a probability in 0..=1", num(self.confidence)),
+            );
+        }
+        if problems.0.len() == before {
+            if self.low > self.high {
+                problems.push(
+                    format!("{at}.low"),
+                    format!("is {}, above high ({})", num(self.low), num(self.high)),
+                );
+            } else if !(self.low..=self.high).contains(&self.median) {
+                problems.push(
+                    format!("{at}.median"),
+                    format!(
+                        "is {}, outside the interval [low, high] = [{}, {}]",
+                        num(self.median),
+                        num(self.low),
+                        num(self.high)
+                    ),
+                );
+            }
+            if self.min > self.low.min(self.median) {
+                problems.push(
+                    format!("{at}.min"),
+                    format!(
+                        "is {}, above the interval's low end ({})",
+                        num(self.min),
+                        num(self.low)
+                    ),
+                );
+            }
+            if self.max < self.high.max(self.median) {
+                problems.push(
+                    format!("{at}.max"),
+                    format!(
+                        "is {}, below the interval's high end ({})",
+                        num(self.max),
+                        num(self.high)
+                    ),
+                );
+            }
+        }
+        problems.0.len() == before
+    }
+
+    /// Whether `other` is this estimate up to rounding (values read back from JSON may be
+    /// off in the last digit).
+    pub fn same_as(&self, other: &Estimate) -> bool {
+        let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1.0);
+        self.n == other.n
+            && self.missing == other.missing
+            && close(self.median, other.median)
+            && close(self.low, other.low)
+            && close(self.high, other.high)
+            && close(self.confidence, other.confidence)
+            && close(self.min, other.min)
+            && close(self.max, other.max)
     }
 }
 
@@ -113,6 +202,58 @@ mod tests {
 
     fn close(a: f64, b: f64) -> bool {
         (a - b).abs() < 1e-9
+    }
+
+    fn problems_of(e: &Estimate, figure: Figure) -> Vec<String> {
+        let mut p = Problems::default();
+        let clean = e.check(figure, "figures.x", &mut p);
+        assert_eq!(clean, p.is_empty());
+        p.0.iter().map(ToString::to_string).collect()
+    }
+
+    #[test]
+    fn incoherent_estimates_are_named_by_field() {
+        let good = median_ci(&[30.0, 31.0, 35.0], 0, CONFIDENCE).expect("estimate");
+        assert!(problems_of(&good, Figure::P50).is_empty());
+        let swapped = Estimate {
+            low: 40.0,
+            high: 30.0,
+            ..good.clone()
+        };
+        assert_eq!(
+            problems_of(&swapped, Figure::P50),
+            vec!["field `figures.x.low`: is 40, above high (30)"]
+        );
+        let outside = Estimate {
+            median: 50.0,
+            ..good.clone()
+        };
+        let got = problems_of(&outside, Figure::P50);
+        assert!(
+            got[0].starts_with("field `figures.x.median`: is 50, outside"),
+            "{got:?}"
+        );
+        assert!(got[1].starts_with("field `figures.x.max`"), "{got:?}");
+        let negative = Estimate::single(-3.0);
+        assert_eq!(problems_of(&negative, Figure::P99).len(), 5);
+        let ratio = Estimate::single(7.5);
+        assert!(problems_of(&ratio, Figure::Delivery)[0].contains("not a ratio"));
+        assert!(problems_of(&ratio, Figure::Duplicates).is_empty());
+        let none = Estimate {
+            n: 0,
+            confidence: 1.5,
+            ..good.clone()
+        };
+        let got = problems_of(&none, Figure::P50);
+        assert_eq!(got.len(), 2, "{got:?}");
+        assert!(good.same_as(&Estimate {
+            median: good.median * (1.0 + 1e-12),
+            ..good.clone()
+        }));
+        assert!(!good.same_as(&Estimate {
+            median: 32.0,
+            ..good.clone()
+        }));
     }
 
     #[test]

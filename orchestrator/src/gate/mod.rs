@@ -16,8 +16,8 @@ pub mod junit;
 mod trials;
 
 pub use compare::{
-    Comparison, DEFAULT_DELIVERY_DROP, DEFAULT_THRESHOLD_PERCENT, Row, Side, Status, Threshold,
-    Thresholds, compare,
+    Comparison, DEFAULT_DELIVERY_DROP, DEFAULT_THRESHOLD_PERCENT, MAX_RELATIVE_PERCENT, Row, Side,
+    Status, Threshold, Thresholds, compare,
 };
 pub use figures::{Figure, Unit, Worse, extract};
 pub use interval::{CONFIDENCE, Estimate, median_ci};

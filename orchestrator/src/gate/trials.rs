@@ -16,8 +16,11 @@ use serde::{Deserialize, Serialize};
 use super::figures::Figure;
 use super::interval::{CONFIDENCE, Estimate, median_ci};
 use crate::error::{EXIT_TARGETS_MET, EXIT_TARGETS_MISSED, Error};
+use crate::fsio::{self, Problem, Problems, num};
 use crate::profile::LinkProfile;
-use crate::result::{Comparison, RunResult, TargetCheck};
+use crate::result::{
+    Comparison, RunResult, TargetCheck, check_link, check_name, check_targets_list,
+};
 use crate::run::{RunOptions, run};
 
 /// The `format` field of every `trials.json`, which tells it from a `result.json`.
@@ -25,6 +28,7 @@ pub const TRIALS_FORMAT: &str = "meshlab-trials/1";
 
 /// One trial, as recorded in `trials.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Trial {
     /// The trial's run id (its `reports/<run-id>/result.json`).
     pub run_id: String,
@@ -36,6 +40,7 @@ pub struct Trial {
 
 /// Everything a trials run produced.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct TrialsResult {
     /// Always [`TRIALS_FORMAT`].
     pub format: String,
@@ -202,25 +207,184 @@ impl TrialsResult {
         Ok(path)
     }
 
-    /// Reads a `trials.json`; fails unless its `format` is [`TRIALS_FORMAT`].
+    /// Reads a `trials.json` (at most [`fsio::RESULT_CAP`] bytes); fails unless its
+    /// `format` is [`TRIALS_FORMAT`] and it is coherent (see [`TrialsResult::problems`]).
     pub fn read_json(path: &Path) -> Result<Self, Error> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io("read", path, e))?;
-        Self::from_json(&text).map_err(|message| Error::Encode {
-            what: path.display().to_string(),
-            message,
-        })
+        let text = fsio::read_capped(path, fsio::RESULT_CAP, "a trials file")?;
+        Self::parse(path, &text)
     }
 
-    /// Parses `trials.json` text; the message says why it is not one.
-    pub fn from_json(text: &str) -> Result<Self, String> {
-        let t: TrialsResult = serde_json::from_str(text).map_err(|e| e.to_string())?;
-        if t.format != TRIALS_FORMAT {
-            return Err(format!(
-                "unknown format {:?} (expected {TRIALS_FORMAT:?})",
-                t.format
-            ));
+    /// Parses and validates the `trials.json` text read from `path`.
+    pub fn parse(path: &Path, text: &str) -> Result<Self, Error> {
+        let value = fsio::parse_json_value(path, text)?;
+        Self::from_json_value(path, text, &value)
+    }
+
+    /// Parses the JSON `text` of `path` (already parsed as `value`) as a trials file and
+    /// validates it: the format first, then the fields, then [`TrialsResult::problems`].
+    pub fn from_json_value(
+        path: &Path,
+        text: &str,
+        value: &serde_json::Value,
+    ) -> Result<Self, Error> {
+        match value.get("format") {
+            Some(serde_json::Value::String(f)) if f == TRIALS_FORMAT => {}
+            Some(serde_json::Value::String(f)) => {
+                return Err(fsio::bad_input(
+                    path,
+                    Problem::new(
+                        "format",
+                        format!(
+                            "is {}, not {TRIALS_FORMAT:?} (a trials file of another version?)",
+                            fsio::quoted(f)
+                        ),
+                    ),
+                ));
+            }
+            _ => {
+                return Err(fsio::bad_input(
+                    path,
+                    Problem::new("format", format!("must be the string {TRIALS_FORMAT:?}")),
+                ));
+            }
         }
+        let t: TrialsResult = fsio::parse_json(path, text)?;
+        t.problems().into_result(path)?;
         Ok(t)
+    }
+
+    /// What makes this trials file incoherent, each problem named by its JSON path: no
+    /// trial; names that are empty or hold control characters; a figure key that is not a
+    /// tracked figure; a value outside its figure's domain; an estimate that is not
+    /// ordered `min ≤ low ≤ median ≤ high ≤ max`, whose counts disagree with the trials,
+    /// or that is not what the trials' values give; a figure the trials measured but
+    /// `figures` lacks; targets whose verdict disagrees with their measurement.
+    pub fn problems(&self) -> Problems {
+        let mut p = Problems::default();
+        check_name(&mut p, "id", &self.id);
+        check_name(&mut p, "scenario", &self.scenario);
+        if self.shapers.is_empty() {
+            p.push("shapers", "is empty: every trial ran some shaper back end");
+        }
+        for (i, s) in self.shapers.iter().enumerate() {
+            check_name(&mut p, &format!("shapers[{i}]"), s);
+        }
+        check_link(&mut p, "link", &self.link);
+        if !(self.confidence_level > 0.0 && self.confidence_level < 1.0) {
+            p.push(
+                "confidence_level",
+                format!(
+                    "is {}, not a probability in (0, 1)",
+                    num(self.confidence_level)
+                ),
+            );
+        }
+        if self.trials.is_empty() {
+            p.push(
+                "trials",
+                "lists no trial: a trials file without trials measured nothing",
+            );
+        }
+        let mut ids = std::collections::BTreeSet::new();
+        for (i, t) in self.trials.iter().enumerate() {
+            check_name(&mut p, &format!("trials[{i}].run_id"), &t.run_id);
+            if !ids.insert(t.run_id.as_str()) {
+                p.push(
+                    format!("trials[{i}].run_id"),
+                    format!("repeats trial {}", fsio::quoted(&t.run_id)),
+                );
+            }
+            for (key, v) in &t.figures {
+                let at = format!("trials[{i}].figures.{key}");
+                match (Figure::from_key(key), v) {
+                    (None, _) => p.push(at, unknown_figure(key)),
+                    (Some(f), Some(v)) => {
+                        if let Some(why) = f.domain_problem(*v) {
+                            p.push(at, why);
+                        }
+                    }
+                    (Some(_), None) => {}
+                }
+            }
+        }
+        for key in self.figures.keys() {
+            if Figure::from_key(key).is_none() {
+                p.push(format!("figures.{key}"), unknown_figure(key));
+            }
+        }
+        let trials_clean = p.is_empty();
+        for f in Figure::ALL {
+            self.check_figure(f, trials_clean, &mut p);
+        }
+        check_targets_list(&mut p, "targets", &self.targets);
+        p
+    }
+
+    /// Checks the estimate of `f` on its own and, when the trials are clean, against them.
+    fn check_figure(&self, f: Figure, trials_clean: bool, p: &mut Problems) {
+        let at = format!("figures.{}", f.key());
+        let values: Vec<f64> = self
+            .trials
+            .iter()
+            .filter_map(|t| t.figures.get(f.key()).copied().flatten())
+            .collect();
+        let missing = self.trials.len() - values.len();
+        let Some(e) = self.estimate(f) else {
+            if !values.is_empty() {
+                p.push(
+                    "figures",
+                    format!(
+                        "lacks {}, which {} of the {} trials measured",
+                        f.key(),
+                        values.len(),
+                        self.trials.len()
+                    ),
+                );
+            }
+            return;
+        };
+        if !e.check(f, &at, p) || !trials_clean {
+            return;
+        }
+        if e.n != values.len() || e.missing != missing {
+            p.push(
+                format!("{at}.n"),
+                format!(
+                    "n = {} and missing = {} disagree with the trials listed ({} measured it, \
+                     {missing} did not)",
+                    e.n,
+                    e.missing,
+                    values.len()
+                ),
+            );
+            return;
+        }
+        let valid_level = self.confidence_level > 0.0 && self.confidence_level < 1.0;
+        if let Some(want) = median_ci(&values, missing, self.confidence_level)
+            && valid_level
+            && !e.same_as(&want)
+        {
+            p.push(
+                at,
+                format!(
+                    "is not what the trials' values give: median {} in [{}, {}] \
+                     (confidence {}, range {} to {}), but the file says median {} in [{}, {}] \
+                     (confidence {}, range {} to {})",
+                    num(want.median),
+                    num(want.low),
+                    num(want.high),
+                    num(want.confidence),
+                    num(want.min),
+                    num(want.max),
+                    num(e.median),
+                    num(e.low),
+                    num(e.high),
+                    num(e.confidence),
+                    num(e.min),
+                    num(e.max)
+                ),
+            );
+        }
     }
 
     /// The per-figure table (every trial's value, then min, median, CI and max) and the
@@ -332,6 +496,16 @@ impl TrialsResult {
     }
 }
 
+/// The message for a figure key that is not a tracked figure.
+fn unknown_figure(key: &str) -> String {
+    let known: Vec<&str> = Figure::ALL.iter().map(|f| f.key()).collect();
+    format!(
+        "{} is not a tracked figure ({})",
+        fsio::quoted(key),
+        known.join(", ")
+    )
+}
+
 /// One line about a finished trial, for the terminal.
 pub fn trial_line(k: usize, n: usize, r: &RunResult) -> String {
     let figs: Vec<String> = [Figure::P50, Figure::P95, Figure::P99, Figure::Delivery]
@@ -438,15 +612,93 @@ mod tests {
         let path = t.write_json(dir.path()).expect("written");
         assert_eq!(path, dir.path().join(&t.id).join("trials.json"));
         assert_eq!(TrialsResult::read_json(&path).expect("read"), t);
+        let here = Path::new("t.json");
         let result = serde_json::to_string(&three()[0]).expect("json");
-        assert!(TrialsResult::from_json(&result).is_err());
+        let err = TrialsResult::parse(here, &result).expect_err("a result");
+        assert!(err.to_string().contains("field `format`"), "{err}");
         let other = serde_json::to_string(&TrialsResult {
             format: "x/9".into(),
             ..t
         })
         .expect("json");
-        let err = TrialsResult::from_json(&other).expect_err("wrong format");
-        assert!(err.contains("x/9"), "{err}");
+        let err = TrialsResult::parse(here, &other).expect_err("wrong format");
+        assert!(err.to_string().contains("x/9"), "{err}");
+    }
+
+    /// The problems of `t` as `field: message` lines.
+    fn problems(t: &TrialsResult) -> Vec<String> {
+        t.problems().0.iter().map(ToString::to_string).collect()
+    }
+
+    fn has(problems: &[String], field: &str, message: &str) -> bool {
+        problems
+            .iter()
+            .any(|p| p.starts_with(&format!("field `{field}`: ")) && p.contains(message))
+    }
+
+    #[test]
+    fn a_summary_is_coherent_and_the_committed_baseline_too() {
+        let t = summarise(&three()).expect("summary");
+        assert_eq!(problems(&t), Vec::<String>::new());
+        let baseline =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/baselines/smoke.trials.json");
+        TrialsResult::read_json(&baseline).expect("the committed baseline is coherent");
+    }
+
+    #[test]
+    fn no_trial_or_inconsistent_counts_are_refused() {
+        let t = summarise(&three()).expect("summary");
+        let empty = TrialsResult {
+            trials: Vec::new(),
+            ..t.clone()
+        };
+        let got = problems(&empty);
+        assert!(has(&got, "trials", "lists no trial"), "{got:#?}");
+        let mut counts = t.clone();
+        counts.figures.get_mut("p99").expect("p99").n = 7;
+        assert!(has(
+            &problems(&counts),
+            "figures.p99.n",
+            "disagree with the trials"
+        ));
+        let mut lost = t.clone();
+        lost.figures.remove("p50");
+        assert!(has(
+            &problems(&lost),
+            "figures",
+            "lacks p50, which 3 of the 3"
+        ));
+        let mut forged = t.clone();
+        let p50 = forged.figures.get_mut("p50").expect("p50");
+        p50.median = 29.5;
+        assert!(has(
+            &problems(&forged),
+            "figures.p50",
+            "not what the trials' values give"
+        ));
+        let mut unknown = t.clone();
+        unknown.trials[1].figures.insert("p42".into(), Some(1.0));
+        assert!(has(
+            &problems(&unknown),
+            "trials[1].figures.p42",
+            "not a tracked figure"
+        ));
+        let mut ratio = t.clone();
+        ratio.trials[0].figures.insert("delivery".into(), Some(7.5));
+        assert!(has(
+            &problems(&ratio),
+            "trials[0].figures.delivery",
+            "not a ratio"
+        ));
+        let mut twice = t;
+        twice.trials[2].run_id = twice.trials[0].run_id.clone();
+        twice.confidence_level = 1.5;
+        let got = problems(&twice);
+        assert!(has(&got, "trials[2].run_id", "repeats trial"), "{got:#?}");
+        assert!(
+            has(&got, "confidence_level", "not a probability"),
+            "{got:#?}"
+        );
     }
 
     #[test]

@@ -16,12 +16,12 @@ mod series;
 #[cfg(test)]
 mod tests;
 
-use std::io::BufRead;
 use std::path::{Path, PathBuf};
 
 use lab_events::Record;
 
 use crate::error::Error;
+use crate::fsio;
 use crate::result::RunResult;
 
 /// The report's file name inside a run's folder.
@@ -38,44 +38,53 @@ pub fn write(result: &RunResult, events: &[Record], dir: &Path) -> Result<PathBu
 /// Re-renders the report of a finished run from its `result.json` and the
 /// `events.jsonl` beside it. Without the events file, the report shows what
 /// `result.json` alone allows and says so.
+///
+/// The result is validated on load ([`RunResult::read_json`]): a file that is not a
+/// coherent measurement is refused, naming the file and the field, and no report (no
+/// "MET") is written for it. Both files are read within a bound: [`fsio::RESULT_CAP`]
+/// for `result.json`, [`fsio::EVENTS_CAP`] for `events.jsonl` and
+/// [`fsio::EVENT_LINE_CAP`] for each of its lines.
 pub fn rerender(result_json: &Path) -> Result<PathBuf, Error> {
     let result = RunResult::read_json(result_json)?;
     let dir = result_json.parent().unwrap_or(Path::new("."));
     let events_path = dir.join(EVENTS_FILE);
     let mut notes = Vec::new();
-    let events = match std::fs::File::open(&events_path) {
-        Ok(f) => {
-            let (events, bad) = read_events(std::io::BufReader::new(f))
-                .map_err(|e| Error::io("read", &events_path, e))?;
-            if bad > 0 {
-                notes.push(format!(
-                    "{bad} line{} of {EVENTS_FILE} could not be parsed and {} left out.",
-                    if bad == 1 { "" } else { "s" },
-                    if bad == 1 { "was" } else { "were" }
-                ));
-            }
-            Some(events)
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+    let present = events_path
+        .try_exists()
+        .map_err(|e| Error::io("read", &events_path, e))?;
+    let events = if present {
+        let mut reader = fsio::open_capped(&events_path, fsio::EVENTS_CAP, "an event log")?;
+        let (events, bad) = read_events(&mut reader)?;
+        if bad > 0 {
             notes.push(format!(
-                "No {EVENTS_FILE} beside result.json: the charts that need individual \
-                 deliveries (latency CDF and histogram, coverage curve, latency over the \
-                 run) are replaced by the summary figures result.json holds."
+                "{bad} line{} of {EVENTS_FILE} could not be parsed and {} left out.",
+                if bad == 1 { "" } else { "s" },
+                if bad == 1 { "was" } else { "were" }
             ));
-            None
         }
-        Err(e) => return Err(Error::io("open", &events_path, e)),
+        Some(events)
+    } else {
+        notes.push(format!(
+            "No {EVENTS_FILE} beside result.json: the charts that need individual \
+             deliveries (latency CDF and histogram, coverage curve, latency over the \
+             run) are replaced by the summary figures result.json holds."
+        ));
+        None
     };
     render_into(&result, events.as_deref(), notes, dir)
 }
 
 /// Parses an event log, one record a line; returns the records and the number of lines
-/// that were not records (blank lines are skipped silently).
-fn read_events(reader: impl BufRead) -> std::io::Result<(Vec<Record>, usize)> {
+/// that were not records (not UTF-8, not JSON, not an event; blank lines are skipped
+/// silently). A line over [`fsio::EVENT_LINE_CAP`] or a log over its cap is an error.
+fn read_events(reader: &mut fsio::CappedReader) -> Result<(Vec<Record>, usize), Error> {
     let mut events = Vec::new();
     let mut bad = 0;
-    for line in reader.lines() {
-        let line = line?;
+    while let Some(line) = reader.next_line(fsio::EVENT_LINE_CAP)? {
+        let fsio::Line::Text(line) = line else {
+            bad += 1;
+            continue;
+        };
         if line.trim().is_empty() {
             continue;
         }

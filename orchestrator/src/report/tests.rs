@@ -329,12 +329,13 @@ fn rerender_reads_the_events_beside_result_json() {
 }
 
 #[test]
-fn rerender_of_a_missing_result_is_an_io_error() {
+fn rerender_of_a_missing_result_is_bad_input() {
     let err = rerender(Path::new("/nonexistent/result.json")).expect_err("fails");
     assert!(
         err.to_string().starts_with("read /nonexistent/result.json"),
         "{err}"
     );
+    assert_eq!(err.exit_code(), crate::error::EXIT_INVALID);
 }
 
 #[test]
@@ -352,4 +353,59 @@ fn series_match_the_statistics() {
     assert_eq!(s.samples.first().map(|x| x.t_s), Some(0.0));
     let last = s.samples.last().map(|x| x.t_s).expect("samples");
     assert!((last - 4.75).abs() < 1e-9, "{last}");
+}
+
+#[test]
+fn rerender_refuses_an_incoherent_result_and_writes_no_report() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = test_plan();
+    let mut r = test_result(&p, &events(&p));
+    r.stats.delivery.ratio = Some(7.5);
+    r.phases.ready_after_s = Some(-4.0);
+    let json = r.write_json(dir.path()).expect("result.json");
+    let err = rerender(&json).expect_err("incoherent");
+    assert_eq!(err.exit_code(), crate::error::EXIT_INVALID);
+    let msg = err.to_string();
+    assert!(
+        msg.contains("field `stats.delivery.ratio`: is 7.5"),
+        "{msg}"
+    );
+    assert!(msg.contains("field `phases.ready_after_s`: is -4"), "{msg}");
+    assert!(!json.with_file_name(REPORT_FILE).exists());
+}
+
+#[test]
+fn an_endless_line_in_the_event_log_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = test_plan();
+    let json = test_result(&p, &events(&p))
+        .write_json(dir.path())
+        .expect("result.json");
+    let events_path = json.with_file_name(EVENTS_FILE);
+    std::fs::write(&events_path, vec![b'x'; 2 << 20]).expect("events");
+    let err = rerender(&json).expect_err("endless line");
+    assert_eq!(err.exit_code(), crate::error::EXIT_INVALID);
+    assert!(
+        err.to_string()
+            .contains("line 1 is longer than the 1 MiB a line may be"),
+        "{err}"
+    );
+}
+
+#[test]
+fn event_lines_that_are_not_utf8_are_left_out_and_counted() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = test_plan();
+    let records = events(&p);
+    let json = test_result(&p, &records)
+        .write_json(dir.path())
+        .expect("result.json");
+    let mut bytes: Vec<u8> = records
+        .iter()
+        .flat_map(|r| (r.to_line() + "\n").into_bytes())
+        .collect();
+    bytes.extend_from_slice(b"{\"ts_ns\": \xff}\n");
+    std::fs::write(json.with_file_name(EVENTS_FILE), bytes).expect("events");
+    let html = std::fs::read_to_string(rerender(&json).expect("rendered")).expect("read");
+    assert!(html.contains("1 line of events.jsonl could not be parsed"));
 }
