@@ -1,8 +1,9 @@
 //! Command line: a TOML config (file or environment) with per-field flag overrides.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Parser;
+use lab_config::bounds::{MAX_NODE_MILLIS, MAX_THREADS};
 
 use crate::config::{ConfigError, NodeConfig, Role, TrafficConfig};
 
@@ -47,12 +48,12 @@ pub struct Args {
     /// Payload size in bytes (with --publish-rate).
     #[arg(long, default_value_t = 1024)]
     pub publish_size: usize,
-    /// Delay before the first publish, in milliseconds (with --publish-rate).
-    #[arg(long, default_value_t = 5000)]
+    /// Delay before the first publish, in milliseconds (with --publish-rate; at most a day).
+    #[arg(long, default_value_t = 5000, value_parser = clap::value_parser!(u64).range(0..=MAX_NODE_MILLIS))]
     pub publish_after_ms: u64,
-    /// Runtime worker threads (1: a single-threaded runtime).
-    #[arg(long, env = "MESHNODE_THREADS", default_value_t = 1)]
-    pub threads: usize,
+    /// Runtime worker threads (1: a single-threaded runtime; at most 64).
+    #[arg(long, env = "MESHNODE_THREADS", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=MAX_THREADS as i64))]
+    pub threads: u16,
 }
 
 /// Roles as accepted on the command line.
@@ -66,12 +67,16 @@ pub enum RoleArg {
 
 impl Args {
     /// The effective configuration: file or environment TOML, then flags on top.
+    ///
+    /// Problems in the TOML are located in it; a problem caused by a flag names the flag.
     pub fn resolve(&self) -> Result<NodeConfig, ConfigError> {
         let mut c = match (&self.config, &self.config_toml) {
-            (Some(path), _) => NodeConfig::from_file(path)?,
-            (None, Some(text)) => NodeConfig::from_toml(text, "MESHNODE_CONFIG_TOML")?,
+            (Some(path), _) => NodeConfig::from_file(path).map_err(ConfigError::Invalid)?,
+            (None, Some(text)) => NodeConfig::from_toml(text, Path::new("MESHNODE_CONFIG_TOML"))
+                .map_err(ConfigError::Invalid)?,
             (None, None) => NodeConfig::default(),
         };
+        let own_bootstrap = c.bootstrap.len();
         if let Some(n) = &self.name {
             c.name = Some(n.clone());
         }
@@ -96,15 +101,51 @@ impl Args {
         }
         if let Some(rate) = self.publish_rate {
             c.traffic = Some(TrafficConfig {
-                start_at_ms: Some(lab_events::now_ns() / 1_000_000 + self.publish_after_ms),
+                start_at_ms: Some(
+                    (lab_events::now_ns() / 1_000_000).saturating_add(self.publish_after_ms),
+                ),
                 delay_ms: 0,
                 rate_per_sec: rate,
                 size: self.publish_size,
                 count: self.publish_count,
             });
         }
-        c.check()?;
-        Ok(c)
+        match c.check().into_iter().next() {
+            None => Ok(c),
+            Some(p) => Err(ConfigError::Flag {
+                flag: self.flag_of(&p.field.to_string(), own_bootstrap),
+                message: p.message,
+            }),
+        }
+    }
+
+    /// The flag that set `field`, for a problem found after the flags were applied (the
+    /// TOML alone was valid, so a flag caused it).
+    fn flag_of(&self, field: &str, own_bootstrap: usize) -> String {
+        let flag = match field {
+            "name" => "--name",
+            "mldsa_level" => "--mldsa-level",
+            "traffic.rate_per_sec" => "--publish-rate",
+            "traffic.size" => "--publish-size",
+            "traffic.count" => "--publish-count",
+            "traffic.start_at_ms" => "--publish-after-ms",
+            f if f.starts_with("listen") && !self.listen.is_empty() => "--listen",
+            f if f.starts_with("bootstrap[") => {
+                let i: usize = f["bootstrap[".len()..]
+                    .trim_end_matches(']')
+                    .parse()
+                    .unwrap_or(0);
+                return match i
+                    .checked_sub(own_bootstrap)
+                    .and_then(|k| self.bootstrap.get(k))
+                {
+                    Some(addr) => format!("--bootstrap {addr}"),
+                    None => format!("field `{f}`"),
+                };
+            }
+            other => return format!("field `{other}`"),
+        };
+        flag.to_string()
     }
 }
 

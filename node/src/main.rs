@@ -21,7 +21,7 @@ fn main() -> std::process::ExitCode {
         0 | 1 => tokio::runtime::Builder::new_current_thread(),
         n => {
             let mut b = tokio::runtime::Builder::new_multi_thread();
-            b.worker_threads(n);
+            b.worker_threads(usize::from(n));
             b
         }
     }

@@ -151,12 +151,13 @@ pub async fn start_with_key(
     config: NodeConfig,
     sink: Box<dyn EventSink>,
 ) -> Result<NodeHandle, NodeError> {
-    config.check()?;
-    let level =
-        Level::from_number(config.mldsa_level).ok_or(crate::config::ConfigError::Invalid {
-            field: "mldsa_level",
-            message: "must be 44, 65 or 87".into(),
-        })?;
+    crate::config::ensure_valid(&config)?;
+    let level = Level::from_number(config.mldsa_level).ok_or_else(|| {
+        crate::config::ConfigError::Rejected(vec![lab_config::Problem::new(
+            lab_config::FieldPath::root("mldsa_level"),
+            "must be 44, 65 or 87",
+        )])
+    })?;
     // The ML-DSA key is derived from the identity key, so one secret makes the node.
     let seed = key
         .derive_secret(b"meshlab ml-dsa signing key v1")
@@ -187,7 +188,7 @@ pub async fn start_with_key(
             .listen_on(addr.clone())
             .map_err(|e| NodeError::Listen {
                 addr: addr.to_string(),
-                message: e.to_string(),
+                message: error_chain(&e),
             })?;
     }
     let listen_addrs = await_listeners(&mut swarm, listen.len()).await?;
@@ -283,22 +284,53 @@ async fn await_listeners(
             }
             SwarmEvent::ListenerError { error, .. } => {
                 return Err(NodeError::Listen {
-                    addr: "listener".into(),
-                    message: error.to_string(),
+                    addr: "a listen address".into(),
+                    message: error_chain(&error),
                 });
             }
             SwarmEvent::ListenerClosed {
                 addresses, reason, ..
             } => {
+                let addr = addresses
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ");
                 return Err(NodeError::Listen {
-                    addr: format!("{addresses:?}"),
-                    message: format!("{reason:?}"),
+                    addr: if addr.is_empty() {
+                        "a listen address".into()
+                    } else {
+                        addr
+                    },
+                    message: match reason {
+                        Ok(()) => "the listener closed".into(),
+                        Err(e) => error_chain(&e),
+                    },
                 });
             }
             _ => {}
         }
     }
     Ok(addrs)
+}
+
+/// An error and its sources, joined with `: ` (libp2p's transport errors keep the OS
+/// reason, e.g. "Cannot assign requested address", in a source, not in their own message).
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut next = Some(e);
+    while let Some(e) = next {
+        let text = e.to_string();
+        if !text.is_empty() && !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        next = e.source();
+    }
+    if parts.is_empty() {
+        "no reason given".into()
+    } else {
+        parts.join(": ")
+    }
 }
 
 fn interval(period: Duration) -> Interval {

@@ -39,6 +39,11 @@ pub enum Command {
     Plan(PlanArgs),
     /// Remove every container and network any run left behind (label meshlab=1).
     Down,
+    /// Check what a run needs against what this host has, one line each (engine, root,
+    /// netem, NFQUEUE, congestion control, neighbour table, cores and memory, and the
+    /// largest testnet it should carry faithfully); with a scenario, for that scenario.
+    /// `run` performs the same checks first. Exit 3 when a check fails.
+    Doctor(DoctorArgs),
     /// Compare a run or trials result against a baseline; exit 1 when a tracked figure
     /// regresses past its threshold (see README, "Regression gate", for the exact rule).
     Compare(CompareArgs),
@@ -73,7 +78,7 @@ pub struct RunArgs {
     pub shaper_binary: Option<PathBuf>,
     /// Seconds to wait for every mesh before traffic starts anyway (and the laggards are
     /// reported).
-    #[arg(long, default_value_t = 90)]
+    #[arg(long, default_value_t = 90, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub ready_timeout: u64,
     /// Run the scenario N times in a row and write `<scenario>-trials-<id>/trials.json`
     /// with the median and a confidence interval per figure; targets are then checked on
@@ -150,6 +155,13 @@ pub struct ValidateArgs {
     pub scenarios: Vec<PathBuf>,
 }
 
+/// Options of `doctor`.
+#[derive(Debug, clap::Args)]
+pub struct DoctorArgs {
+    /// Check the host for this scenario's needs (nodes, rate, shaping).
+    pub scenario: Option<PathBuf>,
+}
+
 /// Options of `plan`.
 #[derive(Debug, clap::Args)]
 pub struct PlanArgs {
@@ -164,6 +176,7 @@ pub async fn dispatch(cli: Cli) -> u8 {
         Command::Validate(a) => validate(a),
         Command::Plan(a) => plan_cmd(a),
         Command::Down => down().await,
+        Command::Doctor(a) => doctor(a).await,
         Command::Compare(a) => compare_cmd(a),
         Command::Export(ExportCommand::Compose(a)) => export_compose(a).await,
         Command::Report(a) => report(a),
@@ -294,6 +307,30 @@ fn report(a: ReportArgs) -> Result<u8, Error> {
     let path = crate::report::rerender(&a.result)?;
     println!("{}", path.display());
     Ok(EXIT_TARGETS_MET)
+}
+
+async fn doctor(a: DoctorArgs) -> Result<u8, Error> {
+    let needs = match &a.scenario {
+        Some(path) => {
+            let s = scenario::load(path)?;
+            let probe = plan::plan(&s, Subnet::DEFAULT);
+            Some(crate::host::Needs {
+                nodes: s.node_count(),
+                rate_per_sec: s.traffic.rate_per_sec,
+                shaped: probe.shaper != crate::profile::ShaperChoice::None && !probe.link.is_none(),
+            })
+        }
+        None => None,
+    };
+    let checks = crate::host::Host::inspect(None).await.checks(needs);
+    for c in &checks {
+        println!("{c}");
+    }
+    Ok(if crate::host::checks::first_failure(&checks).is_some() {
+        crate::error::EXIT_INFRA
+    } else {
+        EXIT_TARGETS_MET
+    })
 }
 
 async fn down() -> Result<u8, Error> {

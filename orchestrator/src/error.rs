@@ -11,8 +11,10 @@
 //! Codes 0 and 1 come from [`crate::result::RunResult::exit_code`]; codes 2 to 4 from
 //! [`Error::exit_code`].
 
-use std::fmt;
 use std::path::PathBuf;
+
+pub use lab_config::Diagnostic;
+use lab_config::DiagnosticList;
 
 /// Exit code: the run completed and every target was met.
 pub const EXIT_TARGETS_MET: u8 = 0;
@@ -103,46 +105,6 @@ impl Error {
             action: action.into(),
             source,
         }
-    }
-}
-
-/// One problem in a scenario or profile file, located by line, column and field path.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Diagnostic {
-    /// The file the problem is in.
-    pub file: PathBuf,
-    /// 1-based line.
-    pub line: usize,
-    /// 1-based column (in characters).
-    pub column: usize,
-    /// Dotted field path, e.g. `groups[1].count`; empty for pure syntax errors.
-    pub field: String,
-    /// What is wrong.
-    pub message: String,
-}
-
-impl fmt::Display for Diagnostic {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}:{}: ", self.file.display(), self.line, self.column)?;
-        if !self.field.is_empty() {
-            write!(f, "field `{}`: ", self.field)?;
-        }
-        write!(f, "{}", self.message)
-    }
-}
-
-/// Displays diagnostics one per line, indented.
-struct DiagnosticList<'a>(&'a [Diagnostic]);
-
-impl fmt::Display for DiagnosticList<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, d) in self.0.iter().enumerate() {
-            if i > 0 {
-                writeln!(f)?;
-            }
-            write!(f, "  {d}")?;
-        }
-        Ok(())
     }
 }
 

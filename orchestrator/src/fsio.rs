@@ -13,6 +13,9 @@
 //! are [`Error::Input`] (exit 2, bad input); only a failure to read an existing file is
 //! [`Error::Io`] (exit 3).
 
+use lab_config::file::{ReadError, read_text};
+pub use lab_config::file::{human_bytes, line_column};
+pub use lab_config::num;
 use std::collections::HashSet;
 use std::fmt;
 use std::io::{BufRead, BufReader, Read};
@@ -134,30 +137,6 @@ impl Problems {
     }
 }
 
-/// `1 GiB`, `16 MiB`, `4 KiB`, `100 B`.
-pub fn human_bytes(n: u64) -> String {
-    if n >= 1 << 30 && n.is_multiple_of(1 << 30) {
-        format!("{} GiB", n >> 30)
-    } else if n >= MIB && n.is_multiple_of(MIB) {
-        format!("{} MiB", n >> 20)
-    } else if n >= 1 << 10 && n.is_multiple_of(1 << 10) {
-        format!("{} KiB", n >> 10)
-    } else {
-        format!("{n} B")
-    }
-}
-
-/// `v` for a message: plain for ordinary magnitudes, in exponent form for huge or tiny
-/// ones (so that a hostile `1e300` stays short).
-pub fn num(v: f64) -> String {
-    let a = v.abs();
-    if v == 0.0 || !v.is_finite() || (1e-6..1e16).contains(&a) {
-        format!("{v}")
-    } else {
-        format!("{v:e}")
-    }
-}
-
 /// `s` as a double-quoted string safe for a terminal: control characters escaped, at most
 /// a hundred-odd characters (the rest elided).
 pub fn quoted(s: &str) -> String {
@@ -224,39 +203,20 @@ fn too_large(path: &Path, cap: u64, what: &str) -> Error {
     )
 }
 
-/// Reads `path` as UTF-8 text of at most `cap` bytes. `what` names the kind of file in the
-/// message ("a result": "is larger than the 16 MiB a result may be"). Never reads more
-/// than `cap + 1` bytes, so an endless file is refused too.
-///
-/// A missing file, a directory, a file over the cap and one that is not UTF-8 (located at
-/// the line and column of the first bad byte) are [`Error::Input`]; a failure to read an
-/// existing file is [`Error::Io`].
+/// Reads `path` as UTF-8 text of at most `cap` bytes ([`lab_config::file::read_text`]):
+/// a missing file, a directory, a file over the cap and one that is not UTF-8 are
+/// [`Error::Input`]; a failure to read an existing file is [`Error::Io`].
 pub fn read_capped(path: &Path, cap: u64, what: &str) -> Result<String, Error> {
-    let (file, meta) = open(path)?;
-    if meta.is_file() && meta.len() > cap {
-        return Err(too_large(path, cap, what));
-    }
-    let mut bytes = Vec::new();
-    file.take(cap.saturating_add(1))
-        .read_to_end(&mut bytes)
-        .map_err(|e| Error::io("read", path, e))?;
-    if bytes.len() as u64 > cap {
-        return Err(too_large(path, cap, what));
-    }
-    String::from_utf8(bytes).map_err(|e| {
-        let offset = e.utf8_error().valid_up_to();
-        let bytes = e.as_bytes();
-        bad_input(
+    read_text(path, cap, what).map_err(|e| match e {
+        ReadError::Io { path, source } => Error::io("read", path, source),
+        ReadError::NotAFile(d) | ReadError::Content(d) => bad_input(
             path,
             Problem {
-                at: Some(line_column(bytes, offset)),
+                at: d.message.contains("UTF-8").then_some((d.line, d.column)),
                 field: String::new(),
-                message: format!(
-                    "is not UTF-8 text: byte 0x{:02x} at offset {offset}",
-                    bytes.get(offset).copied().unwrap_or_default()
-                ),
+                message: d.message,
             },
-        )
+        ),
     })
 }
 
@@ -388,18 +348,6 @@ fn read_line_capped(
             }
         }
     }))
-}
-
-/// 1-based line and column (in characters) of byte `offset` of `bytes`.
-pub fn line_column(bytes: &[u8], offset: usize) -> (usize, usize) {
-    let before = &bytes[..offset.min(bytes.len())];
-    let line = before.iter().filter(|b| **b == b'\n').count() + 1;
-    let start = before
-        .iter()
-        .rposition(|b| *b == b'\n')
-        .map_or(0, |i| i + 1);
-    let column = String::from_utf8_lossy(&before[start..]).chars().count() + 1;
-    (line, column)
 }
 
 /// Byte offset of serde_json's (1-based line, column in bytes) position in `text`: the end

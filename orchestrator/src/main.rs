@@ -4,6 +4,16 @@ use clap::Parser;
 use orchestrator::cli::{Cli, dispatch};
 
 fn main() -> std::process::ExitCode {
+    // Logs (the Docker code's warnings among them) go to stderr; RUST_LOG sets the level,
+    // default: warnings, and this crate's info.
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,orchestrator=info")),
+        )
+        .init();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

@@ -28,9 +28,8 @@ use serde::{Serialize, Serializer};
 use crate::error::Error;
 use crate::profile::{LinkProfile, ShaperChoice};
 use crate::scenario::units::duration_str;
-use crate::scenario::{
-    GossipsubOverrides, GossipsubParams, Group, Role, Scenario, Targets, Traffic, Transport,
-};
+use crate::scenario::{GossipsubSettings, Group, Role, Scenario, Targets, Traffic, Transport};
+use lab_config::{NodeConfig, TrafficConfig};
 
 /// Testnets up to this many nodes ping every 2 s, larger ones every 15 s.
 pub const SMALL_TESTNET: usize = 20;
@@ -116,8 +115,8 @@ pub struct Plan {
     pub targets: Targets,
     /// The scenario's whole traffic (all honest publishers together).
     pub traffic: Traffic,
-    /// Effective gossipsub settings of every node (overrides over spec defaults).
-    pub gossipsub: GossipsubParams,
+    /// Gossipsub settings of every node (the scenario's over the spec's defaults).
+    pub gossipsub: GossipsubSettings,
     /// The scenario's groups.
     pub groups: Vec<Group>,
     /// Every node, in index order.
@@ -163,9 +162,9 @@ pub struct NodePlan {
     /// The topic (repeated from the plan for [`NodePlan::node_config_toml`]).
     #[serde(skip)]
     topic: String,
-    /// Gossipsub overrides (repeated from the scenario for the node config).
+    /// Gossipsub settings (repeated from the scenario for the node config).
     #[serde(skip)]
-    gossipsub: GossipsubOverrides,
+    gossipsub: GossipsubSettings,
 }
 
 /// One publisher's schedule: it publishes from the run's common traffic start (plus its
@@ -180,33 +179,6 @@ pub struct NodeTraffic {
     pub size: u64,
 }
 
-/// The node's TOML document, field names as in the node's configuration.
-#[derive(Serialize)]
-struct NodeConfigDoc<'a> {
-    name: &'a str,
-    role: &'a str,
-    bootstrap: &'a [String],
-    mldsa_level: u16,
-    mdns: bool,
-    kad_learn: bool,
-    ping_interval_ms: u64,
-    score_snapshot_ms: u64,
-    topic: &'a str,
-    #[serde(skip_serializing_if = "GossipsubOverrides::is_empty")]
-    gossipsub: &'a GossipsubOverrides,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    traffic: Option<TrafficDoc>,
-}
-
-#[derive(Serialize)]
-struct TrafficDoc {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    start_at_ms: Option<u64>,
-    delay_ms: u64,
-    rate_per_sec: f64,
-    size: u64,
-}
-
 impl NodePlan {
     /// Whether the node follows the protocol.
     pub fn is_honest(&self) -> bool {
@@ -219,29 +191,45 @@ impl NodePlan {
     /// It starts `traffic_start_ms` (wall clock, ms since the epoch; a time already past
     /// means at boot) plus this node's own offset, or without a start time when the node
     /// is signalled (SIGUSR1), as in compose files.
+    /// The configuration is checked with the node's own rules
+    /// ([`NodeConfig::check`]) before it is written, so that no run starts nodes that
+    /// would refuse it.
     pub fn node_config_toml(&self, traffic_start_ms: Option<u64>) -> Result<String, Error> {
-        let doc = NodeConfigDoc {
-            name: &self.name,
-            role: self.role.name(),
-            bootstrap: &self.bootstrap,
+        let config = self.node_config(traffic_start_ms);
+        if let Some(p) = config.check().into_iter().next() {
+            return Err(Error::Infra(format!(
+                "plan node {}: its configuration breaks the node's rules: {p}",
+                self.name
+            )));
+        }
+        toml::to_string(&config).map_err(|e| Error::Encode {
+            what: format!("the config of node {}", self.name),
+            message: e.to_string(),
+        })
+    }
+
+    /// The node's configuration (see [`NodePlan::node_config_toml`]).
+    pub fn node_config(&self, traffic_start_ms: Option<u64>) -> NodeConfig {
+        NodeConfig {
+            name: Some(self.name.clone()),
+            role: self.role,
+            bootstrap: self.bootstrap.clone(),
             mldsa_level: self.mldsa_level,
             mdns: false,
             kad_learn: self.kad_learn,
             ping_interval_ms: self.ping_interval_ms,
             score_snapshot_ms: self.score_snapshot_ms,
-            topic: &self.topic,
-            gossipsub: &self.gossipsub,
-            traffic: self.traffic.as_ref().map(|t| TrafficDoc {
+            topic: self.topic.clone(),
+            gossipsub: self.gossipsub.clone(),
+            traffic: self.traffic.as_ref().map(|t| TrafficConfig {
                 start_at_ms: traffic_start_ms,
                 delay_ms: t.offset_ms,
                 rate_per_sec: t.rate_per_sec,
-                size: t.size,
+                size: usize::try_from(t.size).unwrap_or(usize::MAX),
+                count: None,
             }),
-        };
-        toml::to_string(&doc).map_err(|e| Error::Encode {
-            what: format!("the config of node {}", self.name),
-            message: e.to_string(),
-        })
+            ..NodeConfig::default()
+        }
     }
 }
 
@@ -381,7 +369,7 @@ pub fn plan(s: &Scenario, subnet: Subnet) -> Plan {
         shaper: s.network.shaper,
         targets: s.targets.clone(),
         traffic: s.traffic.clone(),
-        gossipsub: s.gossipsub.effective(),
+        gossipsub: s.gossipsub.clone(),
         groups: s.groups.clone(),
         nodes,
     }
@@ -551,8 +539,10 @@ mesh_n = 5
             Some(publisher.bootstrap.len())
         );
         let g = doc["gossipsub"].as_table().expect("gossipsub table");
-        assert_eq!(g.len(), 1);
         assert_eq!(g["mesh_n"].as_integer(), Some(5));
+        // What the node reads back is what the plan meant.
+        let read = NodeConfig::from_toml(&started, Path::new("plan")).expect("the node accepts it");
+        assert_eq!(read, publisher.node_config(Some(1_700_000_000_000)));
         let t = doc["traffic"].as_table().expect("traffic table");
         let own = publisher.traffic.as_ref().expect("traffic");
         assert!(
@@ -566,20 +556,6 @@ mesh_n = 5
             !t.contains_key("count"),
             "traffic runs until the node stops"
         );
-        let allowed = [
-            "name",
-            "role",
-            "bootstrap",
-            "mldsa_level",
-            "mdns",
-            "ping_interval_ms",
-            "score_snapshot_ms",
-            "kad_learn",
-            "topic",
-            "gossipsub",
-            "traffic",
-        ];
-        assert!(doc.keys().all(|k| allowed.contains(&k.as_str())), "{text}");
 
         let quiet = p
             .nodes

@@ -226,15 +226,12 @@ pub fn profile_path(netem_dir: &Path, name: &str) -> PathBuf {
 /// Reads and checks a profile file; every problem is reported as a [`Diagnostic`] naming
 /// the file (in [`Error::ScenarioInvalid`]).
 pub fn load(path: &Path) -> Result<LinkProfile, Error> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        Error::ScenarioInvalid(vec![Diagnostic {
-            file: path.to_path_buf(),
-            line: 1,
-            column: 1,
-            field: String::new(),
-            message: format!("cannot read link profile: {e}"),
-        }])
-    })?;
+    let text = lab_config::file::read_text(
+        path,
+        lab_config::bounds::MAX_CONFIG_FILE_BYTES,
+        "a link profile",
+    )
+    .map_err(|e| Error::ScenarioInvalid(vec![e.into_diagnostic()]))?;
     parse(path, &text)
 }
 

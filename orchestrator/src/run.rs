@@ -17,7 +17,7 @@ use crate::docker::{
     ContainerSpec, DockerError, DockerRunner, LogSource, NetworkAttachment, node_image_context,
 };
 use crate::error::Error;
-use crate::host::HostMonitor;
+use crate::host::{self, HostMonitor};
 use crate::host_shaper::{HostShaper, SHAPER_ROLE};
 use crate::plan::{self, Plan, Subnet};
 use crate::profile::ShaperChoice;
@@ -43,11 +43,6 @@ const CONCURRENCY: usize = 16;
 /// Traffic after the measurement window, so that the window's last messages arrive before
 /// the nodes stop.
 const DRAIN: Duration = Duration::from_secs(3);
-/// The nodes' TCP congestion control (also in compose exports): Linux's default, whatever the host's default is, so
-/// that figures do not depend on it. A network namespace starts with the host's choice,
-/// and ours default to BBR, whose pacing spreads an 8 KB message over ~10 ms on a 50 ms
-/// link (one-way 61 ms against 50.5 ms with cubic, measured between two namespaces).
-pub const NODE_TCP_CONGESTION: &str = "cubic";
 /// Grace between SIGTERM and SIGKILL when stopping nodes.
 const STOP_GRACE: Duration = Duration::from_secs(5);
 
@@ -59,6 +54,7 @@ fn infra(e: DockerError) -> Error {
 /// this returns, whether the run succeeded, failed, or was interrupted (SIGINT/SIGTERM).
 pub async fn run(path: &Path, opts: &RunOptions) -> Result<RunResult, Error> {
     let scenario = scenario::load(path)?;
+    check_host(&scenario).await?;
     let mut sigint = signal(SignalKind::interrupt())
         .map_err(|e| Error::Infra(format!("install the SIGINT handler: {e}")))?;
     let mut sigterm = signal(SignalKind::terminate())
@@ -89,6 +85,27 @@ pub async fn run(path: &Path, opts: &RunOptions) -> Result<RunResult, Error> {
     }
     teardown(&runner, &run_id).await;
     outcome
+}
+
+/// The host checks of `orchestrator doctor` for this scenario: warnings are printed, the
+/// first failure stops the run before anything is built or started.
+async fn check_host(scenario: &Scenario) -> Result<(), Error> {
+    let probe = plan::plan(scenario, Subnet::DEFAULT);
+    let needs = host::Needs {
+        nodes: scenario.node_count(),
+        rate_per_sec: scenario.traffic.rate_per_sec,
+        shaped: shapes(&probe),
+    };
+    let checks = host::Host::inspect(None).await.checks(Some(needs));
+    for c in checks.iter().filter(|c| c.status == host::Status::Warn) {
+        eprintln!("warning: {c}");
+    }
+    match host::checks::first_failure(&checks) {
+        Some(c) => Err(Error::Infra(format!(
+            "pass the host checks (`orchestrator doctor` shows them all):\n  {c}"
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// Removes everything labelled with the run id, and checks that nothing is left: a create
@@ -212,13 +229,18 @@ async fn execute(
     };
     let images_ready = elapsed_s(t0);
 
-    // Host: the neighbour table must hold every node's peers.
-    match crate::host::ensure_neighbour_table(crate::host::neighbour_entries_needed(
+    // Host: the neighbour table must hold every node's peers, and the nodes' congestion
+    // control must be allowed in namespaces.
+    match host::neighbour::ensure_neighbour_table(host::neighbour::neighbour_entries_needed(
         scenario.node_count(),
     )) {
         Ok(Some(what)) => eprintln!("==> {what}"),
         Ok(None) => {}
         Err(e) => return Err(Error::Infra(e)),
+    }
+    let congestion = host::congestion::ensure().map_err(Error::Infra)?;
+    if let Some(note) = &congestion.note {
+        eprintln!("==> {note}");
     }
 
     // Network, on the first free /16 among a few.
@@ -252,10 +274,11 @@ async fn execute(
                     ipv4: Some(n.ip),
                 }),
                 labels: vec![("meshlab.node".into(), n.name.clone())],
-                sysctls: vec![(
-                    "net.ipv4.tcp_congestion_control".into(),
-                    NODE_TCP_CONGESTION.into(),
-                )],
+                sysctls: congestion
+                    .sysctl
+                    .iter()
+                    .map(|a| ("net.ipv4.tcp_congestion_control".to_string(), a.clone()))
+                    .collect(),
                 ..ContainerSpec::default()
             })
         })
@@ -482,7 +505,7 @@ async fn await_meshes(
     node_ids: &[String],
     timeout: Duration,
 ) -> Vec<String> {
-    let need = usize::try_from(plan.gossipsub.mesh_n_low).unwrap_or(usize::MAX);
+    let need = plan.gossipsub.mesh_n_low;
     let (tx, mut rx) = mpsc::channel::<(usize, usize)>(4096);
     let honest: Vec<(&crate::plan::NodePlan, &String)> = plan
         .nodes

@@ -39,7 +39,7 @@
 //! Parsing (serde, unknown fields rejected) stops at the first error; validation then
 //! collects every semantic problem, each located by file, line, column and field path.
 
-pub(crate) mod doc;
+pub(crate) use lab_config::doc;
 pub(crate) mod units;
 
 use std::collections::BTreeSet;
@@ -52,14 +52,17 @@ use crate::error::{Diagnostic, Error};
 use crate::profile::{self, RawLink};
 pub use crate::profile::{LinkProfile, ShaperChoice};
 use doc::{Document, FieldPath};
+pub use lab_config::{GossipsubSettings, Role};
 use units::{duration_str, opt_duration_str};
 
 /// The topic nodes use when the scenario names none (the node's default).
 pub const DEFAULT_TOPIC: &str = "vigilia/consensus/v1";
 /// The largest payload a scenario may ask for: the node's default `max_payload`.
 pub const MAX_PAYLOAD: u64 = 64 * 1024;
-/// The most nodes one run may hold (they share one /16 subnet).
-pub const MAX_NODES: usize = 65_000;
+pub use lab_config::bounds::MAX_NODES;
+use lab_config::bounds::{
+    MAX_CONFIG_FILE_BYTES, MAX_NODE_RATE_PER_SEC, MAX_RUN_SECS, MIN_NODE_RATE_PER_SEC,
+};
 
 /// A validated scenario.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -82,8 +85,9 @@ pub struct Scenario {
     pub groups: Vec<Group>,
     /// The publish schedule.
     pub traffic: Traffic,
-    /// Gossipsub overrides handed to every node.
-    pub gossipsub: GossipsubOverrides,
+    /// Every node's gossipsub settings: the scenario's `[gossipsub]` over the spec's
+    /// defaults, checked with the node's own rules.
+    pub gossipsub: GossipsubSettings,
     /// What the run must achieve.
     pub targets: Targets,
 }
@@ -113,32 +117,6 @@ pub struct Network {
     pub link: LinkProfile,
     /// Which shaping back end to use.
     pub shaper: ShaperChoice,
-}
-
-/// A node's behaviour.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Role {
-    /// Follows the protocol.
-    #[default]
-    Honest,
-    /// Publishes messages whose ML-DSA signatures do not verify.
-    InvalidSignature,
-}
-
-impl Role {
-    /// The role's name as written in scenarios, node configs and events.
-    pub fn name(self) -> &'static str {
-        match self {
-            Role::Honest => "honest",
-            Role::InvalidSignature => "invalid-signature",
-        }
-    }
-
-    /// Whether the role follows the protocol.
-    pub fn is_honest(self) -> bool {
-        self == Role::Honest
-    }
 }
 
 /// The transport a node dials its bootstrap peers with (every node listens on both).
@@ -200,166 +178,6 @@ pub struct Traffic {
     pub count: u64,
 }
 
-/// `[gossipsub]` overrides: exactly the node's `[gossipsub]` fields, each optional.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct GossipsubOverrides {
-    /// Target mesh degree D.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub mesh_n: Option<u64>,
-    /// Low watermark D_lo.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub mesh_n_low: Option<u64>,
-    /// High watermark D_hi.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub mesh_n_high: Option<u64>,
-    /// Minimum outbound mesh peers D_out.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub mesh_outbound_min: Option<u64>,
-    /// Heartbeats of message history kept.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub history_length: Option<u64>,
-    /// Heartbeats of history gossiped in IHAVE.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub history_gossip: Option<u64>,
-    /// Heartbeat interval in milliseconds.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub heartbeat_ms: Option<u64>,
-    /// Duplicate cache time in milliseconds.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub duplicate_cache_ms: Option<u64>,
-    /// Whether own messages are flooded to all peers.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub flood_publish: Option<bool>,
-    /// Gossip score threshold.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub gossip_threshold: Option<f64>,
-    /// Publish score threshold.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub publish_threshold: Option<f64>,
-    /// Graylist score threshold.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub graylist_threshold: Option<f64>,
-    /// Accept-PX score threshold.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub accept_px_threshold: Option<f64>,
-    /// Opportunistic graft threshold.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub opportunistic_graft_threshold: Option<f64>,
-    /// Weight of invalid message deliveries (P4).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub invalid_message_deliveries_weight: Option<f64>,
-    /// Weight of the IP colocation factor (P6).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub ip_colocation_factor_weight: Option<f64>,
-    /// Peers per IP tolerated before P6 applies.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub ip_colocation_factor_threshold: Option<f64>,
-}
-
-impl GossipsubOverrides {
-    /// Whether no field is overridden.
-    pub fn is_empty(&self) -> bool {
-        self == &GossipsubOverrides::default()
-    }
-
-    /// The node's effective settings: these overrides over the spec defaults.
-    pub fn effective(&self) -> GossipsubParams {
-        let d = GossipsubParams::default();
-        GossipsubParams {
-            mesh_n: self.mesh_n.unwrap_or(d.mesh_n),
-            mesh_n_low: self.mesh_n_low.unwrap_or(d.mesh_n_low),
-            mesh_n_high: self.mesh_n_high.unwrap_or(d.mesh_n_high),
-            mesh_outbound_min: self.mesh_outbound_min.unwrap_or(d.mesh_outbound_min),
-            history_length: self.history_length.unwrap_or(d.history_length),
-            history_gossip: self.history_gossip.unwrap_or(d.history_gossip),
-            heartbeat_ms: self.heartbeat_ms.unwrap_or(d.heartbeat_ms),
-            duplicate_cache_ms: self.duplicate_cache_ms.unwrap_or(d.duplicate_cache_ms),
-            flood_publish: self.flood_publish.unwrap_or(d.flood_publish),
-            gossip_threshold: self.gossip_threshold.unwrap_or(d.gossip_threshold),
-            publish_threshold: self.publish_threshold.unwrap_or(d.publish_threshold),
-            graylist_threshold: self.graylist_threshold.unwrap_or(d.graylist_threshold),
-            accept_px_threshold: self.accept_px_threshold.unwrap_or(d.accept_px_threshold),
-            opportunistic_graft_threshold: self
-                .opportunistic_graft_threshold
-                .unwrap_or(d.opportunistic_graft_threshold),
-            invalid_message_deliveries_weight: self
-                .invalid_message_deliveries_weight
-                .unwrap_or(d.invalid_message_deliveries_weight),
-            ip_colocation_factor_weight: self
-                .ip_colocation_factor_weight
-                .unwrap_or(d.ip_colocation_factor_weight),
-            ip_colocation_factor_threshold: self
-                .ip_colocation_factor_threshold
-                .unwrap_or(d.ip_colocation_factor_threshold),
-        }
-    }
-}
-
-/// Effective gossipsub settings (spec seed 000 §4.1-§4.2 unless overridden).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct GossipsubParams {
-    /// Target mesh degree D (spec: 6).
-    pub mesh_n: u64,
-    /// Low watermark D_lo (spec: 4).
-    pub mesh_n_low: u64,
-    /// High watermark D_hi (spec: 12).
-    pub mesh_n_high: u64,
-    /// Minimum outbound mesh peers D_out (spec: 2).
-    pub mesh_outbound_min: u64,
-    /// Heartbeats of message history kept (spec: 5).
-    pub history_length: u64,
-    /// Heartbeats of history gossiped (spec: 3).
-    pub history_gossip: u64,
-    /// Heartbeat interval in milliseconds (spec: 1000).
-    pub heartbeat_ms: u64,
-    /// Duplicate cache time in milliseconds (spec: 120000).
-    pub duplicate_cache_ms: u64,
-    /// Flood publishing (spec: off).
-    pub flood_publish: bool,
-    /// Gossip threshold (spec: -100).
-    pub gossip_threshold: f64,
-    /// Publish threshold (spec: -500).
-    pub publish_threshold: f64,
-    /// Graylist threshold (spec: -1000).
-    pub graylist_threshold: f64,
-    /// Accept-PX threshold (spec: 50).
-    pub accept_px_threshold: f64,
-    /// Opportunistic graft threshold (spec: 5).
-    pub opportunistic_graft_threshold: f64,
-    /// Invalid message deliveries weight (spec: -10).
-    pub invalid_message_deliveries_weight: f64,
-    /// IP colocation factor weight (spec: -5).
-    pub ip_colocation_factor_weight: f64,
-    /// IP colocation factor threshold (spec: 3).
-    pub ip_colocation_factor_threshold: f64,
-}
-
-impl Default for GossipsubParams {
-    fn default() -> Self {
-        GossipsubParams {
-            mesh_n: 6,
-            mesh_n_low: 4,
-            mesh_n_high: 12,
-            mesh_outbound_min: 2,
-            history_length: 5,
-            history_gossip: 3,
-            heartbeat_ms: 1000,
-            duplicate_cache_ms: 120_000,
-            flood_publish: false,
-            gossip_threshold: -100.0,
-            publish_threshold: -500.0,
-            graylist_threshold: -1000.0,
-            accept_px_threshold: 50.0,
-            opportunistic_graft_threshold: 5.0,
-            invalid_message_deliveries_weight: -10.0,
-            ip_colocation_factor_weight: -5.0,
-            ip_colocation_factor_threshold: 3.0,
-        }
-    }
-}
-
 /// `[targets]`: each is optional; a run passes when every target given is met.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -386,7 +204,7 @@ struct RawFile {
     groups: Vec<RawGroup>,
     traffic: RawTraffic,
     #[serde(default)]
-    gossipsub: GossipsubOverrides,
+    gossipsub: GossipsubSettings,
     #[serde(default)]
     targets: RawTargets,
 }
@@ -459,15 +277,8 @@ pub fn load(path: &Path) -> Result<Scenario, Error> {
 
 /// Loads and validates a scenario, resolving `network.profile` in `netem_dir`.
 pub fn load_with_netem_dir(path: &Path, netem_dir: &Path) -> Result<Scenario, Error> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        Error::ScenarioInvalid(vec![Diagnostic {
-            file: path.to_path_buf(),
-            line: 1,
-            column: 1,
-            field: String::new(),
-            message: format!("cannot read scenario: {e}"),
-        }])
-    })?;
+    let text = lab_config::file::read_text(path, MAX_CONFIG_FILE_BYTES, "a scenario")
+        .map_err(|e| Error::ScenarioInvalid(vec![e.into_diagnostic()]))?;
     parse(path, &text, netem_dir)
 }
 
@@ -528,6 +339,15 @@ impl Validator<'_, '_> {
         let duration = self.duration(&head.key("duration"), &raw.scenario.duration);
         if duration.is_some_and(|d| d.is_zero()) {
             self.err(&head.key("duration"), "must be positive");
+        }
+        if duration.is_some_and(|d| d > Duration::from_secs(MAX_RUN_SECS)) {
+            self.err(
+                &head.key("duration"),
+                format!(
+                    "must be at most {}h (a run of the lab lasts a day at most)",
+                    MAX_RUN_SECS / 3600
+                ),
+            );
         }
         let warmup = match &raw.scenario.warmup {
             Some(w) => self.duration(&head.key("warmup"), w),
@@ -689,7 +509,9 @@ impl Validator<'_, '_> {
         if total > MAX_NODES {
             self.err(
                 &at,
-                format!("{total} nodes in all; at most {MAX_NODES} fit one run"),
+                format!(
+                    "{total} nodes in all; at most {MAX_NODES} fit one run (one host's memory and neighbour table; `orchestrator doctor` tells what this host carries)"
+                ),
             );
         }
         if !raw.is_empty() && !groups.iter().any(|g| g.role.is_honest()) {
@@ -706,6 +528,14 @@ impl Validator<'_, '_> {
             .unwrap_or_else(|| DEFAULT_TOPIC.to_string());
         if topic.trim().is_empty() {
             self.err(&at.key("topic"), "must not be empty");
+        } else if topic.len() > lab_config::bounds::MAX_NAME_BYTES {
+            self.err(
+                &at.key("topic"),
+                format!(
+                    "must be at most {} bytes",
+                    lab_config::bounds::MAX_NAME_BYTES
+                ),
+            );
         }
         let publishers = match usize::try_from(raw.publishers) {
             Ok(p) if p > 0 && p <= honest => p,
@@ -731,6 +561,18 @@ impl Validator<'_, '_> {
                 None
             }
         };
+        if let (Some(rate), true) = (rate_per_sec, publishers > 0) {
+            let each = rate / publishers as f64;
+            if !(MIN_NODE_RATE_PER_SEC..=MAX_NODE_RATE_PER_SEC).contains(&each) {
+                self.err(
+                    &at.key("rate"),
+                    format!(
+                        "gives each of the {publishers} publishers {} msg/s; a node publishes one message an hour to {MAX_NODE_RATE_PER_SEC} a second",
+                        lab_config::num(each)
+                    ),
+                );
+            }
+        }
         let size = match units::parse_size(&raw.size) {
             Ok(s) if s > 0 && s <= MAX_PAYLOAD => s,
             Ok(s) => {
@@ -792,78 +634,11 @@ impl Validator<'_, '_> {
         }
     }
 
-    fn gossipsub(&mut self, o: &GossipsubOverrides) {
+    /// The node's own rules ([`GossipsubSettings::check`]), located in this file.
+    fn gossipsub(&mut self, g: &GossipsubSettings) {
         let at = FieldPath::root("gossipsub");
-        let g = o.effective();
-        // Point at the first overridden field among those involved.
-        let pick = |fields: &[(&str, bool)]| -> FieldPath {
-            fields
-                .iter()
-                .find(|(_, set)| *set)
-                .map_or(at.clone(), |(name, _)| at.key(name))
-        };
-        if !(g.mesh_n_low <= g.mesh_n && g.mesh_n <= g.mesh_n_high) {
-            let f = pick(&[
-                ("mesh_n", o.mesh_n.is_some()),
-                ("mesh_n_low", o.mesh_n_low.is_some()),
-                ("mesh_n_high", o.mesh_n_high.is_some()),
-            ]);
-            self.err(
-                &f,
-                format!(
-                    "needs mesh_n_low <= mesh_n <= mesh_n_high, got {} <= {} <= {}",
-                    g.mesh_n_low, g.mesh_n, g.mesh_n_high
-                ),
-            );
-        }
-        if g.mesh_n_low == 0 {
-            self.err(&at.key("mesh_n_low"), "must be positive");
-        }
-        if g.mesh_outbound_min > g.mesh_n / 2 {
-            let f = pick(&[
-                ("mesh_outbound_min", o.mesh_outbound_min.is_some()),
-                ("mesh_n", o.mesh_n.is_some()),
-            ]);
-            self.err(
-                &f,
-                format!(
-                    "needs mesh_outbound_min <= mesh_n / 2, got {} > {} / 2",
-                    g.mesh_outbound_min, g.mesh_n
-                ),
-            );
-        }
-        if g.history_gossip > g.history_length {
-            let f = pick(&[
-                ("history_gossip", o.history_gossip.is_some()),
-                ("history_length", o.history_length.is_some()),
-            ]);
-            self.err(
-                &f,
-                format!(
-                    "needs history_gossip <= history_length, got {} > {}",
-                    g.history_gossip, g.history_length
-                ),
-            );
-        }
-        if g.heartbeat_ms == 0 {
-            self.err(&at.key("heartbeat_ms"), "must be positive");
-        }
-        if !(g.graylist_threshold <= g.publish_threshold
-            && g.publish_threshold <= g.gossip_threshold
-            && g.gossip_threshold <= 0.0)
-        {
-            let f = pick(&[
-                ("gossip_threshold", o.gossip_threshold.is_some()),
-                ("publish_threshold", o.publish_threshold.is_some()),
-                ("graylist_threshold", o.graylist_threshold.is_some()),
-            ]);
-            self.err(
-                &f,
-                format!(
-                    "needs graylist <= publish <= gossip <= 0, got {} <= {} <= {} <= 0",
-                    g.graylist_threshold, g.publish_threshold, g.gossip_threshold
-                ),
-            );
+        for p in g.check() {
+            self.diags.push(self.doc.diag_problem(&p.under(&at)));
         }
     }
 
@@ -877,6 +652,18 @@ impl Validator<'_, '_> {
             .p99
             .as_deref()
             .and_then(|s| self.duration(&at.key("p99"), s));
+        for (name, value) in [("p95", p95), ("p99", p99)] {
+            match value {
+                Some(d) if d.is_zero() => {
+                    self.err(&at.key(name), "must be positive: no latency is below 0s")
+                }
+                Some(d) if d > Duration::from_secs(3600) => self.err(
+                    &at.key(name),
+                    format!("must be at most 1h, got {}", units::format_duration(d)),
+                ),
+                _ => {}
+            }
+        }
         if matches!((p95, p99), (Some(a), Some(b)) if a > b) {
             let (a, b) = (p95.unwrap_or_default(), p99.unwrap_or_default());
             self.err(
@@ -891,13 +678,19 @@ impl Validator<'_, '_> {
         if let Some(d) = raw.delivery.filter(|d| !(0.0..=1.0).contains(d)) {
             self.err(
                 &at.key("delivery"),
-                format!("must be a ratio in 0..=1, got {d}"),
+                format!("must be a ratio in 0..=1, got {}", lab_config::num(d)),
             );
         }
-        if let Some(e) = raw.link_error.filter(|e| !(e.is_finite() && *e >= 0.0)) {
+        if let Some(e) = raw
+            .link_error
+            .filter(|e| !(e.is_finite() && *e > 0.0 && *e <= 10.0))
+        {
             self.err(
                 &at.key("link_error"),
-                format!("must be a non-negative ratio, got {e}"),
+                format!(
+                    "must be a ratio in (0, 10] (0.1 = within 10 % of the imposed delay), got {}",
+                    lab_config::num(e)
+                ),
             );
         }
         Targets {

@@ -418,3 +418,77 @@ fn child_process() {
         std::thread::park();
     }
 }
+
+/// Restores a sysctl file when dropped (also when the test panics).
+struct RestoreSysctl {
+    path: &'static str,
+    value: String,
+}
+
+impl Drop for RestoreSysctl {
+    fn drop(&mut self) {
+        let _ = std::fs::write(self.path, &self.value);
+    }
+}
+
+/// The machine that broke the README's first command allowed `reno bbr` in namespaces,
+/// and a node container asking for cubic failed to start. On such a host the run allows
+/// cubic first (or, where the kernel lacks it, keeps the host default): either way the
+/// container starts with what the run decided.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn node_containers_start_on_a_host_whose_allowed_list_lacks_cubic() {
+    use orchestrator::host::congestion;
+    const ALLOWED: &str = "/proc/sys/net/ipv4/tcp_allowed_congestion_control";
+    const AVAILABLE: &str = "/proc/sys/net/ipv4/tcp_available_congestion_control";
+    let saved = std::fs::read_to_string(ALLOWED).unwrap().trim().to_string();
+    let available = std::fs::read_to_string(AVAILABLE).unwrap();
+    let _restore = RestoreSysctl {
+        path: ALLOWED,
+        value: saved.clone(),
+    };
+    let without: Vec<&str> = saved.split_whitespace().filter(|a| *a != "cubic").collect();
+    std::fs::write(ALLOWED, without.join(" ")).unwrap();
+    let lacking = std::fs::read_to_string(ALLOWED).unwrap();
+    assert!(
+        !lacking.contains("cubic"),
+        "allowed list still has cubic: {lacking}"
+    );
+
+    let decided = congestion::ensure().unwrap();
+    if available.split_whitespace().any(|a| a == "cubic") {
+        assert_eq!(decided.sysctl.as_deref(), Some("cubic"));
+        assert_eq!(decided.in_force, "cubic");
+        assert!(
+            std::fs::read_to_string(ALLOWED).unwrap().contains("cubic"),
+            "the run allows cubic"
+        );
+        assert!(decided.note.is_some_and(|n| n.contains("allowed cubic")));
+    } else {
+        assert_eq!(decided.sysctl, None);
+    }
+
+    with_lab("cubic", |lab| async move {
+        let runner = &lab.runner;
+        let binary = std::path::Path::new(env!("CARGO_BIN_EXE_orchestrator"));
+        let image = runner
+            .ensure_image(&lab.image_prefix, node_image_context(binary).unwrap())
+            .await
+            .unwrap();
+        let spec = ContainerSpec {
+            run_id: lab.run_id.clone(),
+            role: "node".to_owned(),
+            name: format!("{}-node", lab.run_id),
+            image: image.tag.clone(),
+            cmd: Some(vec!["--version".to_owned()]),
+            sysctls: decided
+                .sysctl
+                .iter()
+                .map(|a| ("net.ipv4.tcp_congestion_control".to_owned(), a.clone()))
+                .collect(),
+            ..Default::default()
+        };
+        let id = runner.run_container(&spec).await.unwrap();
+        assert_eq!(runner.wait_exit(&id).await.unwrap(), 0);
+    })
+    .await;
+}

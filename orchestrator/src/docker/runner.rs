@@ -31,6 +31,19 @@ impl DockerRunner {
         self.docker.client_version().to_string()
     }
 
+    /// The engine's version and the API version in use, e.g. (`20.10.24`, `1.41`).
+    pub async fn engine_version(&self) -> Result<(String, String), DockerError> {
+        let v = self
+            .docker
+            .version()
+            .await
+            .map_err(|source| DockerError::Unreachable { source })?;
+        Ok((
+            v.version.unwrap_or_else(|| "unknown".into()),
+            self.api_version(),
+        ))
+    }
+
     /// The underlying client.
     pub(crate) fn client(&self) -> &Docker {
         &self.docker

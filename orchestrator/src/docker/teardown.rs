@@ -120,9 +120,20 @@ impl DockerRunner {
                 report.containers += usize::from(result?);
             }
         }
-        // Containers are gone, so the networks have no endpoints left.
+        // Containers are gone, so the networks should have no endpoints left; engine 20.10
+        // sometimes keeps one ("has active endpoints") after a 100-node run: those are
+        // disconnected by force and the removal tried again.
         for id in self.labelled_networks(key, value).await? {
-            match self.client().remove_network(&id).await {
+            let first = self.client().remove_network(&id).await;
+            let outcome = match first {
+                Err(e) if status_code(&e) == Some(403) || status_code(&e) == Some(409) => {
+                    let stale = self.disconnect_all(&id).await?;
+                    tracing::warn!(network = %id, stale, "disconnected stale endpoints to remove the network");
+                    self.client().remove_network(&id).await
+                }
+                other => other,
+            };
+            match outcome {
                 Ok(()) => report.networks += 1,
                 Err(e) if status_code(&e) == Some(404) => {}
                 Err(e) => return Err(DockerError::engine(format!("remove network {id}"), e)),
@@ -130,6 +141,34 @@ impl DockerRunner {
         }
         tracing::debug!(?report, "removed resources labelled {key}={value}");
         Ok(report)
+    }
+
+    /// Disconnects, by force, every endpoint the engine still lists on network `id` (also
+    /// those of containers already gone); returns how many.
+    async fn disconnect_all(&self, id: &str) -> Result<usize, DockerError> {
+        let network = self
+            .client()
+            .inspect_network(id, None)
+            .await
+            .map_err(|e| DockerError::engine(format!("inspect network {id}"), e))?;
+        let endpoints: Vec<String> = network.containers.unwrap_or_default().into_keys().collect();
+        for container in &endpoints {
+            let request = bollard::models::NetworkDisconnectRequest {
+                container: container.clone(),
+                force: Some(true),
+            };
+            match self.client().disconnect_network(id, request).await {
+                Ok(()) => {}
+                Err(e) if is_gone(&e) => {}
+                Err(e) => {
+                    return Err(DockerError::engine(
+                        format!("disconnect {container} from network {id}"),
+                        e,
+                    ));
+                }
+            }
+        }
+        Ok(endpoints.len())
     }
 
     /// Kills and removes one container (and its anonymous volumes). Returns false if it

@@ -160,6 +160,12 @@ pub fn render(plan: &Plan, images: &ComposeImages, source: &str) -> Result<Strin
     );
     let _ = writeln!(
         o,
+        "# Nodes select cubic congestion control: where the host does not allow it in\n\
+         # namespaces (`orchestrator doctor` says), allow it first: sysctl -w\n\
+         # net.ipv4.tcp_allowed_congestion_control=\"$(sysctl -n net.ipv4.tcp_allowed_congestion_control) cubic\"\n#"
+    );
+    let _ = writeln!(
+        o,
         "#   docker compose up -d                     # nodes{}",
         if shaped { " and shapers" } else { "" }
     );
@@ -200,7 +206,7 @@ pub fn render(plan: &Plan, images: &ComposeImages, source: &str) -> Result<Strin
         let _ = writeln!(
             o,
             "      net.ipv4.tcp_congestion_control: {}",
-            quoted(crate::run::NODE_TCP_CONGESTION)
+            quoted(crate::host::congestion::WANTED)
         );
         let _ = writeln!(o, "    stop_grace_period: 5s");
         let _ = writeln!(o, "    labels:");

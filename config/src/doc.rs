@@ -8,11 +8,11 @@ use std::path::Path;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
-use crate::error::Diagnostic;
+use crate::Diagnostic;
 
 /// One step of a field path: a table key or an array index.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Seg {
+pub enum Seg {
     /// A table key.
     Key(String),
     /// An array index.
@@ -21,25 +21,32 @@ pub(crate) enum Seg {
 
 /// A field path such as `groups[1].count`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(crate) struct FieldPath(Vec<Seg>);
+pub struct FieldPath(Vec<Seg>);
 
 impl FieldPath {
     /// The path of a top-level key.
-    pub(crate) fn root(key: &str) -> Self {
+    pub fn root(key: &str) -> Self {
         FieldPath(vec![Seg::Key(key.to_string())])
     }
 
     /// This path extended by a key.
-    pub(crate) fn key(&self, key: &str) -> Self {
+    pub fn key(&self, key: &str) -> Self {
         let mut p = self.clone();
         p.0.push(Seg::Key(key.to_string()));
         p
     }
 
     /// This path extended by an array index.
-    pub(crate) fn index(&self, i: usize) -> Self {
+    pub fn index(&self, i: usize) -> Self {
         let mut p = self.clone();
         p.0.push(Seg::Index(i));
+        p
+    }
+
+    /// `tail` below this path: `gossipsub` joined with `mesh_n` is `gossipsub.mesh_n`.
+    pub fn join(&self, tail: &FieldPath) -> Self {
+        let mut p = self.clone();
+        p.0.extend(tail.0.iter().cloned());
         p
     }
 }
@@ -58,7 +65,7 @@ impl fmt::Display for FieldPath {
 }
 
 /// The source text of one file and, when it is valid TOML, its span tree.
-pub(crate) struct Document<'a> {
+pub struct Document<'a> {
     path: &'a Path,
     text: &'a str,
     root: Option<Spanned<DeTable<'a>>>,
@@ -67,7 +74,7 @@ pub(crate) struct Document<'a> {
 impl<'a> Document<'a> {
     /// Parses `text` for spans. Syntax errors are left to the typed parse, which reports
     /// them with their own span; the document then has no span tree.
-    pub(crate) fn new(path: &'a Path, text: &'a str) -> Self {
+    pub fn new(path: &'a Path, text: &'a str) -> Self {
         Document {
             path,
             text,
@@ -76,31 +83,86 @@ impl<'a> Document<'a> {
     }
 
     /// Deserialises the document into `T`, turning the first parse error into a diagnostic.
-    pub(crate) fn deserialize<T: serde::de::DeserializeOwned>(&self) -> Result<T, Diagnostic> {
+    pub fn deserialize<T: serde::de::DeserializeOwned>(&self) -> Result<T, Diagnostic> {
         toml::from_str(self.text).map_err(|e| self.diag_for_toml_error(&e))
     }
 
     /// A diagnostic for `field`, located at the field's value (or, when the field is absent,
     /// at the nearest enclosing table that is present).
-    pub(crate) fn diag(&self, field: &FieldPath, message: impl Into<String>) -> Diagnostic {
+    pub fn diag(&self, field: &FieldPath, message: impl Into<String>) -> Diagnostic {
         let span = self.span_of(field);
         self.diag_at(span.map(|s| s.start), field.to_string(), message.into())
+    }
+
+    /// A diagnostic for a problem: at its field, or, when the file does not give that field,
+    /// at the first related field it gives (else at the nearest enclosing table).
+    pub fn diag_problem(&self, p: &crate::Problem) -> Diagnostic {
+        let given = std::iter::once(&p.field)
+            .chain(&p.related)
+            .find(|f| self.gives(f))
+            .unwrap_or(&p.field);
+        self.diag(given, p.message.clone())
+    }
+
+    /// Whether the file gives a value at `field`.
+    pub fn gives(&self, field: &FieldPath) -> bool {
+        let Some(root) = self.root.as_ref() else {
+            return false;
+        };
+        let mut table: Option<&DeTable<'_>> = Some(root.get_ref());
+        let mut value: Option<&Spanned<DeValue<'_>>> = None;
+        for seg in &field.0 {
+            let next = match (seg, table, value) {
+                (Seg::Key(k), Some(t), _) => t.get(k.as_str()),
+                (Seg::Index(i), _, Some(v)) => v.get_ref().get(*i),
+                _ => None,
+            };
+            let Some(next) = next else { return false };
+            table = next.get_ref().as_table();
+            value = Some(next);
+        }
+        true
     }
 
     /// A diagnostic for a toml parse error: located at its span, the field path found by
     /// looking the span up in the document.
     fn diag_for_toml_error(&self, e: &toml::de::Error) -> Diagnostic {
-        let message = e.message().trim().to_string();
-        let offset = e.span().map(|s| s.start);
+        let mut message = e.message().trim().to_string();
+        let span = e.span();
+        let offset = span.as_ref().map(|s| s.start);
+        // The root table's span is the whole document, or empty at 0 (a missing section).
+        let whole = span
+            .as_ref()
+            .is_some_and(|s| s.start == 0 && (s.end == 0 || s.end >= self.text.trim_end().len()));
         let mut field = offset
+            .filter(|_| !whole)
             .and_then(|o| self.path_at(o))
             .map(|p| p.to_string())
             .unwrap_or_default();
-        // "missing field `x`" points at the enclosing table: name the missing field too.
+        // A syntax error leaves no span tree: name a duplicate key from the text, under the
+        // table header above it.
+        if let (true, Some(s)) = (message == "duplicate key", &span) {
+            {
+                let key = self.text.get(s.clone()).unwrap_or_default().trim();
+                let table = self.header_before(s.start);
+                field = if table.is_empty() {
+                    key.to_string()
+                } else {
+                    format!("{table}.{key}")
+                };
+                message = format!("duplicate key `{key}`: each key may be given once");
+            }
+        }
+        // "missing field `x`" points at the enclosing table: name the missing field too. An
+        // element of an array of tables is pointed at by its `[[header]]`: which element it
+        // is, the headers before it tell.
         if let Some(missing) = message
             .strip_prefix("missing field `")
             .and_then(|rest| rest.split('`').next())
         {
+            if let Some(index) = offset.and_then(|o| self.array_header_index(o)) {
+                field = format!("{field}[{index}]");
+            }
             if field.is_empty() {
                 field = missing.to_string();
             } else {
@@ -108,6 +170,30 @@ impl<'a> Document<'a> {
             }
         }
         self.diag_at(offset, field, message)
+    }
+
+    /// When `offset` is at an `[[array]]` header, the index of the element it opens.
+    fn array_header_index(&self, offset: usize) -> Option<usize> {
+        let rest = self.text.get(offset..)?;
+        let header = rest.lines().next()?.trim();
+        if !header.starts_with("[[") {
+            return None;
+        }
+        let before = self.text.get(..offset)?;
+        Some(before.lines().filter(|l| l.trim() == header).count())
+    }
+
+    /// The name in the last `[table]` or `[[array]]` header before `offset` (empty at the
+    /// top level).
+    fn header_before(&self, offset: usize) -> String {
+        let before = self.text.get(..offset).unwrap_or(self.text);
+        before
+            .lines()
+            .rev()
+            .map(str::trim)
+            .find(|l| l.starts_with('['))
+            .map(|l| l.trim_matches(|c| c == '[' || c == ']').trim().to_string())
+            .unwrap_or_default()
     }
 
     fn diag_at(&self, offset: Option<usize>, field: String, message: String) -> Diagnostic {
@@ -213,11 +299,16 @@ fn walk_value(value: &Spanned<DeValue<'_>>, path: &mut FieldPath, found: &mut Fo
         }
         DeValue::Array(items) => {
             found.container(path, &value.span());
+            // An element of an array of tables also owns the text before its first key
+            // (its `[[header]]`), where a missing field in it is reported.
+            let mut prev_end = value.span().start;
             for (i, item) in items.iter().enumerate() {
                 if found.leaf.is_some() {
                     return;
                 }
                 path.0.push(Seg::Index(i));
+                found.container(path, &(prev_end..item.span().end));
+                prev_end = item.span().end;
                 walk_value(item, path, found);
                 path.0.pop();
             }

@@ -1,0 +1,710 @@
+//! The node's typed configuration: one TOML document, every field defaulted to the spec's
+//! value (seed 000 §4.1, §4.2, §4.4), unknown fields rejected, every number bounded
+//! ([`crate::bounds`]). `meshnode` reads it; the orchestrator writes it for every node of a
+//! run and checks a scenario's `[gossipsub]` table with [`GossipsubSettings::check`].
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::bounds::*;
+use crate::doc::{Document, FieldPath};
+use crate::file::{ReadError, read_text};
+use crate::{Diagnostic, Problem, num};
+
+/// What this node does with the messages it publishes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Role {
+    /// Follows the protocol.
+    #[default]
+    Honest,
+    /// Publishes envelopes whose ML-DSA signatures do not verify.
+    InvalidSignature,
+}
+
+impl Role {
+    /// The role's name as written in configuration and events.
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Honest => "honest",
+            Role::InvalidSignature => "invalid-signature",
+        }
+    }
+
+    /// Whether the role follows the protocol.
+    pub fn is_honest(self) -> bool {
+        self == Role::Honest
+    }
+}
+
+/// The node's whole configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NodeConfig {
+    /// Name written into every event record; defaults to the peer id.
+    pub name: Option<String>,
+    /// The node's role.
+    pub role: Role,
+    /// Listen multiaddrs.
+    pub listen: Vec<String>,
+    /// Multiaddrs to dial at start (a `/p2p/<id>` suffix is optional).
+    pub bootstrap: Vec<String>,
+    /// ML-DSA parameter set: 44, 65 or 87 (spec §9.2: 87).
+    pub mldsa_level: u16,
+    /// Whether mDNS discovery runs.
+    pub mdns: bool,
+    /// Whether the listen addresses peers announce (identify) go into the Kademlia routing
+    /// table, as in a usual libp2p node. Off, the table holds only what the node is told,
+    /// and peers come from the bootstrap list and inbound connections: the orchestrator
+    /// turns it off in testnets above 20 nodes, where every node's table filling at once
+    /// set off kad's automatic bootstrap walks everywhere (README, "Scale").
+    pub kad_learn: bool,
+    /// Port of the Prometheus `/metrics` endpoint; 0 disables it.
+    pub metrics_port: u16,
+    /// Period of `scores` and `mesh` events, in milliseconds.
+    pub score_snapshot_ms: u64,
+    /// Period of pings to connected peers, in milliseconds.
+    pub ping_interval_ms: u64,
+    /// The gossipsub topic the node subscribes and publishes to (spec §4.3).
+    pub topic: String,
+    /// Largest accepted application payload in bytes.
+    pub max_payload: usize,
+    /// Gossipsub and peer-score settings.
+    pub gossipsub: GossipsubSettings,
+    /// Built-in traffic; absent means the node never publishes by itself.
+    pub traffic: Option<TrafficConfig>,
+    /// Connection limits (spec §4.4).
+    pub limits: LimitsConfig,
+}
+
+impl Default for NodeConfig {
+    fn default() -> Self {
+        Self {
+            name: None,
+            role: Role::Honest,
+            listen: vec![
+                "/ip4/0.0.0.0/tcp/4001".into(),
+                "/ip4/0.0.0.0/udp/4001/quic-v1".into(),
+            ],
+            bootstrap: Vec::new(),
+            mldsa_level: 87,
+            mdns: false,
+            kad_learn: true,
+            metrics_port: 9100,
+            score_snapshot_ms: 1000,
+            ping_interval_ms: 2000,
+            topic: "vigilia/consensus/v1".into(),
+            max_payload: 64 * 1024,
+            gossipsub: GossipsubSettings::default(),
+            traffic: None,
+            limits: LimitsConfig::default(),
+        }
+    }
+}
+
+/// Gossipsub 1.1 mesh and peer-score settings; defaults are the spec's (§4.1, §4.2).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GossipsubSettings {
+    /// Target mesh degree D.
+    pub mesh_n: usize,
+    /// Low watermark D_lo.
+    pub mesh_n_low: usize,
+    /// High watermark D_hi.
+    pub mesh_n_high: usize,
+    /// Minimum outbound mesh peers D_out.
+    pub mesh_outbound_min: usize,
+    /// Heartbeats of message history kept.
+    pub history_length: usize,
+    /// Heartbeats of history gossiped in IHAVE.
+    pub history_gossip: usize,
+    /// Heartbeat interval in milliseconds.
+    pub heartbeat_ms: u64,
+    /// Duplicate cache time in milliseconds.
+    pub duplicate_cache_ms: u64,
+    /// Whether own messages are flooded to all peers instead of the mesh.
+    pub flood_publish: bool,
+    /// Below this score no gossip is exchanged with a peer.
+    pub gossip_threshold: f64,
+    /// Below this score own messages are not published to a peer.
+    pub publish_threshold: f64,
+    /// Below this score all RPCs from a peer are ignored.
+    pub graylist_threshold: f64,
+    /// Above this score peer exchange from a peer is accepted.
+    pub accept_px_threshold: f64,
+    /// Median mesh score below which opportunistic grafting runs.
+    pub opportunistic_graft_threshold: f64,
+    /// Weight of invalid message deliveries (P4) on the topic.
+    pub invalid_message_deliveries_weight: f64,
+    /// Weight of the IP colocation factor (P6).
+    pub ip_colocation_factor_weight: f64,
+    /// Peers per IP tolerated before P6 applies.
+    pub ip_colocation_factor_threshold: f64,
+}
+
+impl Default for GossipsubSettings {
+    fn default() -> Self {
+        Self {
+            mesh_n: 6,
+            mesh_n_low: 4,
+            mesh_n_high: 12,
+            mesh_outbound_min: 2,
+            history_length: 5,
+            history_gossip: 3,
+            heartbeat_ms: 1000,
+            duplicate_cache_ms: 120_000,
+            flood_publish: false,
+            gossip_threshold: -100.0,
+            publish_threshold: -500.0,
+            graylist_threshold: -1000.0,
+            accept_px_threshold: 50.0,
+            opportunistic_graft_threshold: 5.0,
+            invalid_message_deliveries_weight: -10.0,
+            ip_colocation_factor_weight: -5.0,
+            ip_colocation_factor_threshold: 3.0,
+        }
+    }
+}
+
+/// A publish schedule.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrafficConfig {
+    /// Wall-clock start, milliseconds since the Unix epoch. Absent: the schedule starts when
+    /// the node is told to (SIGUSR1 to the process, or [`crate::Command::StartTraffic`]),
+    /// which is how the orchestrator starts traffic once every mesh is ready.
+    #[serde(default)]
+    pub start_at_ms: Option<u64>,
+    /// Wait this long after the start (time or signal) before the first message, in
+    /// milliseconds; staggers publishers that share one start.
+    #[serde(default)]
+    pub delay_ms: u64,
+    /// Messages per second.
+    pub rate_per_sec: f64,
+    /// Payload size in bytes.
+    #[serde(default = "default_size")]
+    pub size: usize,
+    /// Messages in all; absent: publish until the node stops (how the orchestrator runs
+    /// traffic, so that meshes never sit idle; see the README's "Measurement window").
+    #[serde(default)]
+    pub count: Option<u64>,
+}
+
+fn default_size() -> usize {
+    1024
+}
+
+/// Connection limits (spec §4.4).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsConfig {
+    /// Maximum established connections in all.
+    pub max_connections: u32,
+    /// Maximum established connections per peer.
+    pub max_connections_per_peer: u32,
+    /// Maximum pending incoming connections.
+    pub max_pending_incoming: u32,
+    /// Maximum pending outgoing connections.
+    pub max_pending_outgoing: u32,
+    /// Maximum established incoming connections.
+    pub max_established_incoming: u32,
+    /// Maximum established outgoing connections.
+    pub max_established_outgoing: u32,
+    /// Connection manager: above 1.5 × this many connected peers (the high watermark),
+    /// the lowest-scored peers that are in no mesh and have been connected for 30 s are
+    /// disconnected at each snapshot tick, down to this many (0: never trim). The spec's
+    /// limits above are hard caps; without a target, Kademlia's lookups leave every node
+    /// connected to nearly every other (median 73 of 99 peers at 100 nodes).
+    pub target_peers: u32,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        Self {
+            max_connections: 100,
+            max_connections_per_peer: 1,
+            max_pending_incoming: 10,
+            max_pending_outgoing: 20,
+            max_established_incoming: 50,
+            max_established_outgoing: 50,
+            target_peers: 32,
+        }
+    }
+}
+
+/// Collects problems under one field path.
+struct Checker {
+    at: FieldPath,
+    problems: Vec<Problem>,
+}
+
+impl Checker {
+    fn new(at: FieldPath) -> Self {
+        Checker {
+            at,
+            problems: Vec::new(),
+        }
+    }
+
+    fn fail(&mut self, field: &str, message: impl Into<String>) {
+        self.relation(field, &[], message);
+    }
+
+    /// A rule over several fields, reported at `field` (or at the first of `related` a
+    /// file gives).
+    fn relation(&mut self, field: &str, related: &[&str], message: impl Into<String>) {
+        self.problems.push(Problem {
+            field: self.at.key(field),
+            message: message.into(),
+            related: related.iter().map(|r| self.at.key(r)).collect(),
+        });
+    }
+
+    /// `lo <= v <= hi` for an integer field.
+    fn within<T: PartialOrd + std::fmt::Display + Copy>(
+        &mut self,
+        field: &str,
+        v: T,
+        lo: T,
+        hi: T,
+    ) {
+        if v < lo || v > hi {
+            self.fail(field, format!("must be {lo}..={hi}, got {v}"));
+        }
+    }
+
+    /// A finite float in `lo..=hi`.
+    fn within_f(&mut self, field: &str, v: f64, lo: f64, hi: f64) -> bool {
+        let ok = v.is_finite() && v >= lo && v <= hi;
+        if !ok {
+            self.fail(
+                field,
+                format!(
+                    "must be a number in {}..={}, got {}",
+                    num(lo),
+                    num(hi),
+                    num(v)
+                ),
+            );
+        }
+        ok
+    }
+
+    fn text(&mut self, field: &str, s: &str) {
+        if s.trim().is_empty() {
+            self.fail(field, "must not be empty");
+        } else if s.len() > MAX_NAME_BYTES {
+            self.fail(
+                field,
+                format!("must be at most {MAX_NAME_BYTES} bytes, got {}", s.len()),
+            );
+        } else if s.chars().any(char::is_control) {
+            self.fail(field, "must not contain control characters");
+        }
+    }
+}
+
+/// Whether a multiaddr names a transport the node speaks: `/ip4|ip6|dns*/HOST/tcp/PORT` or
+/// `/…/udp/PORT/quic-v1`, optionally followed by `/p2p/<peer id>`. Returns the reason when
+/// it does not.
+pub fn check_dial_address(addr: &str) -> Result<(), String> {
+    let parts: Vec<&str> = addr.split('/').collect();
+    if parts.first() != Some(&"") || parts.len() < 3 {
+        return Err(format!(
+            "`{addr}` is not a multiaddr (it must start with `/`)"
+        ));
+    }
+    if !matches!(parts[1], "ip4" | "ip6" | "dns" | "dns4" | "dns6") {
+        return Err(format!(
+            "`{addr}` must start with /ip4, /ip6 or /dns, not /{}",
+            parts[1]
+        ));
+    }
+    let port_ok = |p: Option<&&str>| p.is_some_and(|p| p.parse::<u16>().is_ok());
+    match (parts.get(3), parts.get(5)) {
+        (Some(&"tcp"), _) if port_ok(parts.get(4)) => Ok(()),
+        (Some(&"udp"), Some(&"quic-v1")) if port_ok(parts.get(4)) => Ok(()),
+        (None, _) => Err(format!(
+            "`{addr}` names no transport: add /tcp/PORT or /udp/PORT/quic-v1"
+        )),
+        _ => Err(format!(
+            "`{addr}` names no transport the node speaks (/tcp/PORT or /udp/PORT/quic-v1)"
+        )),
+    }
+}
+
+impl GossipsubSettings {
+    /// Every rule libp2p's gossipsub (config builder, score parameters, thresholds) and the
+    /// lab's bounds impose on these settings; fields relative to this table.
+    pub fn check(&self) -> Vec<Problem> {
+        let mut c = Checker::new(FieldPath::default());
+        let g = self;
+        c.within("mesh_n_high", g.mesh_n_high, 1, MAX_MESH_DEGREE);
+        if g.mesh_n_low == 0 {
+            c.fail("mesh_n_low", "must be positive");
+        }
+        if !(g.mesh_n_low <= g.mesh_n && g.mesh_n <= g.mesh_n_high) {
+            c.relation(
+                "mesh_n",
+                &["mesh_n_low", "mesh_n_high"],
+                format!(
+                    "needs mesh_n_low <= mesh_n <= mesh_n_high, got {} <= {} <= {}",
+                    g.mesh_n_low, g.mesh_n, g.mesh_n_high
+                ),
+            );
+        }
+        if g.mesh_outbound_min > g.mesh_n_low || g.mesh_outbound_min.saturating_mul(2) > g.mesh_n {
+            c.relation(
+                "mesh_outbound_min",
+                &["mesh_n_low", "mesh_n"],
+                format!(
+                    "needs mesh_outbound_min <= mesh_n_low and <= mesh_n / 2, got {} (mesh_n_low {}, mesh_n {})",
+                    g.mesh_outbound_min, g.mesh_n_low, g.mesh_n
+                ),
+            );
+        }
+        c.within("history_length", g.history_length, 1, MAX_HISTORY);
+        if g.history_gossip > g.history_length {
+            c.relation(
+                "history_gossip",
+                &["history_length"],
+                format!(
+                    "needs history_gossip <= history_length, got {} > {}",
+                    g.history_gossip, g.history_length
+                ),
+            );
+        }
+        c.within("heartbeat_ms", g.heartbeat_ms, MIN_HEARTBEAT_MS, 60_000);
+        c.within(
+            "duplicate_cache_ms",
+            g.duplicate_cache_ms,
+            g.heartbeat_ms.clamp(MIN_HEARTBEAT_MS, 60_000),
+            MAX_NODE_MILLIS,
+        );
+        let m = MAX_SCORE_MAGNITUDE;
+        let gossip = c.within_f("gossip_threshold", g.gossip_threshold, -m, 0.0);
+        let publish = c.within_f("publish_threshold", g.publish_threshold, -m, 0.0);
+        let graylist = c.within_f("graylist_threshold", g.graylist_threshold, -m, 0.0);
+        if gossip
+            && publish
+            && graylist
+            && !(g.graylist_threshold <= g.publish_threshold
+                && g.publish_threshold <= g.gossip_threshold)
+        {
+            c.relation(
+                "publish_threshold",
+                &["graylist_threshold", "gossip_threshold"],
+                format!(
+                    "needs graylist <= publish <= gossip <= 0, got {} <= {} <= {} <= 0",
+                    g.graylist_threshold, g.publish_threshold, g.gossip_threshold
+                ),
+            );
+        }
+        c.within_f("accept_px_threshold", g.accept_px_threshold, 0.0, m);
+        c.within_f(
+            "opportunistic_graft_threshold",
+            g.opportunistic_graft_threshold,
+            0.0,
+            m,
+        );
+        c.within_f(
+            "invalid_message_deliveries_weight",
+            g.invalid_message_deliveries_weight,
+            -m,
+            0.0,
+        );
+        c.within_f(
+            "ip_colocation_factor_weight",
+            g.ip_colocation_factor_weight,
+            -m,
+            0.0,
+        );
+        let floor = if g.ip_colocation_factor_weight == 0.0 {
+            0.0
+        } else {
+            1.0
+        };
+        c.within_f(
+            "ip_colocation_factor_threshold",
+            g.ip_colocation_factor_threshold,
+            floor,
+            m,
+        );
+        c.problems
+    }
+}
+
+impl NodeConfig {
+    /// Parses and checks a TOML document; `origin` names it in diagnostics (a path, or the
+    /// environment variable it came from). Every problem is located.
+    pub fn from_toml(text: &str, origin: &Path) -> Result<Self, Vec<Diagnostic>> {
+        let doc = Document::new(origin, text);
+        let config: NodeConfig = doc.deserialize().map_err(|d| vec![d])?;
+        let problems = config.check();
+        if problems.is_empty() {
+            Ok(config)
+        } else {
+            Err(problems.iter().map(|p| doc.diag_problem(p)).collect())
+        }
+    }
+
+    /// Reads (at most [`MAX_CONFIG_FILE_BYTES`]), parses and checks a TOML file.
+    pub fn from_file(path: &Path) -> Result<Self, Vec<Diagnostic>> {
+        let text = read_text(path, MAX_CONFIG_FILE_BYTES, "a node config")
+            .map_err(|e: ReadError| vec![e.into_diagnostic()])?;
+        Self::from_toml(&text, path)
+    }
+
+    /// Checks every range and relation the types cannot express; an empty list means the
+    /// node can run with this configuration.
+    pub fn check(&self) -> Vec<Problem> {
+        let mut c = Checker::new(FieldPath::default());
+        if let Some(name) = &self.name {
+            c.text("name", name);
+        }
+        if self.listen.is_empty() || self.listen.len() > MAX_ADDRESSES {
+            c.fail(
+                "listen",
+                format!(
+                    "must name 1..={MAX_ADDRESSES} addresses, got {}",
+                    self.listen.len()
+                ),
+            );
+        }
+        for (i, a) in self.listen.iter().enumerate() {
+            if let Err(e) = check_dial_address(a) {
+                c.problems
+                    .push(Problem::new(FieldPath::root("listen").index(i), e));
+            }
+        }
+        if self.bootstrap.len() > MAX_ADDRESSES {
+            c.fail(
+                "bootstrap",
+                format!(
+                    "must name at most {MAX_ADDRESSES} addresses, got {}",
+                    self.bootstrap.len()
+                ),
+            );
+        }
+        for (i, a) in self.bootstrap.iter().enumerate() {
+            if let Err(e) = check_dial_address(a) {
+                c.problems
+                    .push(Problem::new(FieldPath::root("bootstrap").index(i), e));
+            }
+        }
+        if !matches!(self.mldsa_level, 44 | 65 | 87) {
+            c.fail(
+                "mldsa_level",
+                format!("must be 44, 65 or 87, got {}", self.mldsa_level),
+            );
+        }
+        c.within(
+            "score_snapshot_ms",
+            self.score_snapshot_ms,
+            MIN_PERIOD_MS,
+            MAX_NODE_MILLIS,
+        );
+        c.within(
+            "ping_interval_ms",
+            self.ping_interval_ms,
+            MIN_PERIOD_MS,
+            MAX_NODE_MILLIS,
+        );
+        c.text("topic", &self.topic);
+        c.within("max_payload", self.max_payload, 1, MAX_PAYLOAD_BYTES);
+        let gossipsub = FieldPath::root("gossipsub");
+        c.problems.extend(
+            self.gossipsub
+                .check()
+                .into_iter()
+                .map(|p| p.under(&gossipsub)),
+        );
+        if let Some(t) = &self.traffic {
+            let mut tc = Checker::new(FieldPath::root("traffic"));
+            if let Some(at) = t.start_at_ms {
+                tc.within("start_at_ms", at, 0, MAX_EPOCH_MS);
+            }
+            tc.within("delay_ms", t.delay_ms, 0, MAX_NODE_MILLIS);
+            let rate = t.rate_per_sec;
+            if !(rate.is_finite()
+                && (MIN_NODE_RATE_PER_SEC..=MAX_NODE_RATE_PER_SEC).contains(&rate))
+            {
+                tc.fail(
+                    "rate_per_sec",
+                    format!(
+                        "must be one message an hour to {} a second, got {}",
+                        num(MAX_NODE_RATE_PER_SEC),
+                        num(rate)
+                    ),
+                );
+            }
+            tc.within("size", t.size, 1, self.max_payload.max(1));
+            if let Some(n) = t.count {
+                tc.within("count", n, 1, 1_000_000_000);
+            }
+            c.problems.extend(tc.problems);
+        }
+        let l = &self.limits;
+        let mut lc = Checker::new(FieldPath::root("limits"));
+        lc.within("max_connections", l.max_connections, 1, MAX_CONNECTIONS);
+        lc.within(
+            "max_connections_per_peer",
+            l.max_connections_per_peer,
+            1,
+            MAX_CONNECTIONS_PER_PEER,
+        );
+        lc.within(
+            "max_pending_incoming",
+            l.max_pending_incoming,
+            1,
+            MAX_CONNECTIONS,
+        );
+        lc.within(
+            "max_pending_outgoing",
+            l.max_pending_outgoing,
+            1,
+            MAX_CONNECTIONS,
+        );
+        lc.within(
+            "max_established_incoming",
+            l.max_established_incoming,
+            1,
+            l.max_connections.max(1),
+        );
+        lc.within(
+            "max_established_outgoing",
+            l.max_established_outgoing,
+            1,
+            l.max_connections.max(1),
+        );
+        lc.within("target_peers", l.target_peers, 0, l.max_connections);
+        c.problems.extend(lc.problems);
+        c.problems
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<NodeConfig, Vec<Diagnostic>> {
+        NodeConfig::from_toml(text, Path::new("cfg.toml"))
+    }
+
+    fn fields(text: &str) -> Vec<String> {
+        parse(text)
+            .expect_err("invalid")
+            .into_iter()
+            .map(|d| d.field)
+            .collect()
+    }
+
+    #[test]
+    fn empty_document_gives_the_spec_defaults() {
+        let c = parse("").expect("valid");
+        assert_eq!(c.gossipsub.mesh_n, 6);
+        assert_eq!(c.gossipsub.mesh_n_low, 4);
+        assert_eq!(c.gossipsub.mesh_n_high, 12);
+        assert_eq!(c.gossipsub.duplicate_cache_ms, 120_000);
+        assert_eq!(c.mldsa_level, 87);
+        assert_eq!(c.limits.max_connections, 100);
+        assert!(c.check().is_empty());
+    }
+
+    #[test]
+    fn unknown_field_is_named_with_its_line() {
+        let d = parse("role = \"honest\"\n[gossipsub]\nmesh_m = 3\n").expect_err("unknown");
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].line, 3, "{}", d[0]);
+        assert_eq!(d[0].field, "gossipsub.mesh_m", "{}", d[0]);
+        assert!(d[0].to_string().starts_with("cfg.toml:3:1: "), "{}", d[0]);
+    }
+
+    #[test]
+    fn check_problems_are_located_at_the_value() {
+        let d = parse("mldsa_level = 87\n[gossipsub]\nmesh_n = 20\n").expect_err("bad mesh");
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert_eq!((d[0].line, d[0].column), (3, 10), "{}", d[0]);
+        assert_eq!(d[0].field, "gossipsub.mesh_n");
+    }
+
+    #[test]
+    fn libp2p_rules_are_checked_here() {
+        assert_eq!(
+            fields("[gossipsub]\nip_colocation_factor_weight = 5.0\n"),
+            ["gossipsub.ip_colocation_factor_weight"]
+        );
+        assert_eq!(
+            fields("[gossipsub]\naccept_px_threshold = -1.0\n"),
+            ["gossipsub.accept_px_threshold"]
+        );
+        assert_eq!(
+            fields("[gossipsub]\ninvalid_message_deliveries_weight = 1.0\n"),
+            ["gossipsub.invalid_message_deliveries_weight"]
+        );
+        assert_eq!(
+            fields("[gossipsub]\nmesh_outbound_min = 5\nmesh_n = 12\nmesh_n_high = 12\n"),
+            ["gossipsub.mesh_outbound_min"]
+        );
+        assert_eq!(
+            fields("[gossipsub]\nip_colocation_factor_threshold = 0.5\n"),
+            ["gossipsub.ip_colocation_factor_threshold"]
+        );
+    }
+
+    #[test]
+    fn bad_role_and_level_are_errors() {
+        assert!(parse("role = \"evil\"").is_err());
+        assert_eq!(fields("mldsa_level = 99"), ["mldsa_level"]);
+    }
+
+    #[test]
+    fn every_number_is_bounded() {
+        assert_eq!(
+            fields("[traffic]\nrate_per_sec = 1e-300\n"),
+            ["traffic.rate_per_sec"]
+        );
+        assert_eq!(
+            fields("[traffic]\nrate_per_sec = 1e308\n"),
+            ["traffic.rate_per_sec"]
+        );
+        assert_eq!(
+            fields("[traffic]\nrate_per_sec = nan\n"),
+            ["traffic.rate_per_sec"]
+        );
+        assert_eq!(
+            fields("[traffic]\nrate_per_sec = 1.0\ndelay_ms = 18446744073709551615\n"),
+            ["traffic.delay_ms"]
+        );
+        assert_eq!(fields("ping_interval_ms = 0"), ["ping_interval_ms"]);
+        assert_eq!(
+            fields("[gossipsub]\nheartbeat_ms = 1\n"),
+            ["gossipsub.heartbeat_ms"]
+        );
+        assert_eq!(
+            fields("[limits]\nmax_connections = 4000000000\n"),
+            ["limits.max_connections"]
+        );
+    }
+
+    #[test]
+    fn addresses_must_name_a_transport() {
+        assert_eq!(fields("bootstrap = [\"/ip4/127.0.0.1\"]"), ["bootstrap[0]"]);
+        assert_eq!(fields("listen = [\"tcp://x\"]"), ["listen[0]"]);
+        assert!(check_dial_address("/ip4/10.0.0.1/tcp/4001").is_ok());
+        assert!(check_dial_address("/ip4/10.0.0.1/udp/4001/quic-v1").is_ok());
+        assert!(check_dial_address("/ip4/10.0.0.1/udp/4001").is_err());
+        assert!(check_dial_address("/ip4/10.0.0.1/tcp/99999").is_err());
+    }
+
+    #[test]
+    fn traffic_needs_a_positive_rate_and_runs_until_stopped_without_a_count() {
+        let c = parse("[traffic]\nrate_per_sec = 1.0\n").expect("no count");
+        assert_eq!(c.traffic.expect("traffic").count, None);
+        assert_eq!(
+            fields("[traffic]\nrate_per_sec = 0.0\ncount = 1\n"),
+            ["traffic.rate_per_sec"]
+        );
+    }
+}

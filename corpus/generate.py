@@ -1,0 +1,382 @@
+#!/usr/bin/env python3
+"""Writes the scenario, profile and node-config parts of the hostile-input corpus.
+
+Each case mutates one line of a valid file; the expected error names the file, the line
+the mutation is on, and the field. Run from anywhere: `python3 corpus/generate.py`.
+The compare/ and report/ folders are written by hand.
+"""
+import json
+import pathlib
+
+ROOT = pathlib.Path(__file__).resolve().parent
+
+BASE = """\
+[scenario]
+name = "corpus"
+seed = 1
+duration = "40s"
+warmup = "12s"
+
+[network]
+link = { delay = "25ms", jitter = "2.5ms" }
+shaper = "auto"
+
+[[groups]]
+id = "honest"
+count = 10
+
+[[groups]]
+id = "evil"
+count = 2
+role = "invalid-signature"
+transport = "quic"
+
+[traffic]
+publishers = 3
+rate = "6/s"
+size = "1KiB"
+
+[gossipsub]
+mesh_n = 6
+
+[targets]
+p95 = "100ms"
+p99 = "200ms"
+delivery = 0.99
+link_error = 0.1
+"""
+
+
+def toml_str(s):
+    return json.dumps(s)
+
+
+class Cases:
+    def __init__(self, folder):
+        self.folder = ROOT / folder
+        self.folder.mkdir(exist_ok=True)
+        self.cases = []
+
+    def add(self, name, args, exit_code, stderr, program=None, env=None):
+        self.cases.append((name, args, exit_code, stderr, program, env))
+
+    def write(self, header):
+        out = [header]
+        for name, args, exit_code, stderr, program, env in self.cases:
+            out.append("[[case]]")
+            out.append(f"name = {toml_str(name)}")
+            if program:
+                out.append(f"program = {toml_str(program)}")
+            out.append("args = [" + ", ".join(toml_str(a) for a in args) + "]")
+            if env:
+                out.append("env = { " + ", ".join(f"{k} = {toml_str(v)}" for k, v in env.items()) + " }")
+            out.append(f"exit = {exit_code}")
+            out.append("stderr = [" + ", ".join(toml_str(s) for s in stderr) + "]")
+            out.append("")
+        (self.folder / "cases.toml").write_text("\n".join(out))
+
+
+def line_of(text, needle):
+    idx = text.index(needle)
+    return text[:idx].count("\n") + 1
+
+
+scen = Cases("scenarios")
+
+
+def scenario(slug, text, field, needle=None, extra=(), line=None):
+    """A scenario file whose error names `field` at the line holding `needle`."""
+    fname = f"{slug}.toml"
+    (scen.folder / fname).write_bytes(text if isinstance(text, bytes) else text.encode())
+    want = [f"{fname}:"]
+    if line is None and needle is not None:
+        line = line_of(text, needle)
+    if line is not None:
+        want = [f"{fname}:{line}:"]
+    if field:
+        want.append(f"field `{field}`")
+    want.extend(extra)
+    scen.add(slug, ["validate", "{dir}/" + fname], 2, want)
+
+
+def replace(slug, old, new, field, extra=(), needle=None):
+    assert old in BASE, old
+    text = BASE.replace(old, new, 1)
+    scenario(slug, text, field, needle if needle is not None else new.split("\n")[0], extra)
+
+
+# --- syntax ------------------------------------------------------------------------------
+scenario("syntax-unclosed-table", BASE.replace("[traffic]", "[traffic"), "", line=line_of(BASE, "[traffic]"))
+scenario("syntax-unterminated-string", BASE.replace('name = "corpus"', 'name = "corpus'), "", line=2)
+scenario("syntax-duplicate-key", BASE.replace('seed = 1\n', 'seed = 1\nseed = 2\n'), "scenario.seed", "seed = 2", ["duplicate key `seed`"])
+scenario("syntax-duplicate-table", BASE + "\n[traffic]\npublishers = 1\n", "", line=BASE.count("\n") + 2)
+scenario("syntax-bare-value", BASE.replace("seed = 1", "seed = one"), "", "seed = one")
+scenario("syntax-empty-file", "", "scenario", extra=["missing field `scenario`"], line=1)
+scenario("syntax-only-comment", "# nothing here\n", "scenario", extra=["missing field `scenario`"], line=1)
+scenario("syntax-not-utf8", BASE.replace('name = "corpus"', 'name = "corp\udcffus"').encode("utf-8", "surrogateescape"), "", line=2, extra=["not UTF-8"])
+scenario("syntax-nul-byte", BASE.replace('name = "corpus"', 'name = "corp\x00us"'), "", line=2)
+scenario("syntax-binary", bytes(range(256)) * 4, "", line=2, extra=["not UTF-8"])
+scenario("syntax-json", '{"scenario": {"name": "x"}}\n', "", line=1)
+scenario("syntax-yaml", "scenario:\n  name: x\n", "", line=1)
+scenario("syntax-key-without-value", BASE.replace("seed = 1", "seed ="), "", "seed =")
+scenario("syntax-table-redefined-as-value", BASE.replace("[network]\n", "network = 1\n[network]\n"), "scenario.network", line=line_of(BASE, "[network]"))
+
+# --- types -------------------------------------------------------------------------------
+replace("type-seed-string", "seed = 1", 'seed = "1"', "scenario.seed")
+replace("type-seed-negative", "seed = 1", "seed = -1", "scenario.seed")
+replace("type-seed-float", "seed = 1", "seed = 1.5", "scenario.seed")
+replace("type-name-int", 'name = "corpus"', "name = 7", "scenario.name")
+replace("type-count-string", "count = 10", 'count = "10"', "groups[0].count")
+replace("type-count-float", "count = 10", "count = 10.5", "groups[0].count")
+replace("type-count-bool", "count = 10", "count = true", "groups[0].count")
+scenario("type-groups-table", BASE.replace("[[groups]]\nid = \"honest\"", "[groups.x]\nid = \"honest\"", 1), "groups", extra=["duplicate key `groups`"], line=line_of(BASE, "[[groups]]\nid = \"evil\""))
+replace("type-duration-int", 'duration = "40s"', "duration = 40", "scenario.duration")
+replace("type-rate-int", 'rate = "6/s"', "rate = 6", "traffic.rate")
+replace("type-delivery-string", "delivery = 0.99", 'delivery = "99%"', "targets.delivery")
+replace("type-role-unknown", 'role = "invalid-signature"', 'role = "eclipse"', "groups[1].role")
+replace("type-transport-unknown", 'transport = "quic"', 'transport = "webrtc"', "groups[1].transport")
+replace("type-shaper-unknown", 'shaper = "auto"', 'shaper = "fast"', "network.shaper")
+replace("type-mldsa-string", 'transport = "quic"', 'transport = "quic"\nmldsa_level = "87"', "groups[1].mldsa_level", needle='mldsa_level = "87"')
+replace("type-flood-publish-int", "mesh_n = 6", "flood_publish = 1", "gossipsub.flood_publish")
+replace("type-mesh-n-negative", "mesh_n = 6", "mesh_n = -6", "gossipsub.mesh_n")
+replace("type-publishers-float", "publishers = 3", "publishers = 3.0", "traffic.publishers")
+replace("type-link-string", 'link = { delay = "25ms", jitter = "2.5ms" }', 'link = "25ms"', "network.link")
+
+# --- unknown fields ----------------------------------------------------------------------
+replace("unknown-top-level", "[scenario]\n", "colour = \"red\"\n[scenario]\n", "colour", needle="colour")
+replace("unknown-in-scenario", "seed = 1\n", "seed = 1\nseeds = 2\n", "scenario.seeds", needle="seeds")
+replace("unknown-in-network", 'shaper = "auto"', 'shaper = "auto"\nbandwidth = "1gbit"', "network.bandwidth", needle="bandwidth")
+replace("unknown-in-link", 'jitter = "2.5ms" }', 'jitter = "2.5ms", corrupt = 0.1 }', "network.link.corrupt", needle="link = {")
+replace("unknown-in-group", 'id = "honest"\ncount = 10', 'id = "honest"\ncount = 10\nregion = "eu"', "groups[0].region", needle="region")
+replace("unknown-in-traffic", 'size = "1KiB"', 'size = "1KiB"\nburst = 4', "traffic.burst", needle="burst")
+replace("unknown-in-gossipsub", "mesh_n = 6", "mesh_m = 6", "gossipsub.mesh_m")
+replace("unknown-in-targets", "delivery = 0.99", "delivery = 0.99\np50 = \"10ms\"", "targets.p50", needle="p50")
+replace("unknown-typo-warmup", 'warmup = "12s"', 'warm_up = "12s"', "scenario.warm_up")
+
+# --- missing fields ----------------------------------------------------------------------
+replace("missing-name", 'name = "corpus"\n', "", "scenario.name", extra=["missing field `name`"], needle="[scenario]")
+replace("missing-seed", "seed = 1\n", "", "scenario.seed", extra=["missing field `seed`"], needle="[scenario]")
+replace("missing-duration", 'duration = "40s"\n', "", "scenario.duration", extra=["missing field `duration`"], needle="[scenario]")
+replace("missing-group-id", 'id = "honest"\n', "", "groups[0].id", extra=["missing field `id`"], needle="[[groups]]")
+replace("missing-group-count", 'id = "honest"\ncount = 10\n', 'id = "honest"\n', "groups[0].count", extra=["missing field `count`"], needle="[[groups]]")
+replace("missing-publishers", "publishers = 3\n", "", "traffic.publishers", extra=["missing field `publishers`"], needle="[traffic]")
+replace("missing-rate", 'rate = "6/s"\n', "", "traffic.rate", extra=["missing field `rate`"], needle="[traffic]")
+replace("missing-size", 'size = "1KiB"\n', "", "traffic.size", extra=["missing field `size`"], needle="[traffic]")
+scenario("missing-traffic", BASE.replace('[traffic]\npublishers = 3\nrate = "6/s"\nsize = "1KiB"\n', ""), "traffic", extra=["missing field `traffic`"], line=1)
+scenario("missing-groups", BASE.replace('[[groups]]\nid = "honest"\ncount = 10\n\n[[groups]]\nid = "evil"\ncount = 2\nrole = "invalid-signature"\ntransport = "quic"\n', ""), "groups", extra=["missing field `groups`"], line=1)
+scenario("missing-scenario-table", BASE.replace('[scenario]\nname = "corpus"\nseed = 1\nduration = "40s"\nwarmup = "12s"\n', ""), "scenario", extra=["missing field `scenario`"], line=1)
+
+# --- bounds ------------------------------------------------------------------------------
+replace("bound-count-zero", "count = 10", "count = 0", "groups[0].count", ["must be positive"])
+replace("bound-count-negative", "count = 10", "count = -1", "groups[0].count", ["must be positive"])
+replace("bound-count-65000", "count = 10", "count = 65000", "groups", ["at most 2048"], needle="[[groups]]")
+replace("bound-count-1e9", "count = 10", "count = 1000000000", "groups", ["at most 2048"], needle="[[groups]]")
+replace("bound-count-i64-max", "count = 10", "count = 9223372036854775807", "groups", ["at most 2048"], needle="[[groups]]")
+replace("bound-count-beyond-i64", "count = 10", "count = 99999999999999999999", "", needle="count = 9999")
+replace("bound-rate-zero", 'rate = "6/s"', 'rate = "0/s"', "traffic.rate")
+replace("bound-rate-negative", 'rate = "6/s"', 'rate = "-1/s"', "traffic.rate")
+replace("bound-rate-1e308", 'rate = "6/s"', 'rate = "1e308/s"', "traffic.rate", ["a node publishes"])
+replace("bound-rate-inf", 'rate = "6/s"', 'rate = "inf/s"', "traffic.rate")
+replace("bound-rate-nan", 'rate = "6/s"', 'rate = "NaN/s"', "traffic.rate")
+replace("bound-rate-per-publisher", 'rate = "6/s"', 'rate = "6000/s"', "traffic.rate", ["2000 msg/s"])
+replace("bound-rate-tiny", 'rate = "6/s"', 'rate = "1e-300/s"', "traffic.rate")
+replace("bound-rate-period", 'rate = "6/s"', 'rate = "6/fortnight"', "traffic.rate", ["period"])
+replace("bound-rate-no-period", 'rate = "6/s"', 'rate = "6"', "traffic.rate")
+replace("bound-rate-text", 'rate = "6/s"', 'rate = "fast"', "traffic.rate")
+replace("bound-duration-zero", 'duration = "40s"', 'duration = "0s"', "scenario.duration", ["positive"])
+replace("bound-duration-31-years", 'duration = "40s"', 'duration = "271560h"', "scenario.duration", ["at most 24h"])
+replace("bound-duration-overflow", 'duration = "40s"', 'duration = "1e400s"', "scenario.duration")
+replace("bound-duration-no-unit", 'duration = "40s"', 'duration = "40"', "scenario.duration", ["no unit"])
+replace("bound-duration-negative", 'duration = "40s"', 'duration = "-40s"', "scenario.duration")
+replace("bound-duration-unit", 'duration = "40s"', 'duration = "40 fortnights"', "scenario.duration")
+replace("bound-warmup-equals-duration", 'warmup = "12s"', 'warmup = "40s"', "scenario.warmup", ["shorter than duration"])
+replace("bound-warmup-beyond-duration", 'warmup = "12s"', 'warmup = "1h"', "scenario.warmup")
+replace("bound-size-zero", 'size = "1KiB"', 'size = "0B"', "traffic.size")
+replace("bound-size-huge", 'size = "1KiB"', 'size = "1MiB"', "traffic.size", ["65536"])
+replace("bound-size-fraction", 'size = "1KiB"', 'size = "0.5B"', "traffic.size", ["whole number"])
+replace("bound-size-unit", 'size = "1KiB"', 'size = "1 parsec"', "traffic.size")
+replace("bound-size-1e300", 'size = "1KiB"', 'size = "1e300B"', "traffic.size")
+replace("bound-publishers-zero", "publishers = 3", "publishers = 0", "traffic.publishers")
+replace("bound-publishers-too-many", "publishers = 3", "publishers = 11", "traffic.publishers", ["only 10 honest"])
+replace("bound-publishers-huge", "publishers = 3", "publishers = 9223372036854775807", "traffic.publishers")
+replace("bound-count-messages-zero", 'size = "1KiB"', 'size = "1KiB"\ncount = 0', "traffic.count", needle="count = 0")
+replace("bound-count-messages-too-many", 'size = "1KiB"', 'size = "1KiB"\ncount = 100000', "traffic.count", ["longer than"], needle="count = 100000")
+replace("bound-count-messages-fewer-than-publishers", 'size = "1KiB"', 'size = "1KiB"\ncount = 2', "traffic.count", ["idle"], needle="count = 2\n\n[gossipsub]")
+replace("bound-mldsa-level", 'transport = "quic"', 'transport = "quic"\nmldsa_level = 12', "groups[1].mldsa_level", ["44, 65 or 87"], needle="mldsa_level")
+replace("bound-p95-zero", 'p95 = "100ms"', 'p95 = "0s"', "targets.p95", ["positive"])
+replace("bound-p99-zero", 'p99 = "200ms"', 'p99 = "0us"', "targets.p99")
+replace("bound-p99-below-p95", 'p99 = "200ms"', 'p99 = "50ms"', "targets.p99", ["below p95"])
+replace("bound-p95-a-year", 'p95 = "100ms"', 'p95 = "8760h"', "targets.p95", ["at most 1h"])
+replace("bound-delivery-7.5", "delivery = 0.99", "delivery = 7.5", "targets.delivery", ["0..=1"])
+replace("bound-delivery-negative", "delivery = 0.99", "delivery = -0.5", "targets.delivery")
+replace("bound-delivery-nan", "delivery = 0.99", "delivery = nan", "targets.delivery")
+replace("bound-delivery-inf", "delivery = 0.99", "delivery = inf", "targets.delivery")
+replace("bound-link-error-negative", "link_error = 0.1", "link_error = -1.0", "targets.link_error")
+replace("bound-link-error-inf", "link_error = 0.1", "link_error = inf", "targets.link_error")
+replace("bound-link-error-zero", "link_error = 0.1", "link_error = 0.0", "targets.link_error")
+
+# --- names -------------------------------------------------------------------------------
+replace("name-empty", 'name = "corpus"', 'name = ""', "scenario.name")
+replace("name-slash", 'name = "corpus"', 'name = "../etc/passwd"', "scenario.name")
+replace("name-long", 'name = "corpus"', 'name = "' + "x" * 100 + '"', "scenario.name")
+replace("name-unicode", 'name = "corpus"', 'name = "Ωmega"', "scenario.name")
+replace("group-id-uppercase", 'id = "honest"', 'id = "Honest"', "groups[0].id")
+replace("group-id-long", 'id = "honest"', 'id = "' + "h" * 40 + '"', "groups[0].id")
+replace("group-id-duplicate", 'id = "evil"', 'id = "honest"', "groups[1].id", ["duplicate"], needle='id = "honest"\ncount = 2')
+replace("group-id-empty", 'id = "honest"', 'id = ""', "groups[0].id")
+replace("topic-empty", 'size = "1KiB"', 'size = "1KiB"\ntopic = " "', "traffic.topic", needle="topic")
+replace("topic-long", 'size = "1KiB"', 'size = "1KiB"\ntopic = "' + "t" * 300 + '"', "traffic.topic", needle="topic")
+scenario("groups-all-attackers", BASE.replace('id = "honest"\ncount = 10\n', 'id = "honest"\ncount = 10\nrole = "invalid-signature"\n'), "groups", extra=["at least one honest"], line=line_of(BASE, "[[groups]]"))
+
+# --- gossipsub: the node's own rules -----------------------------------------------------
+for slug, line, field, extra in [
+    ("mesh-n-above-high", "mesh_n = 20", "gossipsub.mesh_n", ["mesh_n_high"]),
+    ("mesh-n-low-zero", "mesh_n_low = 0", "gossipsub.mesh_n_low", ["positive"]),
+    ("mesh-n-high-huge", "mesh_n_high = 100000", "gossipsub.mesh_n_high", ["1..=1000"]),
+    ("mesh-outbound-above-low", "mesh_outbound_min = 5", "gossipsub.mesh_outbound_min", []),
+    ("history-gossip-above-length", "history_gossip = 9", "gossipsub.history_gossip", []),
+    ("history-length-zero", "history_length = 0", "gossipsub.history_length", []),
+    ("heartbeat-zero", "heartbeat_ms = 0", "gossipsub.heartbeat_ms", []),
+    ("heartbeat-a-day", "heartbeat_ms = 86400000", "gossipsub.heartbeat_ms", []),
+    ("duplicate-cache-zero", "duplicate_cache_ms = 0", "gossipsub.duplicate_cache_ms", []),
+    ("gossip-threshold-positive", "gossip_threshold = 5.0", "gossipsub.gossip_threshold", []),
+    ("publish-above-gossip", "publish_threshold = -50.0", "gossipsub.publish_threshold", ["graylist <= publish <= gossip"]),
+    # A relation is reported at the first of its fields the file gives.
+    ("graylist-above-publish", "graylist_threshold = -400.0", "gossipsub.graylist_threshold", ["graylist <= publish"]),
+    ("graylist-nan", "graylist_threshold = nan", "gossipsub.graylist_threshold", []),
+    ("accept-px-negative", "accept_px_threshold = -1.0", "gossipsub.accept_px_threshold", []),
+    ("opportunistic-negative", "opportunistic_graft_threshold = -5.0", "gossipsub.opportunistic_graft_threshold", []),
+    ("invalid-weight-positive", "invalid_message_deliveries_weight = 10.0", "gossipsub.invalid_message_deliveries_weight", []),
+    ("colocation-weight-positive", "ip_colocation_factor_weight = 5.0", "gossipsub.ip_colocation_factor_weight", []),
+    ("colocation-threshold-below-one", "ip_colocation_factor_threshold = 0.5", "gossipsub.ip_colocation_factor_threshold", []),
+    ("colocation-threshold-inf", "ip_colocation_factor_threshold = inf", "gossipsub.ip_colocation_factor_threshold", []),
+    ("threshold-huge", "graylist_threshold = -1e300", "gossipsub.graylist_threshold", []),
+]:
+    replace("gossipsub-" + slug, "mesh_n = 6", line, field, extra, needle=line.split(" =")[0] + " =")
+
+# --- network and profiles ----------------------------------------------------------------
+LINK = 'link = { delay = "25ms", jitter = "2.5ms" }'
+replace("network-profile-and-link", LINK, LINK + '\nprofile = "fixed-25ms"', "network.link", ["not both"], needle="link =")
+replace("network-profile-missing", LINK, 'profile = "mars"', "network.profile", ["mars.toml"])
+replace("network-profile-traversal", LINK, 'profile = "../../etc/passwd"', "network.profile")
+replace("network-profile-empty", LINK, 'profile = ""', "network.profile")
+replace("network-link-delay-no-unit", LINK, 'link = { delay = "25" }', "network.link.delay")
+replace("network-link-delay-huge", LINK, 'link = { delay = "1h" }', "network.link.delay")
+replace("network-link-jitter-above-delay", LINK, 'link = { delay = "25ms", jitter = "30ms" }', "network.link.jitter")
+replace("network-link-loss-above-one", LINK, 'link = { delay = "25ms", loss = 2.0 }', "network.link.loss")
+replace("network-link-loss-nan", LINK, 'link = { delay = "25ms", loss = nan }', "network.link.loss")
+replace("network-link-rate-text", LINK, 'link = { delay = "25ms", rate = "fast" }', "network.link.rate")
+replace("network-link-rate-huge", LINK, 'link = { delay = "25ms", rate = "1e12gbit" }', "network.link.rate")
+replace("network-link-rate-tiny", LINK, 'link = { delay = "25ms", rate = "1bit" }', "network.link.rate")
+
+# Bad profile files, named by scenarios (profiles are looked up in ../netem of the scenario).
+netem = ROOT / "netem"
+netem.mkdir(exist_ok=True)
+for slug, body, field in [
+    ("unknown-key", 'delay = "25ms"\ncorrupt = 0.1\n', "corrupt"),
+    ("delay-negative", 'delay = "-25ms"\n', "delay"),
+    ("jitter-above-delay", 'delay = "1ms"\njitter = "2ms"\n', "jitter"),
+    ("loss-string", 'delay = "1ms"\nloss = "1%"\n', "loss"),
+    ("not-toml", "delay: 25ms\n", ""),
+    ("duplicate-key", 'delay = "1ms"\ndelay = "2ms"\n', "delay"),
+]:
+    fname = f"bad-{slug}.toml"
+    (netem / fname).write_text(body)
+    text = BASE.replace(LINK, f'profile = "bad-{slug}"')
+    sfile = f"profile-{slug}.toml"
+    (scen.folder / sfile).write_text(text)
+    line = 2 if slug == "duplicate-key" else (1 if slug in ("delay-negative", "not-toml") else 2)
+    want = [f"bad-{slug}.toml:{line}:"]
+    if field:
+        want.append(f"field `{field}`")
+    scen.add(f"profile-{slug}", ["validate", "{dir}/" + sfile], 2, want)
+
+# Files that are not there or not files.
+scen.add("file-missing", ["validate", "{dir}/no-such-scenario.toml"], 2, ["no-such-scenario.toml", "no such file"])
+scen.add("file-is-a-directory", ["validate", "{dir}"], 2, ["scenarios"])
+scen.add("file-dev-zero", ["validate", "/dev/zero"], 2, ["/dev/zero:1:1:", "larger than the 1 MiB"])
+scen.add("file-dev-urandom", ["validate", "/dev/urandom"], 2, ["/dev/urandom:"])
+scen.add("plan-of-an-invalid-scenario", ["plan", "{dir}/bound-count-65000.toml"], 2, ["bound-count-65000.toml:", "at most 2048"])
+scen.add("run-of-an-invalid-scenario", ["run", "{dir}/bound-rate-1e308.toml"], 2, ["bound-rate-1e308.toml:", "field `traffic.rate`"])
+scen.add("doctor-of-an-invalid-scenario", ["doctor", "{dir}/gossipsub-colocation-weight-positive.toml"], 2, ["field `gossipsub.ip_colocation_factor_weight`"])
+scen.add("run-bad-ready-timeout", ["run", "{dir}/x.toml", "--ready-timeout=-1"], 2, ["--ready-timeout"])
+scen.add("run-huge-ready-timeout", ["run", "{dir}/x.toml", "--ready-timeout", "99999999999"], 2, ["--ready-timeout"])
+scen.add("run-zero-trials", ["run", "{dir}/x.toml", "--trials", "0"], 2, ["--trials"])
+scen.add("run-many-trials", ["run", "{dir}/x.toml", "--trials", "1000"], 2, ["--trials"])
+scen.add("export-bad-subnet", ["export", "compose", "{dir}/x.toml", "--subnet", "300.1.0.0/16"], 2, ["--subnet"])
+scen.add("unknown-command", ["explode"], 2, ["explode"])
+scen.write("# Hostile scenarios (generated by corpus/generate.py; edit it, not these files): each\n"
+           "# case runs the orchestrator with `args` ({dir} = this folder) and expects exit code\n"
+           "# `exit` and every `stderr` substring (file:line:, field) in standard error, no panic,\n"
+           "# within 10 s.\n")
+
+# --- the node: config files, the environment, flags ------------------------------------
+node = Cases("node")
+
+
+def node_config(slug, body, field, line, extra=()):
+    fname = f"{slug}.toml"
+    (node.folder / fname).write_text(body)
+    want = [f"{fname}:{line}:"] + ([f"field `{field}`"] if field else []) + list(extra)
+    node.add("config-" + slug, ["--config", "{dir}/" + fname, "--metrics-port", "0"], 2, want, program="meshnode")
+
+
+node_config("unknown-field", "role = \"honest\"\n[gossipsub]\nmesh_m = 3\n", "gossipsub.mesh_m", 3)
+node_config("bad-role", "role = \"evil\"\n", "role", 1)
+node_config("mldsa-level", "mldsa_level = 99\n", "mldsa_level", 1)
+node_config("mesh-n", "[gossipsub]\nmesh_n = 20\n", "gossipsub.mesh_n", 2)
+node_config("colocation-weight", "[gossipsub]\nip_colocation_factor_weight = 5.0\n", "gossipsub.ip_colocation_factor_weight", 2)
+node_config("accept-px", "[gossipsub]\naccept_px_threshold = -1.0\n", "gossipsub.accept_px_threshold", 2)
+node_config("rate-tiny", "[traffic]\nrate_per_sec = 1e-300\n", "traffic.rate_per_sec", 2)
+node_config("rate-huge", "[traffic]\nrate_per_sec = 1e308\n", "traffic.rate_per_sec", 2)
+node_config("delay-max", "[traffic]\nrate_per_sec = 1.0\ndelay_ms = 18446744073709551615\n", "traffic.delay_ms", 3)
+node_config("start-year-584556019", "[traffic]\nrate_per_sec = 1.0\nstart_at_ms = 18446744073709551\n", "traffic.start_at_ms", 3)
+node_config("size-above-payload", "max_payload = 100\n[traffic]\nrate_per_sec = 1.0\nsize = 1000\n", "traffic.size", 4)
+node_config("bootstrap-no-transport", "bootstrap = [\"/ip4/127.0.0.1\"]\n", "bootstrap[0]", 1, ["names no transport"])
+node_config("listen-not-multiaddr", "listen = [\"tcp://0.0.0.0:4001\"]\n", "listen[0]", 1)
+node_config("listen-empty", "listen = []\n", "listen", 1)
+node_config("ping-zero", "ping_interval_ms = 0\n", "ping_interval_ms", 1)
+node_config("snapshot-zero", "score_snapshot_ms = 0\n", "score_snapshot_ms", 1)
+node_config("topic-empty", "topic = \"\"\n", "topic", 1)
+node_config("payload-zero", "max_payload = 0\n", "max_payload", 1)
+node_config("payload-huge", "max_payload = 1073741824\n", "max_payload", 1)
+node_config("connections-zero", "[limits]\nmax_connections = 0\n", "limits.max_connections", 2)
+node_config("target-above-max", "[limits]\ntarget_peers = 500\n", "limits.target_peers", 2)
+node_config("per-peer-huge", "[limits]\nmax_connections_per_peer = 4000000000\n", "limits.max_connections_per_peer", 2)
+node_config("duplicate-key", "mdns = true\nmdns = false\n", "mdns", 2, ["duplicate key `mdns`"])
+node_config("negative-port", "metrics_port = -1\n", "metrics_port", 1)
+node_config("port-too-big", "metrics_port = 70000\n", "metrics_port", 1)
+node.add("config-missing-file", ["--config", "{dir}/no-such.toml"], 2, ["no-such.toml", "no such file"], program="meshnode")
+node.add("config-dev-zero", ["--config", "/dev/zero"], 2, ["/dev/zero:1:1:", "larger than the 1 MiB"], program="meshnode")
+node.add("config-env-bad", [], 2, ["MESHNODE_CONFIG_TOML:2:", "field `gossipsub.mesh_n`"], program="meshnode",
+         env={"MESHNODE_CONFIG_TOML": "[gossipsub]\nmesh_n = 50\n"})
+node.add("config-env-not-toml", [], 2, ["MESHNODE_CONFIG_TOML:1:"], program="meshnode", env={"MESHNODE_CONFIG_TOML": "{json: 1}"})
+for slug, args, want in [
+    ("publish-rate-1e-300", ["--publish-rate", "1e-300"], ["--publish-rate", "1e-300"]),
+    ("publish-rate-nan", ["--publish-rate", "NaN"], ["--publish-rate"]),
+    ("publish-rate-inf", ["--publish-rate", "inf"], ["--publish-rate"]),
+    ("publish-rate-negative", ["--publish-rate=-5"], ["--publish-rate"]),
+    ("publish-rate-text", ["--publish-rate", "fast"], ["--publish-rate"]),
+    ("threads-100000", ["--threads", "100000"], ["--threads", "1..=64"]),
+    ("threads-zero", ["--threads", "0"], ["--threads"]),
+    ("publish-after-max", ["--publish-rate", "1", "--publish-after-ms", "18446744073709551615"], ["--publish-after-ms"]),
+    ("publish-size-huge", ["--publish-rate", "1", "--publish-size", "100000000"], ["--publish-size"]),
+    ("publish-size-zero", ["--publish-rate", "1", "--publish-size", "0"], ["--publish-size"]),
+    ("publish-count-zero", ["--publish-rate", "1", "--publish-count", "0"], ["--publish-count"]),
+    ("mldsa-level-12", ["--mldsa-level", "12"], ["--mldsa-level"]),
+    ("mldsa-level-negative", ["--mldsa-level=-87"], ["--mldsa-level"]),
+    ("bootstrap-no-transport", ["--bootstrap", "/ip4/127.0.0.1"], ["--bootstrap /ip4/127.0.0.1", "names no transport"]),
+    ("bootstrap-garbage", ["--bootstrap", "hello"], ["--bootstrap hello"]),
+    ("listen-unassignable", ["--listen", "/ip4/192.0.2.1/tcp/4001", "--metrics-port", "0"], ["listen on /ip4/192.0.2.1/tcp/4001", "Cannot assign requested address"]),
+    ("listen-udp-only", ["--listen", "/ip4/127.0.0.1/udp/4001"], ["--listen"]),
+    ("name-empty", ["--name", ""], ["--name"]),
+    ("name-control", ["--name", "a\u0007b"], ["--name"]),
+    ("role-unknown", ["--role", "sybil"], ["--role"]),
+    ("metrics-port-huge", ["--metrics-port", "65536"], ["--metrics-port"]),
+    ("unknown-flag", ["--colour", "red"], ["--colour"]),
+]:
+    node.add("flag-" + slug, args, 2, want, program="meshnode")
+node.write("# Hostile node configurations (generated by corpus/generate.py): files, the\n"
+           "# MESHNODE_CONFIG_TOML variable and flags; each must be refused (exit 2) with an error\n"
+           "# naming the file:line: and field, or the flag.\n")
+print(f"scenarios: {len(scen.cases)} cases, node: {len(node.cases)} cases")

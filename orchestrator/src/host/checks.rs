@@ -1,0 +1,445 @@
+//! What a run needs from its host, checked: `orchestrator doctor` prints every check, and
+//! `orchestrator run` performs the same checks (with the scenario's needs) before it
+//! starts anything and stops at the first that fails.
+
+use std::fmt;
+use std::process::{Command, Stdio};
+
+use super::congestion::{self, Decision, HostCongestion};
+use super::neighbour;
+use crate::docker::DockerRunner;
+
+/// Memory a node container needs on the host, with its share of the engine and the
+/// shaper (100-node runs peaked at 2.2-2.6 GiB of host memory).
+pub const NODE_MEMORY_BYTES: u64 = 32 << 20;
+
+/// Host CPU one node needs, in cores: `BASE + PER_MSG × topic rate (msg/s)`. Fitted to runs
+/// on our 2-core machines: 10 nodes at 6 msg/s left the host mostly idle with faithful
+/// links (+0.4 ms on 25 ms); 100 nodes at 1 msg/s kept it ~37 % busy; 100 at 5 msg/s
+/// saturated it (nodes 1.56 + shaper 0.36 cores + engine).
+const NODE_CORES_BASE: f64 = 0.004;
+const NODE_CORES_PER_MSG: f64 = 0.0034;
+/// The share of the host's cores a run may use and still measure the protocol rather than
+/// the host's run queue (at ~37 % busy, 100-node hops already took ~14 ms longer than
+/// pings suggested).
+const FAITHFUL_BUSY: f64 = 0.25;
+
+/// How a check came out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// Fine.
+    Ok,
+    /// Works, but figures or behaviour may suffer; the line says how.
+    Warn,
+    /// A run cannot work.
+    Fail,
+}
+
+/// One check's line.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Check {
+    /// What was checked.
+    pub name: &'static str,
+    /// The outcome.
+    pub status: Status,
+    /// What the host has, and what it means.
+    pub detail: String,
+}
+
+impl fmt::Display for Check {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = match self.status {
+            Status::Ok => "ok  ",
+            Status::Warn => "warn",
+            Status::Fail => "FAIL",
+        };
+        write!(f, "{s}  {:<20} {}", self.name, self.detail)
+    }
+}
+
+/// What a scenario asks of the host.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Needs {
+    /// Nodes in all.
+    pub nodes: usize,
+    /// The topic's rate, messages per second over all publishers.
+    pub rate_per_sec: f64,
+    /// Whether links are shaped.
+    pub shaped: bool,
+}
+
+/// The host, as read.
+#[derive(Debug, Clone)]
+pub struct Host {
+    /// Engine version and negotiated API version, or why the engine was not reached.
+    pub engine: Result<(String, String), String>,
+    /// Whether this process runs as root.
+    pub root: bool,
+    /// Whether the kernel has netem: `None` when it could not be probed.
+    pub netem: Option<bool>,
+    /// Whether the kernel has NFQUEUE (nfnetlink_queue).
+    pub nfqueue: bool,
+    /// Congestion-control settings.
+    pub congestion: Result<HostCongestion, String>,
+    /// The neighbour table's limit (gc_thresh3).
+    pub neighbour_limit: Result<u64, String>,
+    /// CPU cores this process may use.
+    pub cores: usize,
+    /// MemTotal and MemAvailable, bytes.
+    pub memory: Option<(u64, u64)>,
+}
+
+impl Host {
+    /// Reads everything (the engine through `runner`, when there is one).
+    pub async fn inspect(runner: Option<&DockerRunner>) -> Host {
+        let engine = match runner {
+            Some(r) => r.engine_version().await.map_err(|e| e.to_string()),
+            None => match DockerRunner::connect().await {
+                Ok(r) => r.engine_version().await.map_err(|e| e.to_string()),
+                Err(e) => Err(e.to_string()),
+            },
+        };
+        Host {
+            engine,
+            root: effective_uid() == Some(0),
+            netem: probe_netem(),
+            nfqueue: std::path::Path::new("/proc/net/netfilter/nfnetlink_queue").exists(),
+            congestion: HostCongestion::read(),
+            neighbour_limit: neighbour::table_limit(),
+            cores: std::thread::available_parallelism().map_or(1, usize::from),
+            memory: memory(),
+        }
+    }
+
+    /// The most nodes this host carries with faithful links at `rate` msg/s, by CPU and
+    /// by memory.
+    pub fn faithful_nodes(&self, rate: f64) -> usize {
+        let cpu = FAITHFUL_BUSY * self.cores as f64 / (NODE_CORES_BASE + NODE_CORES_PER_MSG * rate);
+        let mem = self.memory.map_or(usize::MAX, |(_, avail)| {
+            (avail / NODE_MEMORY_BYTES) as usize
+        });
+        (cpu.floor() as usize).min(mem)
+    }
+
+    /// Every check, for `needs` when a scenario is given.
+    pub fn checks(&self, needs: Option<Needs>) -> Vec<Check> {
+        let mut out = Vec::new();
+        let mut push = |name, status, detail: String| {
+            out.push(Check {
+                name,
+                status,
+                detail,
+            })
+        };
+        match &self.engine {
+            Ok((v, api)) => push("docker engine", Status::Ok, format!("{v}, API {api}")),
+            Err(e) => push("docker engine", Status::Fail, format!("not reachable: {e}")),
+        }
+        push(
+            "root",
+            if self.root { Status::Ok } else { Status::Warn },
+            if self.root {
+                "yes: the run may raise host limits it needs".into()
+            } else {
+                "no: host limits (neighbour table, congestion control) cannot be raised".into()
+            },
+        );
+        let shaped = needs.is_none_or(|n| n.shaped);
+        match (self.netem, self.nfqueue) {
+            (Some(true), _) => push("netem", Status::Ok, "present: kernel shaping".into()),
+            (_, true) => push(
+                "netem",
+                Status::Ok,
+                format!(
+                    "{}: links are shaped in user space (NFQUEUE, ~15 µs a packet)",
+                    if self.netem.is_none() {
+                        "not probed (no tc/unshare)"
+                    } else {
+                        "absent"
+                    }
+                ),
+            ),
+            (_, false) => push(
+                "netem",
+                if shaped { Status::Fail } else { Status::Warn },
+                "absent, and no NFQUEUE either: links cannot be shaped".into(),
+            ),
+        }
+        push(
+            "nfqueue",
+            if self.nfqueue {
+                Status::Ok
+            } else {
+                Status::Warn
+            },
+            if self.nfqueue {
+                "present (the user-space shaper's queue)".into()
+            } else {
+                "absent: no user-space shaping".into()
+            },
+        );
+        match &self.congestion {
+            Ok(h) => {
+                let allowed = h.allowed.join(" ");
+                let (status, what) = match congestion::decide(h, congestion::WANTED) {
+                    Decision::Use(a) => (Status::Ok, format!("nodes use {a}")),
+                    Decision::Allow { .. } if self.root => (
+                        Status::Ok,
+                        format!("{} not allowed yet: a run adds it", congestion::WANTED),
+                    ),
+                    Decision::Allow { .. } | Decision::HostDefault(_) => (
+                        Status::Warn,
+                        format!(
+                            "{} unavailable: nodes use the host default {} (BBR pacing adds ~10 ms per 8 KB message)",
+                            congestion::WANTED,
+                            h.default
+                        ),
+                    ),
+                };
+                push(
+                    "congestion control",
+                    status,
+                    format!("allowed `{allowed}`, default {}: {what}", h.default),
+                );
+            }
+            Err(e) => push("congestion control", Status::Warn, format!("unknown: {e}")),
+        }
+        match &self.neighbour_limit {
+            Ok(limit) => {
+                let detail = match needs {
+                    Some(n) => {
+                        let need = neighbour::neighbour_entries_needed(n.nodes);
+                        let raise = if need <= *limit {
+                            ""
+                        } else if self.root {
+                            ": a run raises it"
+                        } else {
+                            ": raise net.ipv4.neigh.default.gc_thresh3, or run as root"
+                        };
+                        (
+                            if need > *limit && !self.root {
+                                Status::Fail
+                            } else {
+                                Status::Ok
+                            },
+                            format!("gc_thresh3 {limit}; {} nodes need {need}{raise}", n.nodes),
+                        )
+                    }
+                    None => (
+                        Status::Ok,
+                        format!(
+                            "gc_thresh3 {limit}; N nodes need N·min(N, 100) + 1024 entries, and a run raises it (root)"
+                        ),
+                    ),
+                };
+                push("neighbour table", detail.0, detail.1);
+            }
+            Err(e) => push("neighbour table", Status::Warn, format!("unknown: {e}")),
+        }
+        let mem = self
+            .memory
+            .map_or("memory unknown".into(), |(total, avail)| {
+                format!(
+                    "{:.1} GiB memory ({:.1} GiB available)",
+                    gib(total),
+                    gib(avail)
+                )
+            });
+        push(
+            "cores and memory",
+            Status::Ok,
+            format!("{} cores, {mem}", self.cores),
+        );
+        if let (Some(n), Some((_, avail))) = (needs, self.memory) {
+            let want = n.nodes as u64 * NODE_MEMORY_BYTES;
+            if want > avail {
+                push(
+                    "memory for nodes",
+                    Status::Fail,
+                    format!(
+                        "{} nodes need ~{:.1} GiB ({} MiB each); {:.1} GiB available",
+                        n.nodes,
+                        gib(want),
+                        NODE_MEMORY_BYTES >> 20,
+                        gib(avail)
+                    ),
+                );
+            }
+        }
+        let largest = |rate: f64| self.faithful_nodes(rate);
+        match needs {
+            Some(n) => {
+                let most = largest(n.rate_per_sec);
+                push(
+                    "largest testnet",
+                    if n.nodes > most {
+                        Status::Warn
+                    } else {
+                        Status::Ok
+                    },
+                    format!(
+                        "~{most} nodes at {} msg/s with faithful links (estimate); this scenario has {}{}",
+                        n.rate_per_sec,
+                        n.nodes,
+                        if n.nodes > most {
+                            ": expect host-distorted latency figures"
+                        } else {
+                            ""
+                        }
+                    ),
+                );
+            }
+            None => push(
+                "largest testnet",
+                Status::Ok,
+                format!(
+                    "~{} nodes at 1 msg/s, ~{} at 5 msg/s with faithful links (estimate from runs on 2-core hosts)",
+                    largest(1.0),
+                    largest(5.0)
+                ),
+            ),
+        }
+        out
+    }
+}
+
+/// The first failed check, if any.
+pub fn first_failure(checks: &[Check]) -> Option<&Check> {
+    checks.iter().find(|c| c.status == Status::Fail)
+}
+
+fn gib(bytes: u64) -> f64 {
+    bytes as f64 / f64::from(1u32 << 30)
+}
+
+fn memory() -> Option<(u64, u64)> {
+    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let field = |name: &str| -> Option<u64> {
+        let line = text.lines().find(|l| l.starts_with(name))?;
+        Some(line.split_whitespace().nth(1)?.parse::<u64>().ok()? * 1024)
+    };
+    Some((field("MemTotal:")?, field("MemAvailable:")?))
+}
+
+/// The effective uid, from /proc/self/status.
+fn effective_uid() -> Option<u32> {
+    let text = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = text.lines().find(|l| l.starts_with("Uid:"))?;
+    line.split_whitespace().nth(2)?.parse().ok()
+}
+
+/// Whether the kernel has netem: adds a netem qdisc to the loopback of a throw-away
+/// network namespace (`unshare -n`, root). `None` when the tools are missing or the probe
+/// could not run.
+fn probe_netem() -> Option<bool> {
+    let status = Command::new("unshare")
+        .args([
+            "-n", "tc", "qdisc", "add", "dev", "lo", "root", "netem", "delay", "1ms",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .ok()?;
+    // 127: tc missing inside unshare; 1 with EPERM when not root: both unknown.
+    match status.code() {
+        Some(0) => Some(true),
+        Some(2) => Some(false),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn host() -> Host {
+        Host {
+            engine: Ok(("20.10.24".into(), "1.41".into())),
+            root: true,
+            netem: Some(false),
+            nfqueue: true,
+            congestion: Ok(HostCongestion {
+                available: vec!["reno".into(), "bbr".into(), "cubic".into()],
+                allowed: vec!["reno".into(), "bbr".into()],
+                default: "bbr".into(),
+            }),
+            neighbour_limit: Ok(1024),
+            cores: 2,
+            memory: Some((24 << 30, 23 << 30)),
+        }
+    }
+
+    fn needs(nodes: usize) -> Option<Needs> {
+        Some(Needs {
+            nodes,
+            rate_per_sec: 5.0,
+            shaped: true,
+        })
+    }
+
+    #[test]
+    fn our_machine_passes_with_a_note_on_scale() {
+        let checks = host().checks(needs(10));
+        assert_eq!(first_failure(&checks), None, "{checks:?}");
+        let big = host().checks(needs(100));
+        let largest = big
+            .iter()
+            .find(|c| c.name == "largest testnet")
+            .expect("line");
+        assert_eq!(largest.status, Status::Warn, "{largest}");
+    }
+
+    #[test]
+    fn an_unreachable_engine_fails() {
+        let mut h = host();
+        h.engine = Err("connection refused".into());
+        let checks = h.checks(needs(10));
+        assert_eq!(
+            first_failure(&checks).map(|c| c.name),
+            Some("docker engine")
+        );
+    }
+
+    #[test]
+    fn no_shaper_at_all_fails_a_shaped_scenario_only() {
+        let mut h = host();
+        h.nfqueue = false;
+        assert_eq!(
+            first_failure(&h.checks(needs(10))).map(|c| c.name),
+            Some("netem")
+        );
+        let unshaped = Some(Needs {
+            shaped: false,
+            ..needs(10).expect("needs")
+        });
+        assert_eq!(first_failure(&h.checks(unshaped)), None);
+    }
+
+    #[test]
+    fn too_many_nodes_for_memory_or_an_unraisable_table_fail() {
+        let mut h = host();
+        h.memory = Some((4 << 30, 1 << 30));
+        assert_eq!(
+            first_failure(&h.checks(needs(100))).map(|c| c.name),
+            Some("memory for nodes")
+        );
+        let mut h = host();
+        h.root = false;
+        assert_eq!(
+            first_failure(&h.checks(needs(100))).map(|c| c.name),
+            Some("neighbour table")
+        );
+    }
+
+    #[test]
+    fn the_estimate_shrinks_with_the_rate() {
+        let h = host();
+        assert!(h.faithful_nodes(1.0) > h.faithful_nodes(5.0));
+        assert!(
+            h.faithful_nodes(6.0) >= 10,
+            "smoke fits: {}",
+            h.faithful_nodes(6.0)
+        );
+    }
+}

@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Teardown soak: runs a scenario N times, each interrupted by SIGINT at a random moment
+# (or, with --complete, run to the end), and after each run checks that the engine holds
+# no container and no network of that run (label meshlab.run=<run id>), and at the end none
+# of the lab at all (label meshlab=1; skip with --shared when other runs share the engine).
+# Prints one line per run and a summary; exits 1 if anything was ever left behind.
+#
+#   scripts/teardown-soak.sh [--complete] [--shared] [--runs N] [--max-delay S] SCENARIO
+#
+# Uses the binaries already built in target/ (./lab run or cargo build --release builds
+# them), copied aside first so that a rebuild during the soak changes nothing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+runs=50 max_delay=50 complete=0 shared=0
+while [ $# -gt 1 ]; do
+  case "$1" in
+    --runs) runs=$2; shift 2 ;;
+    --max-delay) max_delay=$2; shift 2 ;;
+    --complete) complete=1; shift ;;
+    --shared) shared=1; shift ;;
+    *) echo "error: failed to parse the command line: unknown option $1" >&2; exit 2 ;;
+  esac
+done
+scenario=${1:?usage: scripts/teardown-soak.sh [--complete] [--runs N] [--max-delay S] SCENARIO}
+[ -f "$scenario" ] || { echo "error: failed to read $scenario: no such file" >&2; exit 2; }
+
+rel=target/x86_64-unknown-linux-gnu/release
+bins=$(mktemp -d)
+trap 'rm -rf "$bins"' EXIT
+for b in orchestrator meshnode labshaper; do
+  [ -x "$rel/$b" ] || { echo "error: failed to find $rel/$b: build first (cargo build --release --workspace --bins)" >&2; exit 2; }
+  cp "$rel/$b" "$bins/"
+done
+reports=$(mktemp -d reports/soak.XXXXXX)
+
+# Containers and networks labelled $1 (e.g. meshlab.run=smoke-1a2b3c4d).
+leftovers() {
+  local c n
+  c=$(docker ps -aq --filter "label=$1" | wc -l)
+  n=$(docker network ls -q --filter "label=$1" | wc -l)
+  echo "$c $n"
+}
+
+dirty=0
+for i in $(seq 1 "$runs"); do
+  t0=$(date +%s.%N)
+  "$bins/orchestrator" run "$scenario" --reports "$reports" \
+    --node-binary "$bins/meshnode" --shaper-binary "$bins/labshaper" \
+    >"$reports/run-$i.out" 2>"$reports/run-$i.err" &
+  pid=$!
+  delay=-
+  if [ "$complete" -eq 0 ]; then
+    delay=$(awk -v m="$max_delay" -v s="$RANDOM" 'BEGIN { srand(s); printf "%.1f", rand() * m }')
+    sleep "$delay"
+    kill -INT "$pid" 2>/dev/null || true
+  fi
+  rc=0
+  wait "$pid" || rc=$?
+  secs=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
+  # The run prints its id before it creates anything.
+  id=$(sed -n 's/^==> run \([a-z0-9-]*\): .*/\1/p' "$reports/run-$i.err" | head -n 1)
+  verdict="clean (stopped before creating anything)"
+  if [ -n "$id" ]; then
+    read -r c n < <(leftovers "meshlab.run=$id")
+    verdict="clean ($id)"
+    if [ "$c" -ne 0 ] || [ "$n" -ne 0 ]; then
+      verdict="LEFT $c containers, $n networks ($id)"
+      dirty=$((dirty + 1))
+    fi
+  fi
+  printf 'run %2d  SIGINT after %5s s  exit %d  %6s s  %s\n' "$i" "$delay" "$rc" "$secs" "$verdict"
+done
+if [ "$shared" -eq 0 ]; then
+  read -r c n < <(leftovers meshlab=1)
+  if [ "$c" -ne 0 ] || [ "$n" -ne 0 ]; then
+    echo "after the soak the engine holds $c containers and $n networks of the lab"
+    dirty=$((dirty + 1))
+  fi
+fi
+echo "summary: $runs runs of $scenario, $dirty left something behind (logs: $reports)"
+[ "$dirty" -eq 0 ]
