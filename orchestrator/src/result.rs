@@ -29,6 +29,11 @@ pub struct RunResult {
     pub nodes: NodeCounts,
     /// The shaper back end that actually ran (`kernel`, `userspace`, `none`), from the runner.
     pub shaper: String,
+    /// The TCP congestion control in force in the nodes (`cubic`, or the host's default
+    /// where cubic could not be had; see `host::congestion`). Empty in results written
+    /// before it was recorded.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub tcp_congestion: String,
     /// The link profile imposed.
     pub link: LinkProfile,
     /// When the run started, ms since the Unix epoch.
@@ -267,6 +272,7 @@ impl RunResult {
             seed: plan.seed,
             nodes,
             shaper: shaper.into(),
+            tcp_congestion: String::new(),
             link: plan.link.clone(),
             started_at_ms,
             ended_at_ms,
@@ -538,10 +544,15 @@ impl RunResult {
         );
         let _ = writeln!(
             o,
-            "nodes {} ({})  shaper {}  link {}",
+            "nodes {} ({})  shaper {}{}  link {}",
             self.nodes.total,
             roles.join(", "),
             self.shaper,
+            if self.tcp_congestion.is_empty() {
+                String::new()
+            } else {
+                format!("  tcp {}", self.tcp_congestion)
+            },
             link_text(&self.link)
         );
         if let Some(ready) = self.phases.ready_after_s {

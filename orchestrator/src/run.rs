@@ -392,6 +392,7 @@ async fn execute(
         started_at_ms,
         now_ns() / 1_000_000,
     );
+    result.tcp_congestion = congestion.in_force.clone();
     result.phases.images_ready_after_s = images_ready;
     result.phases.containers_started_after_s = containers_started;
     result.phases.shaped_after_s = shaped;
