@@ -109,10 +109,20 @@ impl DockerRunner {
         // cannot be removed.
         let all = self.labelled_containers_by_mode(key, value).await?;
         let (sidecars, owners): (Vec<_>, Vec<_>) = all.into_iter().partition(|(_, s)| *s);
+        // Each container leaves the lab's networks explicitly before it is removed: engine
+        // 20.10, removing a hundred connected containers at once, sometimes miscounts a
+        // network's endpoints, and then refuses to remove the network ("has active
+        // endpoints") with none listed, until the daemon restarts.
+        let networks = self.labelled_networks(key, value).await?;
         let mut report = TeardownReport::default();
         for batch in [sidecars, owners] {
             let removed: Vec<Result<bool, DockerError>> = futures::stream::iter(&batch)
-                .map(|(id, _)| self.remove_container(id))
+                .map(|(id, _)| async {
+                    for network in &networks {
+                        self.leave_network(network, id).await;
+                    }
+                    self.remove_container(id).await
+                })
                 .buffer_unordered(REMOVE_CONCURRENCY)
                 .collect()
                 .await;
@@ -141,6 +151,18 @@ impl DockerRunner {
         }
         tracing::debug!(?report, "removed resources labelled {key}={value}");
         Ok(report)
+    }
+
+    /// Disconnects container `id` from `network` by force; a container that is not
+    /// connected (or already gone) is fine.
+    async fn leave_network(&self, network: &str, id: &str) {
+        let request = bollard::models::NetworkDisconnectRequest {
+            container: id.to_string(),
+            force: Some(true),
+        };
+        if let Err(e) = self.client().disconnect_network(network, request).await {
+            tracing::debug!(%network, container = %id, error = %e, "not disconnected");
+        }
     }
 
     /// Disconnects, by force, every endpoint the engine still lists on network `id` (also
