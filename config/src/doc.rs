@@ -43,6 +43,11 @@ impl FieldPath {
         p
     }
 
+    /// This path without its first segment (`gossipsub.mesh_n` → `mesh_n`).
+    pub fn tail(&self) -> Self {
+        FieldPath(self.0.iter().skip(1).cloned().collect())
+    }
+
     /// `tail` below this path: `gossipsub` joined with `mesh_n` is `gossipsub.mesh_n`.
     pub fn join(&self, tail: &FieldPath) -> Self {
         let mut p = self.clone();

@@ -94,8 +94,8 @@ impl Default for NodeConfig {
             metrics_port: 9100,
             score_snapshot_ms: 1000,
             ping_interval_ms: 2000,
-            topic: "vigilia/consensus/v1".into(),
-            max_payload: 64 * 1024,
+            topic: DEFAULT_TOPIC.into(),
+            max_payload: DEFAULT_MAX_PAYLOAD,
             gossipsub: GossipsubSettings::default(),
             traffic: None,
             limits: LimitsConfig::default(),
@@ -292,18 +292,33 @@ impl Checker {
     }
 
     fn text(&mut self, field: &str, s: &str) {
-        if s.trim().is_empty() {
-            self.fail(field, "must not be empty");
-        } else if s.len() > MAX_NAME_BYTES {
-            self.fail(
-                field,
-                format!("must be at most {MAX_NAME_BYTES} bytes, got {}", s.len()),
-            );
-        } else if s.chars().any(char::is_control) {
-            self.fail(field, "must not contain control characters");
+        if let Err(e) = check_text(s) {
+            self.fail(field, e);
         }
     }
 }
+
+/// The rule for a name, a topic or an address: not blank, at most [`MAX_NAME_BYTES`], no
+/// control characters.
+pub fn check_text(s: &str) -> Result<(), String> {
+    if s.trim().is_empty() {
+        Err("must not be empty".into())
+    } else if s.len() > MAX_NAME_BYTES {
+        Err(format!(
+            "must be at most {MAX_NAME_BYTES} bytes, got {}",
+            s.len()
+        ))
+    } else if s.chars().any(char::is_control) {
+        Err("must not contain control characters".into())
+    } else {
+        Ok(())
+    }
+}
+
+/// The topic a node uses when its configuration names none (spec §4.3).
+pub const DEFAULT_TOPIC: &str = "vigilia/consensus/v1";
+/// The largest payload a node accepts when its configuration sets no `max_payload`.
+pub const DEFAULT_MAX_PAYLOAD: usize = 64 * 1024;
 
 /// Whether a multiaddr names a transport the node speaks: `/ip4|ip6|dns*/HOST/tcp/PORT` or
 /// `/…/udp/PORT/quic-v1`, optionally followed by `/p2p/<peer id>`. Returns the reason when

@@ -68,14 +68,23 @@ pub fn build(
     })
 }
 
+/// Largest binary an image takes: the lab's static binaries are ~10-30 MB, and images are
+/// built from an in-memory context.
+const MAX_BINARY_BYTES: u64 = 512 << 20;
+
+/// A regular file of at most [`MAX_BINARY_BYTES`].
 fn checked(path: &Path) -> Result<PathBuf, Error> {
-    if path.is_file() {
-        Ok(path.to_path_buf())
-    } else {
-        Err(Error::Infra(format!(
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_file() && m.len() <= MAX_BINARY_BYTES => Ok(path.to_path_buf()),
+        Ok(m) if m.is_file() => Err(Error::Usage(format!(
+            "use binary {}: it is larger than the {} a binary may be",
+            path.display(),
+            lab_config::file::human_bytes(MAX_BINARY_BYTES)
+        ))),
+        _ => Err(Error::Infra(format!(
             "find binary {}: no such file",
             path.display()
-        )))
+        ))),
     }
 }
 

@@ -83,7 +83,7 @@ pub struct RunArgs {
     /// Run the scenario N times in a row and write `<scenario>-trials-<id>/trials.json`
     /// with the median and a confidence interval per figure; targets are then checked on
     /// the medians.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=100))]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=gate::MAX_TRIALS as i64))]
     pub trials: Option<u16>,
     /// Also write the targets as JUnit XML (one test case per target) to FILE.
     #[arg(long, value_name = "FILE")]
@@ -313,12 +313,7 @@ async fn doctor(a: DoctorArgs) -> Result<u8, Error> {
     let needs = match &a.scenario {
         Some(path) => {
             let s = scenario::load(path)?;
-            let probe = plan::plan(&s, Subnet::DEFAULT);
-            Some(crate::host::Needs {
-                nodes: s.node_count(),
-                rate_per_sec: s.traffic.rate_per_sec,
-                shaped: probe.shaper != crate::profile::ShaperChoice::None && !probe.link.is_none(),
-            })
+            Some(crate::host::Needs::of(&plan::plan(&s, Subnet::DEFAULT)))
         }
         None => None,
     };

@@ -197,6 +197,7 @@ impl NodePlan {
     pub fn node_config_toml(&self, traffic_start_ms: Option<u64>) -> Result<String, Error> {
         let config = self.node_config(traffic_start_ms);
         if let Some(p) = config.check().into_iter().next() {
+            // Unreachable after validation, which runs the same check on every node.
             return Err(Error::Infra(format!(
                 "plan node {}: its configuration breaks the node's rules: {p}",
                 self.name
@@ -234,6 +235,11 @@ impl NodePlan {
 }
 
 impl Plan {
+    /// Whether the run shapes links at all.
+    pub fn shapes(&self) -> bool {
+        self.shaper != ShaperChoice::None && !self.link.is_none()
+    }
+
     /// The node called `name`.
     pub fn node(&self, name: &str) -> Option<&NodePlan> {
         self.nodes.iter().find(|n| n.name == name)

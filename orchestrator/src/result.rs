@@ -32,7 +32,7 @@ pub struct RunResult {
     /// The TCP congestion control in force in the nodes (`cubic`, or the host's default
     /// where cubic could not be had; see `host::congestion`). Empty in results written
     /// before it was recorded.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
+    #[serde(default)]
     pub tcp_congestion: String,
     /// The link profile imposed.
     pub link: LinkProfile,
@@ -351,6 +351,9 @@ impl RunResult {
         check_name(&mut p, "run_id", &self.run_id);
         check_name(&mut p, "scenario", &self.scenario);
         check_name(&mut p, "shaper", &self.shaper);
+        if !self.tcp_congestion.is_empty() {
+            check_name(&mut p, "tcp_congestion", &self.tcp_congestion);
+        }
         self.check_nodes(&mut p);
         check_link(&mut p, "link", &self.link);
         let duration_s = self.check_times(&mut p);

@@ -20,7 +20,6 @@ use crate::error::Error;
 use crate::host::{self, HostMonitor};
 use crate::host_shaper::{HostShaper, SHAPER_ROLE};
 use crate::plan::{self, Plan, Subnet};
-use crate::profile::ShaperChoice;
 use crate::result::{ContainerUsage, RunResult};
 use crate::scenario::{self, Scenario};
 use crate::stats::{self, Window};
@@ -90,12 +89,7 @@ pub async fn run(path: &Path, opts: &RunOptions) -> Result<RunResult, Error> {
 /// The host checks of `orchestrator doctor` for this scenario: warnings are printed, the
 /// first failure stops the run before anything is built or started.
 async fn check_host(scenario: &Scenario) -> Result<(), Error> {
-    let probe = plan::plan(scenario, Subnet::DEFAULT);
-    let needs = host::Needs {
-        nodes: scenario.node_count(),
-        rate_per_sec: scenario.traffic.rate_per_sec,
-        shaped: shapes(&probe),
-    };
+    let needs = host::Needs::of(&plan::plan(scenario, Subnet::DEFAULT));
     let checks = host::Host::inspect(None).await.checks(Some(needs));
     for c in checks.iter().filter(|c| c.status == host::Status::Warn) {
         eprintln!("warning: {c}");
@@ -184,11 +178,6 @@ fn elapsed_s(t0: Instant) -> Option<f64> {
     Some(t0.elapsed().as_secs_f64())
 }
 
-/// Whether the run shapes links at all.
-fn shapes(plan: &Plan) -> bool {
-    plan.shaper != ShaperChoice::None && !plan.link.is_none()
-}
-
 async fn execute(
     runner: &DockerRunner,
     run_id: &str,
@@ -215,7 +204,7 @@ async fn execute(
         if node_image.built { "built" } else { "cached" }
     );
     let probe_plan = plan::plan(scenario, Subnet::DEFAULT);
-    let tools_image = if shapes(&probe_plan) {
+    let tools_image = if probe_plan.shapes() {
         let ctx = tools_context(&bins.labshaper).map_err(|e| Error::Infra(e.to_string()))?;
         let img = runner.ensure_image(TOOLS_REPO, ctx).await.map_err(infra)?;
         eprintln!(

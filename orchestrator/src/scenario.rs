@@ -56,9 +56,9 @@ pub use lab_config::{GossipsubSettings, Role};
 use units::{duration_str, opt_duration_str};
 
 /// The topic nodes use when the scenario names none (the node's default).
-pub const DEFAULT_TOPIC: &str = "vigilia/consensus/v1";
+pub use lab_config::node::DEFAULT_TOPIC;
 /// The largest payload a scenario may ask for: the node's default `max_payload`.
-pub const MAX_PAYLOAD: u64 = 64 * 1024;
+pub const MAX_PAYLOAD: u64 = lab_config::node::DEFAULT_MAX_PAYLOAD as u64;
 pub use lab_config::bounds::MAX_NODES;
 use lab_config::bounds::{
     MAX_CONFIG_FILE_BYTES, MAX_NODE_RATE_PER_SEC, MAX_RUN_SECS, MIN_NODE_RATE_PER_SEC,
@@ -294,6 +294,9 @@ pub fn parse(path: &Path, text: &str, netem_dir: &Path) -> Result<Scenario, Erro
     };
     let scenario = v.scenario(path, raw, netem_dir);
     if v.diags.is_empty() {
+        v.node_configs(&scenario);
+    }
+    if v.diags.is_empty() {
         Ok(scenario)
     } else {
         Err(Error::ScenarioInvalid(v.diags))
@@ -316,6 +319,34 @@ fn is_name(s: &str, extra: &[char]) -> bool {
 impl Validator<'_, '_> {
     fn err(&mut self, field: &FieldPath, message: impl Into<String>) {
         self.diags.push(self.doc.diag(field, message));
+    }
+
+    /// The safety net under the rules above: every node's configuration, as the plan
+    /// writes it, checked with the node's own rules, so that `validate` never passes a
+    /// scenario whose nodes would refuse their configuration. The first node that would is
+    /// reported at the scenario field its problem comes from.
+    fn node_configs(&mut self, s: &Scenario) {
+        let plan = crate::plan::plan(s, crate::plan::Subnet::DEFAULT);
+        for n in &plan.nodes {
+            let Some(p) = n.node_config(Some(0)).check().into_iter().next() else {
+                continue;
+            };
+            let node_field = p.field.to_string();
+            let field = match node_field.split(['.', '[']).next().unwrap_or_default() {
+                "topic" => FieldPath::root("traffic").key("topic"),
+                "traffic" => FieldPath::root("traffic"),
+                "gossipsub" => FieldPath::root("gossipsub").join(&p.field.tail()),
+                _ => FieldPath::root("groups"),
+            };
+            self.err(
+                &field,
+                format!(
+                    "node {} would refuse its configuration: field `{node_field}`: {}",
+                    n.name, p.message
+                ),
+            );
+            return;
+        }
     }
 
     fn duration(&mut self, field: &FieldPath, s: &str) -> Option<Duration> {

@@ -133,6 +133,8 @@ impl DockerRunner {
         // Containers are gone, so the networks should have no endpoints left; engine 20.10
         // sometimes keeps one ("has active endpoints") after a 100-node run: those are
         // disconnected by force and the removal tried again.
+        // Every network is tried; the first failure is returned after the others.
+        let mut failed = None;
         for id in self.labelled_networks(key, value).await? {
             let first = self.client().remove_network(&id).await;
             let outcome = match first {
@@ -146,8 +148,13 @@ impl DockerRunner {
             match outcome {
                 Ok(()) => report.networks += 1,
                 Err(e) if status_code(&e) == Some(404) => {}
-                Err(e) => return Err(DockerError::engine(format!("remove network {id}"), e)),
+                Err(e) => {
+                    failed.get_or_insert(DockerError::engine(format!("remove network {id}"), e));
+                }
             }
+        }
+        if let Some(e) = failed {
+            return Err(e);
         }
         tracing::debug!(?report, "removed resources labelled {key}={value}");
         Ok(report)

@@ -20,7 +20,6 @@ use crate::docker::tools_image::{LABSHAPER_IN_IMAGE, tools_context, tools_tag};
 use crate::docker::{DockerRunner, context_hash, node_image_context};
 use crate::error::Error;
 use crate::plan::{self, Plan, Subnet};
-use crate::profile::ShaperChoice;
 use crate::scenario;
 
 /// The subnet compose files use unless told otherwise: `10.97.0.0/16`.
@@ -46,11 +45,6 @@ pub fn parse_subnet(s: &str) -> Result<Subnet, String> {
     let a: u8 = a.parse().map_err(|_| bad())?;
     let b: u8 = b.parse().map_err(|_| bad())?;
     Ok(Subnet::new(a, b))
-}
-
-/// Whether a plan's links are shaped (the runner's rule).
-fn shapes(plan: &Plan) -> bool {
-    plan.shaper != ShaperChoice::None && !plan.link.is_none()
 }
 
 /// The `labshaper` command line of a node's sidecar, as compose files name it.
@@ -126,7 +120,7 @@ fn service_name_ok(name: &str) -> bool {
 
 /// The compose file of `plan` on `images`; `source` names the scenario in the header.
 pub fn render(plan: &Plan, images: &ComposeImages, source: &str) -> Result<String, Error> {
-    let shaped = shapes(plan) && images.tools.is_some();
+    let shaped = plan.shapes() && images.tools.is_some();
     let publishers: Vec<&str> = plan
         .nodes
         .iter()
@@ -249,7 +243,7 @@ pub fn render(plan: &Plan, images: &ComposeImages, source: &str) -> Result<Strin
 /// The image tags `orchestrator run` would build for these binaries.
 pub fn image_tags(plan: &Plan, bins: &binaries::Binaries) -> Result<ComposeImages, Error> {
     let node_ctx = node_image_context(&bins.meshnode).map_err(|e| Error::Infra(e.to_string()))?;
-    let tools = if shapes(plan) {
+    let tools = if plan.shapes() {
         let ctx = tools_context(&bins.labshaper).map_err(|e| Error::Infra(e.to_string()))?;
         Some(tools_tag(&ctx))
     } else {

@@ -21,4 +21,6 @@ pub use compare::{
 };
 pub use figures::{Figure, Unit, Worse, extract};
 pub use interval::{CONFIDENCE, Estimate, median_ci};
-pub use trials::{TRIALS_FORMAT, Trial, TrialsResult, run_trials, summarise, trial_line};
+pub use trials::{
+    MAX_TRIALS, TRIALS_FORMAT, Trial, TrialsResult, run_trials, summarise, trial_line,
+};

@@ -25,6 +25,8 @@ use crate::run::{RunOptions, run};
 
 /// The `format` field of every `trials.json`, which tells it from a `result.json`.
 pub const TRIALS_FORMAT: &str = "meshlab-trials/1";
+/// Most trials one `run --trials` makes (and a trials file may list).
+pub const MAX_TRIALS: usize = 100;
 
 /// One trial, as recorded in `trials.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -285,6 +287,17 @@ impl TrialsResult {
                 "lists no trial: a trials file without trials measured nothing",
             );
         }
+        if self.trials.len() > MAX_TRIALS {
+            p.push(
+                "trials",
+                format!(
+                    "lists {} trials; `run --trials` writes at most {MAX_TRIALS}",
+                    self.trials.len()
+                ),
+            );
+            // Checking each figure's interval costs ~n³: stop before it.
+            return p;
+        }
         let mut ids = std::collections::BTreeSet::new();
         for (i, t) in self.trials.iter().enumerate() {
             check_name(&mut p, &format!("trials[{i}].run_id"), &t.run_id);
@@ -360,8 +373,8 @@ impl TrialsResult {
             return;
         }
         let valid_level = self.confidence_level > 0.0 && self.confidence_level < 1.0;
-        if let Some(want) = median_ci(&values, missing, self.confidence_level)
-            && valid_level
+        if valid_level
+            && let Some(want) = median_ci(&values, missing, self.confidence_level)
             && !e.same_as(&want)
         {
             p.push(

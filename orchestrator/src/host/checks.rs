@@ -66,6 +66,20 @@ pub struct Needs {
     pub rate_per_sec: f64,
     /// Whether links are shaped.
     pub shaped: bool,
+    /// Whether the scenario insists on kernel shaping (`shaper = "kernel"`).
+    pub kernel_only: bool,
+}
+
+impl Needs {
+    /// What a planned run asks of the host.
+    pub fn of(plan: &crate::plan::Plan) -> Self {
+        Needs {
+            nodes: plan.nodes.len(),
+            rate_per_sec: plan.traffic.rate_per_sec,
+            shaped: plan.shapes(),
+            kernel_only: plan.shaper == crate::profile::ShaperChoice::Kernel,
+        }
+    }
 }
 
 /// The host, as read.
@@ -77,7 +91,8 @@ pub struct Host {
     pub root: bool,
     /// Whether the kernel has netem: `None` when it could not be probed.
     pub netem: Option<bool>,
-    /// Whether the kernel has NFQUEUE (nfnetlink_queue).
+    /// Whether the kernel has NFQUEUE (nfnetlink_queue) loaded or built in: `false` may
+    /// still mean a module the kernel loads on first use.
     pub nfqueue: bool,
     /// Congestion-control settings.
     pub congestion: Result<HostCongestion, String>,
@@ -103,7 +118,8 @@ impl Host {
             engine,
             root: effective_uid() == Some(0),
             netem: probe_netem(),
-            nfqueue: std::path::Path::new("/proc/net/netfilter/nfnetlink_queue").exists(),
+            nfqueue: std::path::Path::new("/proc/net/netfilter/nfnetlink_queue").exists()
+                || std::path::Path::new("/sys/module/nfnetlink_queue").exists(),
             congestion: HostCongestion::read(),
             neighbour_limit: neighbour::table_limit(),
             cores: std::thread::available_parallelism().map_or(1, usize::from),
@@ -145,24 +161,28 @@ impl Host {
             },
         );
         let shaped = needs.is_none_or(|n| n.shaped);
+        let kernel_only = needs.is_some_and(|n| n.kernel_only);
         match (self.netem, self.nfqueue) {
             (Some(true), _) => push("netem", Status::Ok, "present: kernel shaping".into()),
-            (_, true) => push(
+            (Some(false), _) if kernel_only && shaped => push(
+                "netem",
+                Status::Fail,
+                "absent, and the scenario asks for kernel shaping (shaper = \"kernel\"): use \"auto\" or \"userspace\"".into(),
+            ),
+            (netem, true) => push(
                 "netem",
                 Status::Ok,
                 format!(
                     "{}: links are shaped in user space (NFQUEUE, ~15 µs a packet)",
-                    if self.netem.is_none() {
-                        "not probed (no tc/unshare)"
-                    } else {
-                        "absent"
-                    }
+                    if netem.is_none() { "not probed (no tc or unshare here)" } else { "absent" }
                 ),
             ),
+            // NFQUEUE may be a module the kernel loads when the shaper binds its queue:
+            // the shaper reports it if it cannot, so this only warns.
             (_, false) => push(
                 "netem",
-                if shaped { Status::Fail } else { Status::Warn },
-                "absent, and no NFQUEUE either: links cannot be shaped".into(),
+                Status::Warn,
+                "not found, and NFQUEUE not loaded: shaping may fail (the shaper then says so)".into(),
             ),
         }
         push(
@@ -187,12 +207,13 @@ impl Host {
                         Status::Ok,
                         format!("{} not allowed yet: a run adds it", congestion::WANTED),
                     ),
-                    Decision::Allow { .. } | Decision::HostDefault(_) => (
+                    Decision::Allow { .. } | Decision::HostDefault => (
                         Status::Warn,
                         format!(
-                            "{} unavailable: nodes use the host default {} (BBR pacing adds ~10 ms per 8 KB message)",
+                            "{} unavailable: nodes use the host default {}{}",
                             congestion::WANTED,
-                            h.default
+                            h.default,
+                            congestion::cost_of(&h.default)
                         ),
                     ),
                 };
@@ -375,6 +396,7 @@ mod tests {
             nodes,
             rate_per_sec: 5.0,
             shaped: true,
+            kernel_only: false,
         })
     }
 
@@ -402,18 +424,21 @@ mod tests {
     }
 
     #[test]
-    fn no_shaper_at_all_fails_a_shaped_scenario_only() {
-        let mut h = host();
-        h.nfqueue = false;
-        assert_eq!(
-            first_failure(&h.checks(needs(10))).map(|c| c.name),
-            Some("netem")
-        );
-        let unshaped = Some(Needs {
-            shaped: false,
+    fn kernel_shaping_without_netem_fails_and_an_unloaded_nfqueue_only_warns() {
+        let kernel = Some(Needs {
+            kernel_only: true,
             ..needs(10).expect("needs")
         });
-        assert_eq!(first_failure(&h.checks(unshaped)), None);
+        assert_eq!(
+            first_failure(&host().checks(kernel)).map(|c| c.name),
+            Some("netem")
+        );
+        let mut h = host();
+        h.nfqueue = false;
+        let checks = h.checks(needs(10));
+        assert_eq!(first_failure(&checks), None);
+        let netem = checks.iter().find(|c| c.name == "netem").expect("line");
+        assert_eq!(netem.status, Status::Warn);
     }
 
     #[test]
