@@ -362,6 +362,11 @@ async fn execute(
     if let Some(id) = &shaper_id {
         runner.stop_container(id, STOP_GRACE).await.map_err(infra)?;
     }
+    // Nodes leave the network one at a time first, so that a hundred stopping at once do
+    // not race on its endpoint count (see `DockerRunner::endpoint_change`).
+    for id in &node_ids {
+        runner.leave_network(&network, id).await;
+    }
     futures::stream::iter(&node_ids)
         .map(|id| runner.stop_container(id, STOP_GRACE))
         .buffer_unordered(CONCURRENCY * 2)

@@ -166,8 +166,10 @@ impl DockerRunner {
         Ok(attached.input)
     }
 
-    /// Starts a created container.
+    /// Starts a created container (one start at a time: it connects the container's
+    /// network endpoints, see [`DockerRunner::endpoint_change`]).
     pub async fn start_container(&self, id: &str) -> Result<(), DockerError> {
+        let _one_at_a_time = self.endpoint_change().await;
         self.client()
             .start_container(id, None)
             .await

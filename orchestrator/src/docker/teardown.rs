@@ -109,10 +109,9 @@ impl DockerRunner {
         // cannot be removed.
         let all = self.labelled_containers_by_mode(key, value).await?;
         let (sidecars, owners): (Vec<_>, Vec<_>) = all.into_iter().partition(|(_, s)| *s);
-        // Each container leaves the lab's networks explicitly before it is removed: engine
-        // 20.10, removing a hundred connected containers at once, sometimes miscounts a
-        // network's endpoints, and then refuses to remove the network ("has active
-        // endpoints") with none listed, until the daemon restarts.
+        // Each container leaves the lab's networks (one at a time) before it is removed, so
+        // that removals can run side by side without racing on a network's endpoint count
+        // (see `DockerRunner::endpoint_change`).
         let networks = self.labelled_networks(key, value).await?;
         let mut report = TeardownReport::default();
         for batch in [sidecars, owners] {
@@ -160,9 +159,12 @@ impl DockerRunner {
         Ok(report)
     }
 
-    /// Disconnects container `id` from `network` by force; a container that is not
-    /// connected (or already gone) is fine.
-    async fn leave_network(&self, network: &str, id: &str) {
+    /// Disconnects container `id` from `network` by force, one disconnect at a time (see
+    /// [`DockerRunner::endpoint_change`]); a container that is not connected (or already
+    /// gone) is fine. A disconnected container can then be stopped or removed alongside
+    /// others without touching the network's endpoint count.
+    pub async fn leave_network(&self, network: &str, id: &str) {
+        let _one_at_a_time = self.endpoint_change().await;
         let request = bollard::models::NetworkDisconnectRequest {
             container: id.to_string(),
             force: Some(true),
