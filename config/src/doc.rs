@@ -111,22 +111,8 @@ impl<'a> Document<'a> {
 
     /// Whether the file gives a value at `field`.
     pub fn gives(&self, field: &FieldPath) -> bool {
-        let Some(root) = self.root.as_ref() else {
-            return false;
-        };
-        let mut table: Option<&DeTable<'_>> = Some(root.get_ref());
-        let mut value: Option<&Spanned<DeValue<'_>>> = None;
-        for seg in &field.0 {
-            let next = match (seg, table, value) {
-                (Seg::Key(k), Some(t), _) => t.get(k.as_str()),
-                (Seg::Index(i), _, Some(v)) => v.get_ref().get(*i),
-                _ => None,
-            };
-            let Some(next) = next else { return false };
-            table = next.get_ref().as_table();
-            value = Some(next);
-        }
-        true
+        let (found, _) = self.lookup(field);
+        found == field.0.len() && !field.0.is_empty()
     }
 
     /// A diagnostic for a toml parse error: located at its span, the field path found by
@@ -227,8 +213,16 @@ impl<'a> Document<'a> {
 
     /// The span of the value at `field`, or of the deepest present ancestor.
     fn span_of(&self, field: &FieldPath) -> Option<Range<usize>> {
-        let root = self.root.as_ref()?;
-        let mut span = None;
+        self.lookup(field).1
+    }
+
+    /// How many leading segments of `field` the file gives, and the span of the deepest
+    /// of them.
+    fn lookup(&self, field: &FieldPath) -> (usize, Option<Range<usize>>) {
+        let Some(root) = self.root.as_ref() else {
+            return (0, None);
+        };
+        let (mut found, mut span) = (0, None);
         let mut table: Option<&DeTable<'_>> = Some(root.get_ref());
         let mut value: Option<&Spanned<DeValue<'_>>> = None;
         for seg in &field.0 {
@@ -238,11 +232,12 @@ impl<'a> Document<'a> {
                 _ => None,
             };
             let Some(next) = next else { break };
+            found += 1;
             span = Some(next.span());
             table = next.get_ref().as_table();
             value = Some(next);
         }
-        span
+        (found, span)
     }
 
     /// The field path at `offset`: the key or scalar value covering it, else the smallest
