@@ -10,10 +10,11 @@ use clap::{Parser, Subcommand};
 
 use crate::docker::DockerRunner;
 use crate::error::{EXIT_INVALID, EXIT_TARGETS_MET, Error};
-use crate::gate::{self, Figure, Side, Threshold, Thresholds, compose, junit};
+use crate::gate::{self, Figure, Side, Threshold, Thresholds};
+use crate::output::{compose, junit};
+use crate::pipeline;
 use crate::plan::{self, Subnet};
-use crate::run::{RunOptions, run};
-use crate::scenario;
+use crate::run::RunOptions;
 
 /// Turns a TOML scenario into a measured Docker testnet of meshnode containers.
 ///
@@ -198,13 +199,13 @@ async fn run_cmd(a: RunArgs) -> Result<u8, Error> {
         ready_timeout: Duration::from_secs(a.ready_timeout),
     };
     let outcome = match a.trials {
-        None => run(&a.scenario, &opts).await.map(|result| {
+        None => pipeline::run_once(&a.scenario, &opts).await.map(|result| {
             println!("{}", result.render_summary());
             (result.exit_code(), junit::for_run(&result))
         }),
         Some(n) => {
             let t0 = Instant::now();
-            gate::run_trials(&a.scenario, &opts, usize::from(n))
+            pipeline::run_trials(&a.scenario, &opts, usize::from(n))
                 .await
                 .map(|(trials, path)| {
                     println!("{}", trials.render_table());
@@ -286,7 +287,7 @@ fn write_file(path: &Path, text: &str) -> Result<(), Error> {
 fn validate(a: ValidateArgs) -> Result<u8, Error> {
     let mut code = EXIT_TARGETS_MET;
     for path in &a.scenarios {
-        match scenario::load(path) {
+        match plan::load(path) {
             Ok(s) => println!("{}: ok ({} nodes)", path.display(), s.node_count()),
             Err(e) => {
                 eprintln!("{e}");
@@ -298,13 +299,13 @@ fn validate(a: ValidateArgs) -> Result<u8, Error> {
 }
 
 fn plan_cmd(a: PlanArgs) -> Result<u8, Error> {
-    let s = scenario::load(&a.scenario)?;
+    let s = plan::load(&a.scenario)?;
     println!("{}", plan::plan(&s, Subnet::DEFAULT).render()?);
     Ok(EXIT_TARGETS_MET)
 }
 
 fn report(a: ReportArgs) -> Result<u8, Error> {
-    let path = crate::report::rerender(&a.result)?;
+    let path = crate::output::report::rerender(&a.result)?;
     println!("{}", path.display());
     Ok(EXIT_TARGETS_MET)
 }
@@ -312,7 +313,7 @@ fn report(a: ReportArgs) -> Result<u8, Error> {
 async fn doctor(a: DoctorArgs) -> Result<u8, Error> {
     let needs = match &a.scenario {
         Some(path) => {
-            let s = scenario::load(path)?;
+            let s = plan::load(path)?;
             Some(crate::host::Needs::of(&plan::plan(&s, Subnet::DEFAULT)))
         }
         None => None,

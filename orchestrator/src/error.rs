@@ -8,9 +8,10 @@
 //! | 3    | [`EXIT_INFRA`]         | infrastructure failure: Docker, image build, container, I/O |
 //! | 4    | [`EXIT_INTERRUPTED`]   | interrupted (Ctrl-C); teardown still ran                  |
 //!
-//! Codes 0 and 1 come from [`crate::result::RunResult::exit_code`]; codes 2 to 4 from
+//! Codes 0 and 1 come from a run's verdict (`RunResult::exit_code`); codes 2 to 4 from
 //! [`Error::exit_code`].
 
+use std::fmt;
 use std::path::PathBuf;
 
 pub use lab_config::Diagnostic;
@@ -64,7 +65,7 @@ pub enum Error {
     /// An input file (result.json, trials.json, …) is missing, too large, not UTF-8 or
     /// not a coherent instance of its format; names the file and each field at fault.
     #[error("read {0}")]
-    Input(Box<crate::fsio::InputError>),
+    Input(Box<InputError>),
     /// Encoding JSON or TOML output failed.
     #[error("encode {what}: {message}")]
     Encode {
@@ -104,6 +105,71 @@ impl Error {
         Error::Docker {
             action: action.into(),
             source,
+        }
+    }
+}
+
+/// Problems listed in full in a message; the rest are counted.
+const SHOWN_PROBLEMS: usize = 20;
+
+/// One problem in an input file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// 1-based line and column (in characters), when known.
+    pub at: Option<(usize, usize)>,
+    /// JSON path of the field, e.g. `figures.p99.low`; empty for the file as a whole.
+    pub field: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl Problem {
+    /// A problem with `field` (a JSON path, may be empty), not located in the text.
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Problem {
+            at: None,
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if !self.field.is_empty() {
+            write!(f, "field `{}`: ", self.field)?;
+        }
+        f.write_str(&self.message)
+    }
+}
+
+/// An input file that cannot be used, with every problem found in it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InputError {
+    /// The file.
+    pub path: PathBuf,
+    /// What is wrong (at least one).
+    pub problems: Vec<Problem>,
+}
+
+impl fmt::Display for InputError {
+    /// `FILE[:LINE:COL]: [field `a.b`: ]message`, or for several problems a count and one
+    /// problem a line.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let at = |p: &Problem| p.at.map(|(l, c)| format!(":{l}:{c}")).unwrap_or_default();
+        match self.problems.as_slice() {
+            [] => write!(f, "{}: unusable", self.path.display()),
+            [p] => write!(f, "{}{}: {p}", self.path.display(), at(p)),
+            all => {
+                write!(f, "{} ({} problems):", self.path.display(), all.len())?;
+                for p in all.iter().take(SHOWN_PROBLEMS) {
+                    write!(f, "\n  {}{}: {p}", self.path.display(), at(p))?;
+                }
+                if all.len() > SHOWN_PROBLEMS {
+                    write!(f, "\n  … and {} more", all.len() - SHOWN_PROBLEMS)?;
+                }
+                Ok(())
+            }
         }
     }
 }

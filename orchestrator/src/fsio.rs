@@ -17,13 +17,13 @@ use lab_config::file::{ReadError, read_text};
 pub use lab_config::file::{human_bytes, line_column};
 pub use lab_config::num;
 use std::collections::HashSet;
-use std::fmt;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
 use serde::de::DeserializeOwned;
 
 use crate::error::Error;
+pub use crate::error::{InputError, Problem};
 
 /// One mebibyte.
 pub const MIB: u64 = 1 << 20;
@@ -34,72 +34,8 @@ pub const EVENTS_CAP: u64 = 1024 * MIB;
 /// The most one line of an `events.jsonl` may be.
 pub const EVENT_LINE_CAP: u64 = MIB;
 
-/// Problems listed in full in a message; the rest are counted.
-const SHOWN_PROBLEMS: usize = 20;
 /// Characters of input text quoted in a message at most.
 const QUOTED_CHARS: usize = 120;
-
-/// One problem in an input file.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Problem {
-    /// 1-based line and column (in characters), when known.
-    pub at: Option<(usize, usize)>,
-    /// JSON path of the field, e.g. `figures.p99.low`; empty for the file as a whole.
-    pub field: String,
-    /// What is wrong.
-    pub message: String,
-}
-
-impl Problem {
-    /// A problem with `field` (a JSON path, may be empty), not located in the text.
-    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Problem {
-            at: None,
-            field: field.into(),
-            message: message.into(),
-        }
-    }
-}
-
-impl fmt::Display for Problem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if !self.field.is_empty() {
-            write!(f, "field `{}`: ", self.field)?;
-        }
-        f.write_str(&self.message)
-    }
-}
-
-/// An input file that cannot be used, with every problem found in it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InputError {
-    /// The file.
-    pub path: PathBuf,
-    /// What is wrong (at least one).
-    pub problems: Vec<Problem>,
-}
-
-impl fmt::Display for InputError {
-    /// `FILE[:LINE:COL]: [field `a.b`: ]message`, or for several problems a count and one
-    /// problem a line.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let at = |p: &Problem| p.at.map(|(l, c)| format!(":{l}:{c}")).unwrap_or_default();
-        match self.problems.as_slice() {
-            [] => write!(f, "{}: unusable", self.path.display()),
-            [p] => write!(f, "{}{}: {p}", self.path.display(), at(p)),
-            all => {
-                write!(f, "{} ({} problems):", self.path.display(), all.len())?;
-                for p in all.iter().take(SHOWN_PROBLEMS) {
-                    write!(f, "\n  {}{}: {p}", self.path.display(), at(p))?;
-                }
-                if all.len() > SHOWN_PROBLEMS {
-                    write!(f, "\n  … and {} more", all.len() - SHOWN_PROBLEMS)?;
-                }
-                Ok(())
-            }
-        }
-    }
-}
 
 /// An [`Error::Input`] with one problem.
 pub fn bad_input(path: &Path, problem: Problem) -> Error {

@@ -177,8 +177,8 @@ pub fn extract(result: &RunResult) -> Vec<(Figure, Option<f64>)> {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::analysis::{CoverageLevel, Duplicates};
     use crate::result::RunResult;
-    use crate::stats::{CoverageLevel, Duplicates};
 
     /// A result of a 4-node plan with the given figures (ms, ratio, copies).
     pub(crate) fn result_with(
@@ -189,30 +189,14 @@ pub(crate) mod tests {
         delivery: f64,
         dups: f64,
     ) -> RunResult {
-        let text = r#"
-[scenario]
-name = "synthetic"
-seed = 1
-duration = "20s"
-[[groups]]
-id = "honest"
-count = 4
-[traffic]
-publishers = 1
-rate = "1/s"
-size = "1KiB"
-[targets]
-p99 = "200ms"
-delivery = 0.99
-"#;
-        let s = crate::scenario::parse(
-            std::path::Path::new("s.toml"),
-            text,
-            std::path::Path::new("/nonexistent"),
-        )
-        .expect("valid");
-        let plan = crate::plan::plan(&s, crate::plan::Subnet::DEFAULT);
-        let mut stats = crate::stats::compute(&[], &plan, None);
+        let plan = crate::testkit::Small {
+            name: "synthetic",
+            warmup: "",
+            targets: "p99 = \"200ms\"\ndelivery = 0.99",
+            ..Default::default()
+        }
+        .plan();
+        let mut stats = crate::analysis::compute(&[], &plan, None);
         let us = |ms: f64| Some((ms * 1000.0).round() as u64);
         stats.latency.count = 100;
         stats.latency.p50_us = us(p50);

@@ -1,19 +1,15 @@
 //! The CI gate: the figures a run is judged by, repeated trials with confidence
-//! intervals, the baseline comparison, JUnit output, and the compose export.
+//! intervals, and the baseline comparison.
 //!
 //! - [`figures`](Figure): which figures are tracked and which way each gets worse;
 //! - [`median_ci`]: the median of trials and its distribution-free confidence interval;
-//! - [`run_trials`]: `orchestrator run --trials N` → `trials.json`;
+//! - [`summarise`]: the trials of `orchestrator run --trials N` → `trials.json`;
 //! - [`compare()`]: `orchestrator compare BASELINE CURRENT` and its rule;
-//! - [`junit`]: `--junit FILE`;
-//! - [`compose`]: `orchestrator export compose SCENARIO`.
 
 mod compare;
-pub mod compose;
-mod figures;
+pub(crate) mod figures;
 mod interval;
-pub mod junit;
-mod trials;
+pub(crate) mod trials;
 
 pub use compare::{
     Comparison, DEFAULT_DELIVERY_DROP, DEFAULT_THRESHOLD_PERCENT, MAX_RELATIVE_PERCENT, Row, Side,
@@ -21,6 +17,4 @@ pub use compare::{
 };
 pub use figures::{Figure, Unit, Worse, extract};
 pub use interval::{CONFIDENCE, Estimate, median_ci};
-pub use trials::{
-    MAX_TRIALS, TRIALS_FORMAT, Trial, TrialsResult, run_trials, summarise, trial_line,
-};
+pub use trials::{MAX_TRIALS, TRIALS_FORMAT, Trial, TrialsResult, summarise, trial_line};

@@ -17,11 +17,10 @@ use super::figures::Figure;
 use super::interval::{CONFIDENCE, Estimate, median_ci};
 use crate::error::{EXIT_TARGETS_MET, EXIT_TARGETS_MISSED, Error};
 use crate::fsio::{self, Problem, Problems, num};
-use crate::profile::LinkProfile;
 use crate::result::{
     Comparison, RunResult, TargetCheck, check_link, check_name, check_targets_list,
 };
-use crate::run::{RunOptions, run};
+use crate::scenario::profile::LinkProfile;
 
 /// The `format` field of every `trials.json`, which tells it from a `result.json`.
 pub const TRIALS_FORMAT: &str = "meshlab-trials/1";
@@ -536,26 +535,6 @@ pub fn trial_line(k: usize, n: usize, r: &RunResult) -> String {
         figs.join("  "),
         if r.verdict() { "met" } else { "missed" }
     )
-}
-
-/// Runs the scenario at `path` `n` times, one after the other, writes `trials.json` in
-/// `opts.reports_dir` and returns the summary with its path. Stops at the first trial
-/// that fails (infrastructure, interrupted); a trial that misses targets is kept.
-pub async fn run_trials(
-    path: &Path,
-    opts: &RunOptions,
-    n: usize,
-) -> Result<(TrialsResult, PathBuf), Error> {
-    let mut results = Vec::with_capacity(n);
-    for k in 1..=n {
-        eprintln!("==> trial {k}/{n}");
-        let r = run(path, opts).await?;
-        eprintln!("{}", trial_line(k, n, &r));
-        results.push(r);
-    }
-    let summary = summarise(&results)?;
-    let written = summary.write_json(&opts.reports_dir)?;
-    Ok((summary, written))
 }
 
 #[cfg(test)]

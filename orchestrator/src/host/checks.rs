@@ -77,7 +77,7 @@ impl Needs {
             nodes: plan.nodes.len(),
             rate_per_sec: plan.traffic.rate_per_sec,
             shaped: plan.shapes(),
-            kernel_only: plan.shaper == crate::profile::ShaperChoice::Kernel,
+            kernel_only: plan.shaper == crate::scenario::profile::ShaperChoice::Kernel,
         }
     }
 }

@@ -6,9 +6,9 @@ use std::fmt::Write as _;
 use super::charts::{self, Resource, Svg};
 use super::meta::{Provenance, utc};
 use super::series::{self, Series};
+use crate::analysis::{DeliveryRatio, LatencySummary, NodeStats};
 use crate::result::{Comparison, RunResult, TargetCheck};
 use crate::scenario::units::format_duration;
-use crate::stats::{DeliveryRatio, LatencySummary, NodeStats};
 
 /// What a page is made from.
 pub(super) struct Input<'a> {

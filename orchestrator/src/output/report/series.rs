@@ -1,5 +1,5 @@
 //! Plot data derived from a run's event records, with the definitions of
-//! [`crate::stats`]: only messages published by honest nodes count, each honest receiver
+//! [`crate::analysis`]: only messages published by honest nodes count, each honest receiver
 //! other than the origin contributes its first delivery, latency is
 //! `received_ns − published_ns` in whole microseconds.
 

@@ -12,8 +12,8 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::series::{Bucket, CoveragePoint, Sample, quantile, thin};
+use crate::analysis::{DefenceStats, LatencySummary};
 use crate::result::{ContainerUsage, TargetCheck};
-use crate::stats::{DefenceStats, LatencySummary};
 
 /// Width of a chart in the two-column grid, px.
 pub(super) const HALF: u32 = 580;
@@ -609,7 +609,7 @@ pub(super) fn attacker_scores(d: &DefenceStats) -> Svg {
         (0.0, 0.0)
     };
     // Show a threshold when the scores get at least halfway to it (the first always).
-    let shown: Vec<(usize, &crate::stats::ThresholdCrossing)> = d
+    let shown: Vec<(usize, &crate::analysis::ThresholdCrossing)> = d
         .thresholds
         .iter()
         .enumerate()

@@ -15,12 +15,12 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use crate::binaries;
-use crate::docker::tools_image::{LABSHAPER_IN_IMAGE, tools_context, tools_tag};
+use crate::docker::tools_image::{tools_context, tools_tag};
 use crate::docker::{DockerRunner, context_hash, node_image_context};
 use crate::error::Error;
 use crate::plan::{self, Plan, Subnet};
-use crate::scenario;
+use crate::run::binaries;
+use crate::run::shaper::shaper_command;
 
 /// The subnet compose files use unless told otherwise: `10.97.0.0/16`.
 pub const COMPOSE_SUBNET: Subnet = Subnet { octets: [10, 97] };
@@ -45,48 +45,6 @@ pub fn parse_subnet(s: &str) -> Result<Subnet, String> {
     let a: u8 = a.parse().map_err(|_| bad())?;
     let b: u8 = b.parse().map_err(|_| bad())?;
     Ok(Subnet::new(a, b))
-}
-
-/// The `labshaper` command line of a node's sidecar, as compose files name it.
-pub(crate) fn shaper_command(plan: &Plan) -> Vec<String> {
-    let mut args = vec![LABSHAPER_IN_IMAGE.to_string(), "apply".into()];
-    args.extend(shape_flags(plan));
-    args
-}
-
-/// The `labshaper host` command line that shapes every node of a run from one container:
-/// the same shape in the network namespace of each pid it reads on stdin.
-pub(crate) fn host_shaper_command(plan: &Plan) -> Vec<String> {
-    let mut args = vec![
-        LABSHAPER_IN_IMAGE.to_string(),
-        "host".into(),
-        "--stdin".into(),
-    ];
-    args.extend(shape_flags(plan));
-    args
-}
-
-/// The shape and back end of a plan as `labshaper` flags. Delay and jitter go in whole
-/// microseconds, the precision profiles are parsed to, so the shaper imposes exactly what
-/// the result and the report state (±2.5 ms stays ±2.5 ms, not ±3 ms).
-fn shape_flags(plan: &Plan) -> Vec<String> {
-    let link = &plan.link;
-    let mut args = vec![
-        "--dev".into(),
-        "eth0".into(),
-        "--delay-us".into(),
-        link.delay.as_micros().to_string(),
-        "--jitter-us".into(),
-        link.jitter.as_micros().to_string(),
-        "--loss".into(),
-        link.loss.to_string(),
-        "--backend".into(),
-        plan.shaper.name().to_string(),
-    ];
-    if let Some(rate) = link.rate_kbit {
-        args.extend(["--rate-kbit".to_string(), rate.to_string()]);
-    }
-    args
 }
 
 /// A YAML double-quoted scalar (JSON string syntax, which YAML reads alike), with `$`
@@ -271,7 +229,7 @@ pub struct ExportOptions<'a> {
 /// Plans the scenario in `opts.subnet`, computes the image tags from the binaries, and
 /// returns the compose file. Warns on stderr when Docker is reachable and lacks an image.
 pub async fn export(opts: &ExportOptions<'_>) -> Result<String, Error> {
-    let s = scenario::load(opts.scenario)?;
+    let s = plan::load(opts.scenario)?;
     let plan = plan::plan(&s, opts.subnet);
     let bins = binaries::build(opts.node_binary, opts.shaper_binary)?;
     let images = image_tags(&plan, &bins)?;
@@ -291,6 +249,7 @@ pub async fn export(opts: &ExportOptions<'_>) -> Result<String, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::run::shaper::host_shaper_command;
 
     fn test_plan(shaper: &str) -> Plan {
         let text = format!(
@@ -311,7 +270,7 @@ rate = "2/s"
 size = "1KiB"
 "#
         );
-        let s = scenario::parse(Path::new("four.toml"), &text, Path::new("/nonexistent"))
+        let s = crate::scenario::parse(Path::new("four.toml"), &text, Path::new("/nonexistent"))
             .expect("valid");
         plan::plan(&s, COMPOSE_SUBNET)
     }
@@ -422,8 +381,9 @@ size = "1KiB"
     fn the_lan_profiles_sub_millisecond_shape_reaches_the_shaper() {
         let netem = Path::new(env!("CARGO_MANIFEST_DIR")).join("../netem");
         let mut p = test_plan("auto");
-        p.link = crate::profile::load(&crate::profile::profile_path(&netem, "lan"))
-            .expect("netem/lan.toml");
+        p.link =
+            crate::scenario::profile::load(&crate::scenario::profile::profile_path(&netem, "lan"))
+                .expect("netem/lan.toml");
         let args = host_shaper_command(&p);
         assert_eq!(flag_value(&args, "--delay-us"), Some("500"), "{args:?}");
         assert_eq!(flag_value(&args, "--jitter-us"), Some("100"), "{args:?}");

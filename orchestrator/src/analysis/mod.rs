@@ -23,6 +23,7 @@ use lab_events::{Event, Record};
 use serde::{Deserialize, Serialize};
 
 use crate::plan::Plan;
+pub use crate::run::Window;
 
 /// Coverage levels reported, in percent of honest subscribers.
 pub const COVERAGE_LEVELS: [u8; 3] = [95, 99, 100];
@@ -303,24 +304,6 @@ struct Message {
     origin: usize,
     /// First-delivery latency per receiving node index.
     deliveries: HashMap<usize, u64>,
-}
-
-/// When a run's traffic started and which part of it is measured, in nanoseconds since
-/// the Unix epoch.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Window {
-    /// When the publishers were started: anchors the score timeline (defence).
-    pub traffic_ns: u64,
-    /// Start of the measurement window (after every mesh is ready and the warm-up).
-    pub start_ns: u64,
-    /// End of the measurement window (exclusive).
-    pub end_ns: u64,
-}
-
-impl Window {
-    fn contains(&self, ts_ns: u64) -> bool {
-        (self.start_ns..self.end_ns).contains(&ts_ns)
-    }
 }
 
 /// Computes the run's statistics. With a `window`, the sample is the messages published
@@ -661,43 +644,25 @@ fn fidelity(mut one_way_us: Vec<u64>, plan: &Plan) -> Option<LinkFidelity> {
 
 #[cfg(test)]
 mod tests {
-    use std::path::Path;
-
     use lab_events::PeerScore;
 
     use super::*;
-    use crate::plan::{Subnet, plan};
 
     const T0: u64 = 1_000_000_000_000;
 
     fn test_plan() -> Plan {
-        let text = r#"
-[scenario]
-name = "stats"
-seed = 1
-duration = "30s"
-warmup = "10s"
-
-[network]
-link = { delay = "25ms" }
-
-[[groups]]
-id = "h"
-count = 4
-
-[[groups]]
-id = "e"
-count = 1
-role = "invalid-signature"
-
-[traffic]
-publishers = 2
-rate = "1/s"
-size = "1KiB"
-"#;
-        let s = crate::scenario::parse(Path::new("t.toml"), text, Path::new("/nonexistent"))
-            .expect("valid");
-        plan(&s, Subnet::DEFAULT)
+        crate::testkit::Small {
+            name: "stats",
+            duration: "30s",
+            warmup: "10s",
+            link: r#"{ delay = "25ms" }"#,
+            honest_id: "h",
+            evil_id: "e",
+            evil: 1,
+            publishers: 2,
+            ..Default::default()
+        }
+        .plan()
     }
 
     fn rec(ts_ns: u64, node: &str, event: Event) -> Record {

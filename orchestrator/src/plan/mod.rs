@@ -17,6 +17,10 @@
 //! 10 s after joining) and be pruned. Every node with a non-honest role publishes too (that
 //! is its attack), at the same per-publisher rate and count.
 
+mod check;
+
+pub use check::{load, node_problem, parse};
+
 use std::fmt;
 use std::net::Ipv4Addr;
 use std::time::Duration;
@@ -26,7 +30,7 @@ use rand::{RngExt, SeedableRng};
 use serde::{Serialize, Serializer};
 
 use crate::error::Error;
-use crate::profile::{LinkProfile, ShaperChoice};
+use crate::scenario::profile::{LinkProfile, ShaperChoice};
 use crate::scenario::units::duration_str;
 use crate::scenario::{GossipsubSettings, Group, Role, Scenario, Targets, Traffic, Transport};
 use lab_config::{NodeConfig, TrafficConfig};
@@ -148,6 +152,9 @@ pub struct NodePlan {
     pub traffic: Option<NodeTraffic>,
     /// Multiaddrs it dials at start.
     pub bootstrap: Vec<String>,
+    /// The nodes (indices) behind `bootstrap`, for [`Plan::in_subnet`].
+    #[serde(skip)]
+    bootstrap_peers: Vec<usize>,
     /// Period of its pings to every connected peer, in milliseconds: 2 s in small
     /// testnets (link fidelity wants samples), 15 s (libp2p's default) in large ones, where
     /// pings to dozens of peers from every node are a load of their own.
@@ -235,6 +242,26 @@ impl NodePlan {
 }
 
 impl Plan {
+    /// The same plan in another subnet: every node keeps its host offset, and its
+    /// bootstrap addresses follow its peers.
+    pub fn in_subnet(mut self, subnet: Subnet) -> Plan {
+        self.subnet = subnet;
+        for n in &mut self.nodes {
+            let [_, _, hi, lo] = n.ip.octets();
+            n.ip = subnet.host(u32::from(u16::from_be_bytes([hi, lo])));
+        }
+        let ips: Vec<Ipv4Addr> = self.nodes.iter().map(|n| n.ip).collect();
+        for n in &mut self.nodes {
+            let transport = n.transport;
+            n.bootstrap = n
+                .bootstrap_peers
+                .iter()
+                .map(|&j| transport.multiaddr(ips[j]))
+                .collect();
+        }
+        self
+    }
+
     /// Whether the run shapes links at all.
     pub fn shapes(&self) -> bool {
         self.shaper != ShaperChoice::None && !self.link.is_none()
@@ -286,6 +313,7 @@ pub fn plan(s: &Scenario, subnet: Subnet) -> Plan {
                 publishes: false,
                 traffic: None,
                 bootstrap: Vec::new(),
+                bootstrap_peers: Vec::new(),
                 ping_interval_ms: if small { 2_000 } else { 15_000 },
                 kad_learn: small,
                 score_snapshot_ms: if small { 1_000 } else { 2_000 },
@@ -344,7 +372,7 @@ pub fn plan(s: &Scenario, subnet: Subnet) -> Plan {
     // GRAFTs for a minute at a time. No hub either: with every node dialling node 0, node
     // 0's pending-connection limit (spec §4.4: 10) refused most of a 100-node start.
     let mut inbound = vec![0usize; nodes.len()];
-    for i in 1..nodes.len() {
+    for (i, node) in nodes.iter_mut().enumerate().skip(1) {
         let k = BOOTSTRAP_PEERS.min(i);
         let mut candidates: Vec<(f64, usize)> = (0..i)
             .map(|j| (inbound[j] as f64 + 1.5 * rng.random::<f64>(), j))
@@ -355,11 +383,7 @@ pub fn plan(s: &Scenario, subnet: Subnet) -> Plan {
         for &j in &targets {
             inbound[j] += 1;
         }
-        let transport = nodes[i].transport;
-        nodes[i].bootstrap = targets
-            .into_iter()
-            .map(|j| transport.multiaddr(nodes[j].ip))
-            .collect();
+        node.bootstrap_peers = targets;
     }
 
     Plan {
@@ -379,6 +403,7 @@ pub fn plan(s: &Scenario, subnet: Subnet) -> Plan {
         groups: s.groups.clone(),
         nodes,
     }
+    .in_subnet(subnet)
 }
 
 /// The measurement window: long enough for `traffic.count` messages at the scenario's

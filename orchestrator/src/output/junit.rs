@@ -9,8 +9,8 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use super::trials::TrialsResult;
 use crate::error::Error;
+use crate::gate::TrialsResult;
 use crate::result::{Comparison, RunResult, TargetCheck};
 
 /// `s` with the five XML special characters escaped and characters XML 1.0 cannot hold

@@ -7,13 +7,14 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::analysis::{DeliveryRatio, LatencySummary, Stats};
 use crate::error::{EXIT_TARGETS_MET, EXIT_TARGETS_MISSED, Error};
 use crate::fsio::{self, Problems, num};
 use crate::plan::Plan;
-use crate::profile::LinkProfile;
+pub use crate::run::{ContainerUsage, Phases, Resources};
 use crate::scenario::Targets;
+use crate::scenario::profile::LinkProfile;
 use crate::scenario::units::format_duration;
-use crate::stats::{DeliveryRatio, LatencySummary, Stats};
 
 /// Everything one run produced.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -72,58 +73,6 @@ pub struct GroupCount {
     pub role: String,
     /// Its nodes.
     pub count: usize,
-}
-
-/// Phase timings, seconds after the run started; `None` = not reached or not measured.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Phases {
-    /// Images built or found.
-    pub images_ready_after_s: Option<f64>,
-    /// Every container started.
-    pub containers_started_after_s: Option<f64>,
-    /// Links shaped.
-    pub shaped_after_s: Option<f64>,
-    /// Every node meshed (the warm-up starts here).
-    pub ready_after_s: Option<f64>,
-    /// Publishers started (once links are shaped, before the meshes are awaited).
-    pub traffic_started_after_s: Option<f64>,
-    /// The measurement window started (after the warm-up).
-    #[serde(default)]
-    pub window_started_after_s: Option<f64>,
-    /// The measurement window ended.
-    pub traffic_ended_after_s: Option<f64>,
-    /// Events collected and nodes stopped.
-    pub collected_after_s: Option<f64>,
-    /// Nodes whose mesh never reached `mesh_n_low` before traffic started.
-    #[serde(default)]
-    pub unready_nodes: Vec<String>,
-}
-
-/// Resource figures the runner measured.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Resources {
-    /// Peak host memory in use during the run.
-    pub peak_host_mem_bytes: Option<u64>,
-    /// Peak 1-minute host load average during the run.
-    pub peak_host_load: Option<f64>,
-    /// Per container.
-    pub containers: Vec<ContainerUsage>,
-}
-
-/// One container's cost.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ContainerUsage {
-    /// Container (node) name.
-    pub name: String,
-    /// Mean CPU use in percent of one core.
-    pub cpu_percent_mean: Option<f64>,
-    /// Peak CPU use in percent of one core.
-    pub cpu_percent_peak: Option<f64>,
-    /// Peak memory in bytes.
-    pub mem_peak_bytes: Option<u64>,
 }
 
 /// How a measurement is compared with its target.
@@ -1197,51 +1146,26 @@ fn link_text(l: &LinkProfile) -> String {
 
 #[cfg(test)]
 mod tests {
-    use std::path::Path;
-
     use super::*;
-    use crate::plan::{Subnet, plan};
 
     fn test_plan() -> Plan {
-        let text = r#"
-[scenario]
-name = "r"
-seed = 3
-duration = "20s"
-warmup = "5s"
-
-[network]
-link = { delay = "25ms", jitter = "2.5ms" }
-
-[[groups]]
-id = "honest"
-count = 3
-
-[[groups]]
-id = "evil"
-count = 1
-role = "invalid-signature"
-
-[traffic]
-publishers = 1
-rate = "1/s"
-size = "1KiB"
-
-[targets]
-p95 = "100ms"
-p99 = "200ms"
-delivery = 0.99
-"#;
-        let s = crate::scenario::parse(Path::new("r.toml"), text, Path::new("/nonexistent"))
-            .expect("valid");
-        plan(&s, Subnet::DEFAULT)
+        crate::testkit::Small {
+            name: "r",
+            seed: 3,
+            link: r#"{ delay = "25ms", jitter = "2.5ms" }"#,
+            honest: 3,
+            evil: 1,
+            targets: "p95 = \"100ms\"\np99 = \"200ms\"\ndelivery = 0.99",
+            ..Default::default()
+        }
+        .plan()
     }
 
     /// 2024-01-01 00:00:00 UTC.
     const START_MS: u64 = 1_704_067_200_000;
 
     fn stats_with(p95_us: Option<u64>, p99_us: Option<u64>, ratio: Option<f64>) -> Stats {
-        let mut s = crate::stats::compute(&[], &test_plan(), None);
+        let mut s = crate::analysis::compute(&[], &test_plan(), None);
         s.latency.count = u64::from(p95_us.is_some() || p99_us.is_some());
         s.latency.p95_us = p95_us;
         s.latency.p99_us = p99_us;
@@ -1467,7 +1391,7 @@ delivery = 0.99
         assert!(has(&got, "nodes.per_group", "do not add up"), "{got:#?}");
         assert!(has(&got, "nodes.per_role", "do not add up"), "{got:#?}");
         let mut r = coherent();
-        r.stats.duplicates = Some(crate::stats::Duplicates {
+        r.stats.duplicates = Some(crate::analysis::Duplicates {
             received: 10,
             unique: 0,
             per_delivery: Some(2.0),

@@ -7,45 +7,28 @@ use lab_events::{Event, PeerScore, Record};
 
 use super::meta::Provenance;
 use super::*;
-use crate::plan::{Plan, Subnet, plan};
+use crate::plan::Plan;
 use crate::result::ContainerUsage;
 
 const T0: u64 = 1_800_000_000_000_000_000;
 const HOSTILE: &str = "<script>alert(1)</script>";
 
 fn test_plan() -> Plan {
-    let text = r#"
-[scenario]
-name = "report"
-seed = 7
-duration = "30s"
-warmup = "5s"
-
-[network]
-link = { delay = "10ms", jitter = "1ms" }
-
-[[groups]]
-id = "h"
-count = 6
-
-[[groups]]
-id = "e"
-count = 1
-role = "invalid-signature"
-
-[traffic]
-publishers = 2
-rate = "2/s"
-size = "1KiB"
-
-[targets]
-p95 = "10ms"
-p99 = "100ms"
-delivery = 0.9
-"#;
-    let s = crate::scenario::parse(Path::new("r.toml"), text, Path::new("/nonexistent"))
-        .expect("valid scenario");
-    plan(&s, Subnet::DEFAULT)
+    crate::testkit::Small {
+        name: "report",
+        seed: 7,
+        duration: "30s",
+        link: r#"{ delay = "10ms", jitter = "1ms" }"#,
+        honest_id: "h",
+        honest: 6,
+        evil_id: "e",
+        evil: 1,
+        publishers: 2,
+        rate: "2/s",
+        targets: "p95 = \"10ms\"\np99 = \"100ms\"\ndelivery = 0.9",
+        ..Default::default()
+    }
+    .plan()
 }
 
 fn rec(ts_ns: u64, node: &str, event: Event) -> Record {
@@ -133,12 +116,12 @@ fn events(p: &Plan) -> Vec<Record> {
 }
 
 fn test_result(p: &Plan, records: &[Record]) -> RunResult {
-    let window = crate::stats::Window {
+    let window = crate::analysis::Window {
         traffic_ns: T0,
         start_ns: T0,
         end_ns: u64::MAX,
     };
-    let stats = crate::stats::compute(records, p, Some(window));
+    let stats = crate::analysis::compute(records, p, Some(window));
     let started_ms = T0 / 1_000_000 - 10_000;
     let mut r = RunResult::new(
         "report-1",

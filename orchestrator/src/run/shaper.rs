@@ -13,6 +13,7 @@ use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 use tokio::task::JoinHandle;
 
+use crate::docker::tools_image::LABSHAPER_IN_IMAGE;
 use crate::docker::{ContainerSpec, DockerError, DockerRunner, LogSource};
 use crate::error::Error;
 use crate::plan::Plan;
@@ -54,7 +55,7 @@ impl HostShaper {
             role: SHAPER_ROLE.into(),
             name: format!("{run_id}-shaper"),
             image: image.to_string(),
-            cmd: Some(crate::gate::compose::host_shaper_command(plan)),
+            cmd: Some(host_shaper_command(plan)),
             host_pid_no_network: true,
             open_stdin: true,
             // NET_ADMIN for tc/iptables/NFQUEUE, SYS_ADMIN for setns into each node's
@@ -179,6 +180,48 @@ fn parse_report(line: &str) -> Option<Report> {
         }),
         _ => None,
     }
+}
+
+/// The `labshaper` command line of a node's sidecar, as compose files name it.
+pub fn shaper_command(plan: &Plan) -> Vec<String> {
+    let mut args = vec![LABSHAPER_IN_IMAGE.to_string(), "apply".into()];
+    args.extend(shape_flags(plan));
+    args
+}
+
+/// The `labshaper host` command line that shapes every node of a run from one container:
+/// the same shape in the network namespace of each pid it reads on stdin.
+pub fn host_shaper_command(plan: &Plan) -> Vec<String> {
+    let mut args = vec![
+        LABSHAPER_IN_IMAGE.to_string(),
+        "host".into(),
+        "--stdin".into(),
+    ];
+    args.extend(shape_flags(plan));
+    args
+}
+
+/// The shape and back end of a plan as `labshaper` flags. Delay and jitter go in whole
+/// microseconds, the precision profiles are parsed to, so the shaper imposes exactly what
+/// the result and the report state (±2.5 ms stays ±2.5 ms, not ±3 ms).
+fn shape_flags(plan: &Plan) -> Vec<String> {
+    let link = &plan.link;
+    let mut args = vec![
+        "--dev".into(),
+        "eth0".into(),
+        "--delay-us".into(),
+        link.delay.as_micros().to_string(),
+        "--jitter-us".into(),
+        link.jitter.as_micros().to_string(),
+        "--loss".into(),
+        link.loss.to_string(),
+        "--backend".into(),
+        plan.shaper.name().to_string(),
+    ];
+    if let Some(rate) = link.rate_kbit {
+        args.extend(["--rate-kbit".to_string(), rate.to_string()]);
+    }
+    args
 }
 
 fn infra(e: DockerError) -> Error {

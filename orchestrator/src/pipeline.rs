@@ -1,0 +1,63 @@
+//! `orchestrator run SCENARIO [--trials N]` end to end, the stages in the order the data
+//! flows: scenario → plan → containers → events → statistics → result → outputs.
+
+use std::path::{Path, PathBuf};
+
+use crate::analysis;
+use crate::error::Error;
+use crate::gate::{TrialsResult, summarise, trial_line};
+use crate::output;
+use crate::plan;
+use crate::result::RunResult;
+use crate::run::{self, RunOptions};
+
+/// Runs the scenario at `path` once: every container is gone when this returns (see
+/// [`run::run`]); the result, its events and its report are in
+/// `opts.reports_dir/<run-id>/`.
+pub async fn run_once(path: &Path, opts: &RunOptions) -> Result<RunResult, Error> {
+    let scenario = plan::load(path)?;
+    let outcome = run::run(&scenario, opts).await?;
+    let stats = analysis::compute(&outcome.records, &outcome.plan, Some(outcome.window));
+    let mut result = RunResult::new(
+        &outcome.run_id,
+        &outcome.plan,
+        stats,
+        &outcome.shaper_backend,
+        outcome.started_at_ms,
+        outcome.ended_at_ms,
+    );
+    result.tcp_congestion = outcome.tcp_congestion;
+    result.phases = outcome.phases;
+    result.resources = outcome.resources;
+    let json = result.write_json(&opts.reports_dir)?;
+    let dir = json.parent().unwrap_or(Path::new("."));
+    let events = output::write_events(dir, &outcome.records)?;
+    let report = output::report::write(&result, &outcome.records, dir)?;
+    eprintln!(
+        "==> result: {} (events: {}, report: {})",
+        json.display(),
+        events.display(),
+        report.display()
+    );
+    Ok(result)
+}
+
+/// Runs the scenario at `path` `n` times, one after the other, writes `trials.json` in
+/// `opts.reports_dir` and returns the summary with its path. Stops at the first trial
+/// that fails (infrastructure, interrupted); a trial that misses targets is kept.
+pub async fn run_trials(
+    path: &Path,
+    opts: &RunOptions,
+    n: usize,
+) -> Result<(TrialsResult, PathBuf), Error> {
+    let mut results = Vec::with_capacity(n);
+    for k in 1..=n {
+        eprintln!("==> trial {k}/{n}");
+        let r = run_once(path, opts).await?;
+        eprintln!("{}", trial_line(k, n, &r));
+        results.push(r);
+    }
+    let summary = summarise(&results)?;
+    let written = summary.write_json(&opts.reports_dir)?;
+    Ok((summary, written))
+}

@@ -1,0 +1,288 @@
+//! `orchestrator run`, the live part: one scenario on containers, from images to collected
+//! events, with teardown on every exit (also SIGINT/SIGTERM). What the events mean is the
+//! analysis stage's business; the pipeline chains the two.
+//!
+//! One file a phase, in the order they run:
+//! - [`binaries`]: the static `meshnode` and `labshaper` (cargo, or given);
+//! - `images`: the node image, and the tools image when links are shaped;
+//! - `network`: the run's bridge on the first free /16;
+//! - [`shaper`]: the one shaper container, started before the nodes;
+//! - `nodes`: node containers, each handed to the shaper as soon as it runs;
+//! - `readiness`: every honest mesh at `mesh_n_low`;
+//! - `window`: warm-up, the measurement window, resources sampled around it;
+//! - `collect`: every node's event stream;
+//! - `teardown`: everything labelled with the run id, removed and checked.
+//!
+//! [`outcome`] holds what a run hands on.
+
+pub mod binaries;
+mod collect;
+mod images;
+mod network;
+mod nodes;
+pub mod outcome;
+mod progress;
+mod readiness;
+pub mod shaper;
+mod teardown;
+mod window;
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use lab_events::now_ns;
+use tokio::signal::unix::{SignalKind, signal};
+
+pub use outcome::{ContainerUsage, Outcome, Phases, Resources, Window};
+
+use crate::docker::{DockerError, DockerRunner};
+use crate::error::Error;
+use crate::host::{self, HostMonitor};
+use crate::plan::{self, Plan, Subnet};
+use crate::scenario::Scenario;
+use binaries::Binaries;
+use progress::{elapsed_s, phase_bar};
+use shaper::{HostShaper, SHAPER_ROLE};
+
+/// How a run is carried out.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Where `<run-id>/result.json` goes.
+    pub reports_dir: PathBuf,
+    /// A prebuilt static `meshnode` (otherwise cargo builds it).
+    pub node_binary: Option<PathBuf>,
+    /// A prebuilt static `labshaper` (otherwise cargo builds it).
+    pub shaper_binary: Option<PathBuf>,
+    /// How long to wait for every mesh before traffic starts anyway.
+    pub ready_timeout: Duration,
+}
+
+/// Engine calls in flight at once when creating, stopping or reading many containers.
+const CONCURRENCY: usize = 16;
+
+fn infra(e: DockerError) -> Error {
+    Error::Infra(e.to_string())
+}
+
+/// Runs `scenario` on containers. Every container and network of the run is removed before
+/// this returns, whether the run succeeded, failed, or was interrupted (SIGINT/SIGTERM).
+pub async fn run(scenario: &Scenario, opts: &RunOptions) -> Result<Outcome, Error> {
+    let plan = plan::plan(scenario, Subnet::DEFAULT);
+    check_host(&plan).await?;
+    let mut sigint = signal(SignalKind::interrupt())
+        .map_err(|e| Error::Infra(format!("install the SIGINT handler: {e}")))?;
+    let mut sigterm = signal(SignalKind::terminate())
+        .map_err(|e| Error::Infra(format!("install the SIGTERM handler: {e}")))?;
+    let (node_bin, shaper_bin) = (opts.node_binary.clone(), opts.shaper_binary.clone());
+    let build = tokio::task::spawn_blocking(move || {
+        binaries::build(node_bin.as_deref(), shaper_bin.as_deref())
+    });
+    let bins = tokio::select! {
+        b = build => b.map_err(|e| Error::Infra(format!("build the binaries: {e}")))??,
+        _ = sigint.recv() => return Err(Error::Interrupted),
+        _ = sigterm.recv() => return Err(Error::Interrupted),
+    };
+    let runner = DockerRunner::connect().await.map_err(infra)?;
+    let run_id = new_run_id(&scenario.name);
+    eprintln!(
+        "==> run {run_id}: scenario {} ({} nodes)",
+        scenario.name,
+        scenario.node_count()
+    );
+    let outcome = tokio::select! {
+        r = execute(&runner, &run_id, plan, &bins, opts) => r,
+        _ = sigint.recv() => Err(Error::Interrupted),
+        _ = sigterm.recv() => Err(Error::Interrupted),
+    };
+    if matches!(outcome, Err(Error::Interrupted)) {
+        eprintln!("==> interrupted: removing the run's containers and network");
+    }
+    teardown::teardown(&runner, &run_id).await;
+    outcome
+}
+
+/// The host checks of `orchestrator doctor` for this plan: warnings are printed, the
+/// first failure stops the run before anything is built or started.
+async fn check_host(plan: &Plan) -> Result<(), Error> {
+    let checks = host::Host::inspect(None)
+        .await
+        .checks(Some(host::Needs::of(plan)));
+    for c in checks.iter().filter(|c| c.status == host::Status::Warn) {
+        eprintln!("warning: {c}");
+    }
+    match host::checks::first_failure(&checks) {
+        Some(c) => Err(Error::Infra(format!(
+            "pass the host checks (`orchestrator doctor` shows them all):\n  {c}"
+        ))),
+        None => Ok(()),
+    }
+}
+
+fn new_run_id(name: &str) -> String {
+    let nanos = now_ns();
+    let tag = blake3::hash(&nanos.to_le_bytes()).to_hex();
+    let clean: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .take(24)
+        .collect();
+    format!("{clean}-{}", &tag[..8])
+}
+
+/// The phases, in order; teardown is the caller's.
+async fn execute(
+    runner: &DockerRunner,
+    run_id: &str,
+    plan: Plan,
+    bins: &Binaries,
+    opts: &RunOptions,
+) -> Result<Outcome, Error> {
+    let t0 = Instant::now();
+    let started_at_ms = now_ns() / 1_000_000;
+    let host_monitor = HostMonitor::start();
+    let mut phases = Phases::default();
+
+    let images = images::ensure(runner, bins, plan.shapes()).await?;
+    phases.images_ready_after_s = elapsed_s(t0);
+
+    let congestion = prepare_host(plan.nodes.len())?;
+    let (network, subnet) = network::create(runner, run_id).await?;
+    let plan = plan.in_subnet(subnet);
+
+    let traffic_ns = now_ns();
+    phases.traffic_started_after_s = elapsed_s(t0);
+    let specs = nodes::specs(
+        run_id,
+        &plan,
+        &images.node,
+        &network,
+        traffic_ns / 1_000_000,
+        congestion.sysctl.as_deref(),
+    )?;
+    eprintln!(
+        "==> traffic: {} msg/s from each publisher's boot",
+        plan.traffic.rate_per_sec
+    );
+    // The shaper starts first, and each node is handed to it as soon as it runs.
+    let mut shaper = match &images.tools {
+        Some(image) => Some(HostShaper::start(runner, run_id, &plan, image).await?),
+        None => None,
+    };
+    let bar = phase_bar(specs.len() as u64, "starting nodes");
+    let node_ids = nodes::start(runner, &specs, shaper.as_ref(), &bar).await?;
+    bar.finish();
+    phases.containers_started_after_s = elapsed_s(t0);
+    eprintln!("==> {} node containers started", node_ids.len());
+
+    let shaper_backend = match &mut shaper {
+        Some(s) => s.await_ready(runner, node_ids.len()).await?,
+        None => "none".to_string(),
+    };
+    let shaper_id = shaper.as_ref().map(|s| s.id.clone());
+    phases.shaped_after_s = elapsed_s(t0);
+    eprintln!("==> link shaping: {shaper_backend}");
+
+    let unready = readiness::await_meshes(runner, &plan, &node_ids, opts.ready_timeout).await;
+    phases.ready_after_s = elapsed_s(t0);
+    if unready.is_empty() {
+        eprintln!(
+            "==> every node meshed after {:.1} s",
+            t0.elapsed().as_secs_f64()
+        );
+    } else {
+        eprintln!(
+            "warning: {} nodes had fewer than {} mesh peers after {:?}: {}",
+            unready.len(),
+            plan.gossipsub.mesh_n_low,
+            opts.ready_timeout,
+            unready.join(", ")
+        );
+    }
+    phases.unready_nodes = unready;
+
+    let sampled: Vec<(String, String)> = plan
+        .nodes
+        .iter()
+        .map(|n| n.name.clone())
+        .zip(node_ids.iter().cloned())
+        .chain(
+            shaper_id
+                .iter()
+                .map(|id| (SHAPER_ROLE.to_string(), id.clone())),
+        )
+        .collect();
+    let measured = window::measure(runner, &plan, &sampled, traffic_ns, t0).await;
+    phases.window_started_after_s = measured.started_after_s;
+    phases.traffic_ended_after_s = measured.ended_after_s;
+
+    // The shaper stops first, so that it removes its rules and releases the nodes'
+    // namespaces while they still exist.
+    eprintln!("==> stopping nodes and collecting events");
+    if let Some(id) = &shaper_id {
+        runner
+            .stop_container(id, nodes::STOP_GRACE)
+            .await
+            .map_err(infra)?;
+    }
+    nodes::stop(runner, &network, &node_ids).await?;
+    let records = collect::collect(runner, &node_ids).await?;
+    phases.collected_after_s = elapsed_s(t0);
+    eprintln!("==> {} events collected", records.len());
+
+    let peaks = host_monitor.peaks();
+    Ok(Outcome {
+        run_id: run_id.to_string(),
+        plan,
+        records,
+        window: measured.window,
+        shaper_backend,
+        tcp_congestion: congestion.in_force,
+        started_at_ms,
+        ended_at_ms: now_ns() / 1_000_000,
+        phases,
+        resources: Resources {
+            peak_host_mem_bytes: peaks.mem_bytes,
+            peak_host_load: peaks.load,
+            containers: measured.usage,
+        },
+    })
+}
+
+/// The host settings a run of `nodes` needs: a neighbour table that holds every node's
+/// peers, and the nodes' congestion control allowed in namespaces.
+fn prepare_host(nodes: usize) -> Result<host::congestion::Congestion, Error> {
+    match host::neighbour::ensure_neighbour_table(host::neighbour::neighbour_entries_needed(nodes))
+    {
+        Ok(Some(what)) => eprintln!("==> {what}"),
+        Ok(None) => {}
+        Err(e) => return Err(Error::Infra(e)),
+    }
+    let congestion = host::congestion::ensure().map_err(Error::Infra)?;
+    if let Some(note) = &congestion.note {
+        eprintln!("==> {note}");
+    }
+    Ok(congestion)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn run_ids_are_clean_and_distinct() {
+        let a = new_run_id("Smoke Test!");
+        let b = new_run_id("Smoke Test!");
+        assert!(a.starts_with("smoke-test--"), "{a}");
+        assert!(
+            a.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'),
+            "{a}"
+        );
+        assert_ne!(a, b);
+    }
+}

@@ -1,0 +1,112 @@
+//! The node containers: one spec per planned node, started with each handed to the shaper
+//! as soon as it runs, and stopped at the end.
+//!
+//! Publishers publish from boot (the traffic start is the moment the specs are made, which
+//! every node sees as past), before links are shaped and meshes awaited, and until they
+//! are stopped: no mesh sits idle, even while 100 containers take 20 s to start (under the
+//! spec's P3 mesh-delivery penalty a mesh peer that delivers nothing for 10 s falls to
+//! -100 and is pruned). Only the messages published in the window are measured.
+
+use std::time::Duration;
+
+use futures::{StreamExt, TryStreamExt};
+use indicatif::ProgressBar;
+
+use super::shaper::HostShaper;
+use super::{CONCURRENCY, infra};
+use crate::docker::{ContainerSpec, DockerRunner, NetworkAttachment};
+use crate::error::Error;
+use crate::plan::Plan;
+
+/// Grace between SIGTERM and SIGKILL when stopping nodes.
+pub(super) const STOP_GRACE: Duration = Duration::from_secs(5);
+
+/// One container spec per planned node, in plan order. `traffic_ms` is the wall-clock
+/// traffic start (ms since the epoch); `congestion` the TCP congestion control to set in
+/// each node's namespace, if any.
+pub(super) fn specs(
+    run_id: &str,
+    plan: &Plan,
+    image: &str,
+    network: &str,
+    traffic_ms: u64,
+    congestion: Option<&str>,
+) -> Result<Vec<ContainerSpec>, Error> {
+    plan.nodes
+        .iter()
+        .map(|n| {
+            Ok(ContainerSpec {
+                run_id: run_id.to_string(),
+                role: n.role.name().to_string(),
+                name: format!("{run_id}-{}", n.name),
+                image: image.to_string(),
+                env: vec![
+                    (
+                        "MESHNODE_CONFIG_TOML".into(),
+                        n.node_config_toml(Some(traffic_ms))?,
+                    ),
+                    ("RUST_LOG".into(), "warn".into()),
+                ],
+                network: Some(NetworkAttachment {
+                    network: network.to_string(),
+                    ipv4: Some(n.ip),
+                }),
+                labels: vec![("meshlab.node".into(), n.name.clone())],
+                sysctls: congestion
+                    .iter()
+                    .map(|a| ("net.ipv4.tcp_congestion_control".to_string(), a.to_string()))
+                    .collect(),
+                ..ContainerSpec::default()
+            })
+        })
+        .collect()
+}
+
+/// Starts every node container, at most [`CONCURRENCY`] engine calls in flight, and hands
+/// each to the shaper as soon as it runs. Returns the ids in the order of `specs`; stops at
+/// the first failure (what was created carries the run label, so teardown removes it).
+pub(super) async fn start(
+    runner: &DockerRunner,
+    specs: &[ContainerSpec],
+    shaper: Option<&HostShaper>,
+    bar: &ProgressBar,
+) -> Result<Vec<String>, Error> {
+    let mut ids = vec![String::new(); specs.len()];
+    let mut started = futures::stream::iter(specs.iter().enumerate())
+        .map(|(index, spec)| async move {
+            let id = runner.run_container(spec).await.map_err(infra)?;
+            if let Some(shaper) = shaper {
+                shaper.shape(runner.container_pid(&id).await.map_err(infra)?)?;
+            }
+            Ok::<_, Error>((index, id))
+        })
+        .buffer_unordered(CONCURRENCY);
+    let mut done = 0;
+    while let Some(result) = started.next().await {
+        let (index, id) = result?;
+        ids[index] = id;
+        done += 1;
+        bar.set_position(done);
+    }
+    Ok(ids)
+}
+
+/// Stops every node: each leaves the network first, one at a time, so that a hundred
+/// stopping at once do not race on its endpoint count (see
+/// `DockerRunner::endpoint_change`); then they are stopped side by side.
+pub(super) async fn stop(
+    runner: &DockerRunner,
+    network: &str,
+    ids: &[String],
+) -> Result<(), Error> {
+    for id in ids {
+        runner.leave_network(network, id).await;
+    }
+    futures::stream::iter(ids)
+        .map(|id| runner.stop_container(id, STOP_GRACE))
+        .buffer_unordered(CONCURRENCY * 2)
+        .try_collect::<Vec<_>>()
+        .await
+        .map_err(infra)?;
+    Ok(())
+}
