@@ -18,22 +18,26 @@
 //! is its attack), at the same per-publisher rate and count.
 
 mod check;
+mod node;
+mod subnet;
+mod topology;
+mod traffic;
 
 pub use check::{load, node_problem, parse};
+pub use node::{NodePlan, NodeTraffic};
+pub use subnet::Subnet;
 
-use std::fmt;
 use std::net::Ipv4Addr;
 use std::time::Duration;
 
+use rand::SeedableRng;
 use rand::rngs::StdRng;
-use rand::{RngExt, SeedableRng};
-use serde::{Serialize, Serializer};
+use serde::Serialize;
 
 use crate::error::Error;
 use crate::scenario::profile::{LinkProfile, ShaperChoice};
 use crate::scenario::units::duration_str;
-use crate::scenario::{GossipsubSettings, Group, Role, Scenario, Targets, Traffic, Transport};
-use lab_config::{NodeConfig, TrafficConfig};
+use crate::scenario::{GossipsubSettings, Group, Scenario, Targets, Traffic};
 
 /// Testnets up to this many nodes ping every 2 s, larger ones every 15 s.
 pub const SMALL_TESTNET: usize = 20;
@@ -41,51 +45,6 @@ pub const SMALL_TESTNET: usize = 20;
 pub const BOOTSTRAP_PEERS: usize = 6;
 /// Host offset of node 0 in the subnet (offset 1 is the gateway).
 pub const FIRST_HOST_OFFSET: u32 = 2;
-
-/// A run's private IPv4 /16, `A.B.0.0/16`. The runner picks one that is free.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Subnet {
-    /// The first two octets.
-    pub octets: [u8; 2],
-}
-
-impl Subnet {
-    /// `10.77.0.0/16`.
-    pub const DEFAULT: Subnet = Subnet { octets: [10, 77] };
-
-    /// `a.b.0.0/16`.
-    pub fn new(a: u8, b: u8) -> Self {
-        Subnet { octets: [a, b] }
-    }
-
-    /// CIDR notation, e.g. `10.77.0.0/16`.
-    pub fn cidr(&self) -> String {
-        format!("{}.{}.0.0/16", self.octets[0], self.octets[1])
-    }
-
-    /// The gateway address `A.B.0.1`.
-    pub fn gateway(&self) -> Ipv4Addr {
-        self.host(1)
-    }
-
-    /// The address at host `offset` (0..=65535) in the subnet.
-    pub fn host(&self, offset: u32) -> Ipv4Addr {
-        let [hi, lo] = u16::try_from(offset).unwrap_or(u16::MAX).to_be_bytes();
-        Ipv4Addr::new(self.octets[0], self.octets[1], hi, lo)
-    }
-}
-
-impl fmt::Display for Subnet {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.cidr())
-    }
-}
-
-impl Serialize for Subnet {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.cidr())
-    }
-}
 
 /// The whole run, planned.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -125,120 +84,6 @@ pub struct Plan {
     pub groups: Vec<Group>,
     /// Every node, in index order.
     pub nodes: Vec<NodePlan>,
-}
-
-/// One node of the plan.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct NodePlan {
-    /// Node and container name, `<group>-<i>`.
-    pub name: String,
-    /// Its group's id.
-    pub group: String,
-    /// Its role.
-    pub role: Role,
-    /// Global index (0-based, in group order).
-    pub index: usize,
-    /// Index within its group (the `<i>` of its name).
-    pub group_index: usize,
-    /// Its address in the run's subnet.
-    pub ip: Ipv4Addr,
-    /// The transport it dials with.
-    pub transport: Transport,
-    /// ML-DSA parameter set.
-    pub mldsa_level: u16,
-    /// Whether it publishes (honest publishers and every non-honest node).
-    pub publishes: bool,
-    /// Its publish schedule, when it publishes.
-    pub traffic: Option<NodeTraffic>,
-    /// Multiaddrs it dials at start.
-    pub bootstrap: Vec<String>,
-    /// The nodes (indices) behind `bootstrap`, for [`Plan::in_subnet`].
-    #[serde(skip)]
-    bootstrap_peers: Vec<usize>,
-    /// Period of its pings to every connected peer, in milliseconds: 2 s in small
-    /// testnets (link fidelity wants samples), 15 s (libp2p's default) in large ones, where
-    /// pings to dozens of peers from every node are a load of their own.
-    pub ping_interval_ms: u64,
-    /// Period of its score and mesh snapshots, in milliseconds: 1 s in small testnets, 2 s
-    /// in large ones (each snapshot is a line with a score per connected peer).
-    pub score_snapshot_ms: u64,
-    /// Whether identify feeds its Kademlia routing table: yes in small testnets, no above
-    /// [`SMALL_TESTNET`] nodes, where the tables filling everywhere at once set off kad's
-    /// automatic bootstrap walks on every node (~4,000 handshakes at 100 nodes).
-    pub kad_learn: bool,
-    /// The topic (repeated from the plan for [`NodePlan::node_config_toml`]).
-    #[serde(skip)]
-    topic: String,
-    /// Gossipsub settings (repeated from the scenario for the node config).
-    #[serde(skip)]
-    gossipsub: GossipsubSettings,
-}
-
-/// One publisher's schedule: it publishes from the run's common traffic start (plus its
-/// offset) until it is stopped.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct NodeTraffic {
-    /// Delay after the run's common traffic start, in milliseconds.
-    pub offset_ms: u64,
-    /// Messages per second.
-    pub rate_per_sec: f64,
-    /// Payload bytes.
-    pub size: u64,
-}
-
-impl NodePlan {
-    /// Whether the node follows the protocol.
-    pub fn is_honest(&self) -> bool {
-        self.role.is_honest()
-    }
-
-    /// The node's configuration (the `MESHNODE_CONFIG_TOML` text). Its traffic has no count:
-    /// it goes on until the node is stopped, so that meshes never sit idle (an idle mesh
-    /// peer falls below zero under the spec's mesh-delivery penalty, P3, and is pruned).
-    /// It starts `traffic_start_ms` (wall clock, ms since the epoch; a time already past
-    /// means at boot) plus this node's own offset, or without a start time when the node
-    /// is signalled (SIGUSR1), as in compose files.
-    /// The configuration is checked with the node's own rules
-    /// ([`NodeConfig::check`]) before it is written, so that no run starts nodes that
-    /// would refuse it.
-    pub fn node_config_toml(&self, traffic_start_ms: Option<u64>) -> Result<String, Error> {
-        let config = self.node_config(traffic_start_ms);
-        if let Some(p) = config.check().into_iter().next() {
-            // Unreachable after validation, which runs the same check on every node.
-            return Err(Error::Infra(format!(
-                "plan node {}: its configuration breaks the node's rules: {p}",
-                self.name
-            )));
-        }
-        toml::to_string(&config).map_err(|e| Error::Encode {
-            what: format!("the config of node {}", self.name),
-            message: e.to_string(),
-        })
-    }
-
-    /// The node's configuration (see [`NodePlan::node_config_toml`]).
-    pub fn node_config(&self, traffic_start_ms: Option<u64>) -> NodeConfig {
-        NodeConfig {
-            name: Some(self.name.clone()),
-            role: self.role,
-            bootstrap: self.bootstrap.clone(),
-            mldsa_level: self.mldsa_level,
-            mdns: false,
-            kad_learn: self.kad_learn,
-            ping_interval_ms: self.ping_interval_ms,
-            score_snapshot_ms: self.score_snapshot_ms,
-            topic: self.topic.clone(),
-            gossipsub: self.gossipsub.clone(),
-            traffic: self.traffic.as_ref().map(|t| TrafficConfig {
-                start_at_ms: traffic_start_ms,
-                delay_ms: t.offset_ms,
-                rate_per_sec: t.rate_per_sec,
-                size: usize::try_from(t.size).unwrap_or(usize::MAX),
-                count: None,
-            }),
-            ..NodeConfig::default()
-        }
-    }
 }
 
 impl Plan {
@@ -323,68 +168,8 @@ pub fn plan(s: &Scenario, subnet: Subnet) -> Plan {
         }
     }
 
-    // Publishers: the first honest nodes (see the module documentation).
-    let p = s.traffic.publishers.min(s.honest_count());
-    let chosen: Vec<usize> = nodes
-        .iter()
-        .filter(|n| n.is_honest())
-        .map(|n| n.index)
-        .take(p)
-        .collect();
-    let per_rate = if p > 0 {
-        s.traffic.rate_per_sec / p as f64
-    } else {
-        0.0
-    };
-    let stagger_ms = |k: usize| -> u64 {
-        if s.traffic.rate_per_sec > 0.0 {
-            (k as f64 * 1000.0 / s.traffic.rate_per_sec).round() as u64
-        } else {
-            0
-        }
-    };
-    for (k, &i) in chosen.iter().enumerate() {
-        nodes[i].publishes = true;
-        nodes[i].traffic = Some(NodeTraffic {
-            offset_ms: stagger_ms(k),
-            rate_per_sec: per_rate,
-            size: s.traffic.size,
-        });
-    }
-    // Attackers publish at the per-publisher rate too.
-    if p > 0 {
-        for (k, n) in nodes.iter_mut().filter(|n| !n.is_honest()).enumerate() {
-            n.publishes = true;
-            n.traffic = Some(NodeTraffic {
-                offset_ms: stagger_ms(k % p),
-                rate_per_sec: per_rate,
-                size: s.traffic.size,
-            });
-        }
-    }
-
-    // Bootstrap: up to BOOTSTRAP_PEERS distinct earlier nodes, those with the fewest
-    // inbound bootstrap links so far, each count blurred by a random amount in [0, 1.5) so
-    // that the seed shapes the graph (with exact counts it hardly does). Every node ends with about
-    // BOOTSTRAP_PEERS links each way, as in a random regular graph. Uniformly random earlier
-    // nodes gave node 0 about 6·ln(n) inbound links and the last nodes almost none: at 100
-    // nodes the late nodes' few neighbours had full meshes (mesh_n_high) and pruned their
-    // GRAFTs for a minute at a time. No hub either: with every node dialling node 0, node
-    // 0's pending-connection limit (spec §4.4: 10) refused most of a 100-node start.
-    let mut inbound = vec![0usize; nodes.len()];
-    for (i, node) in nodes.iter_mut().enumerate().skip(1) {
-        let k = BOOTSTRAP_PEERS.min(i);
-        let mut candidates: Vec<(f64, usize)> = (0..i)
-            .map(|j| (inbound[j] as f64 + 1.5 * rng.random::<f64>(), j))
-            .collect();
-        candidates.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
-        let mut targets: Vec<usize> = candidates.iter().take(k).map(|c| c.1).collect();
-        targets.sort_unstable();
-        for &j in &targets {
-            inbound[j] += 1;
-        }
-        node.bootstrap_peers = targets;
-    }
+    traffic::assign(&mut nodes, s);
+    topology::bootstrap(&mut nodes, &mut rng);
 
     Plan {
         scenario: s.name.clone(),
@@ -422,6 +207,8 @@ mod tests {
     use std::path::Path;
 
     use super::*;
+    use crate::scenario::Role;
+    use lab_config::NodeConfig;
 
     fn scenario(seed: u64) -> Scenario {
         let text = format!(

@@ -1,0 +1,124 @@
+//! One planned node: its identity, address, peers, schedule, and the configuration the
+//! node is started with.
+
+use std::net::Ipv4Addr;
+
+use serde::Serialize;
+
+use crate::error::Error;
+use crate::scenario::{GossipsubSettings, Role, Transport};
+use lab_config::{NodeConfig, TrafficConfig};
+
+/// One node of the plan.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NodePlan {
+    /// Node and container name, `<group>-<i>`.
+    pub name: String,
+    /// Its group's id.
+    pub group: String,
+    /// Its role.
+    pub role: Role,
+    /// Global index (0-based, in group order).
+    pub index: usize,
+    /// Index within its group (the `<i>` of its name).
+    pub group_index: usize,
+    /// Its address in the run's subnet.
+    pub ip: Ipv4Addr,
+    /// The transport it dials with.
+    pub transport: Transport,
+    /// ML-DSA parameter set.
+    pub mldsa_level: u16,
+    /// Whether it publishes (honest publishers and every non-honest node).
+    pub publishes: bool,
+    /// Its publish schedule, when it publishes.
+    pub traffic: Option<NodeTraffic>,
+    /// Multiaddrs it dials at start.
+    pub bootstrap: Vec<String>,
+    /// The nodes (indices) behind `bootstrap`, for [`Plan::in_subnet`].
+    #[serde(skip)]
+    pub(super) bootstrap_peers: Vec<usize>,
+    /// Period of its pings to every connected peer, in milliseconds: 2 s in small
+    /// testnets (link fidelity wants samples), 15 s (libp2p's default) in large ones, where
+    /// pings to dozens of peers from every node are a load of their own.
+    pub ping_interval_ms: u64,
+    /// Period of its score and mesh snapshots, in milliseconds: 1 s in small testnets, 2 s
+    /// in large ones (each snapshot is a line with a score per connected peer).
+    pub score_snapshot_ms: u64,
+    /// Whether identify feeds its Kademlia routing table: yes in small testnets, no above
+    /// [`SMALL_TESTNET`] nodes, where the tables filling everywhere at once set off kad's
+    /// automatic bootstrap walks on every node (~4,000 handshakes at 100 nodes).
+    pub kad_learn: bool,
+    /// The topic (repeated from the plan for [`NodePlan::node_config_toml`]).
+    #[serde(skip)]
+    pub(super) topic: String,
+    /// Gossipsub settings (repeated from the scenario for the node config).
+    #[serde(skip)]
+    pub(super) gossipsub: GossipsubSettings,
+}
+
+/// One publisher's schedule: it publishes from the run's common traffic start (plus its
+/// offset) until it is stopped.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NodeTraffic {
+    /// Delay after the run's common traffic start, in milliseconds.
+    pub offset_ms: u64,
+    /// Messages per second.
+    pub rate_per_sec: f64,
+    /// Payload bytes.
+    pub size: u64,
+}
+
+impl NodePlan {
+    /// Whether the node follows the protocol.
+    pub fn is_honest(&self) -> bool {
+        self.role.is_honest()
+    }
+
+    /// The node's configuration (the `MESHNODE_CONFIG_TOML` text). Its traffic has no count:
+    /// it goes on until the node is stopped, so that meshes never sit idle (an idle mesh
+    /// peer falls below zero under the spec's mesh-delivery penalty, P3, and is pruned).
+    /// It starts `traffic_start_ms` (wall clock, ms since the epoch; a time already past
+    /// means at boot) plus this node's own offset, or without a start time when the node
+    /// is signalled (SIGUSR1), as in compose files.
+    /// The configuration is checked with the node's own rules
+    /// ([`NodeConfig::check`]) before it is written, so that no run starts nodes that
+    /// would refuse it.
+    pub fn node_config_toml(&self, traffic_start_ms: Option<u64>) -> Result<String, Error> {
+        let config = self.node_config(traffic_start_ms);
+        if let Some(p) = config.check().into_iter().next() {
+            // Unreachable after validation, which runs the same check on every node.
+            return Err(Error::Infra(format!(
+                "plan node {}: its configuration breaks the node's rules: {p}",
+                self.name
+            )));
+        }
+        toml::to_string(&config).map_err(|e| Error::Encode {
+            what: format!("the config of node {}", self.name),
+            message: e.to_string(),
+        })
+    }
+
+    /// The node's configuration (see [`NodePlan::node_config_toml`]).
+    pub fn node_config(&self, traffic_start_ms: Option<u64>) -> NodeConfig {
+        NodeConfig {
+            name: Some(self.name.clone()),
+            role: self.role,
+            bootstrap: self.bootstrap.clone(),
+            mldsa_level: self.mldsa_level,
+            mdns: false,
+            kad_learn: self.kad_learn,
+            ping_interval_ms: self.ping_interval_ms,
+            score_snapshot_ms: self.score_snapshot_ms,
+            topic: self.topic.clone(),
+            gossipsub: self.gossipsub.clone(),
+            traffic: self.traffic.as_ref().map(|t| TrafficConfig {
+                start_at_ms: traffic_start_ms,
+                delay_ms: t.offset_ms,
+                rate_per_sec: t.rate_per_sec,
+                size: usize::try_from(t.size).unwrap_or(usize::MAX),
+                count: None,
+            }),
+            ..NodeConfig::default()
+        }
+    }
+}

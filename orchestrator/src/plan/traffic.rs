@@ -1,0 +1,48 @@
+//! Who publishes, and when: the first `publishers` honest nodes share the scenario's rate
+//! evenly, staggered so that their publishes interleave; every non-honest node publishes
+//! at the per-publisher rate too (that is its attack).
+
+use super::node::{NodePlan, NodeTraffic};
+use crate::scenario::Scenario;
+
+/// Gives the publishers among `nodes` their schedules (see the module documentation).
+pub(super) fn assign(nodes: &mut [NodePlan], s: &Scenario) {
+    let p = s.traffic.publishers.min(s.honest_count());
+    let chosen: Vec<usize> = nodes
+        .iter()
+        .filter(|n| n.is_honest())
+        .map(|n| n.index)
+        .take(p)
+        .collect();
+    let per_rate = if p > 0 {
+        s.traffic.rate_per_sec / p as f64
+    } else {
+        0.0
+    };
+    let stagger_ms = |k: usize| -> u64 {
+        if s.traffic.rate_per_sec > 0.0 {
+            (k as f64 * 1000.0 / s.traffic.rate_per_sec).round() as u64
+        } else {
+            0
+        }
+    };
+    for (k, &i) in chosen.iter().enumerate() {
+        nodes[i].publishes = true;
+        nodes[i].traffic = Some(NodeTraffic {
+            offset_ms: stagger_ms(k),
+            rate_per_sec: per_rate,
+            size: s.traffic.size,
+        });
+    }
+    // Attackers publish at the per-publisher rate too.
+    if p > 0 {
+        for (k, n) in nodes.iter_mut().filter(|n| !n.is_honest()).enumerate() {
+            n.publishes = true;
+            n.traffic = Some(NodeTraffic {
+                offset_ms: stagger_ms(k % p),
+                rate_per_sec: per_rate,
+                size: s.traffic.size,
+            });
+        }
+    }
+}
