@@ -2,23 +2,14 @@
 //! interrupted with SIGINT leaving nothing behind.
 
 use std::io::{BufRead, BufReader, Write};
-use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
 use orchestrator::docker::DockerRunner;
 
-fn orchestrator() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_orchestrator"))
-}
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("workspace root")
-        .to_path_buf()
-}
+mod common;
+use common::{binaries, orchestrator, repo};
 
 #[test]
 fn validate_names_file_line_column_and_field_and_exits_2() {
@@ -79,15 +70,7 @@ fn bad_flags_exit_2_without_a_panic() {
 /// orchestrator exits with the "interrupted" code and the engine holds nothing of the run.
 #[test]
 fn sigint_mid_run_leaves_no_container_or_network() {
-    let bin_dir = Path::new(env!("CARGO_BIN_EXE_orchestrator"))
-        .parent()
-        .expect("bin dir")
-        .to_path_buf();
-    let (node, shaper) = (bin_dir.join("meshnode"), bin_dir.join("labshaper"));
-    assert!(
-        node.is_file() && shaper.is_file(),
-        "build the workspace binaries first (cargo build --release --workspace --bins)"
-    );
+    let (node, shaper) = binaries();
     let reports = tempfile::tempdir().expect("tempdir");
     let mut child = orchestrator()
         .current_dir(repo())

@@ -3,36 +3,14 @@
 //! unmodified run passes it, and the committed compose example matching the export.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
-fn orchestrator() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_orchestrator"))
-}
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("workspace root")
-        .to_path_buf()
-}
+mod common;
+use common::{binaries, orchestrator, repo};
 
 /// The committed baseline of the CI scenario.
 fn baseline() -> PathBuf {
     repo().join("scenarios/baselines/smoke.trials.json")
-}
-
-/// The static binaries next to the orchestrator under test.
-fn binaries() -> (PathBuf, PathBuf) {
-    let dir = Path::new(env!("CARGO_BIN_EXE_orchestrator"))
-        .parent()
-        .expect("bin dir")
-        .to_path_buf();
-    let (node, shaper) = (dir.join("meshnode"), dir.join("labshaper"));
-    assert!(
-        node.is_file() && shaper.is_file(),
-        "build the workspace binaries first (cargo build --release --workspace --bins)"
-    );
-    (node, shaper)
 }
 
 fn text(out: &Output) -> String {
