@@ -305,14 +305,7 @@ async fn running_container_is_followed_sampled_stopped_and_killed() {
         })
         .await
         .expect("the child did not get ready");
-        let child_lines: Vec<&String> = seen
-            .iter()
-            .filter(|l| l.starts_with("{\"child\""))
-            .collect();
-        assert_eq!(
-            child_lines,
-            expected_child_lines().iter().collect::<Vec<_>>()
-        );
+        assert_child_lines(&seen);
 
         let first = runner.stats_once(&id).await.unwrap();
         assert!(first.memory_bytes > 0, "{first:?}");
@@ -339,14 +332,7 @@ async fn running_container_is_followed_sampled_stopped_and_killed() {
             .unwrap();
 
         let stdout = runner.collect_logs(&id, LogSource::Stdout).await.unwrap();
-        let child_lines: Vec<&String> = stdout
-            .iter()
-            .filter(|l| l.starts_with("{\"child\""))
-            .collect();
-        assert_eq!(
-            child_lines,
-            expected_child_lines().iter().collect::<Vec<_>>()
-        );
+        assert_child_lines(&stdout);
         assert!(!stdout.iter().any(|l| l.contains("human log")));
         let stderr = runner.collect_logs(&id, LogSource::Stderr).await.unwrap();
         assert!(stderr.iter().any(|l| l == "child: human log"), "{stderr:?}");
@@ -383,6 +369,18 @@ async fn build_errors_are_reported_with_the_builders_message() {
         );
     })
     .await;
+}
+
+/// Asserts that the child's lines among `lines` are exactly [`expected_child_lines`].
+fn assert_child_lines(lines: &[String]) {
+    let child_lines: Vec<&String> = lines
+        .iter()
+        .filter(|l| l.starts_with("{\"child\""))
+        .collect();
+    assert_eq!(
+        child_lines,
+        expected_child_lines().iter().collect::<Vec<_>>()
+    );
 }
 
 /// The lines `child_process` prints on stdout, in order.
