@@ -1,5 +1,6 @@
 //! Images: in-memory build contexts, content-hash tags, and building with the engine's
-//! classic builder (no registry, no BuildKit: see DESIGN.md §3).
+//! classic builder (no registry, no BuildKit: see DESIGN.md §3). The recipes are in the
+//! top-level `docker/` folder (its README says how to build them by hand).
 
 use std::collections::{HashMap, VecDeque};
 use std::path::Path;
@@ -15,8 +16,9 @@ use super::runner::DockerRunner;
 /// How many trailing lines of builder output an error report carries.
 const BUILD_LOG_TAIL: usize = 20;
 
-/// The Dockerfile of the node image: nothing but the static `meshnode` binary.
-const NODE_DOCKERFILE: &str = "FROM scratch\nCOPY meshnode /meshnode\nENTRYPOINT [\"/meshnode\"]\n";
+/// The Dockerfile of the node image, `docker/node/Dockerfile`: nothing but the static
+/// `meshnode` binary. Its bytes are part of the context, hence of the image's tag.
+const NODE_DOCKERFILE: &str = include_str!("../../../docker/node/Dockerfile");
 
 /// One file of an in-memory build context.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -223,6 +225,21 @@ mod tests {
         assert_eq!(
             got[1],
             ("meshnode".to_owned(), 0o755, b"\x7fELF not really".to_vec())
+        );
+    }
+
+    /// The node image's tag is the hash of its context: a changed `docker/node/Dockerfile`
+    /// (or tar writer) changes every node tag, and must be meant.
+    #[test]
+    fn node_context_hash_is_stable() {
+        let dir = tempfile::tempdir().unwrap();
+        let binary = dir.path().join("meshnode");
+        std::fs::write(&binary, b"stand-in").unwrap();
+        let tar_bytes = node_image_context(&binary).unwrap();
+        assert_eq!(
+            context_hash(&tar_bytes),
+            "fba0e4dfe1733ecf",
+            "the node image's context changed: if meant, update this hash"
         );
     }
 

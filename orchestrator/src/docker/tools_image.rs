@@ -3,18 +3,23 @@
 //! dynamic loader, and the xtables and tc plugin folders. No registry, no package manager:
 //! the build context is made in memory from files already on the host.
 //!
-//! The archive is deterministic (sorted entries, mtime 0, uid/gid 0), so the same inputs
-//! give the same [`tools_tag`] and a rebuild is skipped. It has its own tar writer (not
-//! `context_tar`) because the root file system needs directories and symlinks.
+//! The Dockerfile is `docker/tools/Dockerfile`; what is gathered (`HOST_TOOLS`,
+//! `PLUGIN_DIRS`) is listed in `docker/tools/README.md`. The archive is deterministic
+//! (module `rootfs`), so the same inputs give the same [`tools_tag`] and a rebuild is
+//! skipped.
 //!
 //! Use: `runner.ensure_image(TOOLS_REPO, tools_context(&labshaper_binary)?)`.
 
-use std::collections::{BTreeMap, BTreeSet};
+mod rootfs;
+
+use std::collections::BTreeSet;
 use std::fs;
 use std::io;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+use rootfs::RootFs;
 
 /// Repository part of the tools image's tag.
 pub const TOOLS_REPO: &str = "labtools";
@@ -30,6 +35,7 @@ struct HostTool {
     aliases: &'static [&'static str],
 }
 
+/// The host programs copied into `/usr/sbin` (listed in `docker/tools/README.md`).
 const HOST_TOOLS: [HostTool; 3] = [
     HostTool {
         path: "/usr/sbin/tc",
@@ -53,19 +59,17 @@ const HOST_TOOLS: [HostTool; 3] = [
 
 /// Plugin folders copied whole when present: xtables matches/targets, and tc's
 /// actions, qdisc helpers and netem distribution tables (Debian keeps those under the
-/// multiarch folder, other distributions under `/usr/lib/tc`).
+/// multiarch folder, other distributions under `/usr/lib/tc`). Listed in
+/// `docker/tools/README.md`.
 const PLUGIN_DIRS: [&str; 3] = [
     "/usr/lib/x86_64-linux-gnu/xtables",
     "/usr/lib/tc",
     "/usr/lib/x86_64-linux-gnu/tc",
 ];
 
-const DOCKERFILE: &str = "\
-FROM scratch
-COPY rootfs/ /
-ENV PATH=/usr/sbin:/usr/bin:/sbin:/bin
-CMD [\"/labshaper\", \"probe\"]
-";
+/// The Dockerfile of the tools image, `docker/tools/Dockerfile`: the gathered root file
+/// system, copied whole. Its bytes are part of the context, hence of the image's tag.
+const DOCKERFILE: &str = include_str!("../../../docker/tools/Dockerfile");
 
 /// Why the tools image's build context could not be made.
 #[derive(Debug, thiserror::Error)]
@@ -113,7 +117,7 @@ pub fn tools_context(labshaper: &Path) -> Result<Vec<u8>, ToolsImageError> {
     for library in shared_libraries(&elf_files)? {
         root.add_file_from(&library, Path::new(&library), 0o755)?;
     }
-    root.into_context()
+    root.into_context(DOCKERFILE.as_bytes())
 }
 
 /// The content-addressed tag of a context, `labtools:<context_hash>`: the same tag
@@ -232,117 +236,9 @@ fn file_name(path: &Path) -> String {
         .unwrap_or_default()
 }
 
-/// One entry of the image's root file system.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Node {
-    File { data: Vec<u8>, mode: u32 },
-    Symlink(String),
-}
-
-/// The image's root file system, keyed by absolute path without the leading `/`.
-#[derive(Debug, Default)]
-struct RootFs(BTreeMap<String, Node>);
-
-impl RootFs {
-    /// Adds the contents of `host` (links followed) at `image_path`.
-    fn add_file_from(
-        &mut self,
-        image_path: &str,
-        host: &Path,
-        mode: u32,
-    ) -> Result<(), ToolsImageError> {
-        let data = fs::read(host).map_err(|source| ToolsImageError::Read {
-            path: host.to_owned(),
-            source,
-        })?;
-        self.0.insert(key(image_path), Node::File { data, mode });
-        Ok(())
-    }
-
-    fn add_symlink(&mut self, image_path: &str, target: &str) {
-        self.0
-            .insert(key(image_path), Node::Symlink(target.to_owned()));
-    }
-
-    /// Every directory that holds an entry, parents first.
-    fn directories(&self) -> BTreeSet<String> {
-        let mut dirs = BTreeSet::new();
-        for path in self.0.keys() {
-            let mut parent = Path::new(path).parent();
-            while let Some(dir) = parent.filter(|d| !d.as_os_str().is_empty()) {
-                dirs.insert(dir.to_string_lossy().into_owned());
-                parent = dir.parent();
-            }
-        }
-        dirs
-    }
-
-    /// The build context: `Dockerfile`, and this file system under `rootfs/`.
-    fn into_context(self) -> Result<Vec<u8>, ToolsImageError> {
-        let mut tar = tar::Builder::new(Vec::new());
-        tar.mode(tar::HeaderMode::Deterministic);
-        append_file(&mut tar, "Dockerfile", DOCKERFILE.as_bytes(), 0o644)?;
-        append_dir(&mut tar, "rootfs")?;
-        for dir in self.directories() {
-            append_dir(&mut tar, &format!("rootfs/{dir}"))?;
-        }
-        for (path, node) in &self.0 {
-            let path = format!("rootfs/{path}");
-            match node {
-                Node::File { data, mode } => append_file(&mut tar, &path, data, *mode)?,
-                Node::Symlink(target) => append_symlink(&mut tar, &path, target)?,
-            }
-        }
-        tar.into_inner().map_err(ToolsImageError::Tar)
-    }
-}
-
-fn key(image_path: &str) -> String {
-    image_path.trim_start_matches('/').to_owned()
-}
-
-fn header(entry_type: tar::EntryType, mode: u32, size: u64) -> tar::Header {
-    let mut header = tar::Header::new_gnu();
-    header.set_entry_type(entry_type);
-    header.set_mode(mode);
-    header.set_size(size);
-    header.set_uid(0);
-    header.set_gid(0);
-    header.set_mtime(0);
-    header
-}
-
-fn append_file(
-    tar: &mut tar::Builder<Vec<u8>>,
-    path: &str,
-    data: &[u8],
-    mode: u32,
-) -> Result<(), ToolsImageError> {
-    let mut header = header(tar::EntryType::Regular, mode, data.len() as u64);
-    tar.append_data(&mut header, path, data)
-        .map_err(ToolsImageError::Tar)
-}
-
-fn append_dir(tar: &mut tar::Builder<Vec<u8>>, path: &str) -> Result<(), ToolsImageError> {
-    let mut header = header(tar::EntryType::Directory, 0o755, 0);
-    tar.append_data(&mut header, format!("{path}/"), io::empty())
-        .map_err(ToolsImageError::Tar)
-}
-
-fn append_symlink(
-    tar: &mut tar::Builder<Vec<u8>>,
-    path: &str,
-    target: &str,
-) -> Result<(), ToolsImageError> {
-    let mut header = header(tar::EntryType::Symlink, 0o777, 0);
-    tar.append_link(&mut header, path, target)
-        .map_err(ToolsImageError::Tar)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::Read;
 
     const LDD_SAMPLE: &str = "\
 /usr/sbin/tc:
@@ -390,53 +286,38 @@ mod tests {
         assert_eq!(tag.len(), "labtools:".len() + 16);
     }
 
-    fn entries(context: &[u8]) -> BTreeMap<String, (tar::EntryType, Vec<u8>, Option<String>)> {
-        let mut archive = tar::Archive::new(context);
-        let mut out = BTreeMap::new();
-        for entry in archive.entries().into_iter().flatten().flatten() {
-            let mut entry = entry;
-            let path = entry
-                .path()
-                .map(|p| p.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            let kind = entry.header().entry_type();
-            let link = entry
-                .link_name()
-                .ok()
-                .flatten()
-                .map(|l| l.to_string_lossy().into_owned());
-            let mut data = Vec::new();
-            let _ = entry.read_to_end(&mut data);
-            out.insert(path, (kind, data, link));
-        }
-        out
+    /// The tools image's tag is the hash of its context: a changed
+    /// `docker/tools/Dockerfile` (or tar writer) changes it, and must be meant.
+    #[test]
+    fn tools_context_hash_is_stable() {
+        let mut root = RootFs::default();
+        root.add_file(LABSHAPER_IN_IMAGE, b"stand-in".to_vec(), 0o755);
+        root.add_file("/usr/sbin/xtables-nft-multi", b"elf".to_vec(), 0o755);
+        root.add_symlink("/usr/sbin/iptables", "xtables-nft-multi");
+        let context = root.into_context(DOCKERFILE.as_bytes());
+        assert!(context.is_ok(), "{context:?}");
+        assert_eq!(
+            tools_tag(&context.unwrap_or_default()),
+            "labtools:6a7c31525721460f",
+            "the tools image's context changed: if meant, update this hash"
+        );
     }
 
+    /// `docker/tools/README.md` lists every host path and alias the recipe gathers.
     #[test]
-    fn root_fs_archive_is_deterministic_and_complete() {
-        let build = || {
-            let mut root = RootFs::default();
-            root.0.insert(
-                key("/usr/sbin/xtables-nft-multi"),
-                Node::File {
-                    data: b"elf".to_vec(),
-                    mode: 0o755,
-                },
+    fn readme_lists_what_is_gathered() {
+        let readme = include_str!("../../../docker/tools/README.md");
+        let listed = HOST_TOOLS
+            .iter()
+            .flat_map(|tool| std::iter::once(tool.path).chain(tool.aliases.iter().copied()))
+            .chain(PLUGIN_DIRS)
+            .chain([LABSHAPER_IN_IMAGE]);
+        for item in listed {
+            assert!(
+                readme.contains(&format!("`{item}`")),
+                "docker/tools/README.md does not list `{item}`"
             );
-            root.add_symlink("/usr/sbin/iptables", "xtables-nft-multi");
-            root.into_context().unwrap_or_default()
-        };
-        let first = build();
-        assert_eq!(first, build());
-        let entries = entries(&first);
-        assert_eq!(entries["Dockerfile"].1, DOCKERFILE.as_bytes());
-        assert_eq!(entries["rootfs/usr/sbin/xtables-nft-multi"].1, b"elf");
-        assert_eq!(
-            entries["rootfs/usr/sbin/iptables"].2.as_deref(),
-            Some("xtables-nft-multi")
-        );
-        assert!(entries.contains_key("rootfs/usr/"));
-        assert!(entries.contains_key("rootfs/usr/sbin/"));
+        }
     }
 
     /// Builds the real context from this host's tools (iproute2 and iptables are installed
@@ -461,7 +342,7 @@ mod tests {
             tools_tag(&again.unwrap_or_default()),
             "same inputs, same tag"
         );
-        let entries = entries(&context);
+        let entries = rootfs::archive_entries(&context);
         assert_eq!(entries["rootfs/labshaper"].1, b"stand-in");
         for path in [
             "rootfs/usr/sbin/tc",
