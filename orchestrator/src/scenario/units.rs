@@ -2,6 +2,26 @@
 //! bit rates (`"10mbit"`), sizes (`"1KiB"`) and message rates (`"5/s"`).
 //!
 //! Parsers return a lowercase reason on error; callers attach file, line and field.
+//!
+//! Why durations are parsed here and not by `humantime` (2.4.0, evaluated for the
+//! structure issue): it reads every duration our scenarios, profiles and corpus use
+//! (`"25ms"`, `"2.5ms"`, `"100us"`, `"0us"`, `"8760h"`), but it is not better here:
+//!
+//! - its errors are less clear, and give a byte offset inside the string next to our
+//!   file:line:column: `"-40s"` and `"fast"` give "expected number at 0" (ours: "`-40s`
+//!   does not start with a number"), `"1.2.3s"` "invalid character at 3" (ours: "`1.2.3`
+//!   is not a number"), and `"0.0001h"` (0.36 s) "number is too large or cannot be
+//!   represented without a lack of precision"; `"40"` says "time unit needed" where the
+//!   corpus and users read "has no unit (use us, ms, s, m or h)";
+//! - it accepts what the lab cannot use or would misread: `"2.5us"` and `"1ns"` (netem
+//!   and [`format_duration`] work in microseconds, so these would need a check of their
+//!   own), `"1 0s"` (10 s: blanks inside a number are skipped), `"1M"` (a month, one
+//!   shift key from `"1m"`), `"1y"`, and compound forms (`"1h 30m"`, `"1m30s"`) that no
+//!   file uses;
+//! - wrapping it to keep our messages and refuse those forms would take more lines than
+//!   the twenty it would replace, which share [`split_number`] with the rate and size
+//!   parsers (no kept library reads `"10mbit"`, `"1KiB"` or `"5/s"` the way netem and
+//!   the node do).
 
 use std::time::Duration;
 
@@ -202,6 +222,25 @@ mod tests {
         assert!(parse_duration("-1s").is_err());
         assert!(parse_duration("5 parsecs").is_err());
         assert!(parse_duration("1.2.3s").is_err());
+    }
+
+    #[test]
+    fn duration_errors_quote_the_input() {
+        // The messages the header comment weighs against humantime's.
+        let err = |s| parse_duration(s).expect_err(s);
+        assert_eq!(err("-40s"), "`-40s` does not start with a number");
+        assert_eq!(err("fast"), "`fast` does not start with a number");
+        assert_eq!(err("1.2.3s"), "`1.2.3` is not a number");
+        assert_eq!(err("40"), "`40` has no unit (use us, ms, s, m or h)");
+        assert_eq!(
+            err("1 0s"),
+            "unknown duration unit `0s` (use us, ms, s, m or h)"
+        );
+        assert_eq!(
+            err("1M"),
+            "unknown duration unit `M` (use us, ms, s, m or h)"
+        );
+        assert_eq!(parse_duration("0.0001h"), Ok(Duration::from_millis(360)));
     }
 
     #[test]

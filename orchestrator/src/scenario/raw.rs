@@ -1,0 +1,77 @@
+//! The scenario file as written: serde types that reject unknown fields, before any
+//! semantic rule (those are in `validate`). Numbers are signed and units are strings here,
+//! so that a wrong value reaches validation and is reported with its location.
+
+use serde::Deserialize;
+
+use super::Transport;
+use super::profile::{RawLink, ShaperChoice};
+use lab_config::{GossipsubSettings, Role};
+
+/// A scenario file as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawFile {
+    pub(super) scenario: RawHeader,
+    pub(super) network: Option<RawNetwork>,
+    pub(super) groups: Vec<RawGroup>,
+    pub(super) traffic: RawTraffic,
+    #[serde(default)]
+    pub(super) gossipsub: GossipsubSettings,
+    #[serde(default)]
+    pub(super) targets: RawTargets,
+}
+
+/// `[scenario]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawHeader {
+    pub(super) name: String,
+    pub(super) seed: u64,
+    pub(super) duration: String,
+    pub(super) warmup: Option<String>,
+}
+
+/// `[network]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawNetwork {
+    pub(super) profile: Option<String>,
+    pub(super) link: Option<RawLink>,
+    #[serde(default)]
+    pub(super) shaper: ShaperChoice,
+}
+
+/// One `[[groups]]` entry.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawGroup {
+    pub(super) id: String,
+    pub(super) count: i64,
+    #[serde(default)]
+    pub(super) role: Role,
+    #[serde(default)]
+    pub(super) transport: Transport,
+    pub(super) mldsa_level: Option<i64>,
+}
+
+/// `[traffic]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawTraffic {
+    pub(super) topic: Option<String>,
+    pub(super) publishers: i64,
+    pub(super) rate: String,
+    pub(super) size: String,
+    pub(super) count: Option<i64>,
+}
+
+/// `[targets]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawTargets {
+    pub(super) p95: Option<String>,
+    pub(super) p99: Option<String>,
+    pub(super) delivery: Option<f64>,
+    pub(super) link_error: Option<f64>,
+}

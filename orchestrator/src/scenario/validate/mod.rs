@@ -1,0 +1,281 @@
+//! The scenario's semantic rules: a [`Validator`] walks the raw file section by section,
+//! collects every problem located at its field, and builds the [`Scenario`] from what it
+//! accepted (a rejected value is replaced by a placeholder, never used once a problem is
+//! found). This file holds the `[scenario]` header and `[network]`; the other sections
+//! have a file each.
+
+mod groups;
+mod targets;
+mod traffic;
+
+use std::path::Path;
+use std::time::Duration;
+
+use lab_config::bounds::MAX_RUN_SECS;
+
+use super::doc::{Document, FieldPath};
+use super::raw::{RawFile, RawHeader, RawNetwork};
+use super::units;
+use super::{LinkProfile, Network, Scenario, ShaperChoice, profile};
+use crate::error::{Diagnostic, Error};
+
+/// Collects the problems of one scenario file, located in its document.
+pub(super) struct Validator<'d, 'a> {
+    doc: &'d Document<'a>,
+    diags: Vec<Diagnostic>,
+}
+
+/// Whether `s` starts with an ASCII letter or digit and goes on with those or `extra`.
+fn is_name(s: &str, extra: &[char]) -> bool {
+    let mut chars = s.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && chars.all(|c| c.is_ascii_alphanumeric() || extra.contains(&c))
+}
+
+impl<'d, 'a> Validator<'d, 'a> {
+    /// A validator of `doc` that has found nothing yet.
+    pub(super) fn new(doc: &'d Document<'a>) -> Self {
+        Validator {
+            doc,
+            diags: Vec::new(),
+        }
+    }
+
+    /// Records that `field` is wrong.
+    pub(super) fn err(&mut self, field: &FieldPath, message: impl Into<String>) {
+        self.diags.push(self.doc.diag(field, message));
+    }
+
+    /// Whether nothing was found so far.
+    pub(super) fn is_clean(&self) -> bool {
+        self.diags.is_empty()
+    }
+
+    /// Everything found, in the order found.
+    pub(super) fn into_diagnostics(self) -> Vec<Diagnostic> {
+        self.diags
+    }
+
+    /// `s` as a duration, or a problem at `field`.
+    fn duration(&mut self, field: &FieldPath, s: &str) -> Option<Duration> {
+        match units::parse_duration(s) {
+            Ok(d) => Some(d),
+            Err(e) => {
+                self.err(field, e);
+                None
+            }
+        }
+    }
+
+    /// The whole file: every section checked, the scenario built from what was accepted.
+    pub(super) fn scenario(&mut self, path: &Path, raw: RawFile, netem_dir: &Path) -> Scenario {
+        let (duration, warmup) = self.header(&raw.scenario);
+        let network = self.network(raw.network.as_ref(), netem_dir);
+        let groups = self.groups(&raw.groups);
+        let honest: usize = groups
+            .iter()
+            .filter(|g| g.role.is_honest())
+            .map(|g| g.count)
+            .sum();
+        let window = match (duration, warmup) {
+            (Some(d), Some(w)) if w < d => Some(d - w),
+            _ => None,
+        };
+        let traffic = self.traffic(&raw.traffic, honest, window);
+        self.gossipsub(&raw.gossipsub);
+        let targets = self.targets(&raw.targets);
+        Scenario {
+            path: path.to_path_buf(),
+            name: raw.scenario.name,
+            seed: raw.scenario.seed,
+            duration: duration.unwrap_or_default(),
+            warmup: warmup.unwrap_or_default(),
+            network,
+            groups,
+            traffic,
+            gossipsub: raw.gossipsub,
+            targets,
+        }
+    }
+
+    /// `[scenario]`: the name, and the duration and warmup where they are valid.
+    fn header(&mut self, raw: &RawHeader) -> (Option<Duration>, Option<Duration>) {
+        let head = FieldPath::root("scenario");
+        if raw.name.len() > 64 || !is_name(&raw.name, &['-', '_', '.']) {
+            self.err(
+                &head.key("name"),
+                "must be 1-64 letters, digits, `-`, `_` or `.`, starting with a letter or digit",
+            );
+        }
+        let duration = self.duration(&head.key("duration"), &raw.duration);
+        if duration.is_some_and(|d| d.is_zero()) {
+            self.err(&head.key("duration"), "must be positive");
+        }
+        if duration.is_some_and(|d| d > Duration::from_secs(MAX_RUN_SECS)) {
+            self.err(
+                &head.key("duration"),
+                format!(
+                    "must be at most {}h (a run of the lab lasts a day at most)",
+                    MAX_RUN_SECS / 3600
+                ),
+            );
+        }
+        let warmup = match &raw.warmup {
+            Some(w) => self.duration(&head.key("warmup"), w),
+            None => Some(Duration::ZERO),
+        };
+        if matches!((duration, warmup), (Some(d), Some(w)) if w >= d && !d.is_zero()) {
+            let (d, w) = (duration.unwrap_or_default(), warmup.unwrap_or_default());
+            self.err(
+                &head.key("warmup"),
+                format!(
+                    "must be shorter than duration ({} >= {})",
+                    units::format_duration(w),
+                    units::format_duration(d)
+                ),
+            );
+        }
+        (duration, warmup)
+    }
+
+    /// `[network]`: a named profile or an inline link (not both), and the shaper.
+    fn network(&mut self, raw: Option<&RawNetwork>, netem_dir: &Path) -> Network {
+        let at = FieldPath::root("network");
+        let Some(raw) = raw else {
+            return Network {
+                profile: None,
+                link: LinkProfile::none(),
+                shaper: ShaperChoice::Auto,
+            };
+        };
+        let link = match (&raw.profile, &raw.link) {
+            (Some(_), Some(_)) => {
+                self.err(
+                    &at.key("link"),
+                    "give either `profile` or `[network.link]`, not both",
+                );
+                LinkProfile::none()
+            }
+            (Some(name), None) => self.profile(&at.key("profile"), name, netem_dir),
+            (None, Some(link)) => {
+                profile::validate_link(link, self.doc, Some(&at.key("link")), &mut self.diags)
+            }
+            (None, None) => LinkProfile::none(),
+        };
+        Network {
+            profile: raw.profile.clone(),
+            link,
+            shaper: raw.shaper,
+        }
+    }
+
+    /// The profile `name` (at `field`) from `netem_dir`; its own problems are located in
+    /// its own file.
+    fn profile(&mut self, field: &FieldPath, name: &str, netem_dir: &Path) -> LinkProfile {
+        if !is_name(name, &['-', '_', '.']) || name.contains("..") {
+            self.err(
+                field,
+                format!("`{name}` is not a profile name (letters, digits, `-`, `_`, `.`)"),
+            );
+            return LinkProfile::none();
+        }
+        let file = profile::profile_path(netem_dir, name);
+        if !file.is_file() {
+            self.err(
+                field,
+                format!("unknown link profile `{name}`: no file {}", file.display()),
+            );
+            return LinkProfile::none();
+        }
+        match profile::load(&file) {
+            Ok(p) => p,
+            Err(Error::ScenarioInvalid(d)) => {
+                self.diags.extend(d);
+                LinkProfile::none()
+            }
+            Err(other) => {
+                self.err(field, other.to_string());
+                LinkProfile::none()
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+    use std::time::Duration;
+
+    use crate::scenario::fixture::{GOOD, diags, pos};
+    use crate::scenario::{ShaperChoice, parse};
+
+    #[test]
+    fn bad_durations_are_located() {
+        let text = GOOD
+            .replace("duration = \"30s\"", "duration = \"30\"")
+            .replace("p95 = \"100ms\"", "p95 = \"fast\"");
+        let d = diags(&text);
+        assert_eq!(d.len(), 2, "{d:?}");
+        assert_eq!(d[0].field, "scenario.duration");
+        assert_eq!((d[0].line, d[0].column), pos(&text, "\"30\""));
+        assert!(d[0].message.contains("no unit"), "{}", d[0]);
+        assert_eq!(d[1].field, "targets.p95");
+        assert_eq!((d[1].line, d[1].column), pos(&text, "\"fast\""));
+    }
+
+    #[test]
+    fn warmup_must_be_shorter_than_duration() {
+        let d = diags(&GOOD.replace("warmup = \"10s\"", "warmup = \"30s\""));
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert_eq!(d[0].field, "scenario.warmup");
+    }
+
+    #[test]
+    fn missing_profile_is_an_error_at_the_profile_field() {
+        let text = GOOD.replace(
+            "link = { delay = \"25ms\", jitter = \"2.5ms\" }",
+            "profile = \"mars\"",
+        );
+        let d = diags(&text);
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert_eq!(d[0].field, "network.profile");
+        assert_eq!((d[0].line, d[0].column), pos(&text, "\"mars\""));
+        assert!(d[0].message.contains("mars.toml"), "{}", d[0]);
+    }
+
+    #[test]
+    fn profile_is_found_in_the_given_netem_dir() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("slow.toml"), "delay = \"80ms\"\n").expect("write");
+        let text = GOOD.replace(
+            "link = { delay = \"25ms\", jitter = \"2.5ms\" }",
+            "profile = \"slow\"\nshaper = \"userspace\"",
+        );
+        let s = parse(Path::new("s.toml"), &text, dir.path()).expect("valid");
+        assert_eq!(s.network.profile.as_deref(), Some("slow"));
+        assert_eq!(s.network.link.delay, Duration::from_millis(80));
+        assert_eq!(s.network.shaper, ShaperChoice::Userspace);
+    }
+
+    #[test]
+    fn semantic_errors_are_collected_together() {
+        let text = GOOD
+            .replace("publishers = 3", "publishers = 11")
+            .replace("delivery = 0.99", "delivery = 1.5")
+            .replace("[targets]", "[gossipsub]\nmesh_n = 20\n\n[targets]")
+            .replace("id = \"evil\"", "id = \"honest\"");
+        let d = diags(&text);
+        let fields: Vec<&str> = d.iter().map(|d| d.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            [
+                "groups[1].id",
+                "traffic.publishers",
+                "gossipsub.mesh_n",
+                "targets.delivery"
+            ],
+            "{d:?}"
+        );
+        assert!(d[1].message.contains("only 10 honest"), "{}", d[1]);
+    }
+}

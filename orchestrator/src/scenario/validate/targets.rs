@@ -1,0 +1,89 @@
+//! `[gossipsub]` (the node's own rules, located in the scenario) and `[targets]` (latency
+//! bounds, delivery ratio, link error).
+
+use std::time::Duration;
+
+use super::Validator;
+use crate::scenario::doc::FieldPath;
+use crate::scenario::raw::RawTargets;
+use crate::scenario::{GossipsubSettings, Targets, units};
+
+impl Validator<'_, '_> {
+    /// The node's own rules ([`GossipsubSettings::check`]), located in this file.
+    pub(super) fn gossipsub(&mut self, g: &GossipsubSettings) {
+        let at = FieldPath::root("gossipsub");
+        for p in g.check() {
+            self.diags.push(self.doc.diag_problem(&p.under(&at)));
+        }
+    }
+
+    /// The targets as given, each checked; a rejected latency is left out.
+    pub(super) fn targets(&mut self, raw: &RawTargets) -> Targets {
+        let at = FieldPath::root("targets");
+        let (p95, p99) = self.latencies(&at, raw);
+        if let Some(d) = raw.delivery.filter(|d| !(0.0..=1.0).contains(d)) {
+            self.err(
+                &at.key("delivery"),
+                format!("must be a ratio in 0..=1, got {}", lab_config::num(d)),
+            );
+        }
+        if let Some(e) = raw
+            .link_error
+            .filter(|e| !(e.is_finite() && *e > 0.0 && *e <= 10.0))
+        {
+            self.err(
+                &at.key("link_error"),
+                format!(
+                    "must be a ratio in (0, 10] (0.1 = within 10 % of the imposed delay), got {}",
+                    lab_config::num(e)
+                ),
+            );
+        }
+        Targets {
+            p95,
+            p99,
+            delivery: raw.delivery,
+            link_error: raw.link_error,
+        }
+    }
+
+    /// `p95` and `p99`: each positive and at most an hour, and p99 not below p95.
+    fn latencies(
+        &mut self,
+        at: &FieldPath,
+        raw: &RawTargets,
+    ) -> (Option<Duration>, Option<Duration>) {
+        let p95 = raw
+            .p95
+            .as_deref()
+            .and_then(|s| self.duration(&at.key("p95"), s));
+        let p99 = raw
+            .p99
+            .as_deref()
+            .and_then(|s| self.duration(&at.key("p99"), s));
+        for (name, value) in [("p95", p95), ("p99", p99)] {
+            match value {
+                Some(d) if d.is_zero() => {
+                    self.err(&at.key(name), "must be positive: no latency is below 0s")
+                }
+                Some(d) if d > Duration::from_secs(3600) => self.err(
+                    &at.key(name),
+                    format!("must be at most 1h, got {}", units::format_duration(d)),
+                ),
+                _ => {}
+            }
+        }
+        if matches!((p95, p99), (Some(a), Some(b)) if a > b) {
+            let (a, b) = (p95.unwrap_or_default(), p99.unwrap_or_default());
+            self.err(
+                &at.key("p99"),
+                format!(
+                    "must not be below p95 ({} < {})",
+                    units::format_duration(b),
+                    units::format_duration(a)
+                ),
+            );
+        }
+        (p95, p99)
+    }
+}
