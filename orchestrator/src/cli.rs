@@ -11,9 +11,10 @@ use clap::{Parser, Subcommand};
 use crate::docker::DockerRunner;
 use crate::error::{EXIT_INVALID, EXIT_TARGETS_MET, Error};
 use crate::gate::{self, Figure, Side, Threshold, Thresholds};
-use crate::output::{compose, junit};
+use crate::output::{compose, junit, summary};
 use crate::pipeline;
 use crate::plan::{self, Subnet};
+use crate::result::Verdict;
 use crate::run::RunOptions;
 
 /// Turns a TOML scenario into a measured Docker testnet of meshnode containers.
@@ -200,7 +201,7 @@ async fn run_cmd(a: RunArgs) -> Result<u8, Error> {
     };
     let outcome = match a.trials {
         None => pipeline::run_once(&a.scenario, &opts).await.map(|result| {
-            println!("{}", result.render_summary());
+            println!("{}", summary::render(&result));
             (result.exit_code(), junit::for_run(&result))
         }),
         Some(n) => {

@@ -15,10 +15,12 @@ use serde::{Deserialize, Serialize};
 
 use super::figures::Figure;
 use super::interval::{CONFIDENCE, Estimate, median_ci};
-use crate::error::{EXIT_TARGETS_MET, EXIT_TARGETS_MISSED, Error};
+use crate::error::Error;
 use crate::fsio::{self, Problem, Problems, num};
+use crate::result::json::{read_validated, write_pretty};
 use crate::result::{
-    Comparison, RunResult, TargetCheck, check_link, check_name, check_targets_list,
+    Comparison, RunResult, TargetCheck, Verdict, check_link, check_name, check_targets_list,
+    target_table,
 };
 use crate::scenario::profile::LinkProfile;
 
@@ -87,14 +89,6 @@ fn worst(comparison: Comparison) -> f64 {
     }
 }
 
-fn holds(comparison: Comparison, measured: f64, target: f64) -> bool {
-    match comparison {
-        Comparison::Below => measured < target,
-        Comparison::AtLeast => measured >= target,
-        Comparison::AtMost => measured <= target,
-    }
-}
-
 /// The targets of the first trial, each re-checked against the median over all trials
 /// of its measurement (a trial without a measurement counting as the worst value).
 fn median_targets(results: &[RunResult]) -> Vec<TargetCheck> {
@@ -125,7 +119,7 @@ fn median_targets(results: &[RunResult]) -> Vec<TargetCheck> {
             let measured = median.is_finite().then_some(median);
             TargetCheck {
                 measured,
-                met: measured.is_some_and(|m| holds(t.comparison, m, t.target)),
+                met: measured.is_some_and(|m| t.comparison.holds(m, t.target)),
                 ..t.clone()
             }
         })
@@ -181,38 +175,15 @@ impl TrialsResult {
         self.figures.get(figure.key())
     }
 
-    /// Whether every target was met on the medians.
-    pub fn verdict(&self) -> bool {
-        self.targets.iter().all(|t| t.met)
-    }
-
-    /// 0 when every target was met on the medians, 1 otherwise.
-    pub fn exit_code(&self) -> u8 {
-        if self.verdict() {
-            EXIT_TARGETS_MET
-        } else {
-            EXIT_TARGETS_MISSED
-        }
-    }
-
     /// Writes `reports_dir/<id>/trials.json` and returns its path.
     pub fn write_json(&self, reports_dir: &Path) -> Result<PathBuf, Error> {
-        let dir = reports_dir.join(&self.id);
-        std::fs::create_dir_all(&dir).map_err(|e| Error::io("create", &dir, e))?;
-        let path = dir.join("trials.json");
-        let json = serde_json::to_string_pretty(self).map_err(|e| Error::Encode {
-            what: path.display().to_string(),
-            message: e.to_string(),
-        })?;
-        std::fs::write(&path, json + "\n").map_err(|e| Error::io("write", &path, e))?;
-        Ok(path)
+        write_pretty(&reports_dir.join(&self.id), "trials.json", self)
     }
 
     /// Reads a `trials.json` (at most [`fsio::RESULT_CAP`] bytes); fails unless its
     /// `format` is [`TRIALS_FORMAT`] and it is coherent (see [`TrialsResult::problems`]).
     pub fn read_json(path: &Path) -> Result<Self, Error> {
-        let text = fsio::read_capped(path, fsio::RESULT_CAP, "a trials file")?;
-        Self::parse(path, &text)
+        read_validated(path, "a trials file", Self::from_json_value)
     }
 
     /// Parses and validates the `trials.json` text read from `path`.
@@ -466,33 +437,7 @@ impl TrialsResult {
             }
         }
         let _ = writeln!(o);
-        let _ = writeln!(
-            o,
-            "{:<12} {:<14} {:<16} result",
-            "target", "wanted", "median measured"
-        );
-        for t in &self.targets {
-            let fmt = |v: f64| {
-                if t.unit == "ms" {
-                    format!("{v:.1} ms")
-                } else {
-                    format!("{v:.4}")
-                }
-            };
-            let symbol = match t.comparison {
-                Comparison::Below => "<",
-                Comparison::AtLeast => ">=",
-                Comparison::AtMost => "<=",
-            };
-            let _ = writeln!(
-                o,
-                "{:<12} {:<14} {:<16} {}",
-                t.name,
-                format!("{symbol} {}", fmt(t.target)),
-                t.measured.map_or_else(|| "-".to_string(), fmt),
-                if t.met { "MET" } else { "MISSED" }
-            );
-        }
+        o.push_str(&target_table(&self.targets, "median measured", 16));
         let met = self.trials.iter().filter(|t| t.met).count();
         let _ = writeln!(
             o,
@@ -505,6 +450,13 @@ impl TrialsResult {
             self.trials.len()
         );
         o
+    }
+}
+
+/// Verdicts on the medians: met when every target was met on them.
+impl Verdict for TrialsResult {
+    fn target_checks(&self) -> &[TargetCheck] {
+        &self.targets
     }
 }
 
@@ -540,7 +492,9 @@ pub fn trial_line(k: usize, n: usize, r: &RunResult) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::{EXIT_TARGETS_MET, EXIT_TARGETS_MISSED};
     use crate::gate::figures::tests::result_with;
+    use crate::result::fixtures::{has, lines};
 
     fn three() -> Vec<RunResult> {
         let mut rs = vec![
@@ -619,13 +573,7 @@ mod tests {
 
     /// The problems of `t` as `field: message` lines.
     fn problems(t: &TrialsResult) -> Vec<String> {
-        t.problems().0.iter().map(ToString::to_string).collect()
-    }
-
-    fn has(problems: &[String], field: &str, message: &str) -> bool {
-        problems
-            .iter()
-            .any(|p| p.starts_with(&format!("field `{field}`: ")) && p.contains(message))
+        lines(&t.problems())
     }
 
     #[test]

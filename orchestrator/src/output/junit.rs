@@ -135,7 +135,7 @@ pub fn for_run(r: &RunResult) -> String {
             ("nodes", r.nodes.total.to_string()),
         ],
         targets: &r.targets,
-        system_out: Some(r.render_summary()),
+        system_out: Some(super::summary::render(r)),
     })
 }
 

@@ -4,6 +4,7 @@
 pub mod compose;
 pub mod junit;
 pub mod report;
+pub mod summary;
 
 use std::path::{Path, PathBuf};
 

@@ -1,0 +1,267 @@
+//! The terminal summary of one run: what ran, the measurements, and the target table
+//! (MET / MISSED) with the verdict.
+
+use std::fmt::Write as _;
+
+use crate::analysis::{LatencySummary, Stats};
+use crate::result::{RunResult, target_table};
+use crate::scenario::profile::LinkProfile;
+use crate::scenario::units::format_duration;
+
+/// A readable terminal summary of `result` ending in the target table (MET / MISSED) and
+/// verdict.
+pub fn render(result: &RunResult) -> String {
+    let mut o = String::new();
+    header(&mut o, result);
+    let _ = writeln!(o);
+    figures(&mut o, &result.stats);
+    defence_and_link(&mut o, &result.stats);
+    host(&mut o, result);
+    let _ = writeln!(o);
+    targets(&mut o, result);
+    o
+}
+
+/// The run, its nodes, shaper and link, and when the mesh was ready.
+fn header(o: &mut String, r: &RunResult) {
+    let roles: Vec<String> = r
+        .nodes
+        .per_role
+        .iter()
+        .map(|(r, n)| format!("{n} {r}"))
+        .collect();
+    let _ = writeln!(
+        o,
+        "run {}  scenario {}  seed {}",
+        r.run_id, r.scenario, r.seed
+    );
+    let _ = writeln!(
+        o,
+        "nodes {} ({})  shaper {}{}  link {}",
+        r.nodes.total,
+        roles.join(", "),
+        r.shaper,
+        if r.tcp_congestion.is_empty() {
+            String::new()
+        } else {
+            format!("  tcp {}", r.tcp_congestion)
+        },
+        link_text(&r.link)
+    );
+    if let Some(ready) = r.phases.ready_after_s {
+        let _ = writeln!(o, "meshed after {ready:.1} s");
+    }
+}
+
+/// Publications, delivery, latency, coverage levels, groups and rejections.
+fn figures(o: &mut String, s: &Stats) {
+    let _ = writeln!(
+        o,
+        "published      {} honest, {} attacker",
+        s.published.honest, s.published.attacker
+    );
+    let _ = writeln!(
+        o,
+        "delivery       {}  ({} of {})",
+        opt_ratio(s.delivery.ratio),
+        s.delivery.delivered,
+        s.delivery.expected
+    );
+    let _ = writeln!(o, "latency        {}", latency_text(&s.latency));
+    for c in &s.coverage {
+        let _ = writeln!(
+            o,
+            "coverage {:>3}%  p50 {}  p95 {}  p99 {}  reached {}/{}  never {}",
+            c.percent,
+            opt_ms(c.p50_us),
+            opt_ms(c.p95_us),
+            opt_ms(c.p99_us),
+            c.reached,
+            c.messages,
+            c.never
+        );
+    }
+    if s.groups.len() > 1 {
+        for g in &s.groups {
+            let _ = writeln!(
+                o,
+                "group {:<8} {:>4} {:<18} delivery {}  p95 {}",
+                g.group,
+                g.nodes,
+                g.role,
+                opt_ratio(g.delivery.ratio),
+                opt_ms(g.latency.p95_us)
+            );
+        }
+    }
+    if !s.rejections.is_empty() {
+        let r: Vec<String> = s
+            .rejections
+            .iter()
+            .map(|(reason, n)| format!("{reason}: {n}"))
+            .collect();
+        let _ = writeln!(o, "rejected       {}", r.join(", "));
+    }
+}
+
+/// The attacker scores, the link's fidelity and the duplicate copies, where measured.
+fn defence_and_link(o: &mut String, s: &Stats) {
+    if let Some(d) = &s.defence {
+        let _ = writeln!(
+            o,
+            "attacker score min {}  median {}  max {}  ({} pairs, {} attackers)",
+            opt_score(d.final_min),
+            opt_score(d.final_median),
+            opt_score(d.final_max),
+            d.scored_pairs,
+            d.attackers
+        );
+        let crossings: Vec<String> = d
+            .thresholds
+            .iter()
+            .map(|t| match t.first_below_s {
+                Some(at) => format!("{} ({}) after {at:.1} s", t.name, t.threshold),
+                None => format!("{} ({}) never", t.name, t.threshold),
+            })
+            .collect();
+        let _ = writeln!(o, "median below   {}", crossings.join(", "));
+    }
+    if let Some(f) = &s.fidelity {
+        let rel = f
+            .relative_error
+            .map(|r| format!(", {:.1} %", r * 100.0))
+            .unwrap_or_default();
+        let _ = writeln!(
+            o,
+            "link fidelity  measured {} vs imposed {} one way (error {:+.2} ms{rel}, {} pings)",
+            ms_text(f.measured_us),
+            ms_text(f.imposed_us),
+            f.error_us as f64 / 1000.0,
+            f.samples
+        );
+    }
+    if let Some(d) = &s.duplicates
+        && let Some(per) = d.per_delivery
+    {
+        let _ = writeln!(
+            o,
+            "duplicates     {per:.2} redundant copies per message ({} received, {} unique)",
+            d.received, d.unique
+        );
+    }
+}
+
+/// The host's peak memory and load, where measured.
+fn host(o: &mut String, r: &RunResult) {
+    if let Some(mem) = r.resources.peak_host_mem_bytes {
+        let load = r
+            .resources
+            .peak_host_load
+            .map(|l| format!(", load peak {l:.1}"))
+            .unwrap_or_default();
+        let _ = writeln!(
+            o,
+            "host           memory peak {:.0} MiB{load}",
+            mem as f64 / 1048576.0
+        );
+    }
+}
+
+/// Each target, wanted and measured, MET or MISSED, then the verdict.
+fn targets(o: &mut String, r: &RunResult) {
+    o.push_str(&target_table(&r.targets, "measured", 14));
+    if r.targets.is_empty() {
+        let _ = writeln!(o, "(no targets)");
+    }
+    let missed = r.targets.iter().filter(|t| !t.met).count();
+    let _ = writeln!(
+        o,
+        "verdict: {}",
+        if missed == 0 {
+            "all targets met".to_string()
+        } else {
+            format!("{missed} of {} targets missed", r.targets.len())
+        }
+    );
+}
+
+fn ms_text(us: u64) -> String {
+    format!("{:.1} ms", us as f64 / 1000.0)
+}
+
+fn opt_ms(us: Option<u64>) -> String {
+    us.map_or_else(|| "-".to_string(), ms_text)
+}
+
+fn opt_ratio(r: Option<f64>) -> String {
+    r.map_or_else(|| "-".to_string(), |r| format!("{r:.4}"))
+}
+
+fn opt_score(s: Option<f64>) -> String {
+    s.map_or_else(|| "-".to_string(), |s| format!("{s:.1}"))
+}
+
+fn latency_text(l: &LatencySummary) -> String {
+    format!(
+        "p50 {}  p90 {}  p95 {}  p99 {}  max {}  mean {}  ({} samples)",
+        opt_ms(l.p50_us),
+        opt_ms(l.p90_us),
+        opt_ms(l.p95_us),
+        opt_ms(l.p99_us),
+        opt_ms(l.max_us),
+        l.mean_us
+            .map_or_else(|| "-".to_string(), |m| format!("{:.1} ms", m / 1000.0)),
+        l.count
+    )
+}
+
+fn link_text(l: &LinkProfile) -> String {
+    if l.is_none() {
+        return "unshaped".to_string();
+    }
+    let mut t = format!(
+        "{} ± {}",
+        format_duration(l.delay),
+        format_duration(l.jitter)
+    );
+    if l.loss > 0.0 {
+        let _ = write!(t, ", loss {:.2} %", l.loss * 100.0);
+    }
+    if let Some(r) = l.rate_kbit {
+        let _ = write!(t, ", {r} kbit/s");
+    }
+    t
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::result::fixtures::{stats_with, test_plan};
+
+    #[test]
+    fn summary_marks_each_target() {
+        let r = RunResult::new(
+            "run-6",
+            &test_plan(),
+            stats_with(Some(50_000), Some(300_000), Some(1.0)),
+            "userspace",
+            1,
+            2,
+        );
+        let text = render(&r);
+        let table = text.split("\ntarget ").nth(1).expect("target table");
+        let line = |name: &str| {
+            table
+                .lines()
+                .find(|l| l.starts_with(name))
+                .unwrap_or_else(|| panic!("no {name} line in\n{text}"))
+                .to_string()
+        };
+        assert!(line("p95 ").ends_with("MET"), "{text}");
+        assert!(line("p95 ").contains("50.0 ms"), "{text}");
+        assert!(line("p99 ").ends_with("MISSED"), "{text}");
+        assert!(line("delivery ").ends_with("MET"), "{text}");
+        assert!(text.contains("verdict: 1 of 3 targets missed"), "{text}");
+        assert!(text.contains("25ms ± 2.5ms"), "{text}");
+    }
+}

@@ -1,0 +1,234 @@
+//! A scenario's targets checked against a run's statistics: how each measurement is
+//! compared ([`Comparison`]), each target with its verdict ([`TargetCheck`]), the verdict
+//! of anything checked against targets ([`Verdict`]), and the terminal's target table.
+
+use std::fmt::Write as _;
+
+use serde::{Deserialize, Serialize};
+
+use crate::analysis::Stats;
+use crate::error::{EXIT_TARGETS_MET, EXIT_TARGETS_MISSED};
+use crate::scenario::Targets;
+
+/// How a measurement is compared with its target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Comparison {
+    /// Met when measured < target.
+    Below,
+    /// Met when measured >= target.
+    AtLeast,
+    /// Met when measured <= target.
+    AtMost,
+}
+
+impl Comparison {
+    /// The comparison as written in a table: `<`, `>=` or `<=`.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Comparison::Below => "<",
+            Comparison::AtLeast => ">=",
+            Comparison::AtMost => "<=",
+        }
+    }
+
+    /// Whether `measured` meets `target` compared this way.
+    pub fn holds(self, measured: f64, target: f64) -> bool {
+        match self {
+            Comparison::Below => measured < target,
+            Comparison::AtLeast => measured >= target,
+            Comparison::AtMost => measured <= target,
+        }
+    }
+}
+
+/// One target, its measurement and the verdict.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TargetCheck {
+    /// `p95`, `p99`, `delivery` or `link_error`.
+    pub name: String,
+    /// Unit of `target` and `measured`: `ms` or `ratio`.
+    pub unit: String,
+    /// How `measured` must compare with `target`.
+    pub comparison: Comparison,
+    /// The target.
+    pub target: f64,
+    /// The measurement; `None` when nothing could be measured (the target is then missed).
+    pub measured: Option<f64>,
+    /// Whether the target was met.
+    pub met: bool,
+}
+
+impl TargetCheck {
+    /// `v` in this target's unit as the terminal tables show it: `12.3 ms`, or a ratio to
+    /// four places.
+    fn value_text(&self, v: f64) -> String {
+        if self.unit == "ms" {
+            format!("{v:.1} ms")
+        } else {
+            format!("{v:.4}")
+        }
+    }
+}
+
+/// The targets as a terminal table: a heading line, then a line a target with its name,
+/// what it asks (`< 100.0 ms`), its measurement (`-` when nothing was measured) in a column
+/// `measured_width` wide headed `measured_heading`, and `MET` or `MISSED`.
+pub fn target_table(
+    targets: &[TargetCheck],
+    measured_heading: &str,
+    measured_width: usize,
+) -> String {
+    let w = measured_width;
+    let mut o = format!(
+        "{:<12} {:<14} {measured_heading:<w$} result\n",
+        "target", "wanted"
+    );
+    for t in targets {
+        let wanted = format!("{} {}", t.comparison.symbol(), t.value_text(t.target));
+        let measured = t
+            .measured
+            .map_or_else(|| "-".to_string(), |m| t.value_text(m));
+        let met = if t.met { "MET" } else { "MISSED" };
+        let _ = writeln!(o, "{:<12} {wanted:<14} {measured:<w$} {met}", t.name);
+    }
+    o
+}
+
+/// Something checked against its scenario's targets: a run, or trials on their medians.
+pub trait Verdict {
+    /// Each target with its verdict.
+    fn target_checks(&self) -> &[TargetCheck];
+
+    /// Whether every target was met (true when there are none).
+    fn verdict(&self) -> bool {
+        self.target_checks().iter().all(|t| t.met)
+    }
+
+    /// The process exit code: 0 when every target was met, 1 otherwise.
+    fn exit_code(&self) -> u8 {
+        if self.verdict() {
+            EXIT_TARGETS_MET
+        } else {
+            EXIT_TARGETS_MISSED
+        }
+    }
+}
+
+fn check(
+    name: &str,
+    unit: &str,
+    comparison: Comparison,
+    target: f64,
+    measured: Option<f64>,
+) -> TargetCheck {
+    TargetCheck {
+        name: name.to_string(),
+        unit: unit.to_string(),
+        comparison,
+        target,
+        measured,
+        met: measured.is_some_and(|m| comparison.holds(m, target)),
+    }
+}
+
+/// Checks every target the scenario gives against the statistics.
+pub fn check_targets(targets: &Targets, stats: &Stats) -> Vec<TargetCheck> {
+    let ms = |us: Option<u64>| us.map(|us| us as f64 / 1000.0);
+    let mut out = Vec::new();
+    if let Some(t) = targets.p95 {
+        let target = t.as_secs_f64() * 1000.0;
+        out.push(check(
+            "p95",
+            "ms",
+            Comparison::Below,
+            target,
+            ms(stats.latency.p95_us),
+        ));
+    }
+    if let Some(t) = targets.p99 {
+        let target = t.as_secs_f64() * 1000.0;
+        out.push(check(
+            "p99",
+            "ms",
+            Comparison::Below,
+            target,
+            ms(stats.latency.p99_us),
+        ));
+    }
+    if let Some(t) = targets.delivery {
+        out.push(check(
+            "delivery",
+            "ratio",
+            Comparison::AtLeast,
+            t,
+            stats.delivery.ratio,
+        ));
+    }
+    if let Some(t) = targets.link_error {
+        let measured = stats.fidelity.as_ref().and_then(|f| f.relative_error);
+        out.push(check(
+            "link_error",
+            "ratio",
+            Comparison::AtMost,
+            t,
+            measured,
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::result::RunResult;
+    use crate::result::fixtures::{stats_with, test_plan};
+
+    #[test]
+    fn targets_are_checked_with_their_comparisons() {
+        let p = test_plan();
+        let r = RunResult::new(
+            "run-1",
+            &p,
+            stats_with(Some(99_000), Some(200_000), Some(0.99)),
+            "userspace",
+            1,
+            2,
+        );
+        let by_name = |n: &str| r.targets.iter().find(|t| t.name == n).expect("target");
+        assert!(by_name("p95").met);
+        assert_eq!(by_name("p95").measured, Some(99.0));
+        // "p99 < 200 ms" is strict.
+        assert!(!by_name("p99").met);
+        assert!(by_name("delivery").met);
+        assert!(!r.verdict());
+        assert_eq!(r.exit_code(), EXIT_TARGETS_MISSED);
+
+        let ok = RunResult::new(
+            "run-2",
+            &p,
+            stats_with(Some(1), Some(2), Some(1.0)),
+            "kernel",
+            1,
+            2,
+        );
+        assert!(ok.verdict());
+        assert_eq!(ok.exit_code(), EXIT_TARGETS_MET);
+    }
+
+    #[test]
+    fn nothing_measured_misses_the_target() {
+        let r = RunResult::new(
+            "run-3",
+            &test_plan(),
+            stats_with(None, None, None),
+            "none",
+            1,
+            2,
+        );
+        assert_eq!(r.targets.len(), 3);
+        assert!(r.targets.iter().all(|t| !t.met && t.measured.is_none()));
+        assert!(!r.verdict());
+    }
+}
