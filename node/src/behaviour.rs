@@ -120,8 +120,8 @@ fn behaviour(
     kad_config.set_kbucket_inserts(kad::BucketInserts::Manual);
     // No periodic bucket refresh (default every 5 min): each one dials peers across the
     // whole id space, a burst of handshakes that a testnet would measure as a stall. The
-    // join lookup is in `node.rs`; kad still bootstraps by itself while its table holds
-    // fewer than k peers.
+    // join lookup is scheduled by `redial.rs`; kad still bootstraps by itself while its
+    // table holds fewer than k peers.
     kad_config.set_periodic_bootstrap_interval(None);
     let mut kad =
         kad::Behaviour::with_config(peer_id, kad::store::MemoryStore::new(peer_id), kad_config);
