@@ -5,33 +5,16 @@ use std::time::Duration;
 
 use libp2p::swarm::behaviour::toggle::Toggle;
 use libp2p::{
-    StreamProtocol, Swarm, SwarmBuilder, connection_limits, gossipsub, identify, identity, kad,
-    mdns, noise, ping, request_response, swarm::NetworkBehaviour, tcp, yamux,
+    Swarm, SwarmBuilder, connection_limits, gossipsub, identify, identity, kad, mdns, noise, ping,
+    swarm::NetworkBehaviour, tcp, yamux,
 };
 use prometheus_client::registry::Registry;
-use serde::{Deserialize, Serialize};
 
 use crate::config::NodeConfig;
-use crate::gossip;
+use crate::{fetch, gossip};
 
-/// Protocol of the fetch-by-id request-response exchange.
-pub const FETCH_PROTOCOL: StreamProtocol = StreamProtocol::new("/meshlab/fetch/1");
 /// Agent protocol announced by identify.
 pub const IDENTIFY_PROTOCOL: &str = "/meshlab/1.0.0";
-
-/// Asks a peer for a message it has seen, by gossipsub message id.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FetchRequest {
-    /// The message id's bytes.
-    pub msg_id: Vec<u8>,
-}
-
-/// The answer to a [`FetchRequest`]: the message data, if the peer still has it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FetchResponse {
-    /// The gossipsub message data (an envelope), if known.
-    pub data: Option<Vec<u8>>,
-}
 
 pub use composed::{Behaviour, BehaviourEvent};
 
@@ -55,8 +38,8 @@ mod composed {
         pub ping: ping::Behaviour,
         /// mDNS, when enabled.
         pub mdns: Toggle<mdns::tokio::Behaviour>,
-        /// Fetch a message by id.
-        pub fetch: request_response::cbor::Behaviour<FetchRequest, FetchResponse>,
+        /// Fetch a message by id, and serve the store of recent messages.
+        pub fetch: fetch::Behaviour,
     }
 }
 
@@ -148,10 +131,7 @@ fn behaviour(
             ping::Config::new().with_interval(Duration::from_millis(config.ping_interval_ms)),
         ),
         mdns: Toggle::from(mdns),
-        fetch: request_response::cbor::Behaviour::new(
-            [(FETCH_PROTOCOL, request_response::ProtocolSupport::Full)],
-            request_response::Config::default(),
-        ),
+        fetch: fetch::Behaviour::new(fetch::STORE_CAPACITY),
     })
 }
 

@@ -10,6 +10,7 @@ pub mod behaviour;
 pub mod cli;
 pub mod config;
 pub mod envelope;
+pub mod fetch;
 pub mod gossip;
 pub mod handle;
 mod listen;

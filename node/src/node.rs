@@ -1,7 +1,8 @@
 //! The running node: startup, and the event loop that publishes, validates and emits
-//! events. The publish schedule and the redial backoff are `traffic.rs` and `redial.rs`.
+//! events. The fetch store is a behaviour (`fetch.rs`), the publish schedule and the
+//! redial backoff are `traffic.rs` and `redial.rs`.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -9,15 +10,17 @@ use futures::StreamExt;
 use lab_events::{Event, PeerScore, now_ns};
 use libp2p::core::ConnectedPoint;
 use libp2p::gossipsub::{self, IdentTopic, MessageAcceptance, MessageId};
+use libp2p::request_response::OutboundRequestId;
 use libp2p::swarm::SwarmEvent;
-use libp2p::{PeerId, Swarm, identify, identity, kad, mdns, ping, request_response};
+use libp2p::{PeerId, Swarm, identify, identity, kad, mdns, ping};
 use prometheus_client::registry::Registry;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::{Instant, Interval, MissedTickBehavior};
 
-use crate::behaviour::{self, Behaviour, BehaviourEvent, FetchRequest, FetchResponse};
+use crate::behaviour::{self, Behaviour, BehaviourEvent};
 use crate::config::NodeConfig;
 use crate::envelope::Draft;
+use crate::fetch;
 use crate::handle::{Command, NodeError, NodeHandle, Totals};
 use crate::listen;
 use crate::metrics::Metrics;
@@ -115,7 +118,6 @@ pub async fn start_with_key(
         seq: 0,
         totals: Totals::default(),
         last_mesh: Vec::new(),
-        store: Store::new(1024),
         fetches: HashMap::new(),
         trimmed: HashSet::new(),
         redial: Redial::new(bootstrap),
@@ -141,38 +143,6 @@ fn interval(period: Duration) -> Interval {
     i
 }
 
-/// A bounded store of recent message data, for fetch requests.
-struct Store {
-    cap: usize,
-    order: VecDeque<MessageId>,
-    data: HashMap<MessageId, Vec<u8>>,
-}
-
-impl Store {
-    fn new(cap: usize) -> Self {
-        Self {
-            cap,
-            order: VecDeque::new(),
-            data: HashMap::new(),
-        }
-    }
-
-    fn insert(&mut self, id: MessageId, data: Vec<u8>) {
-        if self.data.insert(id.clone(), data).is_none() {
-            self.order.push_back(id);
-        }
-        while self.order.len() > self.cap {
-            if let Some(old) = self.order.pop_front() {
-                self.data.remove(&old);
-            }
-        }
-    }
-
-    fn get(&self, id: &MessageId) -> Option<Vec<u8>> {
-        self.data.get(id).cloned()
-    }
-}
-
 struct Node {
     swarm: Swarm<Behaviour>,
     topic: IdentTopic,
@@ -188,8 +158,8 @@ struct Node {
     seq: u64,
     totals: Totals,
     last_mesh: Vec<PeerId>,
-    store: Store,
-    fetches: HashMap<request_response::OutboundRequestId, oneshot::Sender<Option<Vec<u8>>>>,
+    /// Our fetches in flight, and where each answer goes.
+    fetches: HashMap<OutboundRequestId, oneshot::Sender<Option<Vec<u8>>>>,
     /// Peers the connection manager disconnected whose close is still to be reported.
     trimmed: HashSet<PeerId>,
     redial: Redial,
@@ -206,7 +176,7 @@ impl Node {
                 command = commands.recv() => match command {
                     Some(Command::Publish { size }) => self.publish(size),
                     Some(Command::Fetch { peer, msg_id, reply }) => {
-                        let id = self.swarm.behaviour_mut().fetch.send_request(&peer, FetchRequest { msg_id });
+                        let id = self.swarm.behaviour_mut().fetch.fetch(&peer, msg_id);
                         self.fetches.insert(id, reply);
                     }
                     Some(Command::StartTraffic) => {
@@ -290,7 +260,7 @@ impl Node {
                     size,
                     wire_size,
                 });
-                self.store.insert(id, data);
+                self.swarm.behaviour_mut().fetch.insert(id, data);
             }
             Err(e) => {
                 self.metrics.publish_failed.inc();
@@ -493,7 +463,10 @@ impl Node {
             .gossipsub
             .report_message_validation_result(&message_id, &propagation_source, acceptance);
         if accepted {
-            self.store.insert(message_id, message.data);
+            self.swarm
+                .behaviour_mut()
+                .fetch
+                .insert(message_id, message.data);
         }
         self.emitter.emit(event);
     }
@@ -508,40 +481,14 @@ impl Node {
         }
     }
 
-    fn on_fetch(&mut self, event: request_response::Event<FetchRequest, FetchResponse>) {
-        match event {
-            request_response::Event::Message {
-                message:
-                    request_response::Message::Request {
-                        request, channel, ..
-                    },
-                ..
-            } => {
-                let data = self.store.get(&MessageId::from(request.msg_id));
-                let _ = self
-                    .swarm
-                    .behaviour_mut()
-                    .fetch
-                    .send_response(channel, FetchResponse { data });
-            }
-            request_response::Event::Message {
-                message:
-                    request_response::Message::Response {
-                        request_id,
-                        response,
-                    },
-                ..
-            } => {
-                if let Some(reply) = self.fetches.remove(&request_id) {
-                    let _ = reply.send(response.data);
-                }
-            }
-            request_response::Event::OutboundFailure { request_id, .. } => {
-                if let Some(reply) = self.fetches.remove(&request_id) {
-                    let _ = reply.send(None);
-                }
-            }
-            _ => {}
+    /// Hands the outcome of one of our fetches to whoever asked.
+    fn on_fetch(&mut self, event: fetch::Event) {
+        let (request, data) = match event {
+            fetch::Event::Fetched { request, data } => (request, data),
+            fetch::Event::Failed { request, .. } => (request, None),
+        };
+        if let Some(reply) = self.fetches.remove(&request) {
+            let _ = reply.send(data);
         }
     }
 }
