@@ -1,17 +1,18 @@
 //! The composed libp2p behaviour and the swarm that carries it.
 
+use std::collections::HashSet;
 use std::num::NonZeroUsize;
 use std::time::Duration;
 
 use libp2p::swarm::behaviour::toggle::Toggle;
 use libp2p::{
-    Swarm, SwarmBuilder, connection_limits, gossipsub, identify, identity, kad, mdns, noise, ping,
-    swarm::NetworkBehaviour, tcp, yamux,
+    Multiaddr, PeerId, Swarm, SwarmBuilder, connection_limits, gossipsub, identify, identity, kad,
+    mdns, noise, ping, swarm::NetworkBehaviour, tcp, yamux,
 };
 use prometheus_client::registry::Registry;
 
 use crate::config::NodeConfig;
-use crate::{fetch, gossip};
+use crate::{conn_manager, fetch, gossip};
 
 /// Agent protocol announced by identify.
 pub const IDENTIFY_PROTOCOL: &str = "/meshlab/1.0.0";
@@ -28,6 +29,8 @@ mod composed {
     pub struct Behaviour {
         /// Connection limits (spec §4.4).
         pub limits: connection_limits::Behaviour,
+        /// The connection manager: trims peers to a target under the limits.
+        pub conn_manager: conn_manager::Behaviour,
         /// Gossipsub 1.1 with peer scoring.
         pub gossipsub: gossipsub::Behaviour,
         /// Kademlia DHT in server mode.
@@ -40,6 +43,34 @@ mod composed {
         pub mdns: Toggle<mdns::tokio::Behaviour>,
         /// Fetch a message by id, and serve the store of recent messages.
         pub fetch: fetch::Behaviour,
+    }
+}
+
+impl Behaviour {
+    /// The connection manager's turn, with gossipsub's knowledge: peers in any mesh are
+    /// kept, the others rank by their score. Returns the peers it disconnects.
+    pub fn trim_peers(&mut self) -> Vec<PeerId> {
+        let gossipsub = &self.gossipsub;
+        let mesh: HashSet<&PeerId> = gossipsub.all_mesh_peers().collect();
+        self.conn_manager
+            .trim(|p| mesh.contains(p), |p| gossipsub.peer_score(p))
+    }
+
+    /// Learns `peer`'s listen addresses (from identify) for Kademlia, but only into a
+    /// k-bucket with room: for a full bucket, kad's `add_address` dials the bucket's oldest
+    /// disconnected entry to test it. Against the connection manager that was a perpetual
+    /// loop at 100 nodes (trim a peer, kad dials it back, trim again: ~50 handshakes a
+    /// second).
+    pub fn learn_addresses(&mut self, peer: &PeerId, addrs: Vec<Multiaddr>) {
+        if self
+            .kad
+            .kbucket(*peer)
+            .is_some_and(|b| b.num_entries() < KAD_K)
+        {
+            for addr in addrs {
+                self.kad.add_address(peer, addr);
+            }
+        }
     }
 }
 
@@ -99,7 +130,7 @@ fn behaviour(
     }
     // The node fills the routing table itself (from identify, where a bucket has room):
     // kad's own inserts on connection dial a full bucket's oldest disconnected entry,
-    // which fights the connection manager (see `Node::on_swarm_event`).
+    // which fights the connection manager (see `Behaviour::learn_addresses`).
     kad_config.set_kbucket_inserts(kad::BucketInserts::Manual);
     // No periodic bucket refresh (default every 5 min): each one dials peers across the
     // whole id space, a burst of handshakes that a testnet would measure as a stall. The
@@ -121,6 +152,7 @@ fn behaviour(
 
     Ok(Behaviour {
         limits: connection_limits::Behaviour::new(limits),
+        conn_manager: conn_manager::Behaviour::new(l.target_peers as usize, conn_manager::GRACE),
         gossipsub,
         kad,
         identify: identify::Behaviour::new(identify::Config::new(

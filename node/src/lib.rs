@@ -9,6 +9,7 @@
 pub mod behaviour;
 pub mod cli;
 pub mod config;
+pub mod conn_manager;
 pub mod envelope;
 pub mod fetch;
 pub mod gossip;

@@ -1,8 +1,9 @@
 //! The running node: startup, and the event loop that publishes, validates and emits
-//! events. The fetch store is a behaviour (`fetch.rs`), the publish schedule and the
-//! redial backoff are `traffic.rs` and `redial.rs`.
+//! events. Policy lives elsewhere: the connection manager and the fetch store are
+//! behaviours (`conn_manager.rs`, `fetch.rs`), the publish schedule and the redial backoff
+//! are `traffic.rs` and `redial.rs`.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -119,9 +120,7 @@ pub async fn start_with_key(
         totals: Totals::default(),
         last_mesh: Vec::new(),
         fetches: HashMap::new(),
-        trimmed: HashSet::new(),
         redial: Redial::new(bootstrap),
-        peer_ids: HashMap::new(),
     };
     let task = tokio::spawn(async move {
         let totals = node.run(rx).await;
@@ -132,10 +131,6 @@ pub async fn start_with_key(
     });
     Ok(NodeHandle::new(peer_id, listen_addrs, tx, task))
 }
-
-/// A new connection is safe from the connection manager this long (go-libp2p's
-/// connection manager has the same idea), so that queries and grafts can use it.
-const TRIM_GRACE: Duration = Duration::from_secs(30);
 
 fn interval(period: Duration) -> Interval {
     let mut i = tokio::time::interval(period);
@@ -160,11 +155,7 @@ struct Node {
     last_mesh: Vec<PeerId>,
     /// Our fetches in flight, and where each answer goes.
     fetches: HashMap<OutboundRequestId, oneshot::Sender<Option<Vec<u8>>>>,
-    /// Peers the connection manager disconnected whose close is still to be reported.
-    trimmed: HashSet<PeerId>,
     redial: Redial,
-    /// Connected peers, with when the first connection to each was established.
-    peer_ids: HashMap<PeerId, Instant>,
 }
 
 impl Node {
@@ -205,7 +196,7 @@ impl Node {
     /// Dials the bootstrap peers not reached yet and looks up our own id, as the redial
     /// schedule says (see `redial.rs`).
     fn redial(&mut self) {
-        let peers = self.peer_ids.len();
+        let peers = self.peers();
         let g = &self.config.gossipsub;
         let due = self.redial.due(peers, g.mesh_n_low, g.mesh_n);
         if !due.dial.is_empty() {
@@ -225,6 +216,11 @@ impl Node {
                 .kad
                 .get_closest_peers(self.peer_id);
         }
+    }
+
+    /// Peers with at least one connection.
+    fn peers(&self) -> usize {
+        self.swarm.behaviour().conn_manager.num_peers()
     }
 
     fn scheduled_publish(&mut self) {
@@ -273,13 +269,14 @@ impl Node {
     }
 
     fn snapshot(&mut self) {
-        let gs = &self.swarm.behaviour().gossipsub;
+        let b = self.swarm.behaviour();
+        let gs = &b.gossipsub;
         let mut mesh: Vec<PeerId> = gs.mesh_peers(&self.topic.hash()).copied().collect();
         mesh.sort();
         self.metrics.mesh_peers.set(mesh.len() as i64);
-        let mut scores: Vec<PeerScore> = self
-            .peer_ids
-            .keys()
+        let mut scores: Vec<PeerScore> = b
+            .conn_manager
+            .peers()
             .filter_map(|p| {
                 gs.peer_score(p).map(|score| PeerScore {
                     peer: p.to_string(),
@@ -298,38 +295,7 @@ impl Node {
         if !scores.is_empty() {
             self.emitter.emit(Event::Scores { scores });
         }
-        self.trim_peers();
-    }
-
-    /// The connection manager, with go-libp2p's watermarks: above the high watermark
-    /// (`limits.target_peers` × 1.5) it disconnects the lowest-scored peers that are in no
-    /// mesh and were connected more than [`TRIM_GRACE`] ago, down to `target_peers`.
-    ///
-    /// Trimming at the target itself, with no grace, fed a loop in 100-node testnets: a
-    /// node cut a connection that a Kademlia query had just opened, the query dialled the
-    /// next peer, which cut it in turn; ~50 handshakes a second for minutes on end.
-    fn trim_peers(&mut self) {
-        let target = self.config.limits.target_peers as usize;
-        let high = target + target / 2;
-        if target == 0 || self.peer_ids.len() <= high {
-            return;
-        }
-        let excess = self.peer_ids.len() - target;
-        let gs = &self.swarm.behaviour().gossipsub;
-        let mesh: HashSet<&PeerId> = gs.all_mesh_peers().collect();
-        let now = Instant::now();
-        let mut candidates: Vec<(f64, PeerId)> = self
-            .peer_ids
-            .iter()
-            .filter(|(p, since)| !mesh.contains(p) && now.duration_since(**since) >= TRIM_GRACE)
-            .map(|(p, _)| (gs.peer_score(p).unwrap_or(0.0), *p))
-            .collect();
-        candidates.sort_by(|a, b| a.0.total_cmp(&b.0));
-        for (_, peer) in candidates.into_iter().take(excess) {
-            if self.swarm.disconnect_peer_id(peer).is_ok() {
-                self.trimmed.insert(peer);
-            }
-        }
+        self.swarm.behaviour_mut().trim_peers();
     }
 
     fn on_swarm_event(&mut self, event: SwarmEvent<BehaviourEvent>) {
@@ -339,23 +305,10 @@ impl Node {
                 peer_id,
                 info,
                 ..
-            })) => {
-                // Only into a k-bucket with room: for a full bucket, kad's `add_address`
-                // dials the bucket's oldest disconnected entry to test it. Against the
-                // connection manager that was a perpetual loop at 100 nodes (trim a peer,
-                // kad dials it back, trim again: ~50 handshakes a second).
-                let learn = self.config.kad_learn;
-                let kad = &mut self.swarm.behaviour_mut().kad;
-                if learn
-                    && kad
-                        .kbucket(peer_id)
-                        .is_some_and(|b| b.num_entries() < crate::behaviour::KAD_K)
-                {
-                    for addr in info.listen_addrs {
-                        kad.add_address(&peer_id, addr);
-                    }
-                }
-            }
+            })) if self.config.kad_learn => self
+                .swarm
+                .behaviour_mut()
+                .learn_addresses(&peer_id, info.listen_addrs),
             SwarmEvent::Behaviour(BehaviourEvent::Ping(ping::Event {
                 peer,
                 result: Ok(rtt),
@@ -388,8 +341,7 @@ impl Node {
                 if let ConnectedPoint::Dialer { address, .. } = &endpoint {
                     self.redial.reached(address);
                 }
-                self.peer_ids.insert(peer_id, Instant::now());
-                self.metrics.connected_peers.set(self.peer_ids.len() as i64);
+                self.metrics.connected_peers.set(self.peers() as i64);
                 self.emitter.emit(Event::PeerConnected {
                     peer: peer_id.to_string(),
                     outbound: endpoint.is_dialer(),
@@ -401,9 +353,13 @@ impl Node {
                 cause,
                 ..
             } => {
-                self.peer_ids.remove(&peer_id);
-                self.metrics.connected_peers.set(self.peer_ids.len() as i64);
-                let cause = if self.trimmed.remove(&peer_id) {
+                self.metrics.connected_peers.set(self.peers() as i64);
+                let trimmed = self
+                    .swarm
+                    .behaviour_mut()
+                    .conn_manager
+                    .take_trimmed(&peer_id);
+                let cause = if trimmed {
                     "trimmed".to_string()
                 } else {
                     cause.map_or_else(|| "closed".to_string(), |e| e.to_string())
