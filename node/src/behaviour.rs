@@ -1,37 +1,21 @@
 //! The composed libp2p behaviour and the swarm that carries it.
 
+use std::collections::HashSet;
 use std::num::NonZeroUsize;
 use std::time::Duration;
 
 use libp2p::swarm::behaviour::toggle::Toggle;
 use libp2p::{
-    StreamProtocol, Swarm, SwarmBuilder, connection_limits, gossipsub, identify, identity, kad,
-    mdns, noise, ping, request_response, swarm::NetworkBehaviour, tcp, yamux,
+    Multiaddr, PeerId, Swarm, SwarmBuilder, connection_limits, gossipsub, identify, identity, kad,
+    mdns, noise, ping, swarm::NetworkBehaviour, tcp, yamux,
 };
 use prometheus_client::registry::Registry;
-use serde::{Deserialize, Serialize};
 
 use crate::config::NodeConfig;
-use crate::gossip;
+use crate::{conn_manager, fetch, gossip};
 
-/// Protocol of the fetch-by-id request-response exchange.
-pub const FETCH_PROTOCOL: StreamProtocol = StreamProtocol::new("/meshlab/fetch/1");
 /// Agent protocol announced by identify.
 pub const IDENTIFY_PROTOCOL: &str = "/meshlab/1.0.0";
-
-/// Asks a peer for a message it has seen, by gossipsub message id.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FetchRequest {
-    /// The message id's bytes.
-    pub msg_id: Vec<u8>,
-}
-
-/// The answer to a [`FetchRequest`]: the message data, if the peer still has it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FetchResponse {
-    /// The gossipsub message data (an envelope), if known.
-    pub data: Option<Vec<u8>>,
-}
 
 pub use composed::{Behaviour, BehaviourEvent};
 
@@ -45,6 +29,8 @@ mod composed {
     pub struct Behaviour {
         /// Connection limits (spec §4.4).
         pub limits: connection_limits::Behaviour,
+        /// The connection manager: trims peers to a target under the limits.
+        pub conn_manager: conn_manager::Behaviour,
         /// Gossipsub 1.1 with peer scoring.
         pub gossipsub: gossipsub::Behaviour,
         /// Kademlia DHT in server mode.
@@ -55,8 +41,36 @@ mod composed {
         pub ping: ping::Behaviour,
         /// mDNS, when enabled.
         pub mdns: Toggle<mdns::tokio::Behaviour>,
-        /// Fetch a message by id.
-        pub fetch: request_response::cbor::Behaviour<FetchRequest, FetchResponse>,
+        /// Fetch a message by id, and serve the store of recent messages.
+        pub fetch: fetch::Behaviour,
+    }
+}
+
+impl Behaviour {
+    /// The connection manager's turn, with gossipsub's knowledge: peers in any mesh are
+    /// kept, the others rank by their score. Returns the peers it disconnects.
+    pub fn trim_peers(&mut self) -> Vec<PeerId> {
+        let gossipsub = &self.gossipsub;
+        let mesh: HashSet<&PeerId> = gossipsub.all_mesh_peers().collect();
+        self.conn_manager
+            .trim(|p| mesh.contains(p), |p| gossipsub.peer_score(p))
+    }
+
+    /// Learns `peer`'s listen addresses (from identify) for Kademlia, but only into a
+    /// k-bucket with room: for a full bucket, kad's `add_address` dials the bucket's oldest
+    /// disconnected entry to test it. Against the connection manager that was a perpetual
+    /// loop at 100 nodes (trim a peer, kad dials it back, trim again: ~50 handshakes a
+    /// second).
+    pub fn learn_addresses(&mut self, peer: &PeerId, addrs: Vec<Multiaddr>) {
+        if self
+            .kad
+            .kbucket(*peer)
+            .is_some_and(|b| b.num_entries() < KAD_K)
+        {
+            for addr in addrs {
+                self.kad.add_address(peer, addr);
+            }
+        }
     }
 }
 
@@ -116,12 +130,12 @@ fn behaviour(
     }
     // The node fills the routing table itself (from identify, where a bucket has room):
     // kad's own inserts on connection dial a full bucket's oldest disconnected entry,
-    // which fights the connection manager (see `Node::on_swarm_event`).
+    // which fights the connection manager (see `Behaviour::learn_addresses`).
     kad_config.set_kbucket_inserts(kad::BucketInserts::Manual);
     // No periodic bucket refresh (default every 5 min): each one dials peers across the
     // whole id space, a burst of handshakes that a testnet would measure as a stall. The
-    // join lookup is in `node.rs`; kad still bootstraps by itself while its table holds
-    // fewer than k peers.
+    // join lookup is scheduled by `redial.rs`; kad still bootstraps by itself while its
+    // table holds fewer than k peers.
     kad_config.set_periodic_bootstrap_interval(None);
     let mut kad =
         kad::Behaviour::with_config(peer_id, kad::store::MemoryStore::new(peer_id), kad_config);
@@ -138,6 +152,7 @@ fn behaviour(
 
     Ok(Behaviour {
         limits: connection_limits::Behaviour::new(limits),
+        conn_manager: conn_manager::Behaviour::new(l.target_peers as usize, conn_manager::GRACE),
         gossipsub,
         kad,
         identify: identify::Behaviour::new(identify::Config::new(
@@ -148,10 +163,7 @@ fn behaviour(
             ping::Config::new().with_interval(Duration::from_millis(config.ping_interval_ms)),
         ),
         mdns: Toggle::from(mdns),
-        fetch: request_response::cbor::Behaviour::new(
-            [(FETCH_PROTOCOL, request_response::ProtocolSupport::Full)],
-            request_response::Config::default(),
-        ),
+        fetch: fetch::Behaviour::new(fetch::STORE_CAPACITY),
     })
 }
 

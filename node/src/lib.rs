@@ -9,14 +9,21 @@
 pub mod behaviour;
 pub mod cli;
 pub mod config;
+pub mod conn_manager;
 pub mod envelope;
+pub mod fetch;
 pub mod gossip;
+pub mod handle;
+mod listen;
 pub mod metrics;
 pub mod node;
 pub mod pq;
+mod redial;
 pub mod role;
 pub mod sink;
+mod traffic;
 pub mod validate;
 
 pub use config::{NodeConfig, Role};
-pub use node::{Command, NodeError, NodeHandle, Totals, start, start_with_key};
+pub use handle::{Command, NodeError, NodeHandle, Totals};
+pub use node::{start, start_with_key};

@@ -1,6 +1,9 @@
-//! The running node: the swarm's event loop, publishing, validation and event emission.
+//! The running node: startup, and the event loop that publishes, validates and emits
+//! events. Policy lives elsewhere: the connection manager and the fetch store are
+//! behaviours (`conn_manager.rs`, `fetch.rs`), the publish schedule and the redial backoff
+//! are `traffic.rs` and `redial.rs`.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -8,137 +11,26 @@ use futures::StreamExt;
 use lab_events::{Event, PeerScore, now_ns};
 use libp2p::core::ConnectedPoint;
 use libp2p::gossipsub::{self, IdentTopic, MessageAcceptance, MessageId};
+use libp2p::request_response::OutboundRequestId;
 use libp2p::swarm::SwarmEvent;
-use libp2p::{Multiaddr, PeerId, Swarm, identify, identity, kad, mdns, ping, request_response};
+use libp2p::{PeerId, Swarm, identify, identity, kad, mdns, ping};
 use prometheus_client::registry::Registry;
 use tokio::sync::{mpsc, oneshot};
-use tokio::task::JoinHandle;
 use tokio::time::{Instant, Interval, MissedTickBehavior};
 
-use crate::behaviour::{self, Behaviour, BehaviourEvent, FetchRequest, FetchResponse};
-use crate::config::{NodeConfig, TrafficConfig};
+use crate::behaviour::{self, Behaviour, BehaviourEvent};
+use crate::config::NodeConfig;
 use crate::envelope::Draft;
+use crate::fetch;
+use crate::handle::{Command, NodeError, NodeHandle, Totals};
+use crate::listen;
 use crate::metrics::Metrics;
 use crate::pq::{Level, PqSigner};
+use crate::redial::Redial;
 use crate::role;
 use crate::sink::{Emitter, EventSink};
+use crate::traffic::Traffic;
 use crate::validate::{Validator, Verdict};
-
-/// Why the node could not start or stopped abnormally.
-#[derive(Debug, thiserror::Error)]
-pub enum NodeError {
-    /// The configuration was rejected.
-    #[error(transparent)]
-    Config(#[from] crate::config::ConfigError),
-    /// The swarm could not be built.
-    #[error(transparent)]
-    Build(#[from] behaviour::BuildError),
-    /// An address did not parse.
-    #[error("parse multiaddr `{addr}`: {message}")]
-    Multiaddr {
-        /// The address.
-        addr: String,
-        /// The parser's message.
-        message: String,
-    },
-    /// Listening failed.
-    #[error("listen on {addr}: {message}")]
-    Listen {
-        /// The address.
-        addr: String,
-        /// Why.
-        message: String,
-    },
-    /// The topic could not be subscribed.
-    #[error("subscribe to topic: {0}")]
-    Subscribe(String),
-    /// The node task is gone.
-    #[error("reach the node task: it has stopped")]
-    Stopped,
-    /// The node did not start listening in time.
-    #[error("start listening within {0:?}")]
-    ListenTimeout(Duration),
-}
-
-/// A request to a running node.
-#[derive(Debug)]
-pub enum Command {
-    /// Publish one message with a payload of `size` bytes.
-    Publish {
-        /// Payload size.
-        size: usize,
-    },
-    /// Ask `peer` for the message with id `msg_id`.
-    Fetch {
-        /// Who to ask.
-        peer: PeerId,
-        /// Message id bytes.
-        msg_id: Vec<u8>,
-        /// Where the answer goes: `None` if the peer does not have it or did not answer.
-        reply: oneshot::Sender<Option<Vec<u8>>>,
-    },
-    /// Start the built-in traffic schedule now (when it has no start time of its own).
-    StartTraffic,
-    /// Stop the node.
-    Shutdown,
-}
-
-/// Counters returned when the node stops.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Totals {
-    /// Messages published.
-    pub published: u64,
-    /// Messages delivered from others.
-    pub delivered: u64,
-    /// Messages rejected or ignored.
-    pub rejected: u64,
-}
-
-/// A handle on a node running in a tokio task.
-#[derive(Debug)]
-pub struct NodeHandle {
-    /// The node's peer id.
-    pub peer_id: PeerId,
-    /// Addresses it listens on.
-    pub listen_addrs: Vec<Multiaddr>,
-    commands: mpsc::Sender<Command>,
-    task: JoinHandle<Totals>,
-}
-
-impl NodeHandle {
-    /// Sends a command to the node.
-    pub async fn send(&self, command: Command) -> Result<(), NodeError> {
-        self.commands
-            .send(command)
-            .await
-            .map_err(|_| NodeError::Stopped)
-    }
-
-    /// Asks the node to stop and waits for it.
-    pub async fn shutdown(self) -> Result<Totals, NodeError> {
-        // The node may have stopped already; its totals are still in the task.
-        let _ = self.commands.send(Command::Shutdown).await;
-        self.task.await.map_err(|_| NodeError::Stopped)
-    }
-
-    /// A sender for commands, e.g. for a signal handler.
-    pub fn commands(&self) -> mpsc::Sender<Command> {
-        self.commands.clone()
-    }
-
-    /// Waits until the node stops by itself.
-    pub async fn join(self) -> Result<Totals, NodeError> {
-        self.task.await.map_err(|_| NodeError::Stopped)
-    }
-}
-
-fn parse_addr(addr: &str) -> Result<Multiaddr, NodeError> {
-    addr.parse()
-        .map_err(|e: libp2p::multiaddr::Error| NodeError::Multiaddr {
-            addr: addr.to_string(),
-            message: e.to_string(),
-        })
-}
 
 /// Starts a node with a fresh identity; returns once it listens on every configured address.
 pub async fn start(config: NodeConfig, sink: Box<dyn EventSink>) -> Result<NodeHandle, NodeError> {
@@ -167,12 +59,12 @@ pub async fn start_with_key(
     let bootstrap = config
         .bootstrap
         .iter()
-        .map(|a| parse_addr(a))
+        .map(|a| listen::parse_addr(a))
         .collect::<Result<Vec<_>, _>>()?;
     let listen = config
         .listen
         .iter()
-        .map(|a| parse_addr(a))
+        .map(|a| listen::parse_addr(a))
         .collect::<Result<Vec<_>, _>>()?;
 
     let mut registry = Registry::with_prefix("meshnode");
@@ -183,15 +75,7 @@ pub async fn start_with_key(
         .gossipsub
         .subscribe(&topic)
         .map_err(|e| NodeError::Subscribe(e.to_string()))?;
-    for addr in &listen {
-        swarm
-            .listen_on(addr.clone())
-            .map_err(|e| NodeError::Listen {
-                addr: addr.to_string(),
-                message: error_chain(&e),
-            })?;
-    }
-    let listen_addrs = await_listeners(&mut swarm, listen.len()).await?;
+    let listen_addrs = listen::listen(&mut swarm, &listen).await?;
     for addr in &bootstrap {
         if let Err(e) = swarm.dial(addr.clone()) {
             tracing::warn!(%addr, error = %e, "failed to dial bootstrap peer");
@@ -235,12 +119,8 @@ pub async fn start_with_key(
         seq: 0,
         totals: Totals::default(),
         last_mesh: Vec::new(),
-        store: Store::new(1024),
         fetches: HashMap::new(),
-        trimmed: HashSet::new(),
-        bootstrap,
-        redial: Redial::new(),
-        peer_ids: HashMap::new(),
+        redial: Redial::new(bootstrap),
     };
     let task = tokio::spawn(async move {
         let totals = node.run(rx).await;
@@ -249,193 +129,13 @@ pub async fn start_with_key(
         }
         totals
     });
-    Ok(NodeHandle {
-        peer_id,
-        listen_addrs,
-        commands: tx,
-        task,
-    })
-}
-
-const LISTEN_TIMEOUT: Duration = Duration::from_secs(10);
-/// A new connection is safe from the connection manager this long (go-libp2p's
-/// connection manager has the same idea), so that queries and grafts can use it.
-const TRIM_GRACE: Duration = Duration::from_secs(30);
-
-/// Waits for the first address of each of `listeners` listeners.
-async fn await_listeners(
-    swarm: &mut Swarm<Behaviour>,
-    listeners: usize,
-) -> Result<Vec<Multiaddr>, NodeError> {
-    let mut seen = HashSet::new();
-    let mut addrs = Vec::new();
-    let deadline = Instant::now() + LISTEN_TIMEOUT;
-    while seen.len() < listeners {
-        let event = tokio::time::timeout_at(deadline, swarm.select_next_some())
-            .await
-            .map_err(|_| NodeError::ListenTimeout(LISTEN_TIMEOUT))?;
-        match event {
-            SwarmEvent::NewListenAddr {
-                listener_id,
-                address,
-            } => {
-                seen.insert(listener_id);
-                addrs.push(address);
-            }
-            SwarmEvent::ListenerError { error, .. } => {
-                return Err(NodeError::Listen {
-                    addr: "a listen address".into(),
-                    message: error_chain(&error),
-                });
-            }
-            SwarmEvent::ListenerClosed {
-                addresses, reason, ..
-            } => {
-                let addr = addresses
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                return Err(NodeError::Listen {
-                    addr: if addr.is_empty() {
-                        "a listen address".into()
-                    } else {
-                        addr
-                    },
-                    message: match reason {
-                        Ok(()) => "the listener closed".into(),
-                        Err(e) => error_chain(&e),
-                    },
-                });
-            }
-            _ => {}
-        }
-    }
-    Ok(addrs)
-}
-
-/// An error and its sources, joined with `: ` (libp2p's transport errors keep the OS
-/// reason, e.g. "Cannot assign requested address", in a source, not in their own message).
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut parts: Vec<String> = Vec::new();
-    let mut next = Some(e);
-    while let Some(e) = next {
-        let text = e.to_string();
-        if !text.is_empty() && !parts.iter().any(|p| p.contains(&text)) {
-            parts.push(text);
-        }
-        next = e.source();
-    }
-    if parts.is_empty() {
-        "no reason given".into()
-    } else {
-        parts.join(": ")
-    }
+    Ok(NodeHandle::new(peer_id, listen_addrs, tx, task))
 }
 
 fn interval(period: Duration) -> Interval {
     let mut i = tokio::time::interval(period);
     i.set_missed_tick_behavior(MissedTickBehavior::Delay);
     i
-}
-
-/// The built-in publish schedule.
-struct Traffic {
-    config: TrafficConfig,
-    sent: u64,
-    /// When the next message is due; `None` until the schedule is started.
-    next: Option<Instant>,
-    period: Duration,
-}
-
-impl Traffic {
-    fn new(config: TrafficConfig) -> Self {
-        let delay = Duration::from_millis(config.delay_ms);
-        let next = config.start_at_ms.map(|at| {
-            let now_ms = now_ns() / 1_000_000;
-            Instant::now() + Duration::from_millis(at.saturating_sub(now_ms)) + delay
-        });
-        Self {
-            period: Duration::from_secs_f64(1.0 / config.rate_per_sec),
-            next,
-            sent: 0,
-            config,
-        }
-    }
-
-    /// Starts a schedule that waits for a signal; one already started is left alone.
-    fn start_now(&mut self) {
-        let delay = Duration::from_millis(self.config.delay_ms);
-        self.next.get_or_insert_with(|| Instant::now() + delay);
-    }
-
-    /// When the next message is due, if any.
-    fn due(&self) -> Option<Instant> {
-        self.next
-            .filter(|_| self.config.count.is_none_or(|c| self.sent < c))
-    }
-}
-
-/// When to dial the bootstrap peers again: a first dial can be refused (the peer was not
-/// listening yet, or its pending-connection limit was full), and a node that gives up
-/// after one try stays alone for good.
-struct Redial {
-    at: Instant,
-    backoff: Duration,
-}
-
-impl Redial {
-    const FIRST: Duration = Duration::from_secs(2);
-    const MAX: Duration = Duration::from_secs(30);
-
-    fn new() -> Self {
-        Self {
-            at: Instant::now() + Self::FIRST,
-            backoff: Self::FIRST,
-        }
-    }
-
-    /// Schedules the next check: sooner while dials are needed, backing off to `MAX`.
-    fn next(&mut self, needed: bool) {
-        self.backoff = if needed {
-            (self.backoff * 2).min(Self::MAX)
-        } else {
-            Self::FIRST
-        };
-        self.at = Instant::now() + if needed { self.backoff } else { Self::MAX };
-    }
-}
-
-/// A bounded store of recent message data, for fetch requests.
-struct Store {
-    cap: usize,
-    order: VecDeque<MessageId>,
-    data: HashMap<MessageId, Vec<u8>>,
-}
-
-impl Store {
-    fn new(cap: usize) -> Self {
-        Self {
-            cap,
-            order: VecDeque::new(),
-            data: HashMap::new(),
-        }
-    }
-
-    fn insert(&mut self, id: MessageId, data: Vec<u8>) {
-        if self.data.insert(id.clone(), data).is_none() {
-            self.order.push_back(id);
-        }
-        while self.order.len() > self.cap {
-            if let Some(old) = self.order.pop_front() {
-                self.data.remove(&old);
-            }
-        }
-    }
-
-    fn get(&self, id: &MessageId) -> Option<Vec<u8>> {
-        self.data.get(id).cloned()
-    }
 }
 
 struct Node {
@@ -453,15 +153,9 @@ struct Node {
     seq: u64,
     totals: Totals,
     last_mesh: Vec<PeerId>,
-    store: Store,
-    fetches: HashMap<request_response::OutboundRequestId, oneshot::Sender<Option<Vec<u8>>>>,
-    /// Peers the connection manager disconnected whose close is still to be reported.
-    trimmed: HashSet<PeerId>,
-    /// Bootstrap peers not reached yet (a refused dial is retried with the redial backoff).
-    bootstrap: Vec<Multiaddr>,
+    /// Our fetches in flight, and where each answer goes.
+    fetches: HashMap<OutboundRequestId, oneshot::Sender<Option<Vec<u8>>>>,
     redial: Redial,
-    /// Connected peers, with when the first connection to each was established.
-    peer_ids: HashMap<PeerId, Instant>,
 }
 
 impl Node {
@@ -473,7 +167,7 @@ impl Node {
                 command = commands.recv() => match command {
                     Some(Command::Publish { size }) => self.publish(size),
                     Some(Command::Fetch { peer, msg_id, reply }) => {
-                        let id = self.swarm.behaviour_mut().fetch.send_request(&peer, FetchRequest { msg_id });
+                        let id = self.swarm.behaviour_mut().fetch.fetch(&peer, msg_id);
                         self.fetches.insert(id, reply);
                     }
                     Some(Command::StartTraffic) => {
@@ -484,7 +178,7 @@ impl Node {
                     Some(Command::Shutdown) | None => break,
                 },
                 _ = self.snapshot.tick() => self.snapshot(),
-                _ = tokio::time::sleep_until(self.redial.at) => self.redial(),
+                _ = tokio::time::sleep_until(self.redial.at()) => self.redial(),
                 _ = sleep_until(next_publish) => self.scheduled_publish(),
             }
         }
@@ -499,50 +193,40 @@ impl Node {
         self.totals
     }
 
-    /// Dials the bootstrap peers not reached yet (every node of a testnet starts at about
-    /// the same time, so a first dial can find its peer not listening; the dialler rarely
-    /// needs it, but the peer may: node 0 of a plan has no bootstrap list of its own), and
-    /// below `mesh_n` peers runs a Kademlia lookup of its own id (the join procedure of
-    /// the Kademlia paper), which connects it to its nearest peers.
-    ///
-    /// Discovery on demand, not at every start: a lookup by every node of a 100-node
-    /// testnet at once meant ~40 handshakes per node (~4,000 in all) while the containers
-    /// were still starting, and the 2-core host never caught up.
+    /// Dials the bootstrap peers not reached yet and looks up our own id, as the redial
+    /// schedule says (see `redial.rs`).
     fn redial(&mut self) {
-        let peers = self.peer_ids.len();
+        let peers = self.peers();
         let g = &self.config.gossipsub;
-        // Until the backoff tops out (about a minute), or for good while peers are short.
-        let redial = !self.bootstrap.is_empty()
-            && (self.redial.backoff < Redial::MAX || peers < g.mesh_n_low);
-        if redial {
+        let due = self.redial.due(peers, g.mesh_n_low, g.mesh_n);
+        if !due.dial.is_empty() {
             tracing::debug!(
                 peers,
-                left = self.bootstrap.len(),
+                left = self.redial.left(),
                 "redialling bootstrap peers"
             );
-            for addr in self.bootstrap.clone() {
+            for addr in due.dial {
                 let _ = self.swarm.dial(addr);
             }
         }
-        let lookup = peers > 0 && peers < g.mesh_n;
-        if lookup {
+        if due.lookup {
             tracing::debug!(peers, "kademlia lookup of our own id");
             self.swarm
                 .behaviour_mut()
                 .kad
                 .get_closest_peers(self.peer_id);
         }
-        self.redial.next(redial || lookup);
+    }
+
+    /// Peers with at least one connection.
+    fn peers(&self) -> usize {
+        self.swarm.behaviour().conn_manager.num_peers()
     }
 
     fn scheduled_publish(&mut self) {
-        let Some(t) = self.traffic.as_mut() else {
-            return;
-        };
-        t.sent += 1;
-        t.next = t.next.map(|n| n + t.period);
-        let size = t.config.size;
-        self.publish(size);
+        if let Some(size) = self.traffic.as_mut().map(Traffic::take) {
+            self.publish(size);
+        }
     }
 
     fn publish(&mut self, size: usize) {
@@ -572,7 +256,7 @@ impl Node {
                     size,
                     wire_size,
                 });
-                self.store.insert(id, data);
+                self.swarm.behaviour_mut().fetch.insert(id, data);
             }
             Err(e) => {
                 self.metrics.publish_failed.inc();
@@ -585,13 +269,14 @@ impl Node {
     }
 
     fn snapshot(&mut self) {
-        let gs = &self.swarm.behaviour().gossipsub;
+        let b = self.swarm.behaviour();
+        let gs = &b.gossipsub;
         let mut mesh: Vec<PeerId> = gs.mesh_peers(&self.topic.hash()).copied().collect();
         mesh.sort();
         self.metrics.mesh_peers.set(mesh.len() as i64);
-        let mut scores: Vec<PeerScore> = self
-            .peer_ids
-            .keys()
+        let mut scores: Vec<PeerScore> = b
+            .conn_manager
+            .peers()
             .filter_map(|p| {
                 gs.peer_score(p).map(|score| PeerScore {
                     peer: p.to_string(),
@@ -610,38 +295,7 @@ impl Node {
         if !scores.is_empty() {
             self.emitter.emit(Event::Scores { scores });
         }
-        self.trim_peers();
-    }
-
-    /// The connection manager, with go-libp2p's watermarks: above the high watermark
-    /// (`limits.target_peers` × 1.5) it disconnects the lowest-scored peers that are in no
-    /// mesh and were connected more than [`TRIM_GRACE`] ago, down to `target_peers`.
-    ///
-    /// Trimming at the target itself, with no grace, fed a loop in 100-node testnets: a
-    /// node cut a connection that a Kademlia query had just opened, the query dialled the
-    /// next peer, which cut it in turn; ~50 handshakes a second for minutes on end.
-    fn trim_peers(&mut self) {
-        let target = self.config.limits.target_peers as usize;
-        let high = target + target / 2;
-        if target == 0 || self.peer_ids.len() <= high {
-            return;
-        }
-        let excess = self.peer_ids.len() - target;
-        let gs = &self.swarm.behaviour().gossipsub;
-        let mesh: HashSet<&PeerId> = gs.all_mesh_peers().collect();
-        let now = Instant::now();
-        let mut candidates: Vec<(f64, PeerId)> = self
-            .peer_ids
-            .iter()
-            .filter(|(p, since)| !mesh.contains(p) && now.duration_since(**since) >= TRIM_GRACE)
-            .map(|(p, _)| (gs.peer_score(p).unwrap_or(0.0), *p))
-            .collect();
-        candidates.sort_by(|a, b| a.0.total_cmp(&b.0));
-        for (_, peer) in candidates.into_iter().take(excess) {
-            if self.swarm.disconnect_peer_id(peer).is_ok() {
-                self.trimmed.insert(peer);
-            }
-        }
+        self.swarm.behaviour_mut().trim_peers();
     }
 
     fn on_swarm_event(&mut self, event: SwarmEvent<BehaviourEvent>) {
@@ -651,23 +305,10 @@ impl Node {
                 peer_id,
                 info,
                 ..
-            })) => {
-                // Only into a k-bucket with room: for a full bucket, kad's `add_address`
-                // dials the bucket's oldest disconnected entry to test it. Against the
-                // connection manager that was a perpetual loop at 100 nodes (trim a peer,
-                // kad dials it back, trim again: ~50 handshakes a second).
-                let learn = self.config.kad_learn;
-                let kad = &mut self.swarm.behaviour_mut().kad;
-                if learn
-                    && kad
-                        .kbucket(peer_id)
-                        .is_some_and(|b| b.num_entries() < crate::behaviour::KAD_K)
-                {
-                    for addr in info.listen_addrs {
-                        kad.add_address(&peer_id, addr);
-                    }
-                }
-            }
+            })) if self.config.kad_learn => self
+                .swarm
+                .behaviour_mut()
+                .learn_addresses(&peer_id, info.listen_addrs),
             SwarmEvent::Behaviour(BehaviourEvent::Ping(ping::Event {
                 peer,
                 result: Ok(rtt),
@@ -697,15 +338,10 @@ impl Node {
                 endpoint,
                 ..
             } if num_established.get() == 1 => {
-                if let ConnectedPoint::Dialer { address, .. } = &endpoint
-                    && !self.bootstrap.is_empty()
-                {
-                    let reached = address.to_string();
-                    self.bootstrap
-                        .retain(|b| !reached.starts_with(&b.to_string()));
+                if let ConnectedPoint::Dialer { address, .. } = &endpoint {
+                    self.redial.reached(address);
                 }
-                self.peer_ids.insert(peer_id, Instant::now());
-                self.metrics.connected_peers.set(self.peer_ids.len() as i64);
+                self.metrics.connected_peers.set(self.peers() as i64);
                 self.emitter.emit(Event::PeerConnected {
                     peer: peer_id.to_string(),
                     outbound: endpoint.is_dialer(),
@@ -717,9 +353,13 @@ impl Node {
                 cause,
                 ..
             } => {
-                self.peer_ids.remove(&peer_id);
-                self.metrics.connected_peers.set(self.peer_ids.len() as i64);
-                let cause = if self.trimmed.remove(&peer_id) {
+                self.metrics.connected_peers.set(self.peers() as i64);
+                let trimmed = self
+                    .swarm
+                    .behaviour_mut()
+                    .conn_manager
+                    .take_trimmed(&peer_id);
+                let cause = if trimmed {
                     "trimmed".to_string()
                 } else {
                     cause.map_or_else(|| "closed".to_string(), |e| e.to_string())
@@ -779,7 +419,10 @@ impl Node {
             .gossipsub
             .report_message_validation_result(&message_id, &propagation_source, acceptance);
         if accepted {
-            self.store.insert(message_id, message.data);
+            self.swarm
+                .behaviour_mut()
+                .fetch
+                .insert(message_id, message.data);
         }
         self.emitter.emit(event);
     }
@@ -794,40 +437,14 @@ impl Node {
         }
     }
 
-    fn on_fetch(&mut self, event: request_response::Event<FetchRequest, FetchResponse>) {
-        match event {
-            request_response::Event::Message {
-                message:
-                    request_response::Message::Request {
-                        request, channel, ..
-                    },
-                ..
-            } => {
-                let data = self.store.get(&MessageId::from(request.msg_id));
-                let _ = self
-                    .swarm
-                    .behaviour_mut()
-                    .fetch
-                    .send_response(channel, FetchResponse { data });
-            }
-            request_response::Event::Message {
-                message:
-                    request_response::Message::Response {
-                        request_id,
-                        response,
-                    },
-                ..
-            } => {
-                if let Some(reply) = self.fetches.remove(&request_id) {
-                    let _ = reply.send(response.data);
-                }
-            }
-            request_response::Event::OutboundFailure { request_id, .. } => {
-                if let Some(reply) = self.fetches.remove(&request_id) {
-                    let _ = reply.send(None);
-                }
-            }
-            _ => {}
+    /// Hands the outcome of one of our fetches to whoever asked.
+    fn on_fetch(&mut self, event: fetch::Event) {
+        let (request, data) = match event {
+            fetch::Event::Fetched { request, data } => (request, data),
+            fetch::Event::Failed { request, .. } => (request, None),
+        };
+        if let Some(reply) = self.fetches.remove(&request) {
+            let _ = reply.send(data);
         }
     }
 }
