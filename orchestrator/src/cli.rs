@@ -11,7 +11,7 @@ use clap::{Parser, Subcommand};
 use crate::docker::DockerRunner;
 use crate::error::{EXIT_INVALID, EXIT_TARGETS_MET, Error};
 use crate::gate::{self, Figure, Side, Threshold, Thresholds};
-use crate::output::{compose, junit, summary};
+use crate::output::{self, compose, junit, summary};
 use crate::pipeline;
 use crate::plan::{self, Subnet};
 use crate::result::Verdict;
@@ -209,7 +209,7 @@ async fn run_cmd(a: RunArgs) -> Result<u8, Error> {
             pipeline::run_trials(&a.scenario, &opts, usize::from(n))
                 .await
                 .map(|(trials, path)| {
-                    println!("{}", trials.render_table());
+                    println!("{}", output::trials::table(&trials));
                     println!("trials: {}", path.display());
                     let xml = junit::for_trials(&trials, t0.elapsed().as_secs_f64());
                     (trials.exit_code(), xml)

@@ -5,8 +5,9 @@ use std::path::{Path, PathBuf};
 
 use crate::analysis;
 use crate::error::Error;
-use crate::gate::{TrialsResult, summarise, trial_line};
+use crate::gate::{TrialsResult, summarise};
 use crate::output;
+use crate::output::trials::trial_line;
 use crate::plan;
 use crate::result::RunResult;
 use crate::run::{self, RunOptions};

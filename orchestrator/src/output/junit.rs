@@ -156,7 +156,11 @@ pub fn for_trials(t: &TrialsResult, time_s: f64) -> String {
             ("shaper", t.shapers.join(",")),
         ],
         targets: &t.targets,
-        system_out: Some(format!("{}\n{}", t.render_table(), verdicts.join("\n"))),
+        system_out: Some(format!(
+            "{}\n{}",
+            super::trials::table(t),
+            verdicts.join("\n")
+        )),
     })
 }
 

@@ -5,6 +5,7 @@ pub mod compose;
 pub mod junit;
 pub mod report;
 pub mod summary;
+pub mod trials;
 
 use std::path::{Path, PathBuf};
 

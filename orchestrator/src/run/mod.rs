@@ -121,18 +121,7 @@ async fn check_host(plan: &Plan) -> Result<(), Error> {
 fn new_run_id(name: &str) -> String {
     let nanos = now_ns();
     let tag = blake3::hash(&nanos.to_le_bytes()).to_hex();
-    let clean: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '-'
-            }
-        })
-        .take(24)
-        .collect();
-    format!("{clean}-{}", &tag[..8])
+    format!("{}-{}", crate::scenario::slug(name), &tag[..8])
 }
 
 /// The phases, in order; teardown is the caller's.

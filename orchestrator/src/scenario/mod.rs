@@ -203,6 +203,21 @@ pub struct Targets {
     pub link_error: Option<f64>,
 }
 
+/// `name` lowercased with anything but ASCII letters and digits as `-`, at most 24
+/// characters: the scenario's part of run and trials ids.
+pub fn slug(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .take(24)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use std::path::Path;

@@ -8,21 +8,20 @@
 //! unlucky trial on a noisy host does not miss a target the scenario meets.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+mod checks;
+
 use super::figures::Figure;
 use super::interval::{CONFIDENCE, Estimate, median_ci};
 use crate::error::Error;
-use crate::fsio::{self, Problem, Problems, num};
+use crate::fsio::{self, Problem};
 use crate::result::json::{read_validated, write_pretty};
-use crate::result::{
-    Comparison, RunResult, TargetCheck, Verdict, check_link, check_name, check_targets_list,
-    target_table,
-};
+use crate::result::{Comparison, RunResult, TargetCheck, Verdict};
 use crate::scenario::profile::LinkProfile;
+use crate::scenario::slug;
 
 /// The `format` field of every `trials.json`, which tells it from a `result.json`.
 pub const TRIALS_FORMAT: &str = "meshlab-trials/1";
@@ -65,20 +64,6 @@ pub struct TrialsResult {
     pub figures: BTreeMap<String, Estimate>,
     /// The scenario's targets checked against the median of each measurement.
     pub targets: Vec<TargetCheck>,
-}
-
-/// `name` lowercased with anything but ASCII letters and digits as `-`, at most 24 chars.
-fn clean_name(name: &str) -> String {
-    name.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '-'
-            }
-        })
-        .take(24)
-        .collect()
 }
 
 /// The worst possible value of a measurement compared this way.
@@ -157,7 +142,7 @@ pub fn summarise(results: &[RunResult]) -> Result<TrialsResult, Error> {
     let tag = blake3::hash(ids.as_bytes()).to_hex();
     Ok(TrialsResult {
         format: TRIALS_FORMAT.to_string(),
-        id: format!("{}-trials-{}", clean_name(&first.scenario), &tag[..8]),
+        id: format!("{}-trials-{}", slug(&first.scenario), &tag[..8]),
         scenario: first.scenario.clone(),
         seed: first.seed,
         shapers,
@@ -224,233 +209,6 @@ impl TrialsResult {
         t.problems().into_result(path)?;
         Ok(t)
     }
-
-    /// What makes this trials file incoherent, each problem named by its JSON path: no
-    /// trial; names that are empty or hold control characters; a figure key that is not a
-    /// tracked figure; a value outside its figure's domain; an estimate that is not
-    /// ordered `min ≤ low ≤ median ≤ high ≤ max`, whose counts disagree with the trials,
-    /// or that is not what the trials' values give; a figure the trials measured but
-    /// `figures` lacks; targets whose verdict disagrees with their measurement.
-    pub fn problems(&self) -> Problems {
-        let mut p = Problems::default();
-        check_name(&mut p, "id", &self.id);
-        check_name(&mut p, "scenario", &self.scenario);
-        if self.shapers.is_empty() {
-            p.push("shapers", "is empty: every trial ran some shaper back end");
-        }
-        for (i, s) in self.shapers.iter().enumerate() {
-            check_name(&mut p, &format!("shapers[{i}]"), s);
-        }
-        check_link(&mut p, "link", &self.link);
-        if !(self.confidence_level > 0.0 && self.confidence_level < 1.0) {
-            p.push(
-                "confidence_level",
-                format!(
-                    "is {}, not a probability in (0, 1)",
-                    num(self.confidence_level)
-                ),
-            );
-        }
-        if self.trials.is_empty() {
-            p.push(
-                "trials",
-                "lists no trial: a trials file without trials measured nothing",
-            );
-        }
-        if self.trials.len() > MAX_TRIALS {
-            p.push(
-                "trials",
-                format!(
-                    "lists {} trials; `run --trials` writes at most {MAX_TRIALS}",
-                    self.trials.len()
-                ),
-            );
-            // Checking each figure's interval costs ~n³: stop before it.
-            return p;
-        }
-        let mut ids = std::collections::BTreeSet::new();
-        for (i, t) in self.trials.iter().enumerate() {
-            check_name(&mut p, &format!("trials[{i}].run_id"), &t.run_id);
-            if !ids.insert(t.run_id.as_str()) {
-                p.push(
-                    format!("trials[{i}].run_id"),
-                    format!("repeats trial {}", fsio::quoted(&t.run_id)),
-                );
-            }
-            for (key, v) in &t.figures {
-                let at = format!("trials[{i}].figures.{key}");
-                match (Figure::from_key(key), v) {
-                    (None, _) => p.push(at, unknown_figure(key)),
-                    (Some(f), Some(v)) => {
-                        if let Some(why) = f.domain_problem(*v) {
-                            p.push(at, why);
-                        }
-                    }
-                    (Some(_), None) => {}
-                }
-            }
-        }
-        for key in self.figures.keys() {
-            if Figure::from_key(key).is_none() {
-                p.push(format!("figures.{key}"), unknown_figure(key));
-            }
-        }
-        let trials_clean = p.is_empty();
-        for f in Figure::ALL {
-            self.check_figure(f, trials_clean, &mut p);
-        }
-        check_targets_list(&mut p, "targets", &self.targets);
-        p
-    }
-
-    /// Checks the estimate of `f` on its own and, when the trials are clean, against them.
-    fn check_figure(&self, f: Figure, trials_clean: bool, p: &mut Problems) {
-        let at = format!("figures.{}", f.key());
-        let values: Vec<f64> = self
-            .trials
-            .iter()
-            .filter_map(|t| t.figures.get(f.key()).copied().flatten())
-            .collect();
-        let missing = self.trials.len() - values.len();
-        let Some(e) = self.estimate(f) else {
-            if !values.is_empty() {
-                p.push(
-                    "figures",
-                    format!(
-                        "lacks {}, which {} of the {} trials measured",
-                        f.key(),
-                        values.len(),
-                        self.trials.len()
-                    ),
-                );
-            }
-            return;
-        };
-        if !e.check(f, &at, p) || !trials_clean {
-            return;
-        }
-        if e.n != values.len() || e.missing != missing {
-            p.push(
-                format!("{at}.n"),
-                format!(
-                    "n = {} and missing = {} disagree with the trials listed ({} measured it, \
-                     {missing} did not)",
-                    e.n,
-                    e.missing,
-                    values.len()
-                ),
-            );
-            return;
-        }
-        let valid_level = self.confidence_level > 0.0 && self.confidence_level < 1.0;
-        if valid_level
-            && let Some(want) = median_ci(&values, missing, self.confidence_level)
-            && !e.same_as(&want)
-        {
-            p.push(
-                at,
-                format!(
-                    "is not what the trials' values give: median {} in [{}, {}] \
-                     (confidence {}, range {} to {}), but the file says median {} in [{}, {}] \
-                     (confidence {}, range {} to {})",
-                    num(want.median),
-                    num(want.low),
-                    num(want.high),
-                    num(want.confidence),
-                    num(want.min),
-                    num(want.max),
-                    num(e.median),
-                    num(e.low),
-                    num(e.high),
-                    num(e.confidence),
-                    num(e.min),
-                    num(e.max)
-                ),
-            );
-        }
-    }
-
-    /// The per-figure table (every trial's value, then min, median, CI and max) and the
-    /// targets checked on the medians.
-    pub fn render_table(&self) -> String {
-        let mut o = String::new();
-        let _ = writeln!(
-            o,
-            "trials {}  scenario {}  seed {}  {} trials  shaper {}",
-            self.id,
-            self.scenario,
-            self.seed,
-            self.trials.len(),
-            self.shapers.join(",")
-        );
-        let _ = writeln!(
-            o,
-            "{:<20} {:<6} {:>9} {:>9} {:>9}  {:<24} trials",
-            "figure", "unit", "min", "median", "max", "CI of the median"
-        );
-        for f in Figure::ALL {
-            let unit = f.unit();
-            let per_trial: Vec<String> = self
-                .trials
-                .iter()
-                .map(|t| {
-                    t.figures
-                        .get(f.key())
-                        .copied()
-                        .flatten()
-                        .map_or_else(|| "-".to_string(), |v| unit.format(v))
-                })
-                .collect();
-            match self.estimate(f) {
-                Some(e) => {
-                    let ci = format!(
-                        "[{}, {}] {:.1} %",
-                        unit.format(e.low),
-                        unit.format(e.high),
-                        e.confidence * 100.0
-                    );
-                    let _ = writeln!(
-                        o,
-                        "{:<20} {:<6} {:>9} {:>9} {:>9}  {:<24} {}",
-                        f.label(),
-                        unit.name(),
-                        unit.format(e.min),
-                        unit.format(e.median),
-                        unit.format(e.max),
-                        ci,
-                        per_trial.join(" ")
-                    );
-                }
-                None => {
-                    let _ = writeln!(
-                        o,
-                        "{:<20} {:<6} {:>9} {:>9} {:>9}  {:<24} {}",
-                        f.label(),
-                        unit.name(),
-                        "-",
-                        "-",
-                        "-",
-                        "(not measured)",
-                        per_trial.join(" ")
-                    );
-                }
-            }
-        }
-        let _ = writeln!(o);
-        o.push_str(&target_table(&self.targets, "median measured", 16));
-        let met = self.trials.iter().filter(|t| t.met).count();
-        let _ = writeln!(
-            o,
-            "verdict: {} ({met} of {} trials met every target on their own)",
-            if self.verdict() {
-                "all targets met on the medians"
-            } else {
-                "targets missed on the medians"
-            },
-            self.trials.len()
-        );
-        o
-    }
 }
 
 /// Verdicts on the medians: met when every target was met on them.
@@ -460,43 +218,14 @@ impl Verdict for TrialsResult {
     }
 }
 
-/// The message for a figure key that is not a tracked figure.
-fn unknown_figure(key: &str) -> String {
-    let known: Vec<&str> = Figure::ALL.iter().map(|f| f.key()).collect();
-    format!(
-        "{} is not a tracked figure ({})",
-        fsio::quoted(key),
-        known.join(", ")
-    )
-}
-
-/// One line about a finished trial, for the terminal.
-pub fn trial_line(k: usize, n: usize, r: &RunResult) -> String {
-    let figs: Vec<String> = [Figure::P50, Figure::P95, Figure::P99, Figure::Delivery]
-        .into_iter()
-        .map(|f| {
-            let v = f
-                .of(r)
-                .map_or_else(|| "-".to_string(), |v| f.unit().format(v));
-            format!("{} {v}", f.key())
-        })
-        .collect();
-    format!(
-        "trial {k}/{n}: {}  {}  {}",
-        r.run_id,
-        figs.join("  "),
-        if r.verdict() { "met" } else { "missed" }
-    )
-}
-
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::error::{EXIT_TARGETS_MET, EXIT_TARGETS_MISSED};
     use crate::gate::figures::tests::result_with;
     use crate::result::fixtures::{has, lines};
 
-    fn three() -> Vec<RunResult> {
+    pub(crate) fn three() -> Vec<RunResult> {
         let mut rs = vec![
             result_with(30.0, 60.0, 80.0, 95.0, 1.0, 1.8),
             result_with(31.0, 62.0, 250.0, 300.0, 1.0, 1.9),
@@ -526,11 +255,6 @@ mod tests {
         assert_eq!(target("delivery").measured, Some(1.0));
         assert!(t.verdict());
         assert_eq!(t.exit_code(), EXIT_TARGETS_MET);
-        let table = t.render_table();
-        assert!(table.contains("latency p99"), "{table}");
-        assert!(table.contains("80.0 250.0 90.0"), "{table}");
-        assert!(table.contains("all targets met on the medians"), "{table}");
-        assert!(table.contains("1 of 3 trials"), "{table}");
     }
 
     #[test]

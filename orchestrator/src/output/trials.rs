@@ -1,0 +1,137 @@
+//! A trials run for the terminal: one line per finished trial, and the table of every
+//! tracked figure's median and confidence interval with the targets checked on the medians.
+
+use std::fmt::Write as _;
+
+use crate::gate::{Figure, TrialsResult};
+use crate::result::{RunResult, Verdict, target_table};
+
+/// The per-figure table (every trial's value, then min, median, CI and max) and the
+/// targets checked on the medians.
+pub fn table(t: &TrialsResult) -> String {
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        "trials {}  scenario {}  seed {}  {} trials  shaper {}",
+        t.id,
+        t.scenario,
+        t.seed,
+        t.trials.len(),
+        t.shapers.join(",")
+    );
+    let _ = writeln!(
+        o,
+        "{:<20} {:<6} {:>9} {:>9} {:>9}  {:<24} trials",
+        "figure", "unit", "min", "median", "max", "CI of the median"
+    );
+    for f in Figure::ALL {
+        let unit = f.unit();
+        let per_trial: Vec<String> = t
+            .trials
+            .iter()
+            .map(|t| {
+                t.figures
+                    .get(f.key())
+                    .copied()
+                    .flatten()
+                    .map_or_else(|| "-".to_string(), |v| unit.format(v))
+            })
+            .collect();
+        match t.estimate(f) {
+            Some(e) => {
+                let ci = format!(
+                    "[{}, {}] {:.1} %",
+                    unit.format(e.low),
+                    unit.format(e.high),
+                    e.confidence * 100.0
+                );
+                let _ = writeln!(
+                    o,
+                    "{:<20} {:<6} {:>9} {:>9} {:>9}  {:<24} {}",
+                    f.label(),
+                    unit.name(),
+                    unit.format(e.min),
+                    unit.format(e.median),
+                    unit.format(e.max),
+                    ci,
+                    per_trial.join(" ")
+                );
+            }
+            None => {
+                let _ = writeln!(
+                    o,
+                    "{:<20} {:<6} {:>9} {:>9} {:>9}  {:<24} {}",
+                    f.label(),
+                    unit.name(),
+                    "-",
+                    "-",
+                    "-",
+                    "(not measured)",
+                    per_trial.join(" ")
+                );
+            }
+        }
+    }
+    let _ = writeln!(o);
+    o.push_str(&target_table(&t.targets, "median measured", 16));
+    let met = t.trials.iter().filter(|t| t.met).count();
+    let _ = writeln!(
+        o,
+        "verdict: {} ({met} of {} trials met every target on their own)",
+        if t.verdict() {
+            "all targets met on the medians"
+        } else {
+            "targets missed on the medians"
+        },
+        t.trials.len()
+    );
+    o
+}
+
+/// One line about a finished trial, for the terminal.
+pub fn trial_line(k: usize, n: usize, r: &RunResult) -> String {
+    let figs: Vec<String> = [Figure::P50, Figure::P95, Figure::P99, Figure::Delivery]
+        .into_iter()
+        .map(|f| {
+            let v = f
+                .of(r)
+                .map_or_else(|| "-".to_string(), |v| f.unit().format(v));
+            format!("{} {v}", f.key())
+        })
+        .collect();
+    format!(
+        "trial {k}/{n}: {}  {}  {}",
+        r.run_id,
+        figs.join("  "),
+        if r.verdict() { "met" } else { "missed" }
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gate::summarise;
+    use crate::gate::trials::tests::three;
+
+    #[test]
+    fn the_table_shows_every_trial_and_the_verdict_on_the_medians() {
+        let t = summarise(&three()).expect("summary");
+        let table = table(&t);
+        assert!(table.contains("latency p99"), "{table}");
+        assert!(table.contains("80.0 250.0 90.0"), "{table}");
+        assert!(table.contains("all targets met on the medians"), "{table}");
+        assert!(table.contains("1 of 3 trials"), "{table}");
+    }
+
+    #[test]
+    fn a_trial_line_names_the_run_its_figures_and_its_verdict() {
+        let r = &three()[1];
+        let line = trial_line(2, 3, r);
+        assert!(
+            line.starts_with(&format!("trial 2/3: {}", r.run_id)),
+            "{line}"
+        );
+        assert!(line.contains("p99 250.0"), "{line}");
+        assert!(line.ends_with("missed"), "{line}");
+    }
+}
