@@ -1,50 +1,11 @@
-//! The unit-bearing strings of scenarios and profiles: durations (`"60s"`, `"2.5ms"`),
-//! bit rates (`"10mbit"`), sizes (`"1KiB"`) and message rates (`"5/s"`).
+//! The unit-bearing strings of scenarios and profiles: durations (`"60s"`, `"2.5ms"`; the
+//! shared ones of `lab_config::units`, which link shapes serialise with), bit rates
+//! (`"10mbit"`), sizes (`"1KiB"`) and message rates (`"5/s"`).
 //!
 //! Parsers return a lowercase reason on error; callers attach file, line and field.
 
-use std::time::Duration;
-
-/// Splits `"12.5ms"` into (`12.5`, `"ms"`); the number may be an integer or a decimal.
-fn split_number(s: &str) -> Result<(f64, &str), String> {
-    let s = s.trim();
-    let end = s
-        .char_indices()
-        .find(|(_, c)| !(c.is_ascii_digit() || *c == '.'))
-        .map_or(s.len(), |(i, _)| i);
-    let (num, unit) = s.split_at(end);
-    if num.is_empty() {
-        return Err(format!("`{s}` does not start with a number"));
-    }
-    let value: f64 = num
-        .parse()
-        .map_err(|_| format!("`{num}` is not a number"))?;
-    Ok((value, unit.trim()))
-}
-
-/// Parses a duration such as `"60s"`, `"500ms"`, `"2m"`, `"2.5ms"`, `"100us"`, `"1h"`.
-pub(crate) fn parse_duration(s: &str) -> Result<Duration, String> {
-    let (value, unit) = split_number(s)?;
-    let micros_per_unit = match unit {
-        "us" | "µs" => 1.0,
-        "ms" => 1e3,
-        "s" => 1e6,
-        "m" | "min" => 60e6,
-        "h" => 3600e6,
-        "" => return Err(format!("`{s}` has no unit (use us, ms, s, m or h)")),
-        other => {
-            return Err(format!(
-                "unknown duration unit `{other}` (use us, ms, s, m or h)"
-            ));
-        }
-    };
-    let micros = (value * micros_per_unit).round();
-    if !micros.is_finite() || micros > 1e15 {
-        return Err(format!("`{s}` is too long"));
-    }
-    // Finite, non-negative (no sign is accepted) and below 1e15: the cast is exact.
-    Ok(Duration::from_micros(micros as u64))
-}
+use lab_config::units::split_number;
+pub(crate) use lab_config::units::{duration_str, format_duration, parse_duration};
 
 /// Parses a bit rate such as `"10mbit"`, `"1gbit"`, `"500kbit"` into kbit/s.
 pub(crate) fn parse_rate_kbit(s: &str) -> Result<u64, String> {
@@ -119,48 +80,6 @@ pub(crate) fn parse_msg_rate(s: &str) -> Result<f64, String> {
     Ok(rate)
 }
 
-/// Formats a duration exactly, in seconds, milliseconds or microseconds (`"1.5s"`,
-/// `"25ms"`, `"2.5ms"`, `"500us"`); [`parse_duration`] reads it back unchanged.
-pub(crate) fn format_duration(d: Duration) -> String {
-    let us = d.as_micros();
-    let (per_unit, unit) = if us >= 1_000_000 {
-        (1_000_000, "s")
-    } else if us >= 1000 {
-        (1000, "ms")
-    } else if us > 0 {
-        (1, "us")
-    } else {
-        return "0s".to_string();
-    };
-    let whole = us / per_unit;
-    let frac = us % per_unit;
-    if frac == 0 {
-        format!("{whole}{unit}")
-    } else {
-        let digits = per_unit.ilog10() as usize;
-        let frac = format!("{frac:0digits$}");
-        format!("{whole}.{}{unit}", frac.trim_end_matches('0'))
-    }
-}
-
-/// Serde (de)serialisation of a [`Duration`] as a unit string, e.g. `"25ms"`.
-pub(crate) mod duration_str {
-    use std::time::Duration;
-
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    /// Serialises `d` as `"25ms"`.
-    pub(crate) fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&super::format_duration(*d))
-    }
-
-    /// Parses `"25ms"`.
-    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-        let s = String::deserialize(d)?;
-        super::parse_duration(&s).map_err(serde::de::Error::custom)
-    }
-}
-
 /// Serde (de)serialisation of an `Option<Duration>` as a unit string or nothing.
 pub(crate) mod opt_duration_str {
     use std::time::Duration;
@@ -188,29 +107,6 @@ pub(crate) mod opt_duration_str {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn durations_in_every_unit() {
-        assert_eq!(parse_duration("60s"), Ok(Duration::from_secs(60)));
-        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
-        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
-        assert_eq!(parse_duration("2.5ms"), Ok(Duration::from_micros(2500)));
-        assert_eq!(parse_duration("100us"), Ok(Duration::from_micros(100)));
-        assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
-        assert!(parse_duration("60").is_err());
-        assert!(parse_duration("s").is_err());
-        assert!(parse_duration("-1s").is_err());
-        assert!(parse_duration("5 parsecs").is_err());
-        assert!(parse_duration("1.2.3s").is_err());
-    }
-
-    #[test]
-    fn durations_format_back_exactly() {
-        for s in ["25ms", "2.5ms", "500us", "60s", "1.5s", "1.000001s", "0s"] {
-            let d = parse_duration(s).expect("parses");
-            assert_eq!(format_duration(d), s);
-        }
-    }
 
     #[test]
     fn rates_sizes_and_message_rates() {
