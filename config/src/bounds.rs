@@ -1,6 +1,8 @@
 //! Every bound a user can reach through a number, in one place, each with the reason it
 //! has the value it has. Checks name the bound in their message.
 
+use std::time::Duration;
+
 /// Largest file the lab reads as a scenario, a link profile or a node config: a 100-node
 /// scenario is about 1 KiB, and the parser holds ~50× the text in memory.
 pub const MAX_CONFIG_FILE_BYTES: u64 = 1024 * 1024;
@@ -68,3 +70,12 @@ pub const MIN_PERIOD_MS: u64 = 100;
 
 /// Most runtime worker threads a node takes: a node needs at most one core.
 pub const MAX_THREADS: usize = 64;
+
+/// Longest one-way delay a link shape may add: 10 s, many times any real path's (a
+/// geostationary hop is 0.3 s); longer is a unit mistake, and the user-space shaper would
+/// hold that much of a node's traffic in memory.
+pub const MAX_LINK_DELAY: Duration = Duration::from_secs(10);
+
+/// Highest rate limit a link shape may set, in kbit/s: 100 gbit/s, above any link a
+/// container gets; higher is a unit mistake.
+pub const MAX_LINK_RATE_KBIT: u64 = 100_000_000;

@@ -3,6 +3,10 @@
 //! scenario's `[gossipsub]` table with the node's own rules), plus located diagnostics
 //! (`FILE:LINE:COL: field `a.b`: message`) for every TOML file either program reads.
 //!
+//! It also holds the link shape ([`link`]) and the shaper's configuration ([`shaper`]),
+//! shared by the orchestrator and `labshaper`, with the duration strings they are written
+//! in ([`units`]).
+//!
 //! No libp2p here: the bounds are plain numbers, and the node maps the checked values onto
 //! libp2p's types.
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
@@ -10,13 +14,18 @@
 pub mod bounds;
 pub mod doc;
 pub mod file;
+pub mod link;
 pub mod node;
+pub mod shaper;
+pub mod units;
 
 use std::fmt;
 use std::path::PathBuf;
 
 pub use doc::{Document, FieldPath};
+pub use link::{LinkProblem, LinkShape};
 pub use node::{GossipsubSettings, LimitsConfig, NodeConfig, Role, TrafficConfig};
+pub use shaper::{BackendChoice, ShaperConfig};
 
 /// One problem in a file, located by line, column and field path.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -4,7 +4,12 @@
 //! Every record carries the wall-clock time it was taken (`ts_ns`, nanoseconds since the
 //! Unix epoch) and the emitting node's name, so that events from many containers on one
 //! host can be merged on one clock.
+//!
+//! The link shaper's own report lines (`shaper_ready`, `shaper_failed`, …), written by
+//! `labshaper` and read by the orchestrator, are in [`shaper`].
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
+
+pub mod shaper;
 
 use serde::{Deserialize, Serialize};
 

@@ -1,10 +1,17 @@
-//! Command line of `labshaper`.
+//! Command line of `labshaper`. The flags that carry the shape, the back end and the
+//! device are the ones `lab_config::ShaperConfig::to_args` writes; the parser reads them
+//! back into an equal `ShaperConfig`.
 
+use std::time::Duration;
+
+use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand};
+use lab_config::shaper::DEFAULT_DEV;
+use lab_config::{BackendChoice, LinkShape, ShaperConfig};
 
-use crate::backend::{ApplyConfig, BackendChoice};
+use crate::backend::ApplyConfig;
 use crate::error::ShaperError;
-use crate::shape::Shape;
+use crate::shape::check;
 
 /// Shapes the egress of a network device in the current network namespace.
 #[derive(Debug, Parser)]
@@ -46,7 +53,7 @@ pub struct HostArgs {
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
     /// Egress device to shape.
-    #[arg(long, default_value = "eth0")]
+    #[arg(long, default_value = DEFAULT_DEV)]
     pub dev: String,
     /// Added one-way delay in microseconds, at most 10000000 (10 s).
     #[arg(long, default_value_t = 0)]
@@ -61,7 +68,7 @@ pub struct ApplyArgs {
     #[arg(long, default_value_t = 0)]
     pub rate_kbit: u64,
     /// Which backend to use.
-    #[arg(long, value_enum, default_value_t = BackendChoice::Auto)]
+    #[arg(long, value_parser = backend_parser(), default_value_t = BackendChoice::Auto)]
     pub backend: BackendChoice,
     /// NFQUEUE number used by the user-space backend.
     #[arg(long, default_value_t = 0)]
@@ -74,21 +81,40 @@ pub struct ApplyArgs {
     pub seed: Option<u64>,
 }
 
+/// The `--backend` values, each with its line of help.
+fn backend_parser() -> impl TypedValueParser<Value = BackendChoice> {
+    let values = BackendChoice::ALL.map(|b| {
+        PossibleValue::new(b.name()).help(match b {
+            BackendChoice::Auto => "Kernel netem when the probe finds it, user space otherwise",
+            BackendChoice::Kernel => "Kernel `tc netem` only; fails where the kernel lacks it",
+            BackendChoice::Userspace => "`tbf`, iptables `statistic` and the NFQUEUE delay line",
+        })
+    });
+    PossibleValuesParser::new(values).try_map(|name| name.parse::<BackendChoice>())
+}
+
 impl ApplyArgs {
+    /// The shape, back end and device these flags ask for; a rate of 0 is no limit.
+    pub fn shaper_config(&self) -> ShaperConfig {
+        ShaperConfig {
+            shape: LinkShape {
+                delay: Duration::from_micros(self.delay_us),
+                jitter: Duration::from_micros(self.jitter_us),
+                loss: self.loss,
+                rate_kbit: (self.rate_kbit > 0).then_some(self.rate_kbit),
+            },
+            backend: self.backend,
+            dev: self.dev.clone(),
+        }
+    }
+
     /// The typed configuration, with the seed drawn if none was given; fails, naming the
     /// flag, when the shape is out of range.
     pub fn into_config(self) -> Result<ApplyConfig, ShaperError> {
-        let shape = Shape {
-            delay_us: self.delay_us,
-            jitter_us: self.jitter_us,
-            loss: self.loss,
-            rate_kbit: self.rate_kbit,
-        };
-        shape.validate()?;
+        let shaper = self.shaper_config();
+        check(&shaper.shape)?;
         Ok(ApplyConfig {
-            shape,
-            dev: self.dev,
-            backend: self.backend,
+            shaper,
             queue: self.queue_num,
             queue_max_len: self.queue_max_len,
             seed: self.seed.unwrap_or_else(rand::random),
@@ -98,7 +124,7 @@ impl ApplyArgs {
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
+    use lab_config::LinkProblem;
 
     use super::*;
     use crate::shape::ShapeError;
@@ -136,17 +162,17 @@ mod tests {
         let Ok(cfg) = cfg else {
             panic!("apply did not parse: {cfg:?}");
         };
-        assert_eq!(cfg.dev, "eth1");
-        assert_eq!(cfg.backend, BackendChoice::Userspace);
+        assert_eq!(cfg.shaper.dev, "eth1");
+        assert_eq!(cfg.shaper.backend, BackendChoice::Userspace);
         assert_eq!(cfg.seed, 5);
         assert_eq!(cfg.queue, 0);
         assert_eq!(
-            cfg.shape,
-            Shape {
-                delay_us: 25_000,
-                jitter_us: 2_500,
+            cfg.shaper.shape,
+            LinkShape {
+                delay: Duration::from_micros(25_000),
+                jitter: Duration::from_micros(2_500),
                 loss: 0.3,
-                rate_kbit: 1000
+                rate_kbit: Some(1000)
             }
         );
     }
@@ -156,7 +182,7 @@ mod tests {
         // netem/lan.toml: 500 us ± 100 us.
         let cfg = apply_config(&["--delay-us", "500", "--jitter-us", "100"]);
         assert_eq!(
-            cfg.map(|c| (c.shape.delay(), c.shape.jitter())),
+            cfg.map(|c| (c.shaper.shape.delay, c.shaper.shape.jitter)),
             Ok((Duration::from_micros(500), Duration::from_micros(100)))
         );
     }
@@ -201,19 +227,17 @@ mod tests {
 
     #[test]
     fn bad_shapes_exit_with_the_shape_code() {
-        let bad = Shape {
-            delay_us: 0,
-            jitter_us: 1,
-            loss: 0.0,
-            rate_kbit: 0,
+        let bad = LinkShape {
+            jitter: Duration::from_micros(1),
+            ..LinkShape::none()
         };
-        let Err(e) = bad.validate().map_err(ShaperError::from) else {
+        let Err(e) = check(&bad).map_err(ShaperError::from) else {
             panic!("accepted {bad:?}");
         };
         assert_eq!(e.exit_code(), 3);
         assert!(matches!(
             e,
-            ShaperError::InvalidShape(ShapeError::JitterAboveDelay { .. })
+            ShaperError::InvalidShape(ShapeError(LinkProblem::JitterWithoutDelay(_)))
         ));
     }
 
@@ -239,7 +263,10 @@ mod tests {
         assert_eq!(args.pids, vec![10, 11, 12]);
         assert!(!args.stdin);
         assert_eq!(
-            args.apply.into_config().map(|c| c.shape.delay_us).ok(),
+            args.apply
+                .into_config()
+                .map(|c| c.shaper.shape.delay_us())
+                .ok(),
             Some(25_000)
         );
         assert!(Cli::try_parse_from(["labshaper", "host", "--delay-us", "25000"]).is_err());
@@ -250,5 +277,86 @@ mod tests {
     #[test]
     fn unknown_backend_is_refused() {
         assert!(Cli::try_parse_from(["labshaper", "apply", "--backend", "tc"]).is_err());
+    }
+
+    /// A configuration as the orchestrator writes it, read back by `apply` and `host`.
+    fn read_back(cfg: &ShaperConfig) -> Vec<Result<ShaperConfig, String>> {
+        let apply = apply_config(&cfg.to_args().iter().map(String::as_str).collect::<Vec<_>>())
+            .map(|c| c.shaper);
+        let argv = ["labshaper", "host", "--stdin"]
+            .map(String::from)
+            .into_iter()
+            .chain(cfg.to_args());
+        let host = match Cli::try_parse_from(argv) {
+            Ok(Cli {
+                command: Command::Host(args),
+            }) => args
+                .apply
+                .into_config()
+                .map(|c| c.shaper)
+                .map_err(|e| e.to_string()),
+            other => Err(format!("not host: {other:?}")),
+        };
+        vec![apply, host]
+    }
+
+    #[test]
+    fn the_orchestrators_arguments_read_back_into_an_equal_config() {
+        let shapes = [
+            LinkShape::none(),
+            LinkShape {
+                delay: Duration::from_millis(25),
+                jitter: Duration::from_micros(2_500),
+                loss: 0.01,
+                rate_kbit: None,
+            },
+            LinkShape {
+                delay: Duration::from_micros(500),
+                jitter: Duration::from_micros(100),
+                loss: 0.0,
+                rate_kbit: Some(1_000_000),
+            },
+            LinkShape {
+                delay: lab_config::bounds::MAX_LINK_DELAY,
+                jitter: lab_config::bounds::MAX_LINK_DELAY,
+                loss: 1.0,
+                rate_kbit: Some(lab_config::bounds::MAX_LINK_RATE_KBIT),
+            },
+            LinkShape {
+                loss: 0.1 + 0.2,
+                ..LinkShape::none()
+            },
+        ];
+        for shape in shapes {
+            for backend in BackendChoice::ALL {
+                let cfg = ShaperConfig {
+                    shape: shape.clone(),
+                    backend,
+                    dev: DEFAULT_DEV.into(),
+                };
+                for read in read_back(&cfg) {
+                    assert_eq!(read, Ok(cfg.clone()), "{:?}", cfg.to_args());
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn an_out_of_range_config_is_refused_when_read_back() {
+        let cfg = ShaperConfig {
+            shape: LinkShape {
+                delay: Duration::from_secs(11),
+                ..LinkShape::none()
+            },
+            backend: BackendChoice::Kernel,
+            dev: "eth1".into(),
+        };
+        for read in read_back(&cfg) {
+            assert!(
+                read.as_ref()
+                    .is_err_and(|e| e.contains("--delay-us 11000000")),
+                "{read:?}"
+            );
+        }
     }
 }

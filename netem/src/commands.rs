@@ -3,8 +3,10 @@
 use std::fmt;
 use std::process::Command;
 
+use lab_config::LinkShape;
+
 use crate::error::ShaperError;
-use crate::shape::{Shape, format_decimal};
+use crate::shape::format_decimal;
 
 /// The traffic-control program, looked up on `PATH`.
 pub const TC: &str = "tc";
@@ -83,13 +85,13 @@ impl RuleOp {
 
 /// `tc qdisc replace dev DEV root netem [delay Dus [Jus]] [loss L%] [rate Rkbit]`, delay
 /// and jitter in whole microseconds as the shape holds them.
-pub fn netem_replace(dev: &str, shape: &Shape) -> Invocation {
+pub fn netem_replace(dev: &str, shape: &LinkShape) -> Invocation {
     let mut inv = Invocation::new(TC, &["qdisc", "replace", "dev", dev, "root", "netem"]);
     if shape.delays() {
         inv.args.push("delay".to_owned());
-        inv.args.push(format!("{}us", shape.delay_us));
-        if shape.jitter_us > 0 {
-            inv.args.push(format!("{}us", shape.jitter_us));
+        inv.args.push(format!("{}us", shape.delay_us()));
+        if shape.jitter_us() > 0 {
+            inv.args.push(format!("{}us", shape.jitter_us()));
         }
     }
     if shape.drops() {
@@ -97,9 +99,9 @@ pub fn netem_replace(dev: &str, shape: &Shape) -> Invocation {
         inv.args
             .push(format!("{}%", format_decimal(shape.loss * 100.0)));
     }
-    if shape.limits_rate() {
+    if let Some(rate) = shape.rate_limit_kbit() {
         inv.args.push("rate".to_owned());
-        inv.args.push(format!("{}kbit", shape.rate_kbit));
+        inv.args.push(format!("{rate}kbit"));
     }
     inv
 }
@@ -188,18 +190,20 @@ pub fn nfqueue_rule(op: RuleOp, dev: &str, queue: u16) -> Invocation {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
 
     fn args(inv: &Invocation) -> Vec<&str> {
         inv.args.iter().map(String::as_str).collect()
     }
 
-    fn shape(delay_us: u64, jitter_us: u64, loss: f64, rate_kbit: u64) -> Shape {
-        Shape {
-            delay_us,
-            jitter_us,
+    fn shape(delay_us: u64, jitter_us: u64, loss: f64, rate_kbit: u64) -> LinkShape {
+        LinkShape {
+            delay: Duration::from_micros(delay_us),
+            jitter: Duration::from_micros(jitter_us),
             loss,
-            rate_kbit,
+            rate_kbit: (rate_kbit > 0).then_some(rate_kbit),
         }
     }
 

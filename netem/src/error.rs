@@ -80,9 +80,6 @@ pub enum ShaperError {
     /// Writing the JSON status line failed.
     #[error("write the status line: {0}")]
     Output(#[from] io::Error),
-    /// Serialising the JSON status line failed.
-    #[error("encode the status line: {0}")]
-    Encode(#[from] serde_json::Error),
 }
 
 impl ShaperError {
@@ -99,8 +96,7 @@ impl ShaperError {
             | Self::ThreadPanicked
             | Self::Stopped(_)
             | Self::Namespaces(_)
-            | Self::Output(_)
-            | Self::Encode(_) => 1,
+            | Self::Output(_) => 1,
         }
     }
 }

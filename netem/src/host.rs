@@ -17,14 +17,14 @@ use std::sync::Arc;
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::thread::{self, JoinHandle};
 
+use lab_events::shaper::{Backend, DelayStats, ShaperReport};
 use nix::errno::Errno;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::sched::{CloneFlags, setns};
-use serde_json::{Value, json};
 
-use crate::backend::{Applied, ApplyConfig, Backend, Stopped, apply};
+use crate::backend::{Applied, ApplyConfig, apply};
 use crate::error::ShaperError;
-use crate::nfqueue::DelayStats;
+use crate::shape::check;
 use crate::signals::{StopFlag, Termination, readable};
 
 /// What the shaping threads and the stdin reader tell the main thread.
@@ -34,7 +34,7 @@ enum Report {
     /// A stdin line that is not a pid.
     BadLine(String),
     /// The shape is in force in the namespace of `pid`; the thread's ready line.
-    Ready { pid: u32, line: String },
+    Ready { pid: u32, ready: ShaperReport },
     /// A shaping thread ended (after the stop flag, or early on an error).
     Done {
         pid: u32,
@@ -85,7 +85,7 @@ pub fn host(
     term: &Termination,
     out: &mut impl Write,
 ) -> Result<(), ShaperError> {
-    cfg.shape.validate()?;
+    check(&cfg.shaper.shape)?;
     let wake = Arc::new(StopFlag::new()?);
     let (tx, rx) = mpsc::channel();
     let reporter = Reporter {
@@ -141,8 +141,12 @@ pub fn host(
     raised?;
     outcome?;
     if let Some(backend) = host.backend {
-        let stopped = Stopped::new(backend, Some(totals), Some(namespaces));
-        eprintln!("{}", serde_json::to_string(&stopped)?);
+        let stopped = ShaperReport::ShaperStopped {
+            backend,
+            delay_line: Some(totals),
+            namespaces: Some(namespaces),
+        };
+        eprintln!("{}", stopped.to_line());
     }
     match host.failed {
         0 => Ok(()),
@@ -190,7 +194,7 @@ impl<W: Write> Host<'_, W> {
                     })
                     .and_then(|()| {
                         apply(&cfg, &term, &mut |line| {
-                            reporter.send(Report::Ready { pid, line });
+                            reporter.send(Report::Ready { pid, ready: line });
                             Ok(())
                         })
                     });
@@ -214,12 +218,14 @@ impl<W: Write> Host<'_, W> {
     /// Prints a `shaper_failed` line for `pid` and counts it.
     fn fail(&mut self, pid: u32, e: &ShaperError) -> Result<(), ShaperError> {
         self.failed += 1;
-        let line = json!({"event": "shaper_failed", "pid": pid, "error": format!("failed to {e}")});
-        self.print(&line)
+        self.print(&ShaperReport::ShaperFailed {
+            pid,
+            error: format!("failed to {e}"),
+        })
     }
 
-    fn print(&mut self, line: &Value) -> Result<(), ShaperError> {
-        writeln!(self.out, "{line}")?;
+    fn print(&mut self, report: &ShaperReport) -> Result<(), ShaperError> {
+        writeln!(self.out, "{}", report.to_line())?;
         self.out.flush()?;
         Ok(())
     }
@@ -238,15 +244,15 @@ impl<W: Write> Host<'_, W> {
                     Report::BadLine(line) => {
                         eprintln!("labshaper: ignoring stdin line {line:?}: not a pid");
                     }
-                    Report::Ready { pid, line } => {
-                        let mut value: Value = serde_json::from_str(&line)?;
-                        self.backend = self.backend.or(match value["backend"].as_str() {
-                            Some("kernel") => Some(Backend::Kernel),
-                            Some("userspace") => Some(Backend::Userspace),
-                            _ => None,
-                        });
-                        value["pid"] = pid.into();
-                        self.print(&value)?;
+                    Report::Ready { pid, mut ready } => {
+                        if let ShaperReport::ShaperReady {
+                            backend, pid: at, ..
+                        } = &mut ready
+                        {
+                            self.backend.get_or_insert(*backend);
+                            *at = Some(pid);
+                        }
+                        self.print(&ready)?;
                     }
                     Report::Done { pid, result } => {
                         let e = match result {

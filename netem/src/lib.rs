@@ -2,6 +2,10 @@
 //! in the current network namespace, with kernel `tc netem` where the kernel has it and a
 //! user-space NFQUEUE delay line (plus `tbf` and iptables `statistic`) where it does not;
 //! `labshaper host` does the same for many nodes' namespaces from one process.
+//!
+//! The shape, its bounds and the configuration the orchestrator passes are `lab_config`'s
+//! (`LinkShape`, `ShaperConfig`); the lines it prints are `lab_events::shaper`'s
+//! `ShaperReport`.
 
 mod backend;
 mod cli;
@@ -13,10 +17,7 @@ mod scheduler;
 mod shape;
 mod signals;
 
-pub use backend::{
-    Applied, ApplyConfig, Backend, BackendChoice, PROBE_DEV, ProbeReport, Stopped, apply, probe,
-    ready_line,
-};
+pub use backend::{Applied, ApplyConfig, PROBE_DEV, ReadySink, apply, probe, ready_line};
 pub use cli::{ApplyArgs, Cli, Command, HostArgs};
 pub use commands::{
     IPTABLES, Invocation, RuleOp, TBF_LATENCY_MS, TBF_MIN_BURST_BYTES, TC, loss_rule, netem_probe,
@@ -24,7 +25,7 @@ pub use commands::{
 };
 pub use error::ShaperError;
 pub use host::host;
-pub use nfqueue::{DelayLine, DelayStats, QueueSocket};
+pub use nfqueue::{DelayLine, QueueSocket};
 pub use scheduler::{DelayQueue, JitterSampler};
-pub use shape::{MAX_DELAY_US, MAX_RATE_KBIT, Shape, ShapeError, format_decimal};
+pub use shape::{ShapeError, check, format_decimal};
 pub use signals::{Signals, StopFlag, Termination};

@@ -4,7 +4,8 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
-use labshaper::{Cli, Command, ShaperError, Stopped, Termination, apply, host, probe};
+use lab_events::shaper::ShaperReport;
+use labshaper::{Cli, Command, ShaperError, Termination, apply, host, probe};
 
 fn main() -> ExitCode {
     // Block SIGTERM/SIGINT before anything else (and before any thread exists).
@@ -31,18 +32,22 @@ fn main() -> ExitCode {
 fn apply_one(cfg: &labshaper::ApplyConfig, term: &Termination) -> Result<(), ShaperError> {
     let applied = apply(cfg, term, &mut |line| {
         let mut out = std::io::stdout().lock();
-        writeln!(out, "{line}")?;
+        writeln!(out, "{}", line.to_line())?;
         out.flush()?;
         Ok(())
     })?;
-    let stopped = Stopped::new(applied.backend, applied.delay_line, None);
-    eprintln!("{}", serde_json::to_string(&stopped)?);
+    let stopped = ShaperReport::ShaperStopped {
+        backend: applied.backend,
+        delay_line: applied.delay_line,
+        namespaces: None,
+    };
+    eprintln!("{}", stopped.to_line());
     Ok(())
 }
 
 fn print_probe() -> Result<(), ShaperError> {
     let mut out = std::io::stdout().lock();
-    writeln!(out, "{}", serde_json::to_string(&probe())?)?;
+    writeln!(out, "{}", probe().to_line())?;
     Ok(())
 }
 

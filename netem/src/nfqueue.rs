@@ -10,12 +10,12 @@ use std::io;
 use std::os::fd::{BorrowedFd, RawFd};
 use std::time::Instant;
 
+use lab_events::shaper::DelayStats;
 use nfq::{Message, Queue, Verdict};
 use nix::errno::Errno;
 use nix::poll::{PollFd, PollFlags, ppoll};
 use nix::sys::prctl::set_timerslack;
 use nix::sys::time::TimeSpec;
-use serde::Serialize;
 
 use crate::error::ShaperError;
 use crate::scheduler::{DelayQueue, JitterSampler};
@@ -170,29 +170,6 @@ fn socket_inode(link: &str) -> Option<u64> {
         .strip_suffix(']')?
         .parse()
         .ok()
-}
-
-/// Counters of one delay-line run, printed when it stops.
-#[derive(Debug, Default, Clone, Copy, Serialize)]
-pub struct DelayStats {
-    /// Packets taken from the queue.
-    pub received: u64,
-    /// Packets accepted after their delay.
-    pub released: u64,
-    /// Packets accepted early because the shaper was stopping.
-    pub flushed: u64,
-    /// Most packets held at once.
-    pub max_held: usize,
-}
-
-impl DelayStats {
-    /// Adds another delay line's counters (`max_held` takes the larger).
-    pub fn add(&mut self, other: &Self) {
-        self.received += other.received;
-        self.released += other.released;
-        self.flushed += other.flushed;
-        self.max_held = self.max_held.max(other.max_held);
-    }
 }
 
 /// The delay line: the queue, the held packets and the delay sampler.

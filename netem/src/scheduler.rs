@@ -232,13 +232,13 @@ mod tests {
     fn millisecond_and_a_half_jitter_covers_its_whole_range() {
         // netem/fixed-25ms.toml: 25 ms ± 2.5 ms, as labshaper gets it (`--delay-us 25000
         // --jitter-us 2500`).
-        let shape = crate::shape::Shape {
-            delay_us: 25_000,
-            jitter_us: 2_500,
+        let shape = lab_config::LinkShape {
+            delay: Duration::from_micros(25_000),
+            jitter: Duration::from_micros(2_500),
             loss: 0.0,
-            rate_kbit: 0,
+            rate_kbit: None,
         };
-        let mut sampler = JitterSampler::new(shape.delay(), shape.jitter(), 2);
+        let mut sampler = JitterSampler::new(shape.delay, shape.jitter, 2);
         let samples: Vec<Duration> = (0..10_000).map(|_| sampler.sample()).collect();
         let min = samples.iter().min().copied().unwrap_or_default();
         let max = samples.iter().max().copied().unwrap_or_default();

@@ -1,100 +1,59 @@
-//! What a link should look like, independent of how it is imposed.
+//! `labshaper`'s words for a link shape that breaks a rule: the shape and its bounds are
+//! `lab_config`'s ([`LinkShape::check`]), and the messages here name the flag that set the
+//! value. Also the decimals `tc` and `iptables` are given.
 
-use std::time::Duration;
+use std::fmt;
 
-use serde::Serialize;
+use lab_config::bounds::{MAX_LINK_DELAY, MAX_LINK_RATE_KBIT};
+use lab_config::{LinkProblem, LinkShape};
 
-/// The longest delay a shape may add: 10 s.
-pub const MAX_DELAY_US: u64 = 10_000_000;
-/// The highest rate limit a shape may set: 100 gbit/s.
-pub const MAX_RATE_KBIT: u64 = 100_000_000;
-
-/// An egress link shape: one-way delay, jitter, random loss and a rate limit.
-///
-/// Delay and jitter are whole microseconds, the precision of the profiles they come from.
-/// Jitter is uniform in `[-jitter, +jitter]` around `delay` and at most `delay`, so no
-/// packet is released before it arrived. This matches kernel netem without a
-/// `distribution` table, so both backends draw from the same distribution.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct Shape {
-    /// Added one-way delay in microseconds, at most [`MAX_DELAY_US`].
-    pub delay_us: u64,
-    /// Jitter half-width in microseconds, at most `delay_us`.
-    pub jitter_us: u64,
-    /// Probability in `[0, 1]` that a packet is dropped.
-    pub loss: f64,
-    /// Rate limit in kbit/s, at most [`MAX_RATE_KBIT`]; 0 means unlimited.
-    pub rate_kbit: u64,
-}
-
-/// Why a [`Shape`] is out of range, named by the `labshaper` flag that sets the value.
+/// Why a [`LinkShape`] is out of range, named by the `labshaper` flag that sets the value.
 /// Messages are lowercase and read after "failed to accept the link shape: ".
-#[derive(Debug, Clone, Copy, PartialEq, thiserror::Error)]
-pub enum ShapeError {
-    /// The delay is longer than [`MAX_DELAY_US`].
-    #[error("--delay-us {0} is above the maximum {MAX_DELAY_US} (10 s)")]
-    DelayTooLong(u64),
-    /// The jitter is wider than the delay (including jitter with no delay at all).
-    #[error("--jitter-us {jitter_us} is above --delay-us {delay_us} (jitter is at most the delay)")]
-    JitterAboveDelay {
-        /// The jitter half-width asked for.
-        jitter_us: u64,
-        /// The delay asked for.
-        delay_us: u64,
-    },
-    /// The loss is not a probability (below 0, above 1, or not a number).
-    #[error("--loss {0} is not a probability in [0, 1]")]
-    LossNotAProbability(f64),
-    /// The rate limit is above [`MAX_RATE_KBIT`].
-    #[error("--rate-kbit {0} is above the maximum {MAX_RATE_KBIT} (100 gbit/s)")]
-    RateTooHigh(u64),
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ShapeError(pub LinkProblem);
+
+impl fmt::Display for ShapeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let us = |d: std::time::Duration| d.as_micros();
+        match self.0 {
+            LinkProblem::DelayTooLong(delay) => write!(
+                f,
+                "--delay-us {} is above the maximum {} ({} s)",
+                us(delay),
+                us(MAX_LINK_DELAY),
+                MAX_LINK_DELAY.as_secs()
+            ),
+            LinkProblem::JitterWithoutDelay(jitter) => write!(
+                f,
+                "--jitter-us {} is above --delay-us 0 (jitter is at most the delay)",
+                us(jitter)
+            ),
+            LinkProblem::JitterAboveDelay { jitter, delay } => write!(
+                f,
+                "--jitter-us {} is above --delay-us {} (jitter is at most the delay)",
+                us(jitter),
+                us(delay)
+            ),
+            LinkProblem::LossNotAProbability(loss) => {
+                write!(f, "--loss {loss} is not a probability in [0, 1]")
+            }
+            LinkProblem::RateTooHigh(rate) => write!(
+                f,
+                "--rate-kbit {rate} is above the maximum {MAX_LINK_RATE_KBIT} ({} gbit/s)",
+                MAX_LINK_RATE_KBIT / 1_000_000
+            ),
+        }
+    }
 }
 
-impl Shape {
-    /// Checks the ranges: delay at most 10 s, jitter at most the delay, loss a probability,
-    /// rate at most 100 gbit/s.
-    pub fn validate(&self) -> Result<(), ShapeError> {
-        if self.delay_us > MAX_DELAY_US {
-            return Err(ShapeError::DelayTooLong(self.delay_us));
-        }
-        if self.jitter_us > self.delay_us {
-            return Err(ShapeError::JitterAboveDelay {
-                jitter_us: self.jitter_us,
-                delay_us: self.delay_us,
-            });
-        }
-        if !(0.0..=1.0).contains(&self.loss) {
-            return Err(ShapeError::LossNotAProbability(self.loss));
-        }
-        if self.rate_kbit > MAX_RATE_KBIT {
-            return Err(ShapeError::RateTooHigh(self.rate_kbit));
-        }
-        Ok(())
-    }
+impl std::error::Error for ShapeError {}
 
-    /// The delay as a duration.
-    pub fn delay(&self) -> Duration {
-        Duration::from_micros(self.delay_us)
-    }
-
-    /// The jitter half-width as a duration.
-    pub fn jitter(&self) -> Duration {
-        Duration::from_micros(self.jitter_us)
-    }
-
-    /// Whether any packet needs to be held back (delay or jitter).
-    pub fn delays(&self) -> bool {
-        self.delay_us > 0 || self.jitter_us > 0
-    }
-
-    /// Whether packets are dropped at random.
-    pub fn drops(&self) -> bool {
-        self.loss > 0.0
-    }
-
-    /// Whether the rate is limited.
-    pub fn limits_rate(&self) -> bool {
-        self.rate_kbit > 0
+/// Checks the shape's ranges (delay at most 10 s, jitter at most the delay, loss a
+/// probability, rate at most 100 gbit/s); fails on the first rule it breaks.
+pub fn check(shape: &LinkShape) -> Result<(), ShapeError> {
+    match shape.check().first() {
+        Some(&problem) => Err(ShapeError(problem)),
+        None => Ok(()),
     }
 }
 
@@ -112,66 +71,55 @@ pub fn format_decimal(value: f64) -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
 
-    fn shape(delay_us: u64, jitter_us: u64, loss: f64) -> Shape {
-        Shape {
-            delay_us,
-            jitter_us,
+    fn shape(delay_us: u64, jitter_us: u64, loss: f64) -> LinkShape {
+        LinkShape {
+            delay: Duration::from_micros(delay_us),
+            jitter: Duration::from_micros(jitter_us),
             loss,
-            rate_kbit: 0,
+            rate_kbit: None,
         }
     }
 
     #[test]
-    fn loss_must_be_a_probability() {
-        assert!(shape(0, 0, 0.0).validate().is_ok());
-        assert!(shape(0, 0, 1.0).validate().is_ok());
+    fn the_first_broken_rule_is_the_error() {
+        assert_eq!(check(&shape(500, 100, 0.0)), Ok(()));
         assert_eq!(
-            shape(0, 0, 1.5).validate(),
-            Err(ShapeError::LossNotAProbability(1.5))
-        );
-        assert!(shape(0, 0, -0.1).validate().is_err());
-        assert!(shape(0, 0, f64::NAN).validate().is_err());
-        assert!(shape(0, 0, f64::INFINITY).validate().is_err());
-    }
-
-    #[test]
-    fn jitter_is_at_most_the_delay() {
-        assert_eq!(
-            shape(0, 5, 0.0).validate(),
-            Err(ShapeError::JitterAboveDelay {
-                jitter_us: 5,
-                delay_us: 0
-            })
-        );
-        assert!(shape(2000, 2001, 0.0).validate().is_err());
-        assert!(shape(2000, 2000, 0.0).validate().is_ok());
-        assert!(shape(500, 100, 0.0).validate().is_ok());
-    }
-
-    #[test]
-    fn delay_and_rate_are_bounded() {
-        assert!(shape(MAX_DELAY_US, 0, 0.0).validate().is_ok());
-        assert_eq!(
-            shape(MAX_DELAY_US + 1, 0, 0.0).validate(),
-            Err(ShapeError::DelayTooLong(MAX_DELAY_US + 1))
-        );
-        let mut s = shape(0, 0, 0.0);
-        s.rate_kbit = MAX_RATE_KBIT;
-        assert!(s.validate().is_ok());
-        s.rate_kbit = MAX_RATE_KBIT + 1;
-        assert_eq!(
-            s.validate(),
-            Err(ShapeError::RateTooHigh(MAX_RATE_KBIT + 1))
+            check(&shape(0, 5, 1.5)),
+            Err(ShapeError(LinkProblem::JitterWithoutDelay(
+                Duration::from_micros(5)
+            )))
         );
     }
 
     #[test]
-    fn durations_keep_the_microseconds() {
-        let s = shape(25_000, 2_500, 0.0);
-        assert_eq!(s.delay(), Duration::from_micros(25_000));
-        assert_eq!(s.jitter(), Duration::from_micros(2_500));
+    fn messages_name_the_flags() {
+        let text = |s: &LinkShape| check(s).err().map(|e| e.to_string()).unwrap_or_default();
+        assert_eq!(
+            text(&shape(10_000_001, 0, 0.0)),
+            "--delay-us 10000001 is above the maximum 10000000 (10 s)"
+        );
+        assert_eq!(
+            text(&shape(0, 100, 0.0)),
+            "--jitter-us 100 is above --delay-us 0 (jitter is at most the delay)"
+        );
+        assert_eq!(
+            text(&shape(2000, 2001, 0.0)),
+            "--jitter-us 2001 is above --delay-us 2000 (jitter is at most the delay)"
+        );
+        assert_eq!(
+            text(&shape(0, 0, 1.5)),
+            "--loss 1.5 is not a probability in [0, 1]"
+        );
+        let mut fast = shape(0, 0, 0.0);
+        fast.rate_kbit = Some(100_000_001);
+        assert_eq!(
+            text(&fast),
+            "--rate-kbit 100000001 is above the maximum 100000000 (100 gbit/s)"
+        );
     }
 
     #[test]

@@ -169,8 +169,8 @@ pub fn render(plan: &Plan, images: &ComposeImages, source: &str) -> Result<Strin
             let _ = writeln!(o, "    depends_on:");
             let _ = writeln!(o, "      - {first}");
         }
-        if let (true, Some(tools)) = (shaped, &images.tools) {
-            let args: Vec<String> = shaper_command(plan).iter().map(|a| quoted(a)).collect();
+        if let (true, Some(tools), Some(command)) = (shaped, &images.tools, shaper_command(plan)) {
+            let args: Vec<String> = command.iter().map(|a| quoted(a)).collect();
             let _ = writeln!(o, "  {}-shaper:", n.name);
             let _ = writeln!(o, "    image: {}", quoted(tools));
             let _ = writeln!(o, "    command: [{}]", args.join(", "));
@@ -367,12 +367,13 @@ size = "1KiB"
         let p = test_plan("userspace");
         assert_eq!(p.link.jitter, std::time::Duration::from_micros(2500));
         for args in [shaper_command(&p), host_shaper_command(&p)] {
+            let args = args.expect("the plan shapes");
             assert_eq!(flag_value(&args, "--delay-us"), Some("25000"), "{args:?}");
             assert_eq!(flag_value(&args, "--jitter-us"), Some("2500"), "{args:?}");
             assert!(!args.iter().any(|a| a.ends_with("-ms")), "{args:?}");
         }
         assert_eq!(
-            host_shaper_command(&p)[..3],
+            host_shaper_command(&p).expect("the plan shapes")[..3],
             ["/labshaper", "host", "--stdin"]
         );
     }
@@ -384,7 +385,7 @@ size = "1KiB"
         p.link =
             crate::scenario::profile::load(&crate::scenario::profile::profile_path(&netem, "lan"))
                 .expect("netem/lan.toml");
-        let args = host_shaper_command(&p);
+        let args = host_shaper_command(&p).expect("the plan shapes");
         assert_eq!(flag_value(&args, "--delay-us"), Some("500"), "{args:?}");
         assert_eq!(flag_value(&args, "--jitter-us"), Some("100"), "{args:?}");
         assert_eq!(flag_value(&args, "--loss"), Some("0"), "{args:?}");

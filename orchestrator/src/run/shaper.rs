@@ -9,6 +9,9 @@ use std::pin::Pin;
 use std::time::Duration;
 
 use futures::StreamExt;
+use lab_config::ShaperConfig;
+use lab_config::shaper::DEFAULT_DEV;
+use lab_events::shaper::ShaperReport;
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 use tokio::task::JoinHandle;
@@ -23,21 +26,12 @@ pub const SHAPER_ROLE: &str = "shaper";
 /// How long the shaper may take to shape the last node after it was handed over.
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// What the shaper reported about one namespace.
-#[derive(Debug, Clone, PartialEq)]
-enum Report {
-    /// The shape is in force; the back end that runs it.
-    Ready { backend: String },
-    /// The namespace could not be shaped.
-    Failed { pid: u64, error: String },
-}
-
 /// A running shaper container and the two tasks that talk to it.
 pub struct HostShaper {
     /// The container's id.
     pub id: String,
     pids: UnboundedSender<u32>,
-    reports: UnboundedReceiver<Report>,
+    reports: UnboundedReceiver<ShaperReport>,
     writer: JoinHandle<Result<(), String>>,
     reader: JoinHandle<()>,
 }
@@ -50,12 +44,15 @@ impl HostShaper {
         plan: &Plan,
         image: &str,
     ) -> Result<Self, Error> {
+        let cmd = host_shaper_command(plan).ok_or_else(|| {
+            Error::Infra("start the shaper: the scenario's shaper is `none`".into())
+        })?;
         let spec = ContainerSpec {
             run_id: run_id.to_string(),
             role: SHAPER_ROLE.into(),
             name: format!("{run_id}-shaper"),
             image: image.to_string(),
-            cmd: Some(host_shaper_command(plan)),
+            cmd: Some(cmd),
             host_pid_no_network: true,
             open_stdin: true,
             // NET_ADMIN for tc/iptables/NFQUEUE, SYS_ADMIN for setns into each node's
@@ -112,11 +109,14 @@ impl HostShaper {
                 return Ok(backends.join("+"));
             }
             match tokio::time::timeout(READY_TIMEOUT, self.reports.recv()).await {
-                Ok(Some(Report::Ready { backend })) => {
+                Ok(Some(ShaperReport::ShaperReady { backend, .. })) => {
                     ready += 1;
-                    backends.push(backend);
+                    backends.push(backend.name().to_string());
                 }
-                Ok(Some(Report::Failed { pid, error })) => break format!("pid {pid}: {error}"),
+                Ok(Some(ShaperReport::ShaperFailed { pid, error })) => {
+                    break format!("pid {pid}: {error}");
+                }
+                Ok(Some(_)) => {}
                 Ok(None) => break "it exited".to_string(),
                 Err(_) => {
                     break format!(
@@ -167,61 +167,44 @@ async fn write_pids(
     Ok(())
 }
 
-/// A `shaper_ready` or `shaper_failed` line; anything else is not a report.
-fn parse_report(line: &str) -> Option<Report> {
-    let v: serde_json::Value = serde_json::from_str(line).ok()?;
-    match v["event"].as_str()? {
-        "shaper_ready" => Some(Report::Ready {
-            backend: v["backend"].as_str().unwrap_or("unknown").to_string(),
-        }),
-        "shaper_failed" => Some(Report::Failed {
-            pid: v["pid"].as_u64().unwrap_or_default(),
-            error: v["error"].as_str().unwrap_or_default().to_string(),
-        }),
+/// A `shaper_ready` or `shaper_failed` line; anything else (another report, a line of
+/// text) is not a report the runner waits for.
+fn parse_report(line: &str) -> Option<ShaperReport> {
+    match ShaperReport::parse(line).ok()? {
+        r @ (ShaperReport::ShaperReady { .. } | ShaperReport::ShaperFailed { .. }) => Some(r),
         _ => None,
     }
 }
 
-/// The `labshaper` command line of a node's sidecar, as compose files name it.
-pub fn shaper_command(plan: &Plan) -> Vec<String> {
+/// What the shaper imposes for `plan`: its link shape with its back end on each node's
+/// egress device; `None` when the scenario's shaper is `none`.
+pub fn shaper_config(plan: &Plan) -> Option<ShaperConfig> {
+    Some(ShaperConfig {
+        shape: plan.link.clone(),
+        backend: plan.shaper.backend()?,
+        dev: DEFAULT_DEV.to_string(),
+    })
+}
+
+/// The `labshaper` command line of a node's sidecar, as compose files name it; `None` when
+/// the scenario's shaper is `none`.
+pub fn shaper_command(plan: &Plan) -> Option<Vec<String>> {
     let mut args = vec![LABSHAPER_IN_IMAGE.to_string(), "apply".into()];
-    args.extend(shape_flags(plan));
-    args
+    args.extend(shaper_config(plan)?.to_args());
+    Some(args)
 }
 
 /// The `labshaper host` command line that shapes every node of a run from one container:
-/// the same shape in the network namespace of each pid it reads on stdin.
-pub fn host_shaper_command(plan: &Plan) -> Vec<String> {
+/// the same shape in the network namespace of each pid it reads on stdin; `None` when the
+/// scenario's shaper is `none`.
+pub fn host_shaper_command(plan: &Plan) -> Option<Vec<String>> {
     let mut args = vec![
         LABSHAPER_IN_IMAGE.to_string(),
         "host".into(),
         "--stdin".into(),
     ];
-    args.extend(shape_flags(plan));
-    args
-}
-
-/// The shape and back end of a plan as `labshaper` flags. Delay and jitter go in whole
-/// microseconds, the precision profiles are parsed to, so the shaper imposes exactly what
-/// the result and the report state (±2.5 ms stays ±2.5 ms, not ±3 ms).
-fn shape_flags(plan: &Plan) -> Vec<String> {
-    let link = &plan.link;
-    let mut args = vec![
-        "--dev".into(),
-        "eth0".into(),
-        "--delay-us".into(),
-        link.delay.as_micros().to_string(),
-        "--jitter-us".into(),
-        link.jitter.as_micros().to_string(),
-        "--loss".into(),
-        link.loss.to_string(),
-        "--backend".into(),
-        plan.shaper.name().to_string(),
-    ];
-    if let Some(rate) = link.rate_kbit {
-        args.extend(["--rate-kbit".to_string(), rate.to_string()]);
-    }
-    args
+    args.extend(shaper_config(plan)?.to_args());
+    Some(args)
 }
 
 fn infra(e: DockerError) -> Error {
@@ -230,24 +213,69 @@ fn infra(e: DockerError) -> Error {
 
 #[cfg(test)]
 mod tests {
+    use lab_config::BackendChoice;
+    use lab_events::shaper::{Backend, JitterDistribution};
+
     use super::*;
+    use crate::scenario::ShaperChoice;
+    use crate::testkit;
 
     #[test]
     fn reads_ready_and_failed_lines_and_ignores_the_rest() {
-        assert_eq!(
-            parse_report(r#"{"event":"shaper_ready","backend":"userspace","pid":7}"#),
-            Some(Report::Ready {
-                backend: "userspace".into()
-            })
-        );
+        let ready = ShaperReport::ShaperReady {
+            backend: Backend::Userspace,
+            requested: BackendChoice::Auto,
+            dev: "eth0".into(),
+            delay_us: 25_000,
+            jitter_us: 2_500,
+            jitter_distribution: JitterDistribution::Uniform,
+            loss: 0.0,
+            rate_kbit: 0,
+            queue: Some(0),
+            seed: 3,
+            pid: Some(7),
+        };
+        assert_eq!(parse_report(&ready.to_line()), Some(ready));
         assert_eq!(
             parse_report(r#"{"event":"shaper_failed","pid":9,"error":"failed to x"}"#),
-            Some(Report::Failed {
+            Some(ShaperReport::ShaperFailed {
                 pid: 9,
                 error: "failed to x".into()
             })
         );
         assert_eq!(parse_report(r#"{"event":"shaper_stopped"}"#), None);
+        assert_eq!(
+            parse_report(r#"{"event":"shaper_stopped","backend":"kernel"}"#),
+            None
+        );
         assert_eq!(parse_report("labshaper: hello"), None);
+        // A ready line missing what labshaper always writes is not one.
+        assert_eq!(
+            parse_report(r#"{"event":"shaper_ready","backend":"userspace","pid":7}"#),
+            None
+        );
+    }
+
+    #[test]
+    fn the_plans_shape_and_back_end_go_to_the_shaper() {
+        let mut plan = testkit::Small {
+            link: r#"{ delay = "25ms", jitter = "2.5ms", loss = 0.01, rate = "10mbit" }"#,
+            ..testkit::Small::default()
+        }
+        .plan();
+        let Some(cfg) = shaper_config(&plan) else {
+            panic!("{:?} shapes", plan.shaper);
+        };
+        assert_eq!(cfg.shape, plan.link);
+        assert_eq!(Some(cfg.backend), plan.shaper.backend());
+        assert_eq!(cfg.dev, "eth0");
+        assert_eq!(
+            host_shaper_command(&plan).map(|c| c[3..].to_vec()),
+            Some(cfg.to_args())
+        );
+        plan.shaper = ShaperChoice::None;
+        assert_eq!(shaper_config(&plan), None);
+        assert_eq!(shaper_command(&plan), None);
+        assert_eq!(host_shaper_command(&plan), None);
     }
 }

@@ -12,23 +12,25 @@
 //! ```
 //!
 //! Every field is optional (absent = not shaped). The same fields form an inline
-//! `[network.link]` table in a scenario. Delay and jitter are kept to the microsecond, and
-//! the shaper is given them in microseconds.
+//! `[network.link]` table in a scenario. The profile is `lab_config`'s link shape, the
+//! value the shaper is given: its bounds and its check are defined there once, and this
+//! module words each broken rule for the profile's field.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use lab_config::bounds::{MAX_LINK_DELAY, MAX_LINK_RATE_KBIT};
+use lab_config::{BackendChoice, LinkProblem};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Diagnostic, Error};
 use crate::scenario::doc::{Document, FieldPath};
-use crate::scenario::units::{self, duration_str};
+use crate::scenario::units;
 
-/// The longest one-way delay a profile may impose (the shaper's limit too).
-pub const MAX_DELAY: Duration = Duration::from_secs(10);
-/// The highest rate limit a profile may set, in kbit/s: 100 gbit/s (the shaper's limit too).
-pub const MAX_RATE_KBIT: u64 = 100_000_000;
+/// The impairment imposed on each node's egress: delay and jitter (serialised as e.g.
+/// `"25ms"`), loss and rate limit (`None` = unlimited).
+pub type LinkProfile = lab_config::LinkShape;
 
 /// Which link-shaping back end a run uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -46,6 +48,16 @@ pub enum ShaperChoice {
 }
 
 impl ShaperChoice {
+    /// The back end `labshaper` is asked for; `None` for no shaping.
+    pub fn backend(self) -> Option<BackendChoice> {
+        match self {
+            ShaperChoice::Auto => Some(BackendChoice::Auto),
+            ShaperChoice::Kernel => Some(BackendChoice::Kernel),
+            ShaperChoice::Userspace => Some(BackendChoice::Userspace),
+            ShaperChoice::None => None,
+        }
+    }
+
     /// The name as written in scenarios: `auto`, `kernel`, `userspace` or `none`.
     pub fn name(self) -> &'static str {
         match self {
@@ -60,42 +72,6 @@ impl ShaperChoice {
 impl fmt::Display for ShaperChoice {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
-    }
-}
-
-/// The impairment imposed on each node's egress.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct LinkProfile {
-    /// One-way delay added to every packet a node sends (serialised as e.g. `"25ms"`).
-    #[serde(with = "duration_str")]
-    pub delay: Duration,
-    /// Uniform variation around `delay` (± jitter); never more than `delay`.
-    #[serde(with = "duration_str")]
-    pub jitter: Duration,
-    /// Probability that a packet is dropped, 0..=1.
-    pub loss: f64,
-    /// Egress rate limit in kbit/s; `None` = unlimited.
-    pub rate_kbit: Option<u64>,
-}
-
-impl LinkProfile {
-    /// A link with no impairment.
-    pub fn none() -> Self {
-        LinkProfile {
-            delay: Duration::ZERO,
-            jitter: Duration::ZERO,
-            loss: 0.0,
-            rate_kbit: None,
-        }
-    }
-
-    /// Whether this profile imposes nothing (no shaper needs to run).
-    pub fn is_none(&self) -> bool {
-        self.delay.is_zero()
-            && self.jitter.is_zero()
-            && self.loss == 0.0
-            && self.rate_kbit.is_none()
     }
 }
 
@@ -156,65 +132,67 @@ pub(crate) fn validate_link(
     };
     let delay = duration("delay", &raw.delay);
     let jitter = duration("jitter", &raw.jitter);
-    if delay > MAX_DELAY {
-        diags.push(doc.diag(
-            &field("delay"),
-            format!(
-                "must be at most {}, got {}",
-                units::format_duration(MAX_DELAY),
-                units::format_duration(delay)
-            ),
-        ));
-    }
-    if !jitter.is_zero() && delay.is_zero() {
-        diags.push(doc.diag(
-            &field("jitter"),
-            format!(
-                "needs a non-zero delay to vary around, got jitter {} with delay 0s",
-                units::format_duration(jitter)
-            ),
-        ));
-    } else if jitter > delay {
-        diags.push(doc.diag(
-            &field("jitter"),
-            format!(
-                "must not exceed delay ({} > {})",
-                units::format_duration(jitter),
-                units::format_duration(delay)
-            ),
-        ));
-    }
-    let loss = raw.loss.unwrap_or(0.0);
-    if !(0.0..=1.0).contains(&loss) {
-        diags.push(doc.diag(
-            &field("loss"),
-            format!("must be a finite probability in 0..=1, got {loss}"),
-        ));
-    }
-    let rate_kbit = match raw.rate.as_deref().map(units::parse_rate_kbit) {
-        None => None,
-        Some(Ok(r)) if r > MAX_RATE_KBIT => {
-            diags.push(doc.diag(
-                &field("rate"),
-                format!("must be at most 100gbit, got {r}kbit"),
-            ));
-            None
-        }
-        Some(Ok(r)) => Some(r),
-        Some(Err(e)) => {
-            diags.push(doc.diag(&field("rate"), e));
-            None
-        }
+    let (rate_kbit, rate_error) = match raw.rate.as_deref().map(units::parse_rate_kbit) {
+        None => (None, None),
+        Some(Ok(r)) => (Some(r), None),
+        Some(Err(e)) => (None, Some(e)),
     };
-    LinkProfile {
+    let mut link = LinkProfile {
         delay,
         jitter,
-        loss: if (0.0..=1.0).contains(&loss) {
-            loss
-        } else {
-            0.0
-        },
+        loss: raw.loss.unwrap_or(0.0),
         rate_kbit,
+    };
+    for problem in link.check() {
+        let (name, message) = describe(problem);
+        diags.push(doc.diag(&field(name), message));
+        // Keep the value usable: no impossible loss or rate goes further.
+        match problem {
+            LinkProblem::LossNotAProbability(_) => link.loss = 0.0,
+            LinkProblem::RateTooHigh(_) => link.rate_kbit = None,
+            _ => {}
+        }
+    }
+    if let Some(e) = rate_error {
+        diags.push(doc.diag(&field("rate"), e));
+    }
+    link
+}
+
+/// The profile field a broken rule is about, and what is wrong with it.
+fn describe(problem: LinkProblem) -> (&'static str, String) {
+    let fmt = units::format_duration;
+    match problem {
+        LinkProblem::DelayTooLong(delay) => (
+            "delay",
+            format!(
+                "must be at most {}, got {}",
+                fmt(MAX_LINK_DELAY),
+                fmt(delay)
+            ),
+        ),
+        LinkProblem::JitterWithoutDelay(jitter) => (
+            "jitter",
+            format!(
+                "needs a non-zero delay to vary around, got jitter {} with delay 0s",
+                fmt(jitter)
+            ),
+        ),
+        LinkProblem::JitterAboveDelay { jitter, delay } => (
+            "jitter",
+            format!("must not exceed delay ({} > {})", fmt(jitter), fmt(delay)),
+        ),
+        LinkProblem::LossNotAProbability(loss) => (
+            "loss",
+            format!("must be a finite probability in 0..=1, got {loss}"),
+        ),
+        LinkProblem::RateTooHigh(rate) => (
+            "rate",
+            format!(
+                "must be at most {}gbit, got {rate}kbit",
+                MAX_LINK_RATE_KBIT / 1_000_000
+            ),
+        ),
     }
 }
 
@@ -364,8 +342,8 @@ mod tests {
             "delay = \"10s\"\njitter = \"10s\"\nloss = 1.0\nrate = \"100gbit\"\n",
         )
         .expect("valid");
-        assert_eq!((p.delay, p.jitter), (MAX_DELAY, MAX_DELAY));
-        assert_eq!(p.rate_kbit, Some(MAX_RATE_KBIT));
+        assert_eq!((p.delay, p.jitter), (MAX_LINK_DELAY, MAX_LINK_DELAY));
+        assert_eq!(p.rate_kbit, Some(MAX_LINK_RATE_KBIT));
     }
 
     #[test]
