@@ -3,6 +3,13 @@
 //! ([`crate::bounds`]). `meshnode` reads it; the orchestrator writes it for every node of a
 //! run and checks a scenario's `[gossipsub]` table with [`GossipsubSettings::check`].
 
+mod checks;
+mod gossipsub;
+
+use checks::Checker;
+pub use checks::{check_dial_address, check_text};
+pub use gossipsub::GossipsubSettings;
+
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -103,70 +110,6 @@ impl Default for NodeConfig {
     }
 }
 
-/// Gossipsub 1.1 mesh and peer-score settings; defaults are the spec's (§4.1, §4.2).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct GossipsubSettings {
-    /// Target mesh degree D.
-    pub mesh_n: usize,
-    /// Low watermark D_lo.
-    pub mesh_n_low: usize,
-    /// High watermark D_hi.
-    pub mesh_n_high: usize,
-    /// Minimum outbound mesh peers D_out.
-    pub mesh_outbound_min: usize,
-    /// Heartbeats of message history kept.
-    pub history_length: usize,
-    /// Heartbeats of history gossiped in IHAVE.
-    pub history_gossip: usize,
-    /// Heartbeat interval in milliseconds.
-    pub heartbeat_ms: u64,
-    /// Duplicate cache time in milliseconds.
-    pub duplicate_cache_ms: u64,
-    /// Whether own messages are flooded to all peers instead of the mesh.
-    pub flood_publish: bool,
-    /// Below this score no gossip is exchanged with a peer.
-    pub gossip_threshold: f64,
-    /// Below this score own messages are not published to a peer.
-    pub publish_threshold: f64,
-    /// Below this score all RPCs from a peer are ignored.
-    pub graylist_threshold: f64,
-    /// Above this score peer exchange from a peer is accepted.
-    pub accept_px_threshold: f64,
-    /// Median mesh score below which opportunistic grafting runs.
-    pub opportunistic_graft_threshold: f64,
-    /// Weight of invalid message deliveries (P4) on the topic.
-    pub invalid_message_deliveries_weight: f64,
-    /// Weight of the IP colocation factor (P6).
-    pub ip_colocation_factor_weight: f64,
-    /// Peers per IP tolerated before P6 applies.
-    pub ip_colocation_factor_threshold: f64,
-}
-
-impl Default for GossipsubSettings {
-    fn default() -> Self {
-        Self {
-            mesh_n: 6,
-            mesh_n_low: 4,
-            mesh_n_high: 12,
-            mesh_outbound_min: 2,
-            history_length: 5,
-            history_gossip: 3,
-            heartbeat_ms: 1000,
-            duplicate_cache_ms: 120_000,
-            flood_publish: false,
-            gossip_threshold: -100.0,
-            publish_threshold: -500.0,
-            graylist_threshold: -1000.0,
-            accept_px_threshold: 50.0,
-            opportunistic_graft_threshold: 5.0,
-            invalid_message_deliveries_weight: -10.0,
-            ip_colocation_factor_weight: -5.0,
-            ip_colocation_factor_threshold: 3.0,
-        }
-    }
-}
-
 /// A publish schedule.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -233,222 +176,10 @@ impl Default for LimitsConfig {
     }
 }
 
-/// Collects problems under one field path.
-struct Checker {
-    at: FieldPath,
-    problems: Vec<Problem>,
-}
-
-impl Checker {
-    fn new(at: FieldPath) -> Self {
-        Checker {
-            at,
-            problems: Vec::new(),
-        }
-    }
-
-    fn fail(&mut self, field: &str, message: impl Into<String>) {
-        self.relation(field, &[], message);
-    }
-
-    /// A rule over several fields, reported at `field` (or at the first of `related` a
-    /// file gives).
-    fn relation(&mut self, field: &str, related: &[&str], message: impl Into<String>) {
-        self.problems.push(Problem {
-            field: self.at.key(field),
-            message: message.into(),
-            related: related.iter().map(|r| self.at.key(r)).collect(),
-        });
-    }
-
-    /// `lo <= v <= hi` for an integer field.
-    fn within<T: PartialOrd + std::fmt::Display + Copy>(
-        &mut self,
-        field: &str,
-        v: T,
-        lo: T,
-        hi: T,
-    ) {
-        if v < lo || v > hi {
-            self.fail(field, format!("must be {lo}..={hi}, got {v}"));
-        }
-    }
-
-    /// A finite float in `lo..=hi`.
-    fn within_f(&mut self, field: &str, v: f64, lo: f64, hi: f64) -> bool {
-        let ok = v.is_finite() && v >= lo && v <= hi;
-        if !ok {
-            self.fail(
-                field,
-                format!(
-                    "must be a number in {}..={}, got {}",
-                    num(lo),
-                    num(hi),
-                    num(v)
-                ),
-            );
-        }
-        ok
-    }
-
-    fn text(&mut self, field: &str, s: &str) {
-        if let Err(e) = check_text(s) {
-            self.fail(field, e);
-        }
-    }
-}
-
-/// The rule for a name, a topic or an address: not blank, at most [`MAX_NAME_BYTES`], no
-/// control characters.
-pub fn check_text(s: &str) -> Result<(), String> {
-    if s.trim().is_empty() {
-        Err("must not be empty".into())
-    } else if s.len() > MAX_NAME_BYTES {
-        Err(format!(
-            "must be at most {MAX_NAME_BYTES} bytes, got {}",
-            s.len()
-        ))
-    } else if s.chars().any(char::is_control) {
-        Err("must not contain control characters".into())
-    } else {
-        Ok(())
-    }
-}
-
 /// The topic a node uses when its configuration names none (spec §4.3).
 pub const DEFAULT_TOPIC: &str = "vigilia/consensus/v1";
 /// The largest payload a node accepts when its configuration sets no `max_payload`.
 pub const DEFAULT_MAX_PAYLOAD: usize = 64 * 1024;
-
-/// Whether a multiaddr names a transport the node speaks: `/ip4|ip6|dns*/HOST/tcp/PORT` or
-/// `/…/udp/PORT/quic-v1`, optionally followed by `/p2p/<peer id>`. Returns the reason when
-/// it does not.
-pub fn check_dial_address(addr: &str) -> Result<(), String> {
-    let parts: Vec<&str> = addr.split('/').collect();
-    if parts.first() != Some(&"") || parts.len() < 3 {
-        return Err(format!(
-            "`{addr}` is not a multiaddr (it must start with `/`)"
-        ));
-    }
-    if !matches!(parts[1], "ip4" | "ip6" | "dns" | "dns4" | "dns6") {
-        return Err(format!(
-            "`{addr}` must start with /ip4, /ip6 or /dns, not /{}",
-            parts[1]
-        ));
-    }
-    let port_ok = |p: Option<&&str>| p.is_some_and(|p| p.parse::<u16>().is_ok());
-    match (parts.get(3), parts.get(5)) {
-        (Some(&"tcp"), _) if port_ok(parts.get(4)) => Ok(()),
-        (Some(&"udp"), Some(&"quic-v1")) if port_ok(parts.get(4)) => Ok(()),
-        (None, _) => Err(format!(
-            "`{addr}` names no transport: add /tcp/PORT or /udp/PORT/quic-v1"
-        )),
-        _ => Err(format!(
-            "`{addr}` names no transport the node speaks (/tcp/PORT or /udp/PORT/quic-v1)"
-        )),
-    }
-}
-
-impl GossipsubSettings {
-    /// Every rule libp2p's gossipsub (config builder, score parameters, thresholds) and the
-    /// lab's bounds impose on these settings; fields relative to this table.
-    pub fn check(&self) -> Vec<Problem> {
-        let mut c = Checker::new(FieldPath::default());
-        let g = self;
-        c.within("mesh_n_high", g.mesh_n_high, 1, MAX_MESH_DEGREE);
-        if g.mesh_n_low == 0 {
-            c.fail("mesh_n_low", "must be positive");
-        }
-        if !(g.mesh_n_low <= g.mesh_n && g.mesh_n <= g.mesh_n_high) {
-            c.relation(
-                "mesh_n",
-                &["mesh_n_low", "mesh_n_high"],
-                format!(
-                    "needs mesh_n_low <= mesh_n <= mesh_n_high, got {} <= {} <= {}",
-                    g.mesh_n_low, g.mesh_n, g.mesh_n_high
-                ),
-            );
-        }
-        if g.mesh_outbound_min > g.mesh_n_low || g.mesh_outbound_min.saturating_mul(2) > g.mesh_n {
-            c.relation(
-                "mesh_outbound_min",
-                &["mesh_n_low", "mesh_n"],
-                format!(
-                    "needs mesh_outbound_min <= mesh_n_low and <= mesh_n / 2, got {} (mesh_n_low {}, mesh_n {})",
-                    g.mesh_outbound_min, g.mesh_n_low, g.mesh_n
-                ),
-            );
-        }
-        c.within("history_length", g.history_length, 1, MAX_HISTORY);
-        if g.history_gossip > g.history_length {
-            c.relation(
-                "history_gossip",
-                &["history_length"],
-                format!(
-                    "needs history_gossip <= history_length, got {} > {}",
-                    g.history_gossip, g.history_length
-                ),
-            );
-        }
-        c.within("heartbeat_ms", g.heartbeat_ms, MIN_HEARTBEAT_MS, 60_000);
-        c.within(
-            "duplicate_cache_ms",
-            g.duplicate_cache_ms,
-            g.heartbeat_ms.clamp(MIN_HEARTBEAT_MS, 60_000),
-            MAX_NODE_MILLIS,
-        );
-        let m = MAX_SCORE_MAGNITUDE;
-        let gossip = c.within_f("gossip_threshold", g.gossip_threshold, -m, 0.0);
-        let publish = c.within_f("publish_threshold", g.publish_threshold, -m, 0.0);
-        let graylist = c.within_f("graylist_threshold", g.graylist_threshold, -m, 0.0);
-        if gossip
-            && publish
-            && graylist
-            && !(g.graylist_threshold <= g.publish_threshold
-                && g.publish_threshold <= g.gossip_threshold)
-        {
-            c.relation(
-                "publish_threshold",
-                &["graylist_threshold", "gossip_threshold"],
-                format!(
-                    "needs graylist <= publish <= gossip <= 0, got {} <= {} <= {} <= 0",
-                    g.graylist_threshold, g.publish_threshold, g.gossip_threshold
-                ),
-            );
-        }
-        c.within_f("accept_px_threshold", g.accept_px_threshold, 0.0, m);
-        c.within_f(
-            "opportunistic_graft_threshold",
-            g.opportunistic_graft_threshold,
-            0.0,
-            m,
-        );
-        c.within_f(
-            "invalid_message_deliveries_weight",
-            g.invalid_message_deliveries_weight,
-            -m,
-            0.0,
-        );
-        c.within_f(
-            "ip_colocation_factor_weight",
-            g.ip_colocation_factor_weight,
-            -m,
-            0.0,
-        );
-        let floor = if g.ip_colocation_factor_weight == 0.0 {
-            0.0
-        } else {
-            1.0
-        };
-        c.within_f(
-            "ip_colocation_factor_threshold",
-            g.ip_colocation_factor_threshold,
-            floor,
-            m,
-        );
-        c.problems
-    }
-}
 
 impl NodeConfig {
     /// Parses and checks a TOML document; `origin` names it in diagnostics (a path, or the
