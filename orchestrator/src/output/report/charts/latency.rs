@@ -4,9 +4,8 @@
 use plotters::prelude::*;
 
 use super::{
-    C_BLUE, C_BROWN, C_GREEN, C_GRID, C_ORANGE, HALF, Key, LatencyTarget, Svg, Swatch, dashed,
-    desc_font, frame, label_font, ms_text, nice, percent, plain, render, target_color, time_unit,
-    verdict,
+    C_BLUE, C_BROWN, C_GREEN, C_ORANGE, HALF, Key, LatencyTarget, Svg, Swatch, axes, dashed, frame,
+    ms_text, nice, percent, plain, render, target_color, time_unit, verdict,
 };
 use crate::analysis::LatencySummary;
 use crate::output::report::series::{quantile, thin};
@@ -71,15 +70,9 @@ pub(in crate::output::report) fn latency_cdf(
     }
     render(HALF, &key, |root| {
         let mut chart = frame(root, "Latency CDF").build_cartesian_2d(0f64..x_max, 0f64..1.0f64)?;
-        chart
-            .configure_mesh()
-            .light_line_style(C_GRID)
-            .x_desc(x_desc)
-            .y_desc("share of deliveries at or below")
+        axes(&mut chart, x_desc, "share of deliveries at or below")
             .x_label_formatter(&plain)
             .y_label_formatter(&percent)
-            .label_style(label_font())
-            .axis_desc_style(desc_font())
             .draw()?;
         for (i, t) in targets.iter().enumerate() {
             let style = target_color(i).stroke_width(2);
@@ -134,15 +127,9 @@ pub(in crate::output::report) fn latency_histogram(
     render(HALF, &key, |root| {
         let mut chart =
             frame(root, "Latency histogram").build_cartesian_2d(0f64..x_max / div, 0f64..y_max)?;
-        chart
-            .configure_mesh()
-            .light_line_style(C_GRID)
-            .x_desc(x_desc)
-            .y_desc("deliveries")
+        axes(&mut chart, x_desc, "deliveries")
             .x_label_formatter(&plain)
             .y_label_formatter(&plain)
-            .label_style(label_font())
-            .axis_desc_style(desc_font())
             .draw()?;
         chart.draw_series(
             counts
@@ -213,17 +200,11 @@ pub(in crate::output::report) fn percentile_bars(
     render(HALF, &key, |root| {
         let mut chart = frame(root, "Latency percentiles (from result.json)")
             .build_cartesian_2d(-0.5f64..n - 0.5, 0f64..y_max / div)?;
-        chart
-            .configure_mesh()
-            .light_line_style(C_GRID)
+        axes(&mut chart, "percentile of delivery latency", y_desc)
             .disable_x_mesh()
             .x_labels(bars.len() + 1)
-            .x_desc("percentile of delivery latency")
-            .y_desc(y_desc)
             .x_label_formatter(&x_label)
             .y_label_formatter(&plain)
-            .label_style(label_font())
-            .axis_desc_style(desc_font())
             .draw()?;
         chart.draw_series(bars.iter().enumerate().map(|(i, b)| {
             let x = i as f64;

@@ -12,6 +12,7 @@
 //! and the report needs no font at render time. Layout leaves room for the estimate's
 //! error (generous label areas, the key in its own band below the plot).
 
+use plotters::chart::MeshStyle;
 use plotters::coord::Shift;
 use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
@@ -158,12 +159,20 @@ fn frame<'a, 'b, 'c>(root: &'a Area<'c>, title: &str) -> ChartBuilder<'a, 'b, SV
     b
 }
 
-fn label_font() -> (&'static str, u32) {
-    (FONT, 16)
-}
-
-fn desc_font() -> (&'static str, u32) {
-    (FONT, 17)
+/// A chart's grid and axes in the report's style (light grid, tick and description fonts)
+/// with the axes' descriptions; the caller adds the tick formats and draws.
+fn axes<'a, 'b, 'c>(
+    chart: &'b mut ChartContext<'a, SVGBackend<'c>, Cartesian2d<RangedCoordf64, RangedCoordf64>>,
+    x_desc: impl Into<String>,
+    y_desc: impl Into<String>,
+) -> MeshStyle<'a, 'b, RangedCoordf64, RangedCoordf64, SVGBackend<'c>> {
+    let mut mesh = chart.configure_mesh();
+    mesh.light_line_style(C_GRID)
+        .x_desc(x_desc)
+        .y_desc(y_desc)
+        .label_style((FONT, 16))
+        .axis_desc_style((FONT, 17));
+    mesh
 }
 
 /// The unit a latency axis reaching `max_ms` is drawn in: ms below 2 s, else seconds.
@@ -176,7 +185,9 @@ fn time_unit(max_ms: f64) -> (f64, &'static str) {
     }
 }
 
-fn ms_text(ms: f64) -> String {
+/// A duration of `ms` milliseconds in ms (or s from a second on), with fewer decimals as
+/// it grows; the page writes its durations this way too.
+pub(super) fn ms_text(ms: f64) -> String {
     if ms >= 1000.0 {
         format!("{:.2} s", ms / 1000.0)
     } else if ms >= 100.0 {

@@ -4,8 +4,8 @@
 use plotters::prelude::*;
 
 use super::{
-    C_BLUE, C_GREEN, C_GRID, C_ORANGE, C_PURPLE, C_RED, FULL, HALF, Key, Svg, Swatch, dashed,
-    desc_font, frame, label_font, nice, plain, render,
+    C_BLUE, C_GREEN, C_ORANGE, C_PURPLE, C_RED, FULL, HALF, Key, Svg, Swatch, axes, dashed, frame,
+    nice, plain, render,
 };
 use crate::analysis::{DefenceStats, ThresholdCrossing};
 use crate::result::ContainerUsage;
@@ -59,16 +59,14 @@ pub(in crate::output::report) fn attacker_scores(d: &DefenceStats) -> Svg {
     render(FULL, &key, |root| {
         let mut chart = frame(root, "Scores honest nodes give attackers")
             .build_cartesian_2d(x_min..x_max, y_lo..y_hi)?;
-        chart
-            .configure_mesh()
-            .light_line_style(C_GRID)
-            .x_desc("seconds after traffic started")
-            .y_desc("gossipsub score")
-            .x_label_formatter(&plain)
-            .y_label_formatter(&plain)
-            .label_style(label_font())
-            .axis_desc_style(desc_font())
-            .draw()?;
+        axes(
+            &mut chart,
+            "seconds after traffic started",
+            "gossipsub score",
+        )
+        .x_label_formatter(&plain)
+        .y_label_formatter(&plain)
+        .draw()?;
         let mut outline: Vec<(f64, f64)> = s.iter().map(|p| (p.t_s, p.min)).collect();
         outline.extend(s.iter().rev().map(|p| (p.t_s, p.max)));
         chart.draw_series(std::iter::once(Polygon::new(outline, band.filled())))?;
@@ -122,18 +120,16 @@ pub(in crate::output::report) fn resources(containers: &[ContainerUsage], which:
     };
     render(HALF, &[], |root| {
         let mut chart = frame(root, title).build_cartesian_2d(-0.5f64..n - 0.5, 0f64..y_max)?;
-        chart
-            .configure_mesh()
-            .light_line_style(C_GRID)
-            .disable_x_mesh()
-            .x_labels(containers.len().clamp(2, 11))
-            .x_desc("container number (plan order, # in the node table)")
-            .y_desc(y_desc)
-            .x_label_formatter(&whole)
-            .y_label_formatter(&plain)
-            .label_style(label_font())
-            .axis_desc_style(desc_font())
-            .draw()?;
+        axes(
+            &mut chart,
+            "container number (plan order, # in the node table)",
+            y_desc,
+        )
+        .disable_x_mesh()
+        .x_labels(containers.len().clamp(2, 11))
+        .x_label_formatter(&whole)
+        .y_label_formatter(&plain)
+        .draw()?;
         let bar = color.mix(0.75).filled();
         let half = if containers.len() > 40 { 0.45 } else { 0.38 };
         chart.draw_series(values.iter().enumerate().filter_map(|(i, v)| {

@@ -4,8 +4,8 @@
 use plotters::prelude::*;
 
 use super::{
-    C_BLUE, C_GREY, C_GRID, C_ORANGE, FULL, HALF, Key, LatencyTarget, Svg, Swatch, dashed,
-    desc_font, frame, label_font, ms_text, nice, percent, plain, render, target_color, time_unit,
+    C_BLUE, C_GREY, C_ORANGE, FULL, HALF, Key, LatencyTarget, Svg, Swatch, axes, dashed, frame,
+    ms_text, nice, percent, plain, render, target_color, time_unit,
 };
 use crate::output::report::series::{Bucket, CoveragePoint, Sample, quantile, thin};
 
@@ -26,16 +26,14 @@ pub(in crate::output::report) fn coverage(curve: &[CoveragePoint], subscribers: 
     render(HALF, &key, |root| {
         let mut chart =
             frame(root, "Coverage after publish").build_cartesian_2d(0f64..x_max, 0f64..1.0f64)?;
-        chart
-            .configure_mesh()
-            .light_line_style(C_GRID)
-            .x_desc(x_desc)
-            .y_desc(format!("share of {subscribers} honest subscribers"))
-            .x_label_formatter(&plain)
-            .y_label_formatter(&percent)
-            .label_style(label_font())
-            .axis_desc_style(desc_font())
-            .draw()?;
+        axes(
+            &mut chart,
+            x_desc,
+            format!("share of {subscribers} honest subscribers"),
+        )
+        .x_label_formatter(&plain)
+        .y_label_formatter(&percent)
+        .draw()?;
         dashed(
             &mut chart,
             (0.0, 0.95),
@@ -100,16 +98,14 @@ pub(in crate::output::report) fn timeline(
     let svg = render(FULL, &key, |root| {
         let mut chart = frame(root, "Latency over the run")
             .build_cartesian_2d(x_min..x_max, 0f64..y_max / div)?;
-        chart
-            .configure_mesh()
-            .light_line_style(C_GRID)
-            .x_desc("publish time, seconds after traffic started")
-            .y_desc(y_desc)
-            .x_label_formatter(&plain)
-            .y_label_formatter(&plain)
-            .label_style(label_font())
-            .axis_desc_style(desc_font())
-            .draw()?;
+        axes(
+            &mut chart,
+            "publish time, seconds after traffic started",
+            y_desc,
+        )
+        .x_label_formatter(&plain)
+        .y_label_formatter(&plain)
+        .draw()?;
         chart.draw_series(
             dots.iter()
                 .map(|s| Circle::new((s.t_s, s.latency_ms / div), 2, dot.filled())),

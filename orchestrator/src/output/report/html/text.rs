@@ -4,6 +4,7 @@
 use std::fmt::Write as _;
 
 use crate::analysis::DeliveryRatio;
+use crate::output::report::charts::ms_text;
 use crate::result::{Comparison, RunResult, TargetCheck};
 use crate::scenario::units::format_duration;
 
@@ -12,14 +13,7 @@ pub(super) const NONE: &str = "–";
 
 /// `us` microseconds in ms (or s from a second on), with fewer decimals as it grows.
 pub(super) fn ms(us: u64) -> String {
-    let v = us as f64 / 1000.0;
-    if v >= 1000.0 {
-        format!("{:.2} s", v / 1000.0)
-    } else if v >= 100.0 {
-        format!("{v:.0} ms")
-    } else {
-        format!("{v:.1} ms")
-    }
+    ms_text(us as f64 / 1000.0)
 }
 
 /// [`ms`], or [`NONE`].
