@@ -4,7 +4,8 @@
 //! - `series` derives plot data (latency samples, per-second percentiles,
 //!   coverage curve) from the event records;
 //! - `charts` draws them with plotters' SVG back end;
-//! - `html` lays out the page (targets first, then metadata, charts and tables);
+//! - `html` lays out the page (targets first, then metadata, charts and tables) with
+//!   `maud` templates;
 //! - `meta` reads the commit and host name at render time.
 //!
 //! A chart that cannot be drawn is replaced by a note; it never fails the report.

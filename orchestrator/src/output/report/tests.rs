@@ -219,6 +219,10 @@ fn targets_are_marked_met_or_missed_at_the_top() {
     assert!(verdict < first_chart);
     assert!(html.contains("1 of 3 targets MISSED"), "verdict text");
     assert!(target_row(&html, "latency p95").contains(">MISSED<"));
+    assert!(
+        target_row(&html, "latency p95").contains("<td class=\"n\">&lt; 10.0 ms</td>"),
+        "the bound, its `<` escaped"
+    );
     assert!(target_row(&html, "latency p99").contains(">MET<"));
     assert!(target_row(&html, "delivery ratio").contains(">MET<"));
 }
@@ -391,4 +395,85 @@ fn event_lines_that_are_not_utf8_are_left_out_and_counted() {
     std::fs::write(json.with_file_name(EVENTS_FILE), bytes).expect("events");
     let html = std::fs::read_to_string(rerender(&json).expect("rendered")).expect("read");
     assert!(html.contains("1 line of events.jsonl could not be parsed"));
+}
+
+/// The part of `html` from heading `title` to the next heading.
+fn section<'a>(html: &'a str, title: &str) -> &'a str {
+    let start = html
+        .find(&format!("<h2>{title}</h2>"))
+        .unwrap_or_else(|| panic!("no section {title}"));
+    let rest = &html[start + 4..];
+    &rest[..rest.find("<h2>").unwrap_or(rest.len())]
+}
+
+#[test]
+fn every_section_shows_its_figures_in_order() {
+    let html = rendered();
+    let order = [
+        "Run",
+        "Headline figures",
+        "Delivery latency",
+        "Coverage",
+        "Latency over the run",
+        "Honest and Byzantine nodes",
+        "Container cost",
+        "Per node",
+    ];
+    let at: Vec<usize> = order
+        .iter()
+        .map(|t| html.find(&format!("<h2>{t}</h2>")).expect(t))
+        .collect();
+    assert!(at.windows(2).all(|w| w[0] < w[1]), "{order:?} at {at:?}");
+    let headline = section(&html, "Headline figures");
+    for card in [
+        "latency p50",
+        "latency p99",
+        "delivery",
+        "100 % coverage p50",
+        "deliveries",
+    ] {
+        assert!(
+            headline.contains(&format!("<div class=\"k\">{card}</div>")),
+            "{card}"
+        );
+    }
+    assert!(
+        headline.contains("<div class=\"v\">93.00 %</div>"),
+        "{headline}"
+    );
+    let latency = section(&html, "Delivery latency");
+    assert!(
+        latency.contains("93 honest deliveries of honest messages"),
+        "{latency}"
+    );
+    let coverage = section(&html, "Coverage");
+    assert!(coverage.contains("<td>100 % of subscribers</td><td class=\"n\">13 of 20</td>"));
+    let groups = section(&html, "Honest and Byzantine nodes");
+    assert!(
+        groups.contains("<td>h</td><td>honest</td><td class=\"n\">6</td>"),
+        "{groups}"
+    );
+    assert!(groups.contains("93.00 % (93 of 100)"), "{groups}");
+    assert!(groups.contains("No message was rejected."), "{groups}");
+    assert!(
+        groups.contains("1 attacker scored by honest nodes in 6"),
+        "{groups}"
+    );
+    assert!(
+        groups.contains("<th>median first below</th>"),
+        "thresholds: {groups}"
+    );
+    let cost = section(&html, "Container cost");
+    assert!(
+        cost.contains("7 containers · CPU 12.2 % of one core"),
+        "{cost}"
+    );
+    assert!(cost.contains("largest memory peak 14.0 MiB"), "{cost}");
+    let nodes = section(&html, "Per node");
+    assert_eq!(
+        nodes.matches("<tr><td class=\"n\" data-v=").count(),
+        7,
+        "{nodes}"
+    );
+    assert!(html.contains("<script>"), "the table sorts");
 }

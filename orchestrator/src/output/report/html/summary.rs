@@ -1,0 +1,162 @@
+//! The top of the page: the verdict and the targets, the notes, the run's metadata and
+//! its headline figures.
+
+use maud::{Markup, html};
+
+use super::super::meta::utc;
+use super::Input;
+use super::text::{
+    NONE, fidelity_text, host_cost_text, link_text, opt_ms, pct, phases_text, symbol, target_label,
+    target_value,
+};
+use crate::result::{RunResult, TargetCheck};
+
+/// Unready nodes named in the notes; the rest are counted.
+const UNREADY_SHOWN: usize = 12;
+
+/// The verdict banner and the table of targets, each marked MET or MISSED.
+pub(super) fn targets(targets: &[TargetCheck]) -> Markup {
+    let missed = targets.iter().filter(|t| !t.met).count();
+    let (class, text) = if targets.is_empty() {
+        ("none", "No targets set".to_string())
+    } else if missed == 0 {
+        ("met", format!("All {} targets MET", targets.len()))
+    } else {
+        (
+            "missed",
+            format!("{missed} of {} targets MISSED", targets.len()),
+        )
+    };
+    html! {
+        div class={ "verdict " (class) } { (text) }
+        @if !targets.is_empty() {
+            table.targets {
+                thead { tr { th { "target" } th { "wanted" } th { "measured" } th { "result" } } }
+                tbody {
+                    @for t in targets {
+                        @let (class, word) = if t.met { ("met", "MET") } else { ("missed", "MISSED") };
+                        tr {
+                            td { (target_label(&t.name)) }
+                            td.n { (symbol(t.comparison)) " " (target_value(t, t.target)) }
+                            td.n {
+                                (t.measured.map_or_else(|| "not measured".to_string(), |m| target_value(t, m)))
+                            }
+                            td { span class={ "badge " (class) } { (word) } }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The remarks worth a reader's attention: the caller's, unready nodes, foreign events,
+/// no deliveries.
+fn remarks(input: &Input<'_>) -> Vec<String> {
+    let r = input.result;
+    let mut all = input.notes.clone();
+    let unready = &r.phases.unready_nodes;
+    if !unready.is_empty() {
+        let names: Vec<&str> = unready
+            .iter()
+            .take(UNREADY_SHOWN)
+            .map(String::as_str)
+            .collect();
+        let more = if unready.len() > UNREADY_SHOWN {
+            format!(" and {} more", unready.len() - UNREADY_SHOWN)
+        } else {
+            String::new()
+        };
+        all.push(format!(
+            "{} node{} had not meshed when traffic started: {}{more}.",
+            unready.len(),
+            if unready.len() == 1 { "" } else { "s" },
+            names.join(", ")
+        ));
+    }
+    if r.stats.foreign_events > 0 {
+        all.push(format!(
+            "{} event records came from nodes the plan does not know and were ignored.",
+            r.stats.foreign_events
+        ));
+    }
+    if r.stats.latency.count == 0 {
+        all.push("No honest delivery was recorded: there is no latency to show.".to_string());
+    }
+    all
+}
+
+/// The remarks as a list; nothing when there are none.
+pub(super) fn notes(input: &Input<'_>) -> Markup {
+    let all = remarks(input);
+    html! {
+        @if !all.is_empty() {
+            ul.notes { @for n in &all { li { (n) } } }
+        }
+    }
+}
+
+/// The "Run" table: what ran, where, how the link behaved, how long each phase took.
+pub(super) fn metadata(input: &Input<'_>) -> Markup {
+    let r = input.result;
+    let groups: Vec<String> = r
+        .nodes
+        .per_group
+        .iter()
+        .map(|g| format!("{} × {} ({})", g.count, g.group, g.role))
+        .collect();
+    let nodes = format!(
+        "{} in all: {}; {} honest",
+        r.nodes.total,
+        groups.join(", "),
+        r.stats.honest_nodes
+    );
+    let secs = r.ended_at_ms.saturating_sub(r.started_at_ms) as f64 / 1000.0;
+    let row = |key: &str, value: &str| html! { tr { th { (key) } td { (value) } } };
+    html! {
+        h2 { "Run" }
+        table.meta {
+            tbody {
+                (row("scenario", &r.scenario))
+                (row("run id", &r.run_id))
+                (row("seed", &r.seed.to_string()))
+                (row("nodes", &nodes))
+                (row("shaper back end", &r.shaper))
+                (row("link profile", &link_text(r)))
+                (row("link fidelity", &fidelity_text(r)))
+                (row("started", &utc(r.started_at_ms)))
+                (row("duration", &format!("{secs:.1} s")))
+                (row("phases (after start)", &phases_text(r)))
+                @if let Some(host) = host_cost_text(r) { (row("host cost", &host)) }
+                (row("events", &r.stats.events.to_string()))
+                (row("commit (at render)", &input.provenance.commit))
+                (row("host (at render)", &input.provenance.host))
+            }
+        }
+    }
+}
+
+/// The headline figures as cards.
+pub(super) fn headline(r: &RunResult) -> Markup {
+    let s = &r.stats;
+    let l = &s.latency;
+    let card = |key: &str, value: &str| {
+        html! { div.card { div.k { (key) } div.v { (value) } } }
+    };
+    let full = s.coverage.iter().find(|c| c.percent == 100);
+    let redundant = s.duplicates.as_ref().and_then(|d| d.per_delivery);
+    html! {
+        h2 { "Headline figures" }
+        div.cards {
+            (card("latency p50", &opt_ms(l.p50_us)))
+            (card("latency p95", &opt_ms(l.p95_us)))
+            (card("latency p99", &opt_ms(l.p99_us)))
+            (card("latency max", &opt_ms(l.max_us)))
+            (card("delivery", &s.delivery.ratio.map_or_else(|| NONE.to_string(), pct)))
+            @if let Some(c) = full { (card("100 % coverage p50", &opt_ms(c.p50_us))) }
+            (card("honest messages", &s.published.honest.to_string()))
+            (card("deliveries", &l.count.to_string()))
+            @if let Some(per) = redundant { (card("redundant copies / msg", &format!("{per:.2}"))) }
+        }
+    }
+}
