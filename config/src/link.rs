@@ -63,6 +63,16 @@ impl LinkShape {
         }
     }
 
+    /// A shape of `delay_us` ± `jitter_us` microseconds and `loss`, with no rate limit.
+    pub fn from_micros(delay_us: u64, jitter_us: u64, loss: f64) -> Self {
+        LinkShape {
+            delay: Duration::from_micros(delay_us),
+            jitter: Duration::from_micros(jitter_us),
+            loss,
+            rate_kbit: None,
+        }
+    }
+
     /// Whether this shape imposes nothing (no shaper needs to run).
     pub fn is_none(&self) -> bool {
         self.delay.is_zero()
@@ -132,12 +142,7 @@ mod tests {
     use super::*;
 
     fn shape(delay_us: u64, jitter_us: u64, loss: f64) -> LinkShape {
-        LinkShape {
-            delay: Duration::from_micros(delay_us),
-            jitter: Duration::from_micros(jitter_us),
-            loss,
-            rate_kbit: None,
-        }
+        LinkShape::from_micros(delay_us, jitter_us, loss)
     }
 
     #[test]

@@ -76,12 +76,7 @@ mod tests {
     use super::*;
 
     fn shape(delay_us: u64, jitter_us: u64, loss: f64) -> LinkShape {
-        LinkShape {
-            delay: Duration::from_micros(delay_us),
-            jitter: Duration::from_micros(jitter_us),
-            loss,
-            rate_kbit: None,
-        }
+        LinkShape::from_micros(delay_us, jitter_us, loss)
     }
 
     #[test]

@@ -213,8 +213,7 @@ fn infra(e: DockerError) -> Error {
 
 #[cfg(test)]
 mod tests {
-    use lab_config::BackendChoice;
-    use lab_events::shaper::{Backend, JitterDistribution};
+    use lab_events::shaper::Backend;
 
     use super::*;
     use crate::scenario::ShaperChoice;
@@ -222,20 +221,26 @@ mod tests {
 
     #[test]
     fn reads_ready_and_failed_lines_and_ignores_the_rest() {
-        let ready = ShaperReport::ShaperReady {
-            backend: Backend::Userspace,
-            requested: BackendChoice::Auto,
-            dev: "eth0".into(),
-            delay_us: 25_000,
-            jitter_us: 2_500,
-            jitter_distribution: JitterDistribution::Uniform,
-            loss: 0.0,
-            rate_kbit: 0,
-            queue: Some(0),
-            seed: 3,
-            pid: Some(7),
-        };
-        assert_eq!(parse_report(&ready.to_line()), Some(ready));
+        // A ready line as `labshaper host` writes it.
+        let ready = concat!(
+            r#"{"event":"shaper_ready","backend":"userspace","requested":"auto","dev":"eth0","#,
+            r#""delay_us":25000,"jitter_us":2500,"jitter_distribution":"uniform","loss":0.0,"#,
+            r#""rate_kbit":0,"queue":0,"seed":3,"pid":7}"#
+        );
+        assert!(
+            matches!(
+                parse_report(ready),
+                Some(ShaperReport::ShaperReady {
+                    backend: Backend::Userspace,
+                    delay_us: 25_000,
+                    jitter_us: 2_500,
+                    pid: Some(7),
+                    ..
+                })
+            ),
+            "{:?}",
+            parse_report(ready)
+        );
         assert_eq!(
             parse_report(r#"{"event":"shaper_failed","pid":9,"error":"failed to x"}"#),
             Some(ShaperReport::ShaperFailed {
