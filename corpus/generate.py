@@ -10,41 +10,8 @@ import pathlib
 
 ROOT = pathlib.Path(__file__).resolve().parent
 
-BASE = """\
-[scenario]
-name = "corpus"
-seed = 1
-duration = "40s"
-warmup = "12s"
-
-[network]
-link = { delay = "25ms", jitter = "2.5ms" }
-shaper = "auto"
-
-[[groups]]
-id = "honest"
-count = 10
-
-[[groups]]
-id = "evil"
-count = 2
-role = "invalid-signature"
-transport = "quic"
-
-[traffic]
-publishers = 3
-rate = "6/s"
-size = "1KiB"
-
-[gossipsub]
-mesh_n = 6
-
-[targets]
-p95 = "100ms"
-p99 = "200ms"
-delivery = 0.99
-link_error = 0.1
-"""
+# The valid scenario every case mutates (the orchestrator's scenario tests use it too).
+BASE = (ROOT / "base.toml").read_text()
 
 
 def toml_str(s):

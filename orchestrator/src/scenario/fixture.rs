@@ -7,36 +7,9 @@ use std::path::Path;
 use super::{Scenario, parse};
 use crate::error::{Diagnostic, Error};
 
-/// A valid scenario with a link, two groups (one QUIC, one invalid-signature) and targets.
-pub(super) const GOOD: &str = r#"
-[scenario]
-name = "t"
-seed = 1
-duration = "30s"
-warmup = "10s"
-
-[network]
-link = { delay = "25ms", jitter = "2.5ms" }
-
-[[groups]]
-id = "honest"
-count = 10
-
-[[groups]]
-id = "evil"
-count = 2
-role = "invalid-signature"
-transport = "quic"
-
-[traffic]
-publishers = 3
-rate = "6/s"
-size = "1KiB"
-
-[targets]
-p95 = "100ms"
-delivery = 0.99
-"#;
+/// A valid scenario with a link, two groups (one QUIC, one invalid-signature), gossipsub
+/// settings and targets: the one the hostile-input corpus mutates.
+pub(super) const GOOD: &str = include_str!("../../../corpus/base.toml");
 
 /// `text` parsed as `s.toml`, with profiles looked up nowhere.
 pub(super) fn parse_str(text: &str) -> Result<Scenario, Error> {

@@ -88,17 +88,17 @@ mod tests {
         let s = parse_str(GOOD).expect("valid");
         assert_eq!(s.node_count(), 12);
         assert_eq!(s.honest_count(), 10);
-        assert_eq!(s.warmup, Duration::from_secs(10));
+        assert_eq!(s.warmup, Duration::from_secs(12));
         assert_eq!(s.network.link.delay, Duration::from_millis(25));
         assert_eq!(s.network.shaper, ShaperChoice::Auto);
         assert_eq!(s.groups[0].mldsa_level, 87);
         assert_eq!(s.groups[0].transport, Transport::Tcp);
         assert_eq!(s.groups[1].transport, Transport::Quic);
         assert_eq!(s.traffic.topic, DEFAULT_TOPIC);
-        // 6/s over the 20 s between warmup and the end.
-        assert_eq!(s.traffic.count, 120);
+        // 6/s over the 28 s between warmup and the end.
+        assert_eq!(s.traffic.count, 168);
         assert_eq!(s.traffic.size, 1024);
-        assert_eq!(s.targets.p99, None);
+        assert_eq!(s.targets.p99, Some(Duration::from_millis(200)));
     }
 
     #[test]

@@ -212,7 +212,7 @@ mod tests {
     #[test]
     fn bad_durations_are_located() {
         let text = GOOD
-            .replace("duration = \"30s\"", "duration = \"30\"")
+            .replace("duration = \"40s\"", "duration = \"30\"")
             .replace("p95 = \"100ms\"", "p95 = \"fast\"");
         let d = diags(&text);
         assert_eq!(d.len(), 2, "{d:?}");
@@ -225,7 +225,7 @@ mod tests {
 
     #[test]
     fn warmup_must_be_shorter_than_duration() {
-        let d = diags(&GOOD.replace("warmup = \"10s\"", "warmup = \"30s\""));
+        let d = diags(&GOOD.replace("warmup = \"12s\"", "warmup = \"40s\""));
         assert_eq!(d.len(), 1, "{d:?}");
         assert_eq!(d[0].field, "scenario.warmup");
     }
@@ -247,10 +247,12 @@ mod tests {
     fn profile_is_found_in_the_given_netem_dir() {
         let dir = tempfile::tempdir().expect("tempdir");
         std::fs::write(dir.path().join("slow.toml"), "delay = \"80ms\"\n").expect("write");
-        let text = GOOD.replace(
-            "link = { delay = \"25ms\", jitter = \"2.5ms\" }",
-            "profile = \"slow\"\nshaper = \"userspace\"",
-        );
+        let text = GOOD
+            .replace(
+                "link = { delay = \"25ms\", jitter = \"2.5ms\" }",
+                "profile = \"slow\"",
+            )
+            .replace("shaper = \"auto\"", "shaper = \"userspace\"");
         let s = parse(Path::new("s.toml"), &text, dir.path()).expect("valid");
         assert_eq!(s.network.profile.as_deref(), Some("slow"));
         assert_eq!(s.network.link.delay, Duration::from_millis(80));
@@ -262,7 +264,7 @@ mod tests {
         let text = GOOD
             .replace("publishers = 3", "publishers = 11")
             .replace("delivery = 0.99", "delivery = 1.5")
-            .replace("[targets]", "[gossipsub]\nmesh_n = 20\n\n[targets]")
+            .replace("mesh_n = 6", "mesh_n = 20")
             .replace("id = \"evil\"", "id = \"honest\"");
         let d = diags(&text);
         let fields: Vec<&str> = d.iter().map(|d| d.field.as_str()).collect();
