@@ -46,18 +46,11 @@ const KEEPALIVE: Duration = Duration::from_millis(100);
 const KEEPALIVE_SIZE: usize = 64;
 
 fn config(name: &str, level: u16, bootstrap: Vec<String>) -> NodeConfig {
-    let mut c = NodeConfig {
-        name: Some(name.into()),
-        listen: vec!["/ip4/127.0.0.1/tcp/0".into()],
-        bootstrap,
+    NodeConfig {
         mldsa_level: level,
-        metrics_port: 0,
         score_snapshot_ms: 100,
-        ..NodeConfig::default()
-    };
-    c.gossipsub.heartbeat_ms = 200;
-    c.gossipsub.ip_colocation_factor_weight = 0.0;
-    c
+        ..NodeConfig::sharing_a_host(name, "/ip4/127.0.0.1/tcp/0", bootstrap)
+    }
 }
 
 /// Two meshed nodes, their event records, and `b`'s keepalive publisher.

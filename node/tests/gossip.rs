@@ -31,23 +31,12 @@ fn config(name: &str, role: Role, transport: Transport, bootstrap: Vec<String>) 
         Transport::Tcp => "/ip4/127.0.0.1/tcp/0",
         Transport::Quic => "/ip4/127.0.0.1/udp/0/quic-v1",
     };
-    let mut c = NodeConfig {
-        name: Some(name.to_string()),
+    NodeConfig {
         role,
-        listen: vec![listen.to_string()],
-        bootstrap,
         mldsa_level: 65,
-        metrics_port: 0,
         score_snapshot_ms: 200,
-        ..NodeConfig::default()
-    };
-    // A faster heartbeat only speeds up mesh formation. These nodes model distinct hosts
-    // but all share 127.0.0.1, which the spec's IP-colocation penalty (P6) would count
-    // against every peer (a negative score prunes it from the mesh): turn P6 off here.
-    // Every other setting is the spec's.
-    c.gossipsub.heartbeat_ms = 300;
-    c.gossipsub.ip_colocation_factor_weight = 0.0;
-    c
+        ..NodeConfig::sharing_a_host(name, listen, bootstrap)
+    }
 }
 
 impl Net {
