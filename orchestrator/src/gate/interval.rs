@@ -173,11 +173,7 @@ pub fn median_ci(values: &[f64], missing: usize, level: f64) -> Option<Estimate>
     let mut x = values.to_vec();
     x.sort_by(f64::total_cmp);
     let n = x.len();
-    let median = if n % 2 == 1 {
-        x[n / 2]
-    } else {
-        (x[n / 2 - 1] + x[n / 2]) / 2.0
-    };
+    let median = crate::analysis::median(&x)?;
     // l is 1-based; the interval is [x(l), x(n+1-l)], so l ≤ (n+1)/2.
     let coverage = |l: usize| 1.0 - 2.0 * binomial_half_cdf(n, l - 1);
     let mut l = 1;
