@@ -93,22 +93,26 @@ mod tests {
     #[test]
     fn messages_name_the_flags() {
         let text = |s: &LinkShape| check(s).err().map(|e| e.to_string()).unwrap_or_default();
-        assert_eq!(
-            text(&shape(10_000_001, 0, 0.0)),
-            "--delay-us 10000001 is above the maximum 10000000 (10 s)"
-        );
-        assert_eq!(
-            text(&shape(0, 100, 0.0)),
-            "--jitter-us 100 is above --delay-us 0 (jitter is at most the delay)"
-        );
-        assert_eq!(
-            text(&shape(2000, 2001, 0.0)),
-            "--jitter-us 2001 is above --delay-us 2000 (jitter is at most the delay)"
-        );
-        assert_eq!(
-            text(&shape(0, 0, 1.5)),
-            "--loss 1.5 is not a probability in [0, 1]"
-        );
+        for (shape, message) in [
+            (
+                shape(10_000_001, 0, 0.0),
+                "--delay-us 10000001 is above the maximum 10000000 (10 s)",
+            ),
+            (
+                shape(0, 100, 0.0),
+                "--jitter-us 100 is above --delay-us 0 (jitter is at most the delay)",
+            ),
+            (
+                shape(2000, 2001, 0.0),
+                "--jitter-us 2001 is above --delay-us 2000 (jitter is at most the delay)",
+            ),
+            (
+                shape(0, 0, 1.5),
+                "--loss 1.5 is not a probability in [0, 1]",
+            ),
+        ] {
+            assert_eq!(text(&shape), message);
+        }
         let mut fast = shape(0, 0, 0.0);
         fast.rate_kbit = Some(100_000_001);
         assert_eq!(

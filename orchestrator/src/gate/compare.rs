@@ -235,6 +235,16 @@ mod tests {
         Side::from_result(Path::new("r.json"), r)
     }
 
+    /// Trials that differ only in p99 (ms): p50 30 ms, delivery 1.
+    fn p99_trials(p99s: &[f64]) -> Side {
+        trials(
+            &p99s
+                .iter()
+                .map(|&p99| run(30.0, p99, 1.0))
+                .collect::<Vec<_>>(),
+        )
+    }
+
     fn trials(rs: &[RunResult]) -> Side {
         let mut rs = rs.to_vec();
         for (i, r) in rs.iter_mut().enumerate() {
@@ -290,33 +300,15 @@ mod tests {
     #[test]
     fn with_trials_only_a_whole_interval_beyond_the_baseline_fails() {
         // Baseline p99 over 5 trials: CI = [min, max] = [80, 200].
-        let base = trials(&[
-            run(30.0, 80.0, 1.0),
-            run(30.0, 90.0, 1.0),
-            run(30.0, 100.0, 1.0),
-            run(30.0, 150.0, 1.0),
-            run(30.0, 200.0, 1.0),
-        ]);
+        let base = p99_trials(&[80.0, 90.0, 100.0, 150.0, 200.0]);
         let t = Thresholds::default();
         // Limit = 200 × 1.25 = 250. Current CI [120, 400]: its low end is within: ok, though
         // its median (260) is far above the baseline's (100) and one run (400) is too.
-        let noisy = trials(&[
-            run(30.0, 120.0, 1.0),
-            run(30.0, 200.0, 1.0),
-            run(30.0, 260.0, 1.0),
-            run(30.0, 300.0, 1.0),
-            run(30.0, 400.0, 1.0),
-        ]);
+        let noisy = p99_trials(&[120.0, 200.0, 260.0, 300.0, 400.0]);
         let c = compare(&base, &noisy, &t).expect("judged");
         assert_eq!(status(&c, Figure::P99), Status::Ok, "{}", c.render());
         // Current CI [260, 400]: entirely beyond 250: regressed.
-        let slow = trials(&[
-            run(30.0, 260.0, 1.0),
-            run(30.0, 280.0, 1.0),
-            run(30.0, 300.0, 1.0),
-            run(30.0, 350.0, 1.0),
-            run(30.0, 400.0, 1.0),
-        ]);
+        let slow = p99_trials(&[260.0, 280.0, 300.0, 350.0, 400.0]);
         let c = compare(&base, &slow, &t).expect("judged");
         assert_eq!(status(&c, Figure::P99), Status::Regressed, "{}", c.render());
         assert_eq!(
