@@ -222,6 +222,17 @@ for slug, line, field, extra in [
 ]:
     replace("gossipsub-" + slug, "mesh_n = 6", line, field, extra, needle=line.split(" =")[0] + " =")
 
+# --- guard: when a run is distorted ------------------------------------------------------
+for slug, line, field, extra in [
+    ("host-busy-above-one", "host_busy = 1.5", "guard.host_busy", ["(0, 1]"]),
+    ("host-busy-zero", "host_busy = 0", "guard.host_busy", ["(0, 1]"]),
+    ("link-error-negative", "link_error = -0.1", "guard.link_error", ["(0, 10]"]),
+    ("link-error-nan", "link_error = nan", "guard.link_error", []),
+    ("unknown-field", "cpu = 0.5", "guard.cpu", ["unknown field"]),
+]:
+    text = BASE + "\n[guard]\n" + line + "\n"
+    scenario("guard-" + slug, text, field, extra=extra, line=line_of(text, "[guard]") + 1)
+
 # --- network and profiles ----------------------------------------------------------------
 LINK = 'link = { delay = "25ms", jitter = "2.5ms" }'
 replace("network-profile-and-link", LINK, LINK + '\nprofile = "fixed-25ms"', "network.link", ["not both"], needle="link =")

@@ -255,6 +255,15 @@ fn compare_cmd(a: CompareArgs) -> Result<u8, Error> {
     let thresholds = Thresholds::new(default_relative, per_figure).map_err(Error::Usage)?;
     let baseline = Side::load(&a.baseline)?;
     let current = Side::load(&a.current)?;
+    for side in [&baseline, &current] {
+        if side.distorted {
+            eprintln!(
+                "error: {} was distorted (the lab measured its own host, not the network): nothing to compare",
+                side.path.display()
+            );
+            return Ok(crate::error::EXIT_DISTORTED);
+        }
+    }
     let comparison = gate::compare(&baseline, &current, &thresholds)?;
     print!("{}", comparison.render());
     Ok(comparison.exit_code())

@@ -7,8 +7,9 @@
 //! | 2    | [`EXIT_INVALID`]       | the scenario (or a link profile) is invalid, or bad usage |
 //! | 3    | [`EXIT_INFRA`]         | infrastructure failure: Docker, image build, container, I/O |
 //! | 4    | [`EXIT_INTERRUPTED`]   | interrupted (Ctrl-C); teardown still ran                  |
+//! | 5    | [`EXIT_DISTORTED`]     | the run completed but measured its host, not the network (link fidelity or host load beyond the scenario's guard): targets not judged |
 //!
-//! Codes 0 and 1 come from a run's verdict (`RunResult::exit_code`); codes 2 to 4 from
+//! Codes 0, 1 and 5 come from a run's verdict (`RunResult::exit_code`); codes 2 to 4 from
 //! [`Error::exit_code`].
 
 use std::fmt;
@@ -27,6 +28,8 @@ pub const EXIT_INVALID: u8 = 2;
 pub const EXIT_INFRA: u8 = 3;
 /// Exit code: the run was interrupted (Ctrl-C) and torn down.
 pub const EXIT_INTERRUPTED: u8 = 4;
+/// Exit code: the run completed, but the host distorted it (see `[guard]`): not judged.
+pub const EXIT_DISTORTED: u8 = 5;
 
 /// Everything that can make an orchestrator command fail.
 ///

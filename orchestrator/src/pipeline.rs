@@ -30,6 +30,7 @@ pub async fn run_once(path: &Path, opts: &RunOptions) -> Result<RunResult, Error
     result.tcp_congestion = outcome.tcp_congestion;
     result.phases = outcome.phases;
     result.resources = outcome.resources;
+    result.apply_guard();
     let json = result.write_json(&opts.reports_dir)?;
     let dir = json.parent().unwrap_or(Path::new("."));
     let events = output::write_events(dir, &outcome.records)?;

@@ -1,12 +1,14 @@
 //! The host the lab runs on: what a run needs of it (checked by `doctor` and before every
 //! run), the host-wide settings a run adjusts (neighbour table, congestion control), and
-//! the memory and load sampled while a run is in progress.
+//! the memory, load and CPU time sampled while a run is in progress.
 
 pub mod checks;
 pub mod congestion;
+mod cpu;
 mod monitor;
 pub mod neighbour;
 mod sysctl;
 
 pub use checks::{Check, Host, Needs, Status};
+pub use cpu::CpuTimes;
 pub use monitor::{HostMonitor, HostPeaks};

@@ -19,7 +19,7 @@ use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, Te
 
 use crate::error::Error;
 use crate::gate::TrialsResult;
-use crate::result::{Comparison, RunResult, TargetCheck};
+use crate::result::{Comparison, RunResult, TargetCheck, Verdict};
 
 /// The name of every document's `<testsuites>`.
 const REPORT_NAME: &str = "meshlab";
@@ -68,6 +68,9 @@ struct Suite<'a> {
     properties: Vec<(&'static str, String)>,
     targets: &'a [TargetCheck],
     system_out: String,
+    /// Why the measurement was distorted, when it was: an error case, and the targets
+    /// skipped as not judged.
+    distorted: Option<String>,
 }
 
 /// A document of one suite, taking `time` when known.
@@ -86,7 +89,23 @@ fn targets_document(s: Suite<'_>) -> Report {
     suite.set_time(time);
     suite.add_properties(s.properties.into_iter().map(|(k, v)| Property::new(k, v)));
     let classname = format!("{REPORT_NAME}.{}", s.name);
-    suite.add_test_cases(s.targets.iter().map(|t| testcase(&classname, t)));
+    match &s.distorted {
+        None => suite.add_test_cases(s.targets.iter().map(|t| testcase(&classname, t))),
+        Some(why) => {
+            let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
+            status.set_type("distorted").set_message(why.clone());
+            let mut case = TestCase::new("distortion", status);
+            case.set_classname(classname.clone());
+            suite.add_test_case(case);
+            suite.add_test_cases(s.targets.iter().map(|t| {
+                let mut status = TestCaseStatus::skipped();
+                status.set_message("not judged: the run was distorted");
+                let mut case = TestCase::new(t.name.clone(), status);
+                case.set_classname(classname.clone());
+                case
+            }))
+        }
+    };
     suite.set_system_out(s.system_out);
     document(Some(time), suite)
 }
@@ -104,6 +123,7 @@ pub fn for_run(r: &RunResult) -> Report {
         ],
         targets: &r.targets,
         system_out: super::summary::render(r),
+        distorted: r.distorted().then(|| r.distorted.join("; ")),
     })
 }
 
@@ -112,7 +132,14 @@ pub fn for_trials(t: &TrialsResult, time_s: f64) -> Report {
     let verdicts: Vec<String> = t
         .trials
         .iter()
-        .map(|r| format!("{}: {}", r.run_id, if r.met { "met" } else { "missed" }))
+        .map(|r| {
+            let verdict = match (r.distorted, r.met) {
+                (true, _) => "distorted",
+                (false, true) => "met",
+                (false, false) => "missed",
+            };
+            format!("{}: {verdict}", r.run_id)
+        })
         .collect();
     targets_document(Suite {
         name: &t.scenario,
@@ -125,6 +152,9 @@ pub fn for_trials(t: &TrialsResult, time_s: f64) -> Report {
         ],
         targets: &t.targets,
         system_out: format!("{}\n{}", super::trials::table(t), verdicts.join("\n")),
+        distorted: t
+            .distorted()
+            .then(|| "a trial measured its own host, not the network".to_string()),
     })
 }
 
@@ -250,6 +280,31 @@ mod tests {
         assert_eq!(property("seed"), Some(r.seed.to_string()));
         let out = suite.system_out.as_deref().expect("system-out");
         assert!(out.contains(&r.scenario), "the run's summary: {out}");
+    }
+
+    #[test]
+    fn a_distorted_run_is_an_error_and_its_targets_are_skipped() {
+        let mut r = result_with(30.0, 60.0, 250.0, 300.0, 0.999, 1.8);
+        r.distorted = vec!["the host was 97 % busy".into()];
+        let (xml, parsed) = written(&for_run(&r));
+        let [suite] = parsed.test_suites.as_slice() else {
+            panic!("one suite: {xml}");
+        };
+        assert_eq!(
+            (suite.tests, suite.failures, suite.errors),
+            (3, 0, 1),
+            "{xml}"
+        );
+        assert_eq!(
+            outcome(&suite.test_cases[0].status),
+            Some((NonSuccessKind::Error, "distorted", "the host was 97 % busy"))
+        );
+        assert!(
+            suite.test_cases[1..]
+                .iter()
+                .all(|c| matches!(c.status, TestCaseStatus::Skipped { .. })),
+            "{xml}"
+        );
     }
 
     #[test]

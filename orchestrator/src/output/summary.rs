@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 
 use crate::analysis::{LatencySummary, Stats};
-use crate::result::{RunResult, target_table};
+use crate::result::{REMEDY, RunResult, Verdict, target_table};
 use crate::scenario::profile::LinkProfile;
 use crate::scenario::units::format_duration;
 
@@ -151,27 +151,40 @@ fn defence_and_link(o: &mut String, s: &Stats) {
     }
 }
 
-/// The host's peak memory and load, where measured.
+/// The host's peak memory and load and its busy share over the window, where measured.
 fn host(o: &mut String, r: &RunResult) {
-    if let Some(mem) = r.resources.peak_host_mem_bytes {
-        let load = r
-            .resources
-            .peak_host_load
-            .map(|l| format!(", load peak {l:.1}"))
-            .unwrap_or_default();
-        let _ = writeln!(
-            o,
-            "host           memory peak {:.0} MiB{load}",
-            mem as f64 / 1048576.0
-        );
+    let res = &r.resources;
+    let parts: Vec<String> = [
+        res.peak_host_mem_bytes
+            .map(|m| format!("memory peak {:.0} MiB", m as f64 / 1048576.0)),
+        res.peak_host_load.map(|l| format!("load peak {l:.1}")),
+        res.window_host_busy
+            .map(|b| format!("{:.0} % busy over the window", b * 100.0)),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    if !parts.is_empty() {
+        let _ = writeln!(o, "host           {}", parts.join(", "));
     }
 }
 
-/// Each target, wanted and measured, MET or MISSED, then the verdict.
+/// Each target, wanted and measured, MET or MISSED (or not judged), then the verdict.
 fn targets(o: &mut String, r: &RunResult) {
-    o.push_str(&target_table(&r.targets, "measured", 14));
+    o.push_str(&target_table(&r.targets, "measured", 14, !r.distorted()));
     if r.targets.is_empty() {
         let _ = writeln!(o, "(no targets)");
+    }
+    if r.distorted() {
+        let _ = writeln!(
+            o,
+            "verdict: DISTORTED: the lab measured its own host, not the network; targets not judged"
+        );
+        for cause in &r.distorted {
+            let _ = writeln!(o, "  cause: {cause}");
+        }
+        let _ = writeln!(o, "  remedy: {REMEDY}");
+        return;
     }
     let missed = r.targets.iter().filter(|t| !t.met).count();
     let _ = writeln!(
@@ -263,5 +276,32 @@ mod tests {
         assert!(line("delivery ").ends_with("MET"), "{text}");
         assert!(text.contains("verdict: 1 of 3 targets missed"), "{text}");
         assert!(text.contains("25ms ± 2.5ms"), "{text}");
+    }
+
+    #[test]
+    fn a_distorted_run_names_its_causes_and_judges_no_target() {
+        let mut r = RunResult::new(
+            "run-7",
+            &test_plan(),
+            stats_with(Some(50_000), Some(100_000), Some(1.0)),
+            "userspace",
+            1,
+            2,
+        );
+        r.resources.window_host_busy = Some(0.97);
+        r.apply_guard();
+        assert!(r.distorted(), "{:?}", r.distorted);
+        assert!(!r.verdict());
+        assert_eq!(r.exit_code(), crate::error::EXIT_DISTORTED);
+        let text = render(&r);
+        assert!(text.contains("97 % busy over the window"), "{text}");
+        assert!(
+            text.contains("verdict: DISTORTED: the lab measured its own host"),
+            "{text}"
+        );
+        assert!(text.contains("  cause: the host was 97 % busy"), "{text}");
+        assert!(text.contains(&format!("  remedy: {REMEDY}")), "{text}");
+        assert!(!text.contains("MET"), "no target is judged: {text}");
+        assert!(text.contains("not judged"), "{text}");
     }
 }

@@ -73,12 +73,19 @@ pub fn table(t: &TrialsResult) -> String {
         }
     }
     let _ = writeln!(o);
-    o.push_str(&target_table(&t.targets, "median measured", 16));
+    o.push_str(&target_table(
+        &t.targets,
+        "median measured",
+        16,
+        !t.distorted(),
+    ));
     let met = t.trials.iter().filter(|t| t.met).count();
     let _ = writeln!(
         o,
         "verdict: {} ({met} of {} trials met every target on their own)",
-        if t.verdict() {
+        if t.distorted() {
+            "DISTORTED: a trial measured its own host; targets not judged"
+        } else if t.verdict() {
             "all targets met on the medians"
         } else {
             "targets missed on the medians"
@@ -103,7 +110,13 @@ pub fn trial_line(k: usize, n: usize, r: &RunResult) -> String {
         "trial {k}/{n}: {}  {}  {}",
         r.run_id,
         figs.join("  "),
-        if r.verdict() { "met" } else { "missed" }
+        if r.distorted() {
+            "distorted"
+        } else if r.verdict() {
+            "met"
+        } else {
+            "missed"
+        }
     )
 }
 

@@ -37,7 +37,7 @@ use serde::Serialize;
 use crate::error::Error;
 use crate::scenario::profile::{LinkProfile, ShaperChoice};
 use crate::scenario::units::duration_str;
-use crate::scenario::{GossipsubSettings, Group, Scenario, Targets, Traffic};
+use crate::scenario::{GossipsubSettings, Group, Guard, Scenario, Targets, Traffic};
 
 /// Testnets up to this many nodes ping every 2 s, larger ones every 15 s.
 pub const SMALL_TESTNET: usize = 20;
@@ -76,6 +76,8 @@ pub struct Plan {
     pub shaper: ShaperChoice,
     /// The scenario's targets.
     pub targets: Targets,
+    /// The scenario's guard against distorted runs.
+    pub guard: Guard,
     /// The scenario's whole traffic (all honest publishers together).
     pub traffic: Traffic,
     /// Gossipsub settings of every node (the scenario's over the spec's defaults).
@@ -183,6 +185,7 @@ pub fn plan(s: &Scenario, subnet: Subnet) -> Plan {
         link: s.network.link.clone(),
         shaper: s.network.shaper,
         targets: s.targets.clone(),
+        guard: s.guard,
         traffic: s.traffic.clone(),
         gossipsub: s.gossipsub.clone(),
         groups: s.groups.clone(),

@@ -4,10 +4,12 @@
 //!
 //! - this file: the model ([`RunResult`] and its node counts);
 //! - `targets`: the scenario's targets checked against the statistics, and the verdict;
+//! - `guard`: whether the run measured the network or its own host (distorted);
 //! - `checks`: what makes a `result.json` read back not a coherent measurement;
 //! - [`json`]: writing and reading report files, `result.json` among them.
 
 mod checks;
+mod guard;
 pub mod json;
 mod targets;
 
@@ -21,10 +23,12 @@ use serde::{Deserialize, Serialize};
 use crate::analysis::Stats;
 use crate::plan::Plan;
 pub use crate::run::{ContainerUsage, Phases, Resources};
+use crate::scenario::Guard;
 use crate::scenario::profile::LinkProfile;
 
 pub use self::checks::{PLAUSIBLE_FROM_MS, PLAUSIBLE_UNTIL_MS};
 pub(crate) use self::checks::{check_link, check_name, check_targets_list};
+pub use self::guard::{REMEDY, distortion};
 pub use self::targets::{Comparison, TargetCheck, Verdict, check_targets, target_table};
 
 /// Everything one run produced.
@@ -60,6 +64,14 @@ pub struct RunResult {
     pub resources: Resources,
     /// Each target and whether it was met.
     pub targets: Vec<TargetCheck>,
+    /// The bounds beyond which the run is distorted (the defaults in results written
+    /// before the guard existed).
+    #[serde(default)]
+    pub guard: Guard,
+    /// Why the run measured its host rather than the network; empty when it did not. A
+    /// distorted run's targets are not judged.
+    #[serde(default)]
+    pub distorted: Vec<String>,
 }
 
 /// Nodes in the run.
@@ -129,6 +141,8 @@ impl RunResult {
             stats,
             resources: Resources::default(),
             targets,
+            guard: plan.guard,
+            distorted: Vec::new(),
         }
     }
 }
@@ -136,6 +150,10 @@ impl RunResult {
 impl Verdict for RunResult {
     fn target_checks(&self) -> &[TargetCheck] {
         &self.targets
+    }
+
+    fn distorted(&self) -> bool {
+        !self.distorted.is_empty()
     }
 }
 

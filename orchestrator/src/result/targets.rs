@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use serde::{Deserialize, Serialize};
 
 use crate::analysis::Stats;
-use crate::error::{EXIT_TARGETS_MET, EXIT_TARGETS_MISSED};
+use crate::error::{EXIT_DISTORTED, EXIT_TARGETS_MET, EXIT_TARGETS_MISSED};
 use crate::scenario::Targets;
 
 /// How a measurement is compared with its target.
@@ -74,11 +74,13 @@ impl TargetCheck {
 
 /// The targets as a terminal table: a heading line, then a line a target with its name,
 /// what it asks (`< 100.0 ms`), its measurement (`-` when nothing was measured) in a column
-/// `measured_width` wide headed `measured_heading`, and `MET` or `MISSED`.
+/// `measured_width` wide headed `measured_heading`, and `MET` or `MISSED` (`not judged`
+/// for every target when the measurement is not `judged`).
 pub fn target_table(
     targets: &[TargetCheck],
     measured_heading: &str,
     measured_width: usize,
+    judged: bool,
 ) -> String {
     let w = measured_width;
     let mut o = format!(
@@ -90,7 +92,11 @@ pub fn target_table(
         let measured = t
             .measured
             .map_or_else(|| "-".to_string(), |m| t.value_text(m));
-        let met = if t.met { "MET" } else { "MISSED" };
+        let met = match (judged, t.met) {
+            (false, _) => "not judged",
+            (true, true) => "MET",
+            (true, false) => "MISSED",
+        };
         let _ = writeln!(o, "{:<12} {wanted:<14} {measured:<w$} {met}", t.name);
     }
     o
@@ -101,14 +107,22 @@ pub trait Verdict {
     /// Each target with its verdict.
     fn target_checks(&self) -> &[TargetCheck];
 
-    /// Whether every target was met (true when there are none).
-    fn verdict(&self) -> bool {
-        self.target_checks().iter().all(|t| t.met)
+    /// Whether the lab distorted the measurement (then no target is judged).
+    fn distorted(&self) -> bool {
+        false
     }
 
-    /// The process exit code: 0 when every target was met, 1 otherwise.
+    /// Whether the measurement was judged and every target met (true when there are none).
+    fn verdict(&self) -> bool {
+        !self.distorted() && self.target_checks().iter().all(|t| t.met)
+    }
+
+    /// The process exit code: 0 when every target was met, 1 when one was missed, 5 when
+    /// the measurement was distorted and not judged.
     fn exit_code(&self) -> u8 {
-        if self.verdict() {
+        if self.distorted() {
+            EXIT_DISTORTED
+        } else if self.verdict() {
             EXIT_TARGETS_MET
         } else {
             EXIT_TARGETS_MISSED

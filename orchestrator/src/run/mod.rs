@@ -238,6 +238,7 @@ async fn execute(
         resources: Resources {
             peak_host_mem_bytes: peaks.mem_bytes,
             peak_host_load: peaks.load,
+            window_host_busy: measured.host_busy,
             containers: measured.usage,
         },
     })

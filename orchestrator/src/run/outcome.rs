@@ -59,6 +59,10 @@ pub struct Resources {
     pub peak_host_mem_bytes: Option<u64>,
     /// Peak 1-minute host load average during the run.
     pub peak_host_load: Option<f64>,
+    /// The share of the host's CPU time that was busy (not idle) over the measurement
+    /// window, 0..=1. Absent in results written before it was measured.
+    #[serde(default)]
+    pub window_host_busy: Option<f64>,
     /// Per container.
     pub containers: Vec<ContainerUsage>,
 }

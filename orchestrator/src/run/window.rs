@@ -11,6 +11,7 @@ use super::CONCURRENCY;
 use super::outcome::{ContainerUsage, Window};
 use super::progress::{elapsed_s, phase_bar};
 use crate::docker::{ContainerStats, DockerRunner};
+use crate::host::CpuTimes;
 use crate::plan::Plan;
 
 /// Traffic after the measurement window, so that the window's last messages arrive before
@@ -27,6 +28,8 @@ pub(super) struct Measured {
     pub(super) ended_after_s: Option<f64>,
     /// Every sampled container's cost over the window.
     pub(super) usage: Vec<ContainerUsage>,
+    /// The share of the host's CPU busy over the window.
+    pub(super) host_busy: Option<f64>,
 }
 
 /// Waits out the warm-up, then the window (with a progress bar), then the drain.
@@ -45,6 +48,7 @@ pub(super) async fn measure(
     }
     let ids: Vec<String> = sampled.iter().map(|(_, id)| id.clone()).collect();
     let before = sample(runner, &ids).await;
+    let cpu_before = CpuTimes::now();
     let start_ns = now_ns();
     let started_after_s = elapsed_s(t0);
     let bar = phase_bar(plan.window.as_secs(), "measuring (s)");
@@ -60,6 +64,10 @@ pub(super) async fn measure(
         traffic_ns,
         start_ns,
         end_ns: now_ns(),
+    };
+    let host_busy = match (cpu_before, CpuTimes::now()) {
+        (Some(a), Some(b)) => a.busy_share_until(&b),
+        _ => None,
     };
     let ended_after_s = elapsed_s(t0);
     let after = sample(runner, &ids).await;
@@ -85,6 +93,7 @@ pub(super) async fn measure(
         started_after_s,
         ended_after_s,
         usage,
+        host_busy,
     }
 }
 

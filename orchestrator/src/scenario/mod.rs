@@ -99,6 +99,8 @@ pub struct Scenario {
     pub gossipsub: GossipsubSettings,
     /// What the run must achieve.
     pub targets: Targets,
+    /// When a run measured its host rather than the network.
+    pub guard: Guard,
 }
 
 impl Scenario {
@@ -201,6 +203,33 @@ pub struct Targets {
     pub delivery: Option<f64>,
     /// Relative error of the measured one-way link delay must be at most this.
     pub link_error: Option<f64>,
+}
+
+/// `[guard]`: the bounds beyond which a run measured the lab's own host rather than the
+/// network, and is *distorted*: not judged against its targets.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Guard {
+    /// The largest relative error of the measured one-way link delay (pings) against the
+    /// imposed one: 0.1 = within 10 %.
+    pub link_error: f64,
+    /// The largest share of the host's CPU time that may be busy (not idle) over the
+    /// measurement window: 0.85 = 85 %.
+    pub host_busy: f64,
+}
+
+impl Guard {
+    /// Link error at most 10 %, host at most 85 % busy.
+    pub const DEFAULT: Guard = Guard {
+        link_error: 0.10,
+        host_busy: 0.85,
+    };
+}
+
+impl Default for Guard {
+    fn default() -> Self {
+        Guard::DEFAULT
+    }
 }
 
 /// `name` lowercased with anything but ASCII letters and digits as `-`, at most 24

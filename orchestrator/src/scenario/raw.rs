@@ -20,6 +20,8 @@ pub(super) struct RawFile {
     pub(super) gossipsub: GossipsubSettings,
     #[serde(default)]
     pub(super) targets: RawTargets,
+    #[serde(default)]
+    pub(super) guard: RawGuard,
 }
 
 /// `[scenario]`.
@@ -74,4 +76,12 @@ pub(super) struct RawTargets {
     pub(super) p99: Option<String>,
     pub(super) delivery: Option<f64>,
     pub(super) link_error: Option<f64>,
+}
+
+/// `[guard]`, as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawGuard {
+    pub(super) link_error: Option<f64>,
+    pub(super) host_busy: Option<f64>,
 }

@@ -10,7 +10,7 @@ use crate::fsio::{self, Problem};
 use crate::gate::figures::Figure;
 use crate::gate::interval::Estimate;
 use crate::gate::trials::TrialsResult;
-use crate::result::RunResult;
+use crate::result::{RunResult, Verdict};
 
 /// One side of a comparison.
 #[derive(Debug, Clone, PartialEq)]
@@ -23,6 +23,8 @@ pub struct Side {
     pub runs: usize,
     /// Each figure it has a value for.
     pub figures: BTreeMap<Figure, Estimate>,
+    /// Whether the lab distorted it (a run, or any trial): its figures are the host's.
+    pub distorted: bool,
 }
 
 impl Side {
@@ -36,6 +38,7 @@ impl Side {
                 .into_iter()
                 .filter_map(|f| f.of(r).map(|v| (f, Estimate::single(v))))
                 .collect(),
+            distorted: r.distorted(),
         }
     }
 
@@ -50,6 +53,7 @@ impl Side {
                 .iter()
                 .filter_map(|(k, e)| Figure::from_key(k).map(|f| (f, e.clone())))
                 .collect(),
+            distorted: t.distorted(),
         }
     }
 

@@ -36,6 +36,10 @@ pub struct Trial {
     pub run_id: String,
     /// Whether the trial met every target.
     pub met: bool,
+    /// Whether the lab distorted the trial (then it counts as failed and the trials are
+    /// not judged).
+    #[serde(default)]
+    pub distorted: bool,
     /// Each tracked figure by key; `None` = not measured in this trial.
     pub figures: BTreeMap<String, Option<f64>>,
 }
@@ -121,6 +125,7 @@ pub fn summarise(results: &[RunResult]) -> Result<TrialsResult, Error> {
         .map(|r| Trial {
             run_id: r.run_id.clone(),
             met: r.verdict(),
+            distorted: r.distorted(),
             figures: Figure::ALL
                 .into_iter()
                 .map(|f| (f.key().to_string(), f.of(r)))
@@ -211,10 +216,15 @@ impl TrialsResult {
     }
 }
 
-/// Verdicts on the medians: met when every target was met on them.
+/// Verdicts on the medians: met when every target was met on them; not judged when a
+/// trial was distorted.
 impl Verdict for TrialsResult {
     fn target_checks(&self) -> &[TargetCheck] {
         &self.targets
+    }
+
+    fn distorted(&self) -> bool {
+        self.trials.iter().any(|t| t.distorted)
     }
 }
 

@@ -258,6 +258,24 @@ fn node_table_lists_the_worst_node_first() {
 }
 
 #[test]
+fn a_distorted_run_says_so_at_the_top_and_judges_no_target() {
+    let p = test_plan();
+    let records = events(&p);
+    let mut r = test_result(&p, &records);
+    r.distorted = vec!["the host was 99 % busy over the measurement window".into()];
+    let html = render(&r, Some(&records), Vec::new(), &provenance());
+    assert!(
+        html.contains("verdict distorted"),
+        "the banner's class names the verdict"
+    );
+    assert!(html.contains("DISTORTED: the lab measured its own host"));
+    assert!(html.contains("the host was 99 % busy over the measurement window"));
+    assert!(html.contains(crate::result::REMEDY));
+    assert!(html.contains("NOT JUDGED"));
+    assert!(!html.contains(">MET<") && !html.contains(">MISSED<"));
+}
+
+#[test]
 fn hostile_strings_are_escaped() {
     let p = test_plan();
     let records = events(&p);

@@ -84,6 +84,7 @@ impl<'d, 'a> Validator<'d, 'a> {
         let traffic = self.traffic(&raw.traffic, honest, window);
         self.gossipsub(&raw.gossipsub);
         let targets = self.targets(&raw.targets);
+        let guard = self.guard(&raw.guard);
         Scenario {
             path: path.to_path_buf(),
             name: raw.scenario.name,
@@ -95,6 +96,7 @@ impl<'d, 'a> Validator<'d, 'a> {
             traffic,
             gossipsub: raw.gossipsub,
             targets,
+            guard,
         }
     }
 
@@ -221,6 +223,20 @@ mod tests {
         assert!(d[0].message.contains("no unit"), "{}", d[0]);
         assert_eq!(d[1].field, "targets.p95");
         assert_eq!((d[1].line, d[1].column), pos(&text, "\"fast\""));
+    }
+
+    #[test]
+    fn the_guard_defaults_and_its_bounds_are_located() {
+        let s = crate::scenario::fixture::parse_str(GOOD).expect("valid");
+        assert_eq!(s.guard, crate::scenario::Guard::DEFAULT);
+        let text = format!("{GOOD}\n[guard]\nlink_error = 0.2\nhost_busy = 0.95\n");
+        let s = crate::scenario::fixture::parse_str(&text).expect("valid");
+        assert_eq!((s.guard.link_error, s.guard.host_busy), (0.2, 0.95));
+        let text = format!("{GOOD}\n[guard]\nlink_error = 0\nhost_busy = 1.5\n");
+        let d = diags(&text);
+        let fields: Vec<&str> = d.iter().map(|d| d.field.as_str()).collect();
+        assert_eq!(fields, ["guard.link_error", "guard.host_busy"], "{d:?}");
+        assert_eq!((d[1].line, d[1].column), pos(&text, "1.5"));
     }
 
     #[test]

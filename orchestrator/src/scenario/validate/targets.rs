@@ -1,12 +1,12 @@
-//! `[gossipsub]` (the node's own rules, located in the scenario) and `[targets]` (latency
-//! bounds, delivery ratio, link error).
+//! `[gossipsub]` (the node's own rules, located in the scenario), `[targets]` (latency
+//! bounds, delivery ratio, link error) and `[guard]` (when a run is distorted).
 
 use std::time::Duration;
 
 use super::Validator;
 use crate::scenario::doc::FieldPath;
-use crate::scenario::raw::RawTargets;
-use crate::scenario::{GossipsubSettings, Targets, units};
+use crate::scenario::raw::{RawGuard, RawTargets};
+use crate::scenario::{GossipsubSettings, Guard, Targets, units};
 
 impl Validator<'_, '_> {
     /// The node's own rules ([`GossipsubSettings::check`]), located in this file.
@@ -45,6 +45,40 @@ impl Validator<'_, '_> {
             delivery: raw.delivery,
             link_error: raw.link_error,
         }
+    }
+
+    /// The guard's bounds, each defaulted: the link error a ratio in (0, 10], the busy
+    /// share a ratio in (0, 1].
+    pub(super) fn guard(&mut self, raw: &RawGuard) -> Guard {
+        let at = FieldPath::root("guard");
+        let mut guard = Guard::DEFAULT;
+        if let Some(e) = raw.link_error {
+            if e.is_finite() && e > 0.0 && e <= 10.0 {
+                guard.link_error = e;
+            } else {
+                self.err(
+                    &at.key("link_error"),
+                    format!(
+                        "must be a ratio in (0, 10] (0.1 = within 10 % of the imposed delay), got {}",
+                        lab_config::num(e)
+                    ),
+                );
+            }
+        }
+        if let Some(b) = raw.host_busy {
+            if b.is_finite() && b > 0.0 && b <= 1.0 {
+                guard.host_busy = b;
+            } else {
+                self.err(
+                    &at.key("host_busy"),
+                    format!(
+                        "must be a ratio in (0, 1] (0.85 = at most 85 % of the host busy), got {}",
+                        lab_config::num(b)
+                    ),
+                );
+            }
+        }
+        guard
     }
 
     /// `p95` and `p99`: each positive and at most an hour, and p99 not below p95.

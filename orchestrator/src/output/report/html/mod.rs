@@ -61,7 +61,7 @@ pub(super) fn page(input: &Input<'_>) -> String {
                         (r.nodes.total) " nodes · seed " (r.seed) " · shaper " (r.shaper)
                         " · started " (utc(r.started_at_ms))
                     }
-                    (summary::targets(&r.targets))
+                    (summary::targets(&r.targets, &r.distorted))
                     (summary::notes(input))
                     (summary::metadata(input))
                     (summary::headline(r))

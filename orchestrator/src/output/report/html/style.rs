@@ -10,13 +10,13 @@ h1{font-size:24px;margin:4px 0 2px}
 h2{font-size:19px;margin:30px 0 10px;padding-bottom:4px;border-bottom:2px solid #d8dbe2}
 .sub{color:#5a6272;margin:0 0 14px}
 .verdict{padding:12px 16px;border-radius:6px;font-weight:700;font-size:18px;color:#fff;margin:10px 0}
-.verdict.met{background:#1e7d32}.verdict.missed{background:#c62828}.verdict.none{background:#6b7280}
+.verdict.met{background:#1e7d32}.verdict.missed{background:#c62828}.verdict.none{background:#6b7280}.verdict.distorted{background:#b45309}
 table{border-collapse:collapse;background:#fff;margin:6px 0 10px}
 th,td{padding:5px 10px;border:1px solid #dfe2e8;text-align:left;vertical-align:top}
 th{background:#eef0f4;font-weight:600}
 td.n{text-align:right;font-variant-numeric:tabular-nums}
 .badge{display:inline-block;padding:1px 8px;border-radius:10px;font-weight:700;font-size:13px;color:#fff}
-.badge.met{background:#1e7d32}.badge.missed{background:#c62828}
+.badge.met{background:#1e7d32}.badge.missed{background:#c62828}.badge.none{background:#6b7280}
 .notes{background:#fff8e1;border:1px solid #f0d47a;border-radius:6px;padding:8px 14px 8px 30px;margin:10px 0}
 .meta th{width:210px}
 .meta td{max-width:960px}

@@ -9,15 +9,23 @@ use super::text::{
     NONE, fidelity_text, host_cost_text, link_text, opt_ms, pct, phases_text, symbol, target_label,
     target_value,
 };
-use crate::result::{RunResult, TargetCheck};
+use crate::result::{REMEDY, RunResult, TargetCheck};
 
 /// Unready nodes named in the notes; the rest are counted.
 const UNREADY_SHOWN: usize = 12;
 
-/// The verdict banner and the table of targets, each marked MET or MISSED.
-pub(super) fn targets(targets: &[TargetCheck]) -> Markup {
+/// The verdict banner and the table of targets, each marked MET or MISSED; when the run
+/// was distorted, the banner says why and every target is marked not judged.
+pub(super) fn targets(targets: &[TargetCheck], distorted: &[String]) -> Markup {
     let missed = targets.iter().filter(|t| !t.met).count();
-    let (class, text) = if targets.is_empty() {
+    let judged = distorted.is_empty();
+    let (class, text) = if !judged {
+        (
+            "distorted",
+            "DISTORTED: the lab measured its own host, not the network; targets not judged"
+                .to_string(),
+        )
+    } else if targets.is_empty() {
         ("none", "No targets set".to_string())
     } else if missed == 0 {
         ("met", format!("All {} targets MET", targets.len()))
@@ -29,12 +37,22 @@ pub(super) fn targets(targets: &[TargetCheck]) -> Markup {
     };
     html! {
         div class={ "verdict " (class) } { (text) }
+        @if !judged {
+            ul.causes {
+                @for cause in distorted { li { (cause) } }
+                li { "Remedy: " (REMEDY) "." }
+            }
+        }
         @if !targets.is_empty() {
             table.targets {
                 thead { tr { th { "target" } th { "wanted" } th { "measured" } th { "result" } } }
                 tbody {
                     @for t in targets {
-                        @let (class, word) = if t.met { ("met", "MET") } else { ("missed", "MISSED") };
+                        @let (class, word) = match (judged, t.met) {
+                            (false, _) => ("none", "NOT JUDGED"),
+                            (true, true) => ("met", "MET"),
+                            (true, false) => ("missed", "MISSED"),
+                        };
                         tr {
                             td { (target_label(&t.name)) }
                             td.n { (symbol(t.comparison)) " " (target_value(t, t.target)) }

@@ -1,0 +1,79 @@
+//! Whether a run measured the network or its own host: a run whose link fidelity or host
+//! busy share is beyond the scenario's guard is *distorted*, and its targets are not
+//! judged (exit code [`EXIT_DISTORTED`](crate::error::EXIT_DISTORTED)).
+
+use super::RunResult;
+use crate::scenario::Guard;
+
+/// What a user can do about a distorted run.
+pub const REMEDY: &str = "run fewer nodes or a lower traffic rate, or on a larger host";
+
+impl RunResult {
+    /// Checks the run against its guard and records every cause of distortion (none: the
+    /// run is judged). Called once the resources are filled in.
+    pub fn apply_guard(&mut self) {
+        self.distorted = distortion(
+            &self.guard,
+            self.stats
+                .fidelity
+                .as_ref()
+                .and_then(|f| f.relative_error.map(|e| (e, f.measured_us, f.imposed_us))),
+            self.resources.window_host_busy,
+        );
+    }
+}
+
+/// The causes of distortion: a link fidelity error (relative, with the measured and imposed
+/// one-way delay in µs) above `guard.link_error`, a host busy share above `guard.host_busy`.
+pub fn distortion(guard: &Guard, link: Option<(f64, u64, u64)>, busy: Option<f64>) -> Vec<String> {
+    let mut causes = Vec::new();
+    if let Some((error, measured_us, imposed_us)) = link
+        && error > guard.link_error
+    {
+        causes.push(format!(
+            "link fidelity error {:.1} % is above the guard's {:.1} % (pings measured {:.1} ms one way where {:.1} ms was imposed): the host delayed packets",
+            error * 100.0,
+            guard.link_error * 100.0,
+            measured_us as f64 / 1000.0,
+            imposed_us as f64 / 1000.0
+        ));
+    }
+    if let Some(busy) = busy.filter(|b| *b > guard.host_busy) {
+        causes.push(format!(
+            "the host was {:.0} % busy over the measurement window, above the guard's {:.0} %: the figures include waiting for a CPU",
+            busy * 100.0,
+            guard.host_busy * 100.0
+        ));
+    }
+    causes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_run_within_its_guard_is_judged() {
+        let g = Guard::DEFAULT;
+        assert!(distortion(&g, Some((0.02, 25_500, 25_000)), Some(0.15)).is_empty());
+        assert!(distortion(&g, None, None).is_empty());
+    }
+
+    #[test]
+    fn each_bound_overstepped_is_a_cause() {
+        let g = Guard::DEFAULT;
+        let causes = distortion(&g, Some((1.512, 62_800, 25_000)), Some(0.99));
+        assert_eq!(causes.len(), 2, "{causes:?}");
+        assert!(causes[0].contains("151.2 %"), "{}", causes[0]);
+        assert!(causes[0].contains("62.8 ms"), "{}", causes[0]);
+        assert!(causes[1].contains("99 % busy"), "{}", causes[1]);
+        let strict = Guard {
+            link_error: 0.01,
+            host_busy: 0.10,
+        };
+        assert_eq!(
+            distortion(&strict, Some((0.02, 25_500, 25_000)), Some(0.15)).len(),
+            2
+        );
+    }
+}
