@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 mod common;
-use common::{binaries, orchestrator, repo};
+use common::{binaries, orchestrator, repo, run_command};
 
 /// The committed baseline of the CI scenario.
 fn baseline() -> PathBuf {
@@ -141,18 +141,7 @@ fn a_baseline_that_judges_nothing_is_refused() {
 /// Runs `scenario` once with the prebuilt binaries into `reports` and returns the path of
 /// its result.json.
 fn run_once(scenario: &Path, reports: &Path) -> PathBuf {
-    let (node, shaper) = binaries();
-    let out = orchestrator()
-        .arg("run")
-        .arg(scenario)
-        .arg("--reports")
-        .arg(reports)
-        .arg("--node-binary")
-        .arg(&node)
-        .arg("--shaper-binary")
-        .arg(&shaper)
-        .output()
-        .expect("runs");
+    let out = run_command(scenario, reports).output().expect("runs");
     // 0 or 1: the run completed (the slow one may miss the scenario's latency targets).
     assert!(
         matches!(out.status.code(), Some(0 | 1)),

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 
 mod common;
-use common::{binaries, orchestrator, repo};
+use common::{repo, run_command};
 
 /// Busy loops on twice as many processes as the host has cores, killed when dropped.
 struct Hog(Vec<Child>);
@@ -37,15 +37,7 @@ impl Drop for Hog {
 }
 
 fn run_smoke(reports: &Path) -> Output {
-    let (node, shaper) = binaries();
-    orchestrator()
-        .current_dir(repo())
-        .args(["run", "scenarios/smoke.toml", "--reports"])
-        .arg(reports)
-        .arg("--node-binary")
-        .arg(&node)
-        .arg("--shaper-binary")
-        .arg(&shaper)
+    run_command(&repo().join("scenarios/smoke.toml"), reports)
         .output()
         .expect("runs")
 }

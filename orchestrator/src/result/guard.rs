@@ -3,6 +3,7 @@
 //! judged (exit code [`EXIT_DISTORTED`](crate::error::EXIT_DISTORTED)).
 
 use super::RunResult;
+use crate::fsio::{Problems, num};
 use crate::scenario::Guard;
 
 /// What a user can do about a distorted run.
@@ -20,6 +21,45 @@ impl RunResult {
                 .and_then(|f| f.relative_error.map(|e| (e, f.measured_us, f.imposed_us))),
             self.resources.window_host_busy,
         );
+    }
+
+    /// The guard's bounds in range, and the distortion what they and the measurement give
+    /// (a result edited to drop its distortion is refused, as one edited to say MET).
+    pub(super) fn guard_problems(&self, p: &mut Problems) {
+        let g = &self.guard;
+        if !(g.link_error.is_finite() && g.link_error > 0.0 && g.link_error <= 10.0) {
+            p.push(
+                "guard.link_error",
+                format!("must be in (0, 10], got {}", num(g.link_error)),
+            );
+        }
+        if !(g.host_busy.is_finite() && g.host_busy > 0.0 && g.host_busy <= 1.0) {
+            p.push(
+                "guard.host_busy",
+                format!("must be in (0, 1], got {}", num(g.host_busy)),
+            );
+        }
+        let mut expected = self.clone();
+        expected.apply_guard();
+        if expected.distorted.len() != self.distorted.len() {
+            p.push(
+                "distorted",
+                format!(
+                    "lists {} causes where the guard and the measurement give {}",
+                    self.distorted.len(),
+                    expected.distorted.len()
+                ),
+            );
+        }
+        for (i, cause) in self.distorted.iter().enumerate() {
+            if cause.trim().is_empty() || cause.len() > 1024 || cause.chars().any(char::is_control)
+            {
+                p.push(
+                    format!("distorted[{i}]"),
+                    "must be a line of text of at most 1024 bytes",
+                );
+            }
+        }
     }
 }
 
@@ -51,6 +91,11 @@ pub fn distortion(guard: &Guard, link: Option<(f64, u64, u64)>, busy: Option<f64
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::result::fixtures::{coherent, has};
+
+    fn problems(r: &RunResult) -> Vec<String> {
+        crate::result::fixtures::lines(&r.problems())
+    }
 
     #[test]
     fn a_run_within_its_guard_is_judged() {
@@ -75,5 +120,28 @@ mod tests {
             distortion(&strict, Some((0.02, 25_500, 25_000)), Some(0.15)).len(),
             2
         );
+    }
+
+    #[test]
+    fn a_distortion_must_follow_from_the_guard_and_the_measurement() {
+        let mut r = coherent();
+        r.resources.window_host_busy = Some(0.99);
+        // Busy beyond the guard, and the distortion dropped by hand: refused.
+        assert!(
+            has(
+                &problems(&r),
+                "distorted",
+                "lists 0 causes where the guard and the measurement give 1"
+            ),
+            "{:#?}",
+            problems(&r)
+        );
+        r.apply_guard();
+        assert_eq!(problems(&r), Vec::<String>::new());
+        r.resources.window_host_busy = Some(1.5);
+        assert!(has(&problems(&r), "resources.window_host_busy", "0..=1"));
+        let mut r = coherent();
+        r.guard.host_busy = 0.0;
+        assert!(has(&problems(&r), "guard.host_busy", "(0, 1]"));
     }
 }

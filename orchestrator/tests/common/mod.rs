@@ -31,3 +31,18 @@ pub fn binaries() -> (PathBuf, PathBuf) {
     );
     (node, shaper)
 }
+
+/// `orchestrator run SCENARIO --reports REPORTS` with the prebuilt static binaries.
+pub fn run_command(scenario: &Path, reports: &Path) -> Command {
+    let (node, shaper) = binaries();
+    let mut cmd = orchestrator();
+    cmd.arg("run")
+        .arg(scenario)
+        .arg("--reports")
+        .arg(reports)
+        .arg("--node-binary")
+        .arg(&node)
+        .arg("--shaper-binary")
+        .arg(&shaper);
+    cmd
+}
