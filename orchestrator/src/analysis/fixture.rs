@@ -34,7 +34,7 @@ pub(super) fn rec(ts_ns: u64, node: &str, event: Event) -> Record {
 }
 
 /// `node` started as `peer`, 5 s before [`T0`].
-fn started(node: &str, peer: &str) -> Record {
+pub(super) fn started(node: &str, peer: &str) -> Record {
     rec(
         T0 - 5_000_000_000,
         node,

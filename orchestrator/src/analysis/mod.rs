@@ -24,6 +24,7 @@ mod defence;
 mod delivery;
 mod duplicates;
 mod fidelity;
+mod hops;
 mod index;
 mod latency;
 mod median;
@@ -43,6 +44,7 @@ pub use self::delivery::DeliveryRatio;
 use self::delivery::Receipts;
 pub use self::duplicates::Duplicates;
 pub use self::fidelity::LinkFidelity;
+pub use self::hops::MessageHops;
 use self::index::Index;
 pub use self::latency::{COVERAGE_LEVELS, CoverageLevel, LatencySummary};
 pub use self::median::median;
@@ -82,6 +84,10 @@ pub struct Stats {
     /// reported its counters (a node that died before stopping does not).
     #[serde(default)]
     pub duplicates: Option<Duplicates>,
+    /// Per-hop times of real messages against the imposed link delay; `None` without
+    /// relayed deliveries (and in results written before it was measured).
+    #[serde(default)]
+    pub hops: Option<MessageHops>,
 }
 
 /// Messages published.
@@ -118,6 +124,7 @@ pub fn compute(records: &[Record], plan: &Plan, window: Option<Window>) -> Stats
         defence: defence::defence(records, plan, &index),
         fidelity: fidelity::fidelity(records, plan, &index, window),
         duplicates: duplicates::duplicates(records, plan),
+        hops: hops::hops(records, plan, &index),
     }
 }
 

@@ -140,6 +140,19 @@ fn defence_and_link(o: &mut String, s: &Stats) {
             f.samples
         );
     }
+    if let Some(h) = &s.hops {
+        let _ = writeln!(
+            o,
+            "message hops   p10 {}  p50 {}  p90 {}  p99 {} per hop vs {} imposed (p50 {:+.2} ms, {} hops)",
+            ms_text(h.p10_us),
+            ms_text(h.p50_us),
+            ms_text(h.p90_us),
+            ms_text(h.p99_us),
+            ms_text(h.imposed_us),
+            (h.p50_us as f64 - h.imposed_us as f64) / 1000.0,
+            h.samples
+        );
+    }
     if let Some(d) = &s.duplicates
         && let Some(per) = d.per_delivery
     {

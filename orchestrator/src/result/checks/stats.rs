@@ -3,7 +3,8 @@
 
 use super::{check_name, close};
 use crate::analysis::{
-    CoverageLevel, DefenceStats, DeliveryRatio, Duplicates, LatencySummary, LinkFidelity, Stats,
+    CoverageLevel, DefenceStats, DeliveryRatio, Duplicates, LatencySummary, LinkFidelity,
+    MessageHops, Stats,
 };
 use crate::fsio::{Problems, num};
 
@@ -40,6 +41,9 @@ pub(super) fn check_stats(p: &mut Problems, s: &Stats, total_nodes: usize, bound
     }
     if let Some(d) = &s.defence {
         check_defence(p, d);
+    }
+    if let Some(h) = &s.hops {
+        check_hops(p, h, bound_us);
     }
     if let Some(f) = &s.fidelity {
         check_fidelity(p, f, bound_us);
@@ -140,6 +144,30 @@ fn check_defence(p: &mut Problems, d: &DefenceStats) {
             );
         }
     }
+}
+
+/// Pushes what makes the message hops incoherent: no hop, quantiles out of order, times
+/// longer than `bound_us`.
+fn check_hops(p: &mut Problems, h: &MessageHops, bound_us: Option<u64>) {
+    let at = "stats.hops";
+    if h.samples == 0 {
+        p.push(format!("{at}.samples"), "is 0: hop times need hops");
+    }
+    if !(h.p10_us <= h.p50_us && h.p50_us <= h.p90_us && h.p90_us <= h.p99_us) {
+        p.push(
+            format!("{at}.p50_us"),
+            "quantiles must not decrease: p10 ≤ p50 ≤ p90 ≤ p99",
+        );
+    }
+    check_times_us(
+        p,
+        at,
+        &[
+            ("p99_us", Some(h.p99_us)),
+            ("imposed_us", Some(h.imposed_us)),
+        ],
+        bound_us,
+    );
 }
 
 /// Pushes what makes the link fidelity incoherent: no pings, an error that is not
