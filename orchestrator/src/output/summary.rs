@@ -3,10 +3,9 @@
 
 use std::fmt::Write as _;
 
+use super::link_text;
 use crate::analysis::{LatencySummary, Stats};
 use crate::result::{REMEDY, RunResult, Verdict, target_table};
-use crate::scenario::profile::LinkProfile;
-use crate::scenario::units::format_duration;
 
 /// A readable terminal summary of `result` ending in the target table (MET / MISSED) and
 /// verdict.
@@ -46,7 +45,7 @@ fn header(o: &mut String, r: &RunResult) {
         } else {
             format!("  tcp {}", r.tcp_congestion)
         },
-        link_text(&r.link)
+        link_text(&r.link, "", "")
     );
     if let Some(ready) = r.phases.ready_after_s {
         let _ = writeln!(o, "meshed after {ready:.1} s");
@@ -239,24 +238,6 @@ fn latency_text(l: &LatencySummary) -> String {
             .map_or_else(|| "-".to_string(), |m| format!("{:.1} ms", m / 1000.0)),
         l.count
     )
-}
-
-fn link_text(l: &LinkProfile) -> String {
-    if l.is_none() {
-        return "unshaped".to_string();
-    }
-    let mut t = format!(
-        "{} ± {}",
-        format_duration(l.delay),
-        format_duration(l.jitter)
-    );
-    if l.loss > 0.0 {
-        let _ = write!(t, ", loss {:.2} %", l.loss * 100.0);
-    }
-    if let Some(r) = l.rate_kbit {
-        let _ = write!(t, ", {r} kbit/s");
-    }
-    t
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 //! judged (exit code [`EXIT_DISTORTED`](crate::error::EXIT_DISTORTED)).
 
 use super::RunResult;
-use crate::fsio::{Problems, num};
+use crate::fsio::Problems;
 use crate::scenario::Guard;
 
 /// What a user can do about a distorted run.
@@ -13,41 +13,34 @@ impl RunResult {
     /// Checks the run against its guard and records every cause of distortion (none: the
     /// run is judged). Called once the resources are filled in.
     pub fn apply_guard(&mut self) {
-        self.distorted = distortion(
+        self.distorted = self.distortion();
+    }
+
+    /// The causes of distortion the guard and the measurement give.
+    fn distortion(&self) -> Vec<String> {
+        distortion(
             &self.guard,
             self.stats
                 .fidelity
                 .as_ref()
                 .and_then(|f| f.relative_error.map(|e| (e, f.measured_us, f.imposed_us))),
             self.resources.window_host_busy,
-        );
+        )
     }
 
     /// The guard's bounds in range, and the distortion what they and the measurement give
     /// (a result edited to drop its distortion is refused, as one edited to say MET).
     pub(super) fn guard_problems(&self, p: &mut Problems) {
-        let g = &self.guard;
-        if !(g.link_error.is_finite() && g.link_error > 0.0 && g.link_error <= 10.0) {
-            p.push(
-                "guard.link_error",
-                format!("must be in (0, 10], got {}", num(g.link_error)),
-            );
+        for (field, message) in self.guard.problems() {
+            p.push(format!("guard.{field}"), message);
         }
-        if !(g.host_busy.is_finite() && g.host_busy > 0.0 && g.host_busy <= 1.0) {
-            p.push(
-                "guard.host_busy",
-                format!("must be in (0, 1], got {}", num(g.host_busy)),
-            );
-        }
-        let mut expected = self.clone();
-        expected.apply_guard();
-        if expected.distorted.len() != self.distorted.len() {
+        let expected = self.distortion().len();
+        if expected != self.distorted.len() {
             p.push(
                 "distorted",
                 format!(
-                    "lists {} causes where the guard and the measurement give {}",
-                    self.distorted.len(),
-                    expected.distorted.len()
+                    "lists {} causes where the guard and the measurement give {expected}",
+                    self.distorted.len()
                 ),
             );
         }

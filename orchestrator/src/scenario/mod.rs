@@ -226,6 +226,35 @@ impl Guard {
     };
 }
 
+impl Guard {
+    /// Each bound out of its range, as (field, message): the link error a ratio in
+    /// (0, 10], the busy share a ratio in (0, 1].
+    pub fn problems(&self) -> Vec<(&'static str, String)> {
+        let mut problems = Vec::new();
+        let e = self.link_error;
+        if !(e.is_finite() && e > 0.0 && e <= 10.0) {
+            problems.push((
+                "link_error",
+                format!(
+                    "must be a ratio in (0, 10] (0.1 = within 10 % of the imposed delay), got {}",
+                    lab_config::num(e)
+                ),
+            ));
+        }
+        let b = self.host_busy;
+        if !(b.is_finite() && b > 0.0 && b <= 1.0) {
+            problems.push((
+                "host_busy",
+                format!(
+                    "must be a ratio in (0, 1] (0.85 = at most 85 % of the host busy), got {}",
+                    lab_config::num(b)
+                ),
+            ));
+        }
+        problems
+    }
+}
+
 impl Default for Guard {
     fn default() -> Self {
         Guard::DEFAULT

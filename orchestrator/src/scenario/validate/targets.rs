@@ -47,38 +47,31 @@ impl Validator<'_, '_> {
         }
     }
 
-    /// The guard's bounds, each defaulted: the link error a ratio in (0, 10], the busy
-    /// share a ratio in (0, 1].
+    /// The guard's bounds, each defaulted and checked ([`Guard::problems`]); a rejected
+    /// bound keeps its default.
     pub(super) fn guard(&mut self, raw: &RawGuard) -> Guard {
         let at = FieldPath::root("guard");
-        let mut guard = Guard::DEFAULT;
-        if let Some(e) = raw.link_error {
-            if e.is_finite() && e > 0.0 && e <= 10.0 {
-                guard.link_error = e;
-            } else {
-                self.err(
-                    &at.key("link_error"),
-                    format!(
-                        "must be a ratio in (0, 10] (0.1 = within 10 % of the imposed delay), got {}",
-                        lab_config::num(e)
-                    ),
-                );
-            }
+        let given = Guard {
+            link_error: raw.link_error.unwrap_or(Guard::DEFAULT.link_error),
+            host_busy: raw.host_busy.unwrap_or(Guard::DEFAULT.host_busy),
+        };
+        let problems = given.problems();
+        for (field, message) in &problems {
+            self.err(&at.key(field), message.clone());
         }
-        if let Some(b) = raw.host_busy {
-            if b.is_finite() && b > 0.0 && b <= 1.0 {
-                guard.host_busy = b;
+        let rejected = |field: &str| problems.iter().any(|(f, _)| *f == field);
+        Guard {
+            link_error: if rejected("link_error") {
+                Guard::DEFAULT.link_error
             } else {
-                self.err(
-                    &at.key("host_busy"),
-                    format!(
-                        "must be a ratio in (0, 1] (0.85 = at most 85 % of the host busy), got {}",
-                        lab_config::num(b)
-                    ),
-                );
-            }
+                given.link_error
+            },
+            host_busy: if rejected("host_busy") {
+                Guard::DEFAULT.host_busy
+            } else {
+                given.host_busy
+            },
         }
-        guard
     }
 
     /// `p95` and `p99`: each positive and at most an hour, and p99 not below p95.

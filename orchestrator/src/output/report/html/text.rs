@@ -1,12 +1,9 @@
 //! How the page writes figures: durations, ratios, sizes, targets and the link profile,
 //! as plain text (the templates escape it).
 
-use std::fmt::Write as _;
-
 use crate::analysis::DeliveryRatio;
 use crate::output::report::charts::ms_text;
 use crate::result::{Comparison, RunResult, TargetCheck};
-use crate::scenario::units::format_duration;
 
 /// What the page shows for a figure that was not measured.
 pub(super) const NONE: &str = "–";
@@ -75,22 +72,7 @@ pub(super) fn target_label(name: &str) -> &str {
 
 /// The run's link profile in one line, or `unshaped`.
 pub(super) fn link_text(r: &RunResult) -> String {
-    let l = &r.link;
-    if l.is_none() {
-        return "unshaped".to_string();
-    }
-    let mut t = format!(
-        "{} ± {} one-way delay",
-        format_duration(l.delay),
-        format_duration(l.jitter)
-    );
-    if l.loss > 0.0 {
-        let _ = write!(t, ", loss {:.2} %", l.loss * 100.0);
-    }
-    if let Some(k) = l.rate_kbit {
-        let _ = write!(t, ", rate {k} kbit/s");
-    }
-    t
+    crate::output::link_text(&r.link, " one-way delay", "rate ")
 }
 
 /// The measured link delay against the imposed one, or why there is none.
