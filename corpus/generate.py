@@ -228,6 +228,8 @@ for slug, line, field, extra in [
     ("host-busy-zero", "host_busy = 0", "guard.host_busy", ["(0, 1]"]),
     ("link-error-negative", "link_error = -0.1", "guard.link_error", ["(0, 10]"]),
     ("link-error-nan", "link_error = nan", "guard.link_error", []),
+    ("hop-error-zero", "hop_error = 0", "guard.hop_error", ["(0, 10]"]),
+    ("hop-error-huge", "hop_error = 1e9", "guard.hop_error", ["(0, 10]"]),
     ("unknown-field", "cpu = 0.5", "guard.cpu", ["unknown field"]),
 ]:
     text = BASE + "\n[guard]\n" + line + "\n"

@@ -310,7 +310,20 @@ fn validate(a: ValidateArgs) -> Result<u8, Error> {
 
 fn plan_cmd(a: PlanArgs) -> Result<u8, Error> {
     let s = plan::load(&a.scenario)?;
-    println!("{}", plan::plan(&s, Subnet::DEFAULT).render()?);
+    let plan = plan::plan(&s, Subnet::DEFAULT);
+    println!("{}", plan.render()?);
+    // The estimate goes to stderr: stdout is the plan, for tools.
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let demand =
+        crate::host::demand::Demand::estimate(plan.nodes.len(), plan.traffic.rate_per_sec, cores);
+    if demand.busy_share() > plan.guard.host_busy {
+        eprintln!(
+            "warning: cpu demand on this host {demand}: above the guard's {:.0} %, a run would likely be distorted (exit 5)",
+            plan.guard.host_busy * 100.0
+        );
+    } else {
+        eprintln!("cpu demand on this host {demand}");
+    }
     Ok(EXIT_TARGETS_MET)
 }
 

@@ -6,23 +6,13 @@ use std::fmt;
 use std::process::{Command, Stdio};
 
 use super::congestion::{self, Decision, HostCongestion};
+use super::demand::{Demand, FAITHFUL_BUSY};
 use super::neighbour;
 use crate::docker::DockerRunner;
 
 /// Memory a node container needs on the host, with its share of the engine and the
 /// shaper (100-node runs peaked at 2.2-2.6 GiB of host memory).
 pub const NODE_MEMORY_BYTES: u64 = 32 << 20;
-
-/// Host CPU one node needs, in cores: `BASE + PER_MSG × topic rate (msg/s)`. Fitted to runs
-/// on our 2-core machines: 10 nodes at 6 msg/s left the host mostly idle with faithful
-/// links (+0.4 ms on 25 ms); 100 nodes at 1 msg/s kept it ~37 % busy; 100 at 5 msg/s
-/// saturated it (nodes 1.56 + shaper 0.36 cores + engine).
-const NODE_CORES_BASE: f64 = 0.004;
-const NODE_CORES_PER_MSG: f64 = 0.0034;
-/// The share of the host's cores a run may use and still measure the protocol rather than
-/// the host's run queue (at ~37 % busy, 100-node hops already took ~14 ms longer than
-/// pings suggested).
-const FAITHFUL_BUSY: f64 = 0.25;
 
 /// How a check came out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,6 +58,8 @@ pub struct Needs {
     pub shaped: bool,
     /// Whether the scenario insists on kernel shaping (`shaper = "kernel"`).
     pub kernel_only: bool,
+    /// The scenario guard's busy share, beyond which the run is distorted.
+    pub host_busy: f64,
 }
 
 impl Needs {
@@ -78,6 +70,7 @@ impl Needs {
             rate_per_sec: plan.traffic.rate_per_sec,
             shaped: plan.shapes(),
             kernel_only: plan.shaper == crate::scenario::profile::ShaperChoice::Kernel,
+            host_busy: plan.guard.host_busy,
         }
     }
 }
@@ -130,11 +123,11 @@ impl Host {
     /// The most nodes this host carries with faithful links at `rate` msg/s, by CPU and
     /// by memory.
     pub fn faithful_nodes(&self, rate: f64) -> usize {
-        let cpu = FAITHFUL_BUSY * self.cores as f64 / (NODE_CORES_BASE + NODE_CORES_PER_MSG * rate);
+        let cpu = Demand::most_nodes(rate, self.cores, FAITHFUL_BUSY);
         let mem = self.memory.map_or(usize::MAX, |(_, avail)| {
             (avail / NODE_MEMORY_BYTES) as usize
         });
-        (cpu.floor() as usize).min(mem)
+        cpu.min(mem)
     }
 
     /// Every check, for `needs` when a scenario is given.
@@ -290,6 +283,21 @@ impl Host {
         let largest = |rate: f64| self.faithful_nodes(rate);
         match needs {
             Some(n) => {
+                let demand = Demand::estimate(n.nodes, n.rate_per_sec, self.cores);
+                let over = demand.busy_share() > n.host_busy;
+                push(
+                    "cpu demand",
+                    if over { Status::Warn } else { Status::Ok },
+                    if over {
+                        format!(
+                            "{demand}: above the guard's {:.0} %, the run will likely be distorted (exit 5); ~{} nodes fit at this rate",
+                            n.host_busy * 100.0,
+                            Demand::most_nodes(n.rate_per_sec, self.cores, n.host_busy)
+                        )
+                    } else {
+                        demand.to_string()
+                    },
+                );
                 let most = largest(n.rate_per_sec);
                 push(
                     "largest testnet",
@@ -397,6 +405,7 @@ mod tests {
             rate_per_sec: 5.0,
             shaped: true,
             kernel_only: false,
+            host_busy: 0.85,
         })
     }
 
@@ -410,6 +419,17 @@ mod tests {
             .find(|c| c.name == "largest testnet")
             .expect("line");
         assert_eq!(largest.status, Status::Warn, "{largest}");
+        let demand = |checks: &[Check]| {
+            checks
+                .iter()
+                .find(|c| c.name == "cpu demand")
+                .cloned()
+                .expect("line")
+        };
+        let over = demand(&big);
+        assert_eq!(over.status, Status::Warn, "{over}");
+        assert!(over.detail.contains("distorted (exit 5)"), "{over}");
+        assert_eq!(demand(&host().checks(needs(10))).status, Status::Ok);
     }
 
     #[test]

@@ -5,6 +5,7 @@
 pub mod checks;
 pub mod congestion;
 mod cpu;
+pub mod demand;
 mod monitor;
 pub mod neighbour;
 mod sysctl;

@@ -142,14 +142,18 @@ fn defence_and_link(o: &mut String, s: &Stats) {
     if let Some(h) = &s.hops {
         let _ = writeln!(
             o,
-            "message hops   p10 {}  p50 {}  p90 {}  p99 {} per hop vs {} imposed (p50 {:+.2} ms, {} hops)",
+            "message hops   p10 {}  p50 {}  p90 {}  p99 {} per hop vs {} imposed (p50 {:+.2} ms{}, {} mesh hops; {} copies by request or fanout not timed)",
             ms_text(h.p10_us),
             ms_text(h.p50_us),
             ms_text(h.p90_us),
             ms_text(h.p99_us),
             ms_text(h.imposed_us),
             (h.p50_us as f64 - h.imposed_us as f64) / 1000.0,
-            h.samples
+            h.relative_error()
+                .map(|e| format!(", {:.1} %", e * 100.0))
+                .unwrap_or_default(),
+            h.samples,
+            h.indirect
         );
     }
     if let Some(d) = &s.duplicates

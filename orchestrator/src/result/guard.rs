@@ -20,11 +20,19 @@ impl RunResult {
     fn distortion(&self) -> Vec<String> {
         distortion(
             &self.guard,
-            self.stats
-                .fidelity
-                .as_ref()
-                .and_then(|f| f.relative_error.map(|e| (e, f.measured_us, f.imposed_us))),
-            self.resources.window_host_busy,
+            Measured {
+                link: self
+                    .stats
+                    .fidelity
+                    .as_ref()
+                    .and_then(|f| f.relative_error.map(|e| (e, f.measured_us, f.imposed_us))),
+                hop: self
+                    .stats
+                    .hops
+                    .as_ref()
+                    .and_then(|h| h.relative_error().map(|e| (e, h.p50_us, h.imposed_us))),
+                busy: self.resources.window_host_busy,
+            },
         )
     }
 
@@ -56,22 +64,46 @@ impl RunResult {
     }
 }
 
-/// The causes of distortion: a link fidelity error (relative, with the measured and imposed
-/// one-way delay in µs) above `guard.link_error`, a host busy share above `guard.host_busy`.
-pub fn distortion(guard: &Guard, link: Option<(f64, u64, u64)>, busy: Option<f64>) -> Vec<String> {
+/// What the guard judges: each fidelity figure as (relative error, measured µs, imposed µs),
+/// and the host's busy share over the window; `None` where not measured.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Measured {
+    /// Pings: the one-way delay they measured.
+    pub link: Option<(f64, u64, u64)>,
+    /// Message hops: the median hop.
+    pub hop: Option<(f64, u64, u64)>,
+    /// The host's busy share, 0..=1.
+    pub busy: Option<f64>,
+}
+
+/// The causes of distortion: a ping error above `guard.link_error`, a message-hop error
+/// above `guard.hop_error`, a host busy share above `guard.host_busy`.
+pub fn distortion(guard: &Guard, m: Measured) -> Vec<String> {
+    let ms = |us: u64| us as f64 / 1000.0;
     let mut causes = Vec::new();
-    if let Some((error, measured_us, imposed_us)) = link
+    if let Some((error, measured_us, imposed_us)) = m.link
         && error > guard.link_error
     {
         causes.push(format!(
             "link fidelity error {:.1} % is above the guard's {:.1} % (pings measured {:.1} ms one way where {:.1} ms was imposed): the host delayed packets",
             error * 100.0,
             guard.link_error * 100.0,
-            measured_us as f64 / 1000.0,
-            imposed_us as f64 / 1000.0
+            ms(measured_us),
+            ms(imposed_us)
         ));
     }
-    if let Some(busy) = busy.filter(|b| *b > guard.host_busy) {
+    if let Some((error, p50_us, imposed_us)) = m.hop
+        && error > guard.hop_error
+    {
+        causes.push(format!(
+            "message hop error {:.1} % is above the guard's {:.1} % (the median hop took {:.1} ms where {:.1} ms was imposed): the host delayed messages",
+            error * 100.0,
+            guard.hop_error * 100.0,
+            ms(p50_us),
+            ms(imposed_us)
+        ));
+    }
+    if let Some(busy) = m.busy.filter(|b| *b > guard.host_busy) {
         causes.push(format!(
             "the host was {:.0} % busy over the measurement window, above the guard's {:.0} %: the figures include waiting for a CPU",
             busy * 100.0,
@@ -93,26 +125,41 @@ mod tests {
     #[test]
     fn a_run_within_its_guard_is_judged() {
         let g = Guard::DEFAULT;
-        assert!(distortion(&g, Some((0.02, 25_500, 25_000)), Some(0.15)).is_empty());
-        assert!(distortion(&g, None, None).is_empty());
+        let quiet = Measured {
+            link: Some((0.02, 25_500, 25_000)),
+            hop: Some((0.12, 28_000, 25_000)),
+            busy: Some(0.15),
+        };
+        assert!(distortion(&g, quiet).is_empty());
+        assert!(distortion(&g, Measured::default()).is_empty());
     }
 
     #[test]
     fn each_bound_overstepped_is_a_cause() {
         let g = Guard::DEFAULT;
-        let causes = distortion(&g, Some((1.512, 62_800, 25_000)), Some(0.99));
-        assert_eq!(causes.len(), 2, "{causes:?}");
+        let loaded = Measured {
+            link: Some((1.512, 62_800, 25_000)),
+            hop: Some((0.932, 48_300, 25_000)),
+            busy: Some(0.99),
+        };
+        let causes = distortion(&g, loaded);
+        assert_eq!(causes.len(), 3, "{causes:?}");
         assert!(causes[0].contains("151.2 %"), "{}", causes[0]);
         assert!(causes[0].contains("62.8 ms"), "{}", causes[0]);
-        assert!(causes[1].contains("99 % busy"), "{}", causes[1]);
+        assert!(causes[1].contains("93.2 %"), "{}", causes[1]);
+        assert!(causes[1].contains("48.3 ms"), "{}", causes[1]);
+        assert!(causes[2].contains("99 % busy"), "{}", causes[2]);
         let strict = Guard {
             link_error: 0.01,
+            hop_error: 0.05,
             host_busy: 0.10,
         };
-        assert_eq!(
-            distortion(&strict, Some((0.02, 25_500, 25_000)), Some(0.15)).len(),
-            2
-        );
+        let quiet = Measured {
+            link: Some((0.02, 25_500, 25_000)),
+            hop: Some((0.12, 28_000, 25_000)),
+            busy: Some(0.15),
+        };
+        assert_eq!(distortion(&strict, quiet).len(), 3);
     }
 
     #[test]

@@ -107,8 +107,13 @@ async fn check_host(plan: &Plan) -> Result<(), Error> {
     let checks = host::Host::inspect(None)
         .await
         .checks(Some(host::Needs::of(plan)));
-    for c in checks.iter().filter(|c| c.status == host::Status::Warn) {
-        eprintln!("warning: {c}");
+    for c in &checks {
+        match c.status {
+            host::Status::Warn => eprintln!("warning: {c}"),
+            // The estimate is worth seeing before every run, not only when it is too high.
+            host::Status::Ok if c.name == "cpu demand" => eprintln!("==> {}: {}", c.name, c.detail),
+            _ => {}
+        }
     }
     match host::checks::first_failure(&checks) {
         Some(c) => Err(Error::Infra(format!(

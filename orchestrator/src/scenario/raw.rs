@@ -83,5 +83,6 @@ pub(super) struct RawTargets {
 #[serde(deny_unknown_fields)]
 pub(super) struct RawGuard {
     pub(super) link_error: Option<f64>,
+    pub(super) hop_error: Option<f64>,
     pub(super) host_busy: Option<f64>,
 }

@@ -229,14 +229,21 @@ mod tests {
     fn the_guard_defaults_and_its_bounds_are_located() {
         let s = crate::scenario::fixture::parse_str(GOOD).expect("valid");
         assert_eq!(s.guard, crate::scenario::Guard::DEFAULT);
-        let text = format!("{GOOD}\n[guard]\nlink_error = 0.2\nhost_busy = 0.95\n");
+        let text =
+            format!("{GOOD}\n[guard]\nlink_error = 0.2\nhop_error = 0.3\nhost_busy = 0.95\n");
         let s = crate::scenario::fixture::parse_str(&text).expect("valid");
-        assert_eq!((s.guard.link_error, s.guard.host_busy), (0.2, 0.95));
-        let text = format!("{GOOD}\n[guard]\nlink_error = 0\nhost_busy = 1.5\n");
+        let g = s.guard;
+        assert_eq!((g.link_error, g.hop_error, g.host_busy), (0.2, 0.3, 0.95));
+        let text = format!("{GOOD}\n[guard]\nlink_error = 0\nhop_error = -1.0\nhost_busy = 1.5\n");
         let d = diags(&text);
         let fields: Vec<&str> = d.iter().map(|d| d.field.as_str()).collect();
-        assert_eq!(fields, ["guard.link_error", "guard.host_busy"], "{d:?}");
-        assert_eq!((d[1].line, d[1].column), pos(&text, "1.5"));
+        assert_eq!(
+            fields,
+            ["guard.link_error", "guard.hop_error", "guard.host_busy"],
+            "{d:?}"
+        );
+        assert_eq!((d[2].line, d[2].column), pos(&text, "1.5"));
+        assert!(d[1].message.contains("(0, 10]"), "{d:?}");
     }
 
     #[test]

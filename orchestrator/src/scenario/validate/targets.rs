@@ -51,27 +51,17 @@ impl Validator<'_, '_> {
     /// bound keeps its default.
     pub(super) fn guard(&mut self, raw: &RawGuard) -> Guard {
         let at = FieldPath::root("guard");
-        let given = Guard {
-            link_error: raw.link_error.unwrap_or(Guard::DEFAULT.link_error),
-            host_busy: raw.host_busy.unwrap_or(Guard::DEFAULT.host_busy),
+        let d = Guard::DEFAULT;
+        let mut guard = Guard {
+            link_error: raw.link_error.unwrap_or(d.link_error),
+            hop_error: raw.hop_error.unwrap_or(d.hop_error),
+            host_busy: raw.host_busy.unwrap_or(d.host_busy),
         };
-        let problems = given.problems();
-        for (field, message) in &problems {
-            self.err(&at.key(field), message.clone());
+        for (field, message) in guard.problems() {
+            self.err(&at.key(field), message);
+            guard = guard.with_default(field);
         }
-        let rejected = |field: &str| problems.iter().any(|(f, _)| *f == field);
-        Guard {
-            link_error: if rejected("link_error") {
-                Guard::DEFAULT.link_error
-            } else {
-                given.link_error
-            },
-            host_busy: if rejected("host_busy") {
-                Guard::DEFAULT.host_busy
-            } else {
-                given.host_busy
-            },
-        }
+        guard
     }
 
     /// `p95` and `p99`: each positive and at most an hour, and p99 not below p95.
