@@ -1,7 +1,11 @@
 //! A `meshnode` process writing its events to a file (`--events`), killed with SIGKILL in
-//! the middle of its stream: every line of the file is a whole record, and none is missing
-//! before the last (the publish sequence numbers run without a gap).
+//! the middle of its stream: every line of the file is a whole record, none is missing
+//! before the last (the publish sequence numbers run without a gap), and every record the
+//! node had counted (its `/metrics`, read just before the kill) is in the file: nothing
+//! was held back in a buffer.
 
+use std::io::{Read, Write};
+use std::net::{Ipv4Addr, TcpListener, TcpStream};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -11,7 +15,7 @@ use lab_events::{Event, Record};
 /// Bound on the wait for the node's first records.
 const DEADLINE: Duration = Duration::from_secs(60);
 /// Records the node must have written before it is killed.
-const BEFORE_KILL: usize = 200;
+const BEFORE_KILL: usize = 100;
 /// How often the file is looked at while waiting.
 const POLL: Duration = Duration::from_millis(20);
 
@@ -22,15 +26,39 @@ fn lines_in(path: &Path) -> usize {
         .unwrap_or(0)
 }
 
+/// A port free on loopback a moment ago.
+fn free_port() -> u16 {
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind");
+    listener.local_addr().expect("address").port()
+}
+
+/// The node's `meshnode_publish_failed_total`, from its metrics endpoint.
+fn failed_publishes(port: u16) -> u64 {
+    let mut stream = TcpStream::connect((Ipv4Addr::LOCALHOST, port)).expect("metrics endpoint");
+    stream.set_read_timeout(Some(DEADLINE)).expect("timeout");
+    stream
+        .write_all(b"GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .expect("request");
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).expect("answer");
+    answer
+        .lines()
+        .find_map(|l| l.strip_prefix("meshnode_publish_failed_total "))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no publish_failed counter in {answer:.500}"))
+}
+
 #[test]
 fn a_node_killed_mid_stream_leaves_only_whole_records() {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("alone.jsonl");
     // Alone, each publish fails (no peer subscribes): a steady stream of small records,
-    // 500 a second, with consecutive sequence numbers.
+    // 500 a second, with consecutive sequence numbers. One runtime thread (the default):
+    // the metrics are answered between two publishes, never inside one.
+    let port = free_port();
     let mut node = Command::new(env!("CARGO_BIN_EXE_meshnode"))
         .args(["--name", "alone", "--listen", "/ip4/127.0.0.1/tcp/0"])
-        .args(["--metrics-port", "0", "--mldsa-level", "44"])
+        .args(["--metrics-port", &port.to_string(), "--mldsa-level", "44"])
         .args(["--publish-rate", "500", "--publish-after-ms", "0"])
         .arg("--events")
         .arg(&path)
@@ -53,6 +81,7 @@ fn a_node_killed_mid_stream_leaves_only_whole_records() {
         std::thread::sleep(POLL);
         seen = lines_in(&path);
     }
+    let counted = failed_publishes(port);
     node.kill().expect("SIGKILL");
     let status = node.wait().expect("reaped");
     assert!(!status.success(), "{status}");
@@ -82,6 +111,14 @@ fn a_node_killed_mid_stream_leaves_only_whole_records() {
         })
         .collect();
     assert!(seqs.len() >= BEFORE_KILL / 2, "{} publishes", seqs.len());
+    let failed = records
+        .iter()
+        .filter(|r| matches!(r.event, Event::PublishFailed { .. }))
+        .count() as u64;
+    assert!(
+        failed >= counted,
+        "the node counted {counted} failed publishes before the kill, the file holds {failed}"
+    );
     let first = seqs[0];
     assert_eq!(
         seqs,
