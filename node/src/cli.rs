@@ -8,7 +8,8 @@ use lab_config::bounds::{MAX_NODE_MILLIS, MAX_THREADS};
 use crate::config::{ConfigError, NodeConfig, Role, TrafficConfig};
 
 /// A libp2p gossip node with ML-DSA-signed messages. Writes one JSON event per line to
-/// stdout and human-readable logs to stderr (level from RUST_LOG, default info).
+/// stdout (or to the file `--events` names) and human-readable logs to stderr (level from
+/// RUST_LOG, default info).
 #[derive(Debug, Parser)]
 #[command(name = "meshnode", version)]
 pub struct Args {
@@ -51,6 +52,9 @@ pub struct Args {
     /// Delay before the first publish, in milliseconds (with --publish-rate; at most a day).
     #[arg(long, default_value_t = 5000, value_parser = clap::value_parser!(u64).range(0..=MAX_NODE_MILLIS))]
     pub publish_after_ms: u64,
+    /// Append the event records to this file instead of writing them to stdout.
+    #[arg(long)]
+    pub events: Option<PathBuf>,
     /// Runtime worker threads (1: a single-threaded runtime; at most 64).
     #[arg(long, env = "MESHNODE_THREADS", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=MAX_THREADS as i64))]
     pub threads: u16,
@@ -99,6 +103,9 @@ impl Args {
         if let Some(p) = self.metrics_port {
             c.metrics_port = p;
         }
+        if let Some(path) = &self.events {
+            c.events = Some(path.clone());
+        }
         if let Some(rate) = self.publish_rate {
             c.traffic = Some(TrafficConfig {
                 start_at_ms: Some(
@@ -129,6 +136,7 @@ impl Args {
             "traffic.size" => "--publish-size",
             "traffic.count" => "--publish-count",
             "traffic.start_at_ms" => "--publish-after-ms",
+            "events" if self.events.is_some() => "--events",
             f if f.starts_with("listen") && !self.listen.is_empty() => "--listen",
             f if f.starts_with("bootstrap[") => {
                 let i: usize = f["bootstrap[".len()..]
@@ -171,6 +179,25 @@ mod tests {
         assert_eq!(c.metrics_port, 0);
         assert_eq!(c.role, Role::InvalidSignature);
         assert_eq!(c.bootstrap, vec!["/ip4/127.0.0.1/tcp/1".to_string()]);
+        assert_eq!(c.events, None);
+        let args = Args::parse_from([
+            "meshnode",
+            "--config-toml",
+            "events = \"/a.jsonl\"",
+            "--events",
+            "/b.jsonl",
+        ]);
+        assert_eq!(
+            args.resolve().expect("valid").events,
+            Some("/b.jsonl".into())
+        );
+    }
+
+    #[test]
+    fn a_bad_events_flag_is_named() {
+        let args = Args::parse_from(["meshnode", "--events", "/events/"]);
+        let e = args.resolve().expect_err("a directory");
+        assert!(e.to_string().starts_with("accept --events: "), "{e}");
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use clap::Parser;
 use meshnode::cli::Args;
-use meshnode::sink::StdoutSink;
+use meshnode::sink::{EventSink, FileSink, StdoutSink};
 use meshnode::{Command, start};
 use tokio::signal::unix::{SignalKind, signal};
 
@@ -49,7 +49,11 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let mut int = signal(SignalKind::interrupt())?;
     // Installed before the node starts: SIGUSR1's default action would kill the process.
     let mut usr1 = signal(SignalKind::user_defined1())?;
-    let node = start(config, Box::new(StdoutSink)).await?;
+    let sink: Box<dyn EventSink> = match &config.events {
+        Some(path) => Box::new(FileSink::open(path)?),
+        None => Box::new(StdoutSink),
+    };
+    let node = start(config, sink).await?;
     tracing::info!(peer_id = %node.peer_id, addrs = ?node.listen_addrs, "node started");
     let commands = node.commands();
     loop {

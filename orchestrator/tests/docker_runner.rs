@@ -19,13 +19,16 @@ use bollard::query_parameters::{
 };
 use futures::{FutureExt, StreamExt, TryStreamExt};
 use orchestrator::docker::{
-    ContainerSpec, ContextFile, DockerError, DockerRunner, LABEL_LAB, LABEL_ROLE, LABEL_RUN,
-    LogSource, NetworkAttachment, NetworkHandle, context_tar, node_image_context,
+    BindMount, ContainerSpec, ContextFile, DockerError, DockerRunner, LABEL_LAB, LABEL_ROLE,
+    LABEL_RUN, LogSource, NetworkAttachment, NetworkHandle, context_tar, node_image_context,
 };
 
 /// Set in the container of `child_process` so that it does its work there (and nothing
 /// when the suite runs it on the host with `--ignored`).
 const CHILD_ENV: &str = "MESHLAB_RUNNER_TEST_CHILD";
+/// Set (to a file in a bind mount) in the container of `child_process` to have it append
+/// its lines there and exit, instead of printing them and staying up.
+const APPEND_ENV: &str = "MESHLAB_RUNNER_TEST_APPEND";
 /// Length of the child's long line: longer than the engine's 16 KiB log chunks.
 const LONG_LINE: usize = 40_000;
 /// Bound on every wait for a container to do something.
@@ -346,6 +349,86 @@ async fn running_container_is_followed_sampled_stopped_and_killed() {
     .await;
 }
 
+/// How a run's nodes write their events: into a file made beforehand (0666) in a host
+/// folder bound into the container, from a `FROM scratch` image (whose user is root),
+/// with the engine's log driver capped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scratch_container_appends_to_a_file_in_a_bind_mount() {
+    use std::os::unix::fs::PermissionsExt;
+    with_lab("mount", |lab| async move {
+        let runner = &lab.runner;
+        let exe = std::fs::read(std::env::current_exe().unwrap()).unwrap();
+        let context = context_tar(&[
+            ContextFile {
+                path: "Dockerfile".to_owned(),
+                mode: 0o644,
+                data: b"FROM scratch\nCOPY child /child\nENTRYPOINT [\"/child\"]\n".to_vec(),
+            },
+            ContextFile {
+                path: "child".to_owned(),
+                mode: 0o755,
+                data: exe,
+            },
+        ])
+        .unwrap();
+        let image = runner
+            .ensure_image(&lab.image_prefix, context)
+            .await
+            .unwrap();
+        let folder = tempfile::tempdir().unwrap();
+        let file = folder.path().join("child.jsonl");
+        std::fs::write(&file, "").unwrap();
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o666)).unwrap();
+        let spec = ContainerSpec {
+            run_id: lab.run_id.clone(),
+            role: "child".to_owned(),
+            name: format!("{}-append", lab.run_id),
+            image: image.tag.clone(),
+            env: vec![
+                (CHILD_ENV.to_owned(), "1".to_owned()),
+                (APPEND_ENV.to_owned(), "/events/child.jsonl".to_owned()),
+            ],
+            cmd: Some(
+                ["child_process", "--exact", "--ignored", "--test-threads=1"]
+                    .map(str::to_owned)
+                    .to_vec(),
+            ),
+            mounts: vec![BindMount {
+                host: folder.path().to_path_buf(),
+                container: "/events".to_owned(),
+                read_only: false,
+            }],
+            log_max_bytes: Some(1 << 20),
+            ..Default::default()
+        };
+        let id = runner.run_container(&spec).await.unwrap();
+        let code = tokio::time::timeout(WAIT, runner.wait_exit(&id))
+            .await
+            .expect("the child did not exit");
+        assert_eq!(code.unwrap(), 0);
+        let text = std::fs::read_to_string(&file).unwrap();
+        let lines: Vec<String> = text.lines().map(str::to_owned).collect();
+        assert_eq!(lines, expected_child_lines());
+        let stdout = runner.collect_logs(&id, LogSource::Stdout).await.unwrap();
+        assert!(
+            !stdout.iter().any(|l| l.starts_with("{\"child\"")),
+            "{stdout:?}"
+        );
+        let log = engine()
+            .await
+            .inspect_container(&id, None)
+            .await
+            .unwrap()
+            .host_config
+            .unwrap()
+            .log_config
+            .unwrap();
+        assert_eq!(log.typ.as_deref(), Some("json-file"));
+        assert_eq!(log.config.unwrap()["max-size"], "512k");
+    })
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn build_errors_are_reported_with_the_builders_message() {
     with_lab("broken", |lab| async move {
@@ -402,6 +485,14 @@ fn expected_child_lines() -> Vec<String> {
 #[ignore = "runs inside a container started by running_container_is_followed_sampled_stopped_and_killed"]
 fn child_process() {
     if std::env::var_os(CHILD_ENV).is_none() {
+        return;
+    }
+    if let Some(path) = std::env::var_os(APPEND_ENV) {
+        use std::io::Write;
+        let mut file = std::fs::OpenOptions::new().append(true).open(path).unwrap();
+        for line in expected_child_lines() {
+            file.write_all(format!("{line}\n").as_bytes()).unwrap();
+        }
         return;
     }
     // The harness has printed "test child_process ... " without a line end.

@@ -63,6 +63,30 @@ impl Checker {
         ok
     }
 
+    /// A file the node writes: UTF-8, not empty, at most [`super::MAX_EVENTS_PATH_BYTES`],
+    /// no control characters, and naming a file rather than a directory.
+    pub(super) fn events_path(&mut self, field: &str, path: &std::path::Path) {
+        let problem = match path.to_str() {
+            None => Some("must be UTF-8".to_string()),
+            Some(s) if s.trim().is_empty() => Some("must not be empty".to_string()),
+            Some(s) if s.len() > super::MAX_EVENTS_PATH_BYTES => Some(format!(
+                "must be at most {} bytes, got {}",
+                super::MAX_EVENTS_PATH_BYTES,
+                s.len()
+            )),
+            Some(s) if s.chars().any(char::is_control) => {
+                Some("must not contain control characters".to_string())
+            }
+            Some(s) if s.ends_with('/') || path.file_name().is_none() => {
+                Some(format!("must name a file, not a directory: `{s}`"))
+            }
+            Some(_) => None,
+        };
+        if let Some(p) = problem {
+            self.fail(field, p);
+        }
+    }
+
     pub(super) fn text(&mut self, field: &str, s: &str) {
         if let Err(e) = check_text(s) {
             self.fail(field, e);

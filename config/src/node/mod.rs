@@ -10,7 +10,7 @@ use checks::Checker;
 pub use checks::{check_dial_address, check_text};
 pub use gossipsub::GossipsubSettings;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
@@ -83,7 +83,17 @@ pub struct NodeConfig {
     pub traffic: Option<TrafficConfig>,
     /// Connection limits (spec §4.4).
     pub limits: LimitsConfig,
+    /// The file the node appends its event records to, one JSON object a line, each line
+    /// written whole by one write (nothing held in memory: a killed node loses no event it
+    /// had written). Absent: the records go to stdout. The orchestrator sets it to a file
+    /// on a bind mount (`/events/<node>.jsonl`), so that events bypass the engine's log
+    /// driver. A relative path is relative to the node's working directory.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub events: Option<PathBuf>,
 }
+
+/// The longest `events` path accepted, in bytes (Linux's `PATH_MAX`).
+pub const MAX_EVENTS_PATH_BYTES: usize = 4096;
 
 impl Default for NodeConfig {
     fn default() -> Self {
@@ -106,6 +116,7 @@ impl Default for NodeConfig {
             gossipsub: GossipsubSettings::default(),
             traffic: None,
             limits: LimitsConfig::default(),
+            events: None,
         }
     }
 }
@@ -344,6 +355,9 @@ impl NodeConfig {
         );
         lc.within("target_peers", l.target_peers, 0, l.max_connections);
         c.problems.extend(lc.problems);
+        if let Some(path) = &self.events {
+            c.events_path("events", path);
+        }
         c.problems
     }
 }
@@ -460,6 +474,25 @@ mod tests {
         assert!(check_dial_address("/ip4/10.0.0.1/udp/4001/quic-v1").is_ok());
         assert!(check_dial_address("/ip4/10.0.0.1/udp/4001").is_err());
         assert!(check_dial_address("/ip4/10.0.0.1/tcp/99999").is_err());
+    }
+
+    #[test]
+    fn events_file_is_optional_and_checked() {
+        assert_eq!(parse("").expect("valid").events, None);
+        let c = parse("events = \"/events/honest-7.jsonl\"\n").expect("valid");
+        assert_eq!(c.events, Some(PathBuf::from("/events/honest-7.jsonl")));
+        let text = toml::to_string(&c).expect("renders");
+        assert_eq!(parse(&text).expect("reads back"), c);
+        assert!(
+            !toml::to_string(&NodeConfig::default())
+                .expect("renders")
+                .contains("events")
+        );
+        assert_eq!(fields("events = \"\""), ["events"]);
+        assert_eq!(fields("events = \"/events/\""), ["events"]);
+        assert_eq!(fields("events = \"a\\u0007b\""), ["events"]);
+        let long = format!("events = \"/{}\"", "x".repeat(MAX_EVENTS_PATH_BYTES));
+        assert_eq!(fields(&long), ["events"]);
     }
 
     #[test]

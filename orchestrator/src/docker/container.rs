@@ -3,9 +3,12 @@
 
 use std::collections::HashMap;
 use std::net::Ipv4Addr;
+use std::path::PathBuf;
 use std::time::Duration;
 
-use bollard::models::{ContainerCreateBody, HostConfig, NetworkingConfig};
+use bollard::models::{
+    ContainerCreateBody, HostConfig, HostConfigLogConfig, Mount, MountType, NetworkingConfig,
+};
 use bollard::query_parameters::{
     AttachContainerOptionsBuilder, CreateContainerOptionsBuilder, KillContainerOptionsBuilder,
     StopContainerOptionsBuilder, WaitContainerOptionsBuilder,
@@ -24,6 +27,30 @@ pub struct NetworkAttachment {
     pub network: String,
     /// A fixed address on it (the network must have a subnet); `None` lets the engine pick.
     pub ipv4: Option<Ipv4Addr>,
+}
+
+/// A host directory bound into a container (read-write unless `read_only`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BindMount {
+    /// The directory on the host: absolute, and existing when the container is created
+    /// (the engine refuses a missing source rather than creating it).
+    pub host: PathBuf,
+    /// Where it appears in the container, absolute.
+    pub container: String,
+    /// Whether the container may only read it.
+    pub read_only: bool,
+}
+
+impl BindMount {
+    fn to_mount(&self) -> Mount {
+        Mount {
+            target: Some(self.container.clone()),
+            source: Some(self.host.to_string_lossy().into_owned()),
+            typ: Some(MountType::BIND),
+            read_only: Some(self.read_only),
+            ..Default::default()
+        }
+    }
 }
 
 /// Everything needed to create one container. Engine-neutral: no bollard types.
@@ -62,6 +89,12 @@ pub struct ContainerSpec {
     pub labels: Vec<(String, String)>,
     /// Memory limit in bytes.
     pub memory_bytes: Option<u64>,
+    /// Host directories bound into the container.
+    pub mounts: Vec<BindMount>,
+    /// Keep at most about this many bytes of the container's output: the `json-file` log
+    /// driver with two files of half this size each (the older is dropped as the newer
+    /// fills). `None`: the engine's default driver and settings.
+    pub log_max_bytes: Option<u64>,
 }
 
 impl ContainerSpec {
@@ -95,6 +128,9 @@ impl ContainerSpec {
             memory: self
                 .memory_bytes
                 .map(|bytes| i64::try_from(bytes).unwrap_or(i64::MAX)),
+            mounts: (!self.mounts.is_empty())
+                .then(|| self.mounts.iter().map(BindMount::to_mount).collect()),
+            log_config: self.log_max_bytes.map(capped_json_log),
             ..Default::default()
         };
         ContainerCreateBody {
@@ -113,6 +149,18 @@ impl ContainerSpec {
             networking_config,
             ..Default::default()
         }
+    }
+}
+
+/// The `json-file` log driver keeping at most about `max_bytes`: two files of half each.
+fn capped_json_log(max_bytes: u64) -> HostConfigLogConfig {
+    let half_kib = (max_bytes / 2 / 1024).max(1);
+    HostConfigLogConfig {
+        typ: Some("json-file".to_owned()),
+        config: Some(HashMap::from([
+            ("max-size".to_owned(), format!("{half_kib}k")),
+            ("max-file".to_owned(), "2".to_owned()),
+        ])),
     }
 }
 
@@ -281,6 +329,33 @@ mod tests {
             body.env,
             Some(vec!["MESHNODE_CONFIG_TOML=name = \"a=b\"".to_owned()])
         );
+    }
+
+    #[test]
+    fn mounts_and_the_log_cap_reach_the_host_config() {
+        let plain = spec().to_create_body().host_config.unwrap();
+        assert_eq!((plain.mounts, plain.log_config), (None, None));
+        let with = ContainerSpec {
+            mounts: vec![BindMount {
+                host: PathBuf::from("/srv/run/node-events"),
+                container: "/events".to_owned(),
+                read_only: false,
+            }],
+            log_max_bytes: Some(16 << 20),
+            ..spec()
+        };
+        let host = with.to_create_body().host_config.unwrap();
+        let mounts = host.mounts.unwrap();
+        assert_eq!(mounts.len(), 1);
+        assert_eq!(mounts[0].typ, Some(MountType::BIND));
+        assert_eq!(mounts[0].source.as_deref(), Some("/srv/run/node-events"));
+        assert_eq!(mounts[0].target.as_deref(), Some("/events"));
+        assert_eq!(mounts[0].read_only, Some(false));
+        let log = host.log_config.unwrap();
+        assert_eq!(log.typ.as_deref(), Some("json-file"));
+        let config = log.config.unwrap();
+        assert_eq!(config["max-size"], "8192k");
+        assert_eq!(config["max-file"], "2");
     }
 
     #[test]

@@ -1,5 +1,6 @@
-//! Container output as lines. The node writes one JSON event per line on stdout and
-//! human logs on stderr; the two are kept apart. The engine hands output over in chunks
+//! Container output as lines, stdout and stderr kept apart: the shaper's status lines on
+//! stdout, human logs on stderr. (A run's nodes write their events to files, not to
+//! stdout: see `run::events_dir`.) The engine hands output over in chunks
 //! that need not end at line ends (long lines are split), so lines are reassembled here.
 
 use std::collections::VecDeque;
@@ -14,7 +15,7 @@ use super::runner::DockerRunner;
 /// Which output of a container to read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogSource {
-    /// Standard output (the node's JSON event lines).
+    /// Standard output (the shaper's status lines).
     Stdout,
     /// Standard error (human logs).
     Stderr,

@@ -17,7 +17,7 @@ mod stats;
 mod teardown;
 pub mod tools_image;
 
-pub use container::{ContainerSpec, NetworkAttachment};
+pub use container::{BindMount, ContainerSpec, NetworkAttachment};
 pub use error::DockerError;
 pub use image::{ContextFile, EnsuredImage, context_hash, context_tar, node_image_context};
 pub use labels::{LABEL_CONTEXT, LABEL_LAB, LABEL_ROLE, LABEL_RUN};

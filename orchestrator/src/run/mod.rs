@@ -7,6 +7,7 @@
 //! - `images`: the node image, and the tools image when links are shaped;
 //! - `network`: the run's bridge on the first free /16;
 //! - [`shaper`]: the one shaper container, started before the nodes;
+//! - `events_dir`: the folder the nodes write their events to (`follow` reads it);
 //! - `nodes`: node containers, each handed to the shaper as soon as it runs;
 //! - `readiness`: every honest mesh at `mesh_n_low`;
 //! - `window`: warm-up, the measurement window, resources sampled around it;
@@ -17,6 +18,8 @@
 
 pub mod binaries;
 mod collect;
+mod events_dir;
+mod follow;
 mod images;
 mod network;
 mod nodes;
@@ -89,8 +92,11 @@ pub async fn run(scenario: &Scenario, opts: &RunOptions) -> Result<Outcome, Erro
         scenario.name,
         scenario.node_count()
     );
+    let names = plan.nodes.iter().map(|n| n.name.as_str());
+    // Removed when dropped, after the teardown below, on every exit.
+    let events = events_dir::EventsDir::create(&opts.reports_dir, &run_id, names)?;
     let outcome = tokio::select! {
-        r = execute(&runner, &run_id, plan, &bins, opts) => r,
+        r = execute(&runner, &run_id, plan, &bins, &events, opts) => r,
         _ = sigint.recv() => Err(Error::Interrupted),
         _ = sigterm.recv() => Err(Error::Interrupted),
     };
@@ -135,6 +141,7 @@ async fn execute(
     run_id: &str,
     plan: Plan,
     bins: &Binaries,
+    events: &events_dir::EventsDir,
     opts: &RunOptions,
 ) -> Result<Outcome, Error> {
     let t0 = Instant::now();
@@ -157,6 +164,7 @@ async fn execute(
         &images.node,
         &network,
         traffic_ns / 1_000_000,
+        events,
         congestion.sysctl.as_deref(),
     )?;
     eprintln!(
@@ -182,7 +190,7 @@ async fn execute(
     phases.shaped_after_s = elapsed_s(t0);
     eprintln!("==> link shaping: {shaper_backend}");
 
-    let unready = readiness::await_meshes(runner, &plan, &node_ids, opts.ready_timeout).await;
+    let unready = readiness::await_meshes(&plan, events, opts.ready_timeout).await;
     phases.ready_after_s = elapsed_s(t0);
     if unready.is_empty() {
         eprintln!(
@@ -225,7 +233,8 @@ async fn execute(
             .map_err(infra)?;
     }
     nodes::stop(runner, &network, &node_ids).await?;
-    let records = collect::collect(runner, &node_ids).await?;
+    let names: Vec<String> = plan.nodes.iter().map(|n| n.name.clone()).collect();
+    let records = collect::collect(events, &names).await?;
     phases.collected_after_s = elapsed_s(t0);
     eprintln!("==> {} events collected", records.len());
 

@@ -1,6 +1,10 @@
 //! The node containers: one spec per planned node, started with each handed to the shaper
 //! as soon as it runs, and stopped at the end.
 //!
+//! Each node appends its events to its file in the run's events folder, bound into its
+//! container ([`super::events_dir`]); its stderr (human logs at `warn`) is all the
+//! engine's log driver carries, capped at [`LOG_MAX_BYTES`] and kept for `docker logs`.
+//!
 //! Publishers publish from boot (the traffic start is the moment the specs are made, which
 //! every node sees as past), before links are shaped and meshes awaited, and until they
 //! are stopped: no mesh sits idle, even while 100 containers take 20 s to start (under the
@@ -12,24 +16,29 @@ use std::time::Duration;
 use futures::{StreamExt, TryStreamExt};
 use indicatif::ProgressBar;
 
+use super::events_dir::EventsDir;
 use super::shaper::HostShaper;
 use super::{CONCURRENCY, infra};
 use crate::docker::{ContainerSpec, DockerRunner, NetworkAttachment};
 use crate::error::Error;
-use crate::plan::Plan;
+use crate::plan::{NodePlan, Plan};
 
 /// Grace between SIGTERM and SIGKILL when stopping nodes.
 pub(super) const STOP_GRACE: Duration = Duration::from_secs(5);
 
+/// The most of a node's stderr the engine keeps (its events do not pass there).
+pub(super) const LOG_MAX_BYTES: u64 = 16 << 20;
+
 /// One container spec per planned node, in plan order. `traffic_ms` is the wall-clock
-/// traffic start (ms since the epoch); `congestion` the TCP congestion control to set in
-/// each node's namespace, if any.
+/// traffic start (ms since the epoch); `events` the folder the nodes write their events
+/// to; `congestion` the TCP congestion control to set in each node's namespace, if any.
 pub(super) fn specs(
     run_id: &str,
     plan: &Plan,
     image: &str,
     network: &str,
     traffic_ms: u64,
+    events: &EventsDir,
     congestion: Option<&str>,
 ) -> Result<Vec<ContainerSpec>, Error> {
     plan.nodes
@@ -41,10 +50,7 @@ pub(super) fn specs(
                 name: format!("{run_id}-{}", n.name),
                 image: image.to_string(),
                 env: vec![
-                    (
-                        "MESHNODE_CONFIG_TOML".into(),
-                        n.node_config_toml(Some(traffic_ms))?,
-                    ),
+                    ("MESHNODE_CONFIG_TOML".into(), config_toml(n, traffic_ms)?),
                     ("RUST_LOG".into(), "warn".into()),
                 ],
                 network: Some(NetworkAttachment {
@@ -56,10 +62,30 @@ pub(super) fn specs(
                     .iter()
                     .map(|a| ("net.ipv4.tcp_congestion_control".to_string(), a.to_string()))
                     .collect(),
+                mounts: vec![events.mount()],
+                log_max_bytes: Some(LOG_MAX_BYTES),
                 ..ContainerSpec::default()
             })
         })
         .collect()
+}
+
+/// The node's configuration as TOML: the plan's, writing its events to its file in the
+/// events folder.
+fn config_toml(n: &NodePlan, traffic_ms: u64) -> Result<String, Error> {
+    let mut config = n.node_config(Some(traffic_ms));
+    config.events = Some(EventsDir::container_file(&n.name));
+    if let Some(p) = config.check().into_iter().next() {
+        // Unreachable after validation, which checks every node's configuration.
+        return Err(Error::Infra(format!(
+            "plan node {}: its configuration breaks the node's rules: {p}",
+            n.name
+        )));
+    }
+    toml::to_string(&config).map_err(|e| Error::Encode {
+        what: format!("the config of node {}", n.name),
+        message: e.to_string(),
+    })
 }
 
 /// Starts every node container, at most [`CONCURRENCY`] engine calls in flight, and hands
@@ -109,4 +135,36 @@ pub(super) async fn stop(
         .await
         .map_err(infra)?;
     Ok(())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::testkit::Small;
+
+    #[test]
+    fn every_node_writes_its_events_to_its_own_file_on_the_mount() {
+        let plan = Small::default().plan();
+        let reports = tempfile::tempdir().unwrap();
+        let names = plan.nodes.iter().map(|n| n.name.as_str());
+        let events = EventsDir::create(reports.path(), "r", names).unwrap();
+        let specs = specs("r", &plan, "img", "net", 1, &events, None).unwrap();
+        assert_eq!(specs.len(), plan.nodes.len());
+        for (spec, node) in specs.iter().zip(&plan.nodes) {
+            assert_eq!(spec.mounts, [events.mount()]);
+            assert_eq!(spec.log_max_bytes, Some(LOG_MAX_BYTES));
+            let toml = &spec
+                .env
+                .iter()
+                .find(|(k, _)| k == "MESHNODE_CONFIG_TOML")
+                .unwrap()
+                .1;
+            let config = lab_config::NodeConfig::from_toml(toml, "t".as_ref()).unwrap();
+            let file = format!("/events/{}.jsonl", node.name);
+            assert_eq!(config.events, Some(file.into()));
+            assert_eq!(config.name.as_deref(), Some(node.name.as_str()));
+            assert!(events.host_file(&node.name).exists());
+        }
+    }
 }
