@@ -13,7 +13,6 @@ mod labels;
 mod logs;
 mod network;
 mod runner;
-mod stats;
 mod teardown;
 pub mod tools_image;
 
@@ -24,5 +23,4 @@ pub use labels::{LABEL_CONTEXT, LABEL_LAB, LABEL_ROLE, LABEL_RUN};
 pub use logs::{LineAssembler, LogSource};
 pub use network::NetworkHandle;
 pub use runner::DockerRunner;
-pub use stats::ContainerStats;
 pub use teardown::TeardownReport;

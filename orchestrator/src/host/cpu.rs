@@ -1,6 +1,7 @@
 //! The host's CPU time from `/proc/stat`, to tell how busy the host was over a span. Only
-//! the idle columns are trusted: on our VMs user and system time are tick-sampled, idle
-//! time is not.
+//! the idle columns are trusted: on our VMs user, system and softirq time are
+//! tick-sampled, idle time is not. The softirq column (the kernel's packet work, much of
+//! it netem's) is read all the same, as the best figure there is for the kernel's share.
 
 /// The host's cumulative CPU time, in clock ticks, at one moment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -9,6 +10,10 @@ pub struct CpuTimes {
     idle: u64,
     /// Every column: user, nice, system, idle, iowait, irq, softirq, steal.
     total: u64,
+    /// softirq (tick-sampled).
+    softirq: u64,
+    /// How many CPUs the host has (`cpuN` lines).
+    cpus: u32,
 }
 
 impl CpuTimes {
@@ -18,7 +23,7 @@ impl CpuTimes {
     }
 
     /// The first (`cpu `) line of `/proc/stat` text.
-    fn parse(text: &str) -> Option<Self> {
+    pub(super) fn parse(text: &str) -> Option<Self> {
         let line = text.lines().find(|l| l.starts_with("cpu "))?;
         let cols: Vec<u64> = line
             .split_whitespace()
@@ -29,10 +34,29 @@ impl CpuTimes {
         if cols.len() < 5 {
             return None;
         }
+        let cpus = text
+            .lines()
+            .filter(|l| l.starts_with("cpu") && l.as_bytes().get(3).is_some_and(u8::is_ascii_digit))
+            .count();
         Some(CpuTimes {
             idle: cols[3] + cols[4],
             total: cols.iter().sum(),
+            softirq: cols.get(6).copied().unwrap_or(0),
+            cpus: u32::try_from(cpus).unwrap_or(u32::MAX).max(1),
         })
+    }
+
+    /// How many CPUs the host has.
+    pub fn cpus(&self) -> u32 {
+        self.cpus
+    }
+
+    /// The share of CPU time spent in softirq between `self` and `later`, in 0..=1;
+    /// `None` when no time passed.
+    pub fn softirq_share_until(&self, later: &CpuTimes) -> Option<f64> {
+        let total = later.total.checked_sub(self.total)?;
+        let softirq = later.softirq.checked_sub(self.softirq)?;
+        (total > 0).then(|| softirq.min(total) as f64 / total as f64)
     }
 
     /// The share of CPU time that was not idle between `self` and `later`, in 0..=1;
@@ -50,8 +74,8 @@ mod tests {
 
     #[test]
     fn the_busy_share_is_what_was_not_idle() {
-        let a = CpuTimes::parse("cpu  100 0 50 800 50 0 0 0 0 0\ncpu0 1 2 3 4 5\n");
-        let b = CpuTimes::parse("cpu  400 0 150 1000 50 0 0 0 0 0\n");
+        let a = CpuTimes::parse("cpu  100 0 50 800 50 0 0 0 0 0\ncpu0 1 2 3 4 5\ncpu1 1 2 3 4 5\n");
+        let b = CpuTimes::parse("cpu  400 0 90 1000 50 0 60 0 0 0\n");
         let (Some(a), Some(b)) = (a, b) else {
             panic!("parses");
         };
@@ -61,5 +85,8 @@ mod tests {
         assert_eq!(a.busy_share_until(&a), None);
         assert_eq!(b.busy_share_until(&a), None);
         assert_eq!(CpuTimes::parse("intr 1 2 3\n"), None);
+        let softirq = a.softirq_share_until(&b).expect("time passed");
+        assert!((softirq - 60.0 / 600.0).abs() < 1e-9, "{softirq}");
+        assert_eq!((a.cpus(), b.cpus()), (2, 1));
     }
 }

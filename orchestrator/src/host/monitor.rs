@@ -63,7 +63,7 @@ impl Drop for HostMonitor {
     }
 }
 
-fn mem_used() -> Option<u64> {
+pub(super) fn mem_used() -> Option<u64> {
     let text = std::fs::read_to_string("/proc/meminfo").ok()?;
     parse_mem_used(&text)
 }

@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 
 use super::link_text;
 use crate::analysis::{LatencySummary, Stats};
+use crate::host::Cost;
 use crate::result::{REMEDY, RunResult, Verdict, target_table};
 
 /// A readable terminal summary of `result` ending in the target table (MET / MISSED) and
@@ -16,6 +17,9 @@ pub fn render(result: &RunResult) -> String {
     figures(&mut o, &result.stats);
     defence_and_link(&mut o, &result.stats);
     host(&mut o, result);
+    if let Some(cost) = &result.resources.cost {
+        let _ = writeln!(o, "cost           {}", cost_text(cost));
+    }
     let _ = writeln!(o);
     targets(&mut o, result);
     o
@@ -185,6 +189,37 @@ fn host(o: &mut String, r: &RunResult) {
     }
 }
 
+/// The window's cost in one line: cores of each part (nodes with their mean and busiest,
+/// in millicores), the idle share and the nodes' memory; parts not measured are left out.
+pub(super) fn cost_text(c: &Cost) -> String {
+    let cores = |name: &str, v: Option<f64>| v.map(|v| format!("{name} {v:.2}"));
+    let nodes = c.nodes_cores.map(|sum| {
+        let per = match (c.node_cores_mean, c.node_cores_max) {
+            (Some(mean), Some(max)) => format!(
+                " ({:.0} m per node, max {:.0} m)",
+                mean * 1000.0,
+                max * 1000.0
+            ),
+            _ => String::new(),
+        };
+        format!("nodes {sum:.2} cores{per}")
+    });
+    [
+        nodes,
+        cores("shaper", c.shaper_cores),
+        cores("engine", c.engine_cores),
+        cores("softirq", c.softirq_cores),
+        cores("other", c.other_cores),
+        c.host_idle.map(|i| format!("idle {:.0} %", i * 100.0)),
+        c.node_mem_bytes
+            .map(|m| format!("node memory {:.1} GiB", m as f64 / f64::from(1u32 << 30))),
+    ]
+    .into_iter()
+    .flatten()
+    .collect::<Vec<_>>()
+    .join(" · ")
+}
+
 /// Each target, wanted and measured, MET or MISSED (or not judged), then the verdict.
 fn targets(o: &mut String, r: &RunResult) {
     o.push_str(&target_table(&r.targets, "measured", 14, !r.distorted()));
@@ -247,7 +282,7 @@ fn latency_text(l: &LatencySummary) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::result::fixtures::{stats_with, test_plan};
+    use crate::result::fixtures::{stats_with, test_cost, test_plan};
 
     #[test]
     fn summary_marks_each_target() {
@@ -274,6 +309,35 @@ mod tests {
         assert!(line("delivery ").ends_with("MET"), "{text}");
         assert!(text.contains("verdict: 1 of 3 targets missed"), "{text}");
         assert!(text.contains("25ms ± 2.5ms"), "{text}");
+    }
+
+    #[test]
+    fn the_cost_line_names_every_measured_part() {
+        let mut r = RunResult::new(
+            "run-7",
+            &test_plan(),
+            stats_with(Some(50_000), Some(90_000), Some(1.0)),
+            "userspace",
+            1,
+            2,
+        );
+        assert!(!render(&r).contains("\ncost "), "no cost, no line");
+        r.resources.cost = Some(test_cost());
+        let text = render(&r);
+        let line = text
+            .lines()
+            .find(|l| l.starts_with("cost "))
+            .unwrap_or_else(|| panic!("no cost line in\n{text}"));
+        assert_eq!(
+            line,
+            "cost           nodes 1.04 cores (260 m per node, max 310 m) · shaper 0.35 · engine 0.21 · softirq 0.18 · other 0.02 · idle 10 % · node memory 2.1 GiB"
+        );
+        let mut partial = test_cost();
+        partial.engine_cores = None;
+        partial.node_cores_max = None;
+        let text = cost_text(&partial);
+        assert!(text.starts_with("nodes 1.04 cores · shaper"), "{text}");
+        assert!(!text.contains("engine"), "{text}");
     }
 
     #[test]

@@ -4,6 +4,7 @@
 use super::RunResult;
 use crate::analysis::Stats;
 use crate::fsio::Problems;
+use crate::host::{Cost, CostPoint};
 use crate::plan::Plan;
 
 /// A plan of 3 honest and 1 invalid-signature node with p95, p99 and delivery targets.
@@ -52,6 +53,36 @@ pub(crate) fn coherent() -> RunResult {
     r.phases.window_started_after_s = Some(10.0);
     r.phases.traffic_ended_after_s = Some(30.0);
     r
+}
+
+/// A coherent cost over a 20 s window on a 2-core host, for 4 nodes and a shaper, with
+/// two points in its series.
+pub(crate) fn test_cost() -> Cost {
+    let point = |at_s: f64, nodes: f64| CostPoint {
+        at_s,
+        nodes_cores: Some(nodes),
+        shaper_cores: Some(0.35),
+        engine_cores: Some(0.21),
+        softirq_cores: Some(0.18),
+        other_cores: Some(0.02),
+        host_idle: Some(0.1),
+    };
+    Cost {
+        host_cores: 2,
+        span_s: 20.0,
+        nodes_cores: Some(1.04),
+        node_cores_mean: Some(0.26),
+        node_cores_max: Some(0.31),
+        shaper_cores: Some(0.35),
+        engine_cores: Some(0.21),
+        softirq_cores: Some(0.18),
+        other_cores: Some(0.02),
+        host_idle: Some(0.1),
+        node_mem_bytes: Some(2_254_857_830),
+        node_mem_max_bytes: Some(600 << 20),
+        host_mem_peak_bytes: Some(3 << 30),
+        series: vec![point(10.0, 0.98), point(20.0, 1.1)],
+    }
 }
 
 /// The problems as `field: message` lines.

@@ -73,7 +73,7 @@ impl RunResult {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::result::fixtures::{START_MS, coherent, stats_with, test_plan};
+    use crate::result::fixtures::{START_MS, coherent, stats_with, test_cost, test_plan};
 
     #[test]
     fn json_round_trips_through_the_report_folder() {
@@ -88,6 +88,7 @@ mod tests {
         );
         r.phases.ready_after_s = Some(3.5);
         r.resources.peak_host_mem_bytes = Some(1 << 30);
+        r.resources.cost = Some(test_cost());
         let path = r.write_json(dir.path()).expect("written");
         assert_eq!(path, dir.path().join("run-5").join("result.json"));
         let back = RunResult::read_json(&path).expect("read back");
@@ -99,9 +100,25 @@ mod tests {
             "\"p95_us\"",
             "\"targets\"",
             "\"met\"",
+            "\"softirq_cores\"",
         ] {
             assert!(text.contains(field), "{field} missing");
         }
+    }
+
+    #[test]
+    fn a_result_without_a_cost_still_reads() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = coherent().write_json(dir.path()).expect("written");
+        let text = std::fs::read_to_string(&path).expect("text");
+        let mut v: serde_json::Value = serde_json::from_str(&text).expect("json");
+        v["resources"]
+            .as_object_mut()
+            .expect("object")
+            .remove("cost");
+        std::fs::write(&path, v.to_string()).expect("write");
+        let back = RunResult::read_json(&path).expect("an old result reads");
+        assert_eq!(back.resources.cost, None);
     }
 
     #[test]

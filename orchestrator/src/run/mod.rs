@@ -10,7 +10,7 @@
 //! - `events_dir`: the folder the nodes write their events to (`follow` reads it);
 //! - `nodes`: node containers, each handed to the shaper as soon as it runs;
 //! - `readiness`: every honest mesh at `mesh_n_low`;
-//! - `window`: warm-up, the measurement window, resources sampled around it;
+//! - `window`: warm-up, the measurement window, its cost sampled from files through it;
 //! - `collect`: every node's event stream;
 //! - `teardown`: everything labelled with the run id, removed and checked.
 //!
@@ -45,7 +45,7 @@ use crate::plan::{self, Plan, Subnet};
 use crate::scenario::Scenario;
 use binaries::Binaries;
 use progress::{elapsed_s, phase_bar};
-use shaper::{HostShaper, SHAPER_ROLE};
+use shaper::HostShaper;
 
 /// How a run is carried out.
 #[derive(Debug, Clone)]
@@ -213,13 +213,12 @@ async fn execute(
         .iter()
         .map(|n| n.name.clone())
         .zip(node_ids.iter().cloned())
-        .chain(
-            shaper_id
-                .iter()
-                .map(|id| (SHAPER_ROLE.to_string(), id.clone())),
-        )
         .collect();
-    let measured = window::measure(runner, &plan, &sampled, traffic_ns, t0).await;
+    let sampled = window::Sampled {
+        nodes: &sampled,
+        shaper: shaper_id.as_deref(),
+    };
+    let measured = window::measure(runner, &plan, sampled, traffic_ns, t0).await;
     phases.window_started_after_s = measured.started_after_s;
     phases.traffic_ended_after_s = measured.ended_after_s;
 
@@ -254,6 +253,7 @@ async fn execute(
             peak_host_load: peaks.load,
             window_host_busy: measured.host_busy,
             containers: measured.usage,
+            cost: measured.cost,
         },
     })
 }

@@ -4,6 +4,8 @@
 use lab_events::Record;
 use serde::{Deserialize, Serialize};
 
+pub use crate::host::ContainerUsage;
+use crate::host::Cost;
 use crate::plan::Plan;
 
 /// When a run's traffic started and which part of it is measured, in nanoseconds since
@@ -65,20 +67,10 @@ pub struct Resources {
     pub window_host_busy: Option<f64>,
     /// Per container.
     pub containers: Vec<ContainerUsage>,
-}
-
-/// One container's cost.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ContainerUsage {
-    /// Container (node) name.
-    pub name: String,
-    /// Mean CPU use in percent of one core.
-    pub cpu_percent_mean: Option<f64>,
-    /// Peak CPU use in percent of one core.
-    pub cpu_percent_peak: Option<f64>,
-    /// Peak memory in bytes.
-    pub mem_peak_bytes: Option<u64>,
+    /// The window's cost, part by part. Absent in results written before it was
+    /// measured, and when fewer than two samples were taken.
+    #[serde(default)]
+    pub cost: Option<Cost>,
 }
 
 /// A finished run, before analysis.

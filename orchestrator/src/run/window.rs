@@ -1,7 +1,8 @@
-//! The measured part of a run: the warm-up, the measurement window with every container's
-//! resources sampled on both sides of it, and a drain for the window's last messages.
+//! The measured part of a run: the warm-up, the measurement window with the host's and
+//! every container's cost sampled from files through it (once a second, and at both
+//! ends), and a drain for the window's last messages.
 
-use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
@@ -10,13 +11,17 @@ use lab_events::now_ns;
 use super::CONCURRENCY;
 use super::outcome::{ContainerUsage, Window};
 use super::progress::{elapsed_s, phase_bar};
-use crate::docker::{ContainerStats, DockerRunner};
-use crate::host::CpuTimes;
+use super::shaper::SHAPER_ROLE;
+use crate::docker::DockerRunner;
+use crate::host::{Cost, CostSample, CostSampler};
 use crate::plan::Plan;
 
 /// Traffic after the measurement window, so that the window's last messages arrive before
 /// the nodes stop.
 const DRAIN: Duration = Duration::from_secs(3);
+
+/// Time between cost samples inside the window.
+const SAMPLE_EVERY: Duration = Duration::from_secs(1);
 
 /// What the measured part gives.
 pub(super) struct Measured {
@@ -28,36 +33,52 @@ pub(super) struct Measured {
     pub(super) ended_after_s: Option<f64>,
     /// Every sampled container's cost over the window.
     pub(super) usage: Vec<ContainerUsage>,
+    /// The window's cost, part by part.
+    pub(super) cost: Option<Cost>,
     /// The share of the host's CPU busy over the window.
     pub(super) host_busy: Option<f64>,
 }
 
-/// Waits out the warm-up, then the window (with a progress bar), then the drain.
-/// `sampled` names the containers (name, id) whose resources are sampled around the
-/// window; `t0` is the run's start.
+/// The containers whose cost is sampled: `(name, id)` of each node, and the shaper's id.
+pub(super) struct Sampled<'a> {
+    /// Each node's name and container id.
+    pub(super) nodes: &'a [(String, String)],
+    /// The shaper container's id, if links are shaped.
+    pub(super) shaper: Option<&'a str>,
+}
+
+/// Waits out the warm-up, then the window (with a progress bar), then the drain; `t0` is
+/// the run's start. The containers' processes are looked up before the warm-up ends, so
+/// that the window itself makes no engine calls.
 pub(super) async fn measure(
     runner: &DockerRunner,
     plan: &Plan,
-    sampled: &[(String, String)],
+    sampled: Sampled<'_>,
     traffic_ns: u64,
     t0: Instant,
 ) -> Measured {
+    let warmup_over = tokio::time::Instant::now() + plan.warmup;
     if !plan.warmup.is_zero() {
         eprintln!("==> warm-up {:?}", plan.warmup);
-        tokio::time::sleep(plan.warmup).await;
     }
-    let ids: Vec<String> = sampled.iter().map(|(_, id)| id.clone()).collect();
-    let before = sample(runner, &ids).await;
-    let cpu_before = CpuTimes::now();
+    let node_pids = pids(runner, sampled.nodes.iter().map(|(_, id)| id.as_str())).await;
+    let shaper_pid = match sampled.shaper {
+        Some(id) => pids(runner, std::iter::once(id)).await.pop().flatten(),
+        None => None,
+    };
+    let sampler = Arc::new(CostSampler::new(&node_pids, shaper_pid));
+    tokio::time::sleep_until(warmup_over).await;
+
+    let mut samples: Vec<CostSample> = sample(&sampler).await.into_iter().collect();
     let start_ns = now_ns();
     let started_after_s = elapsed_s(t0);
     let bar = phase_bar(plan.window.as_secs(), "measuring (s)");
     let started = Instant::now();
     let until = tokio::time::Instant::now() + plan.window;
-    let mut tick = tokio::time::interval(Duration::from_secs(1));
     while tokio::time::Instant::now() < until {
-        tick.tick().await;
+        tokio::time::sleep_until((tokio::time::Instant::now() + SAMPLE_EVERY).min(until)).await;
         bar.set_position(started.elapsed().as_secs());
+        samples.extend(sample(&sampler).await);
     }
     bar.finish();
     let window = Window {
@@ -65,44 +86,55 @@ pub(super) async fn measure(
         start_ns,
         end_ns: now_ns(),
     };
-    let host_busy = match (cpu_before, CpuTimes::now()) {
-        (Some(a), Some(b)) => a.busy_share_until(&b),
+    let ended_after_s = elapsed_s(t0);
+    tokio::time::sleep(DRAIN).await;
+
+    let names: Vec<String> = sampled
+        .nodes
+        .iter()
+        .map(|(name, _)| name.clone())
+        .chain(sampled.shaper.map(|_| SHAPER_ROLE.to_string()))
+        .collect();
+    let host_busy = match (samples.first(), samples.last()) {
+        (Some(a), Some(b)) => match (&a.cpu, &b.cpu) {
+            (Some(x), Some(y)) => x.busy_share_until(y),
+            _ => None,
+        },
         _ => None,
     };
-    let ended_after_s = elapsed_s(t0);
-    let after = sample(runner, &ids).await;
-    tokio::time::sleep(DRAIN).await;
-    let usage = sampled
-        .iter()
-        .map(|(name, id)| {
-            let (b, a) = (before.get(id), after.get(id));
-            let cpu = match (b, a) {
-                (Some(b), Some(a)) => a.cpu_percent_since(b),
-                _ => None,
-            };
-            ContainerUsage {
-                name: name.clone(),
-                cpu_percent_mean: cpu,
-                cpu_percent_peak: cpu,
-                mem_peak_bytes: [b, a].into_iter().flatten().map(|s| s.memory_bytes).max(),
-            }
-        })
-        .collect();
+    let (cost, usage) = match Cost::from_samples(&samples, &names) {
+        Some((cost, usage)) => (Some(cost), usage),
+        None => (None, Vec::new()),
+    };
     Measured {
         window,
         started_after_s,
         ended_after_s,
         usage,
+        cost,
         host_busy,
     }
 }
 
-/// One resource sample per container (missing where the engine did not answer).
-async fn sample(runner: &DockerRunner, ids: &[String]) -> HashMap<String, ContainerStats> {
+/// Each container's main process id, in order (`None` where the engine did not say).
+async fn pids<'a>(runner: &DockerRunner, ids: impl Iterator<Item = &'a str>) -> Vec<Option<u32>> {
     futures::stream::iter(ids)
-        .map(|id| async move { (id.clone(), runner.stats_once(id).await) })
-        .buffer_unordered(CONCURRENCY)
-        .filter_map(|(id, s)| async move { s.ok().map(|s| (id, s)) })
+        .map(|id| async move {
+            runner
+                .container_pid(id)
+                .await
+                .inspect_err(|e| tracing::warn!("its cost is not sampled: {e}"))
+                .ok()
+        })
+        .buffered(CONCURRENCY)
         .collect()
         .await
+}
+
+/// One sample, read off the async threads (a few file reads per container).
+async fn sample(sampler: &Arc<CostSampler>) -> Option<CostSample> {
+    let sampler = Arc::clone(sampler);
+    tokio::task::spawn_blocking(move || sampler.sample())
+        .await
+        .ok()
 }

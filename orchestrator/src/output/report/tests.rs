@@ -147,6 +147,7 @@ fn test_result(p: &Plan, records: &[Record]) -> RunResult {
             mem_peak_bytes: Some((8 + i as u64) << 20),
         })
         .collect();
+    r.resources.cost = Some(crate::result::fixtures::test_cost());
     r
 }
 
@@ -195,14 +196,15 @@ fn report_is_self_contained() {
 #[test]
 fn every_chart_is_inline_svg_with_text_labels() {
     let html = rendered();
-    // CDF, histogram, coverage, timeline, attacker scores, CPU, memory.
-    assert_eq!(html.matches("<svg ").count(), 7, "{html}");
+    // CDF, histogram, coverage, timeline, attacker scores, cost, CPU, memory.
+    assert_eq!(html.matches("<svg ").count(), 8, "{html}");
     for title in [
         "Latency CDF",
         "Latency histogram",
         "Coverage after publish",
         "Latency over the run",
         "Scores honest nodes give attackers",
+        "CPU of the host over the window, by part",
         "CPU per container (mean)",
         "Memory per container (peak)",
     ] {
@@ -298,7 +300,7 @@ fn write_puts_report_html_in_the_run_folder() {
     let path = write(&r, &records, dir.path()).expect("written");
     assert_eq!(path, dir.path().join("report.html"));
     let html = std::fs::read_to_string(&path).expect("read");
-    assert_eq!(html.matches("<svg ").count(), 7);
+    assert_eq!(html.matches("<svg ").count(), 8);
 }
 
 #[test]
@@ -311,8 +313,8 @@ fn rerender_without_events_shows_what_result_json_allows() {
     assert_eq!(path, json.with_file_name("report.html"));
     let html = std::fs::read_to_string(&path).expect("read");
     assert!(html.contains("No events.jsonl beside result.json"), "note");
-    // Percentile bars, attacker scores, CPU, memory.
-    assert_eq!(html.matches("<svg ").count(), 4);
+    // Percentile bars, attacker scores, cost, CPU, memory.
+    assert_eq!(html.matches("<svg ").count(), 5);
     assert!(html.contains("Latency percentiles (from result.json)"));
     assert!(target_row(&html, "latency p95").contains(">MISSED<"));
     assert!(html.contains(">h-5</td>"));
@@ -329,7 +331,7 @@ fn rerender_reads_the_events_beside_result_json() {
     text.push_str("{\"not\":\"a record\"}\n\n");
     std::fs::write(json.with_file_name(EVENTS_FILE), text).expect("events");
     let html = std::fs::read_to_string(rerender(&json).expect("rendered")).expect("read");
-    assert_eq!(html.matches("<svg ").count(), 7);
+    assert_eq!(html.matches("<svg ").count(), 8);
     assert!(html.contains("1 line of events.jsonl could not be parsed"));
 }
 
@@ -434,6 +436,7 @@ fn every_section_shows_its_figures_in_order() {
         "Coverage",
         "Latency over the run",
         "Honest and Byzantine nodes",
+        "Cost over the window",
         "Container cost",
         "Per node",
     ];
@@ -480,6 +483,19 @@ fn every_section_shows_its_figures_in_order() {
     assert!(
         groups.contains("<th>median first below</th>"),
         "thresholds: {groups}"
+    );
+    let breakdown = section(&html, "Cost over the window");
+    assert!(
+        breakdown.contains("nodes 1.04 cores (260 m per node, max 310 m) · shaper 0.35"),
+        "{breakdown}"
+    );
+    assert!(
+        breakdown.contains("<td>engine</td><td class=\"n\">0.21</td><td class=\"n\">10 %</td>"),
+        "{breakdown}"
+    );
+    assert!(
+        breakdown.contains("the host's peak in use was 3072.0 MiB"),
+        "{breakdown}"
     );
     let cost = section(&html, "Container cost");
     assert!(

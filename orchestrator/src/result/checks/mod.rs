@@ -2,8 +2,10 @@
 //! happened, each problem named by its JSON path ([`RunResult::problems`]). The checks of
 //! names, link profiles and target lists serve the trials file too.
 
+mod cost;
 mod stats;
 
+use self::cost::check_cost;
 use self::stats::check_stats;
 use super::RunResult;
 use super::targets::TargetCheck;
@@ -163,6 +165,9 @@ impl RunResult {
                 "resources.window_host_busy",
                 format!("must be a share in 0..=1, got {}", num(b)),
             );
+        }
+        if let Some(cost) = &r.cost {
+            check_cost(p, "resources.cost", cost);
         }
         for (i, c) in r.containers.iter().enumerate() {
             check_name(p, &format!("resources.containers[{i}].name"), &c.name);

@@ -4,7 +4,8 @@
 //!
 //! - `latency`: the latency CDF, histogram and (without the event log) percentile bars;
 //! - `spread`: coverage after publish and latency over the run;
-//! - `nodes`: the scores honest nodes give attackers, CPU and memory per container.
+//! - `nodes`: the scores honest nodes give attackers, CPU and memory per container;
+//! - `cost`: where the host's CPU went over the window, part by part.
 //!
 //! plotters is built without its `ttf` feature, so it measures text with a crude estimate
 //! and writes every title, tick label and legend as an SVG `<text>` element with
@@ -18,10 +19,12 @@ use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
+mod cost;
 mod latency;
 mod nodes;
 mod spread;
 
+pub(super) use cost::cost;
 pub(super) use latency::{
     histogram_axis_max, latency_axis_max, latency_cdf, latency_histogram, percentile_bars,
 };

@@ -14,10 +14,12 @@
 //! - `summary`: the verdict and targets, notes, run metadata and headline figures;
 //! - `figures`: the chart sections (latency, coverage, latency over the run, container
 //!   cost);
+//! - `cost`: where the host's CPU went over the window, and the nodes' memory;
 //! - `tables`: honest and Byzantine nodes, and the per-node table;
 //! - `text`: how durations, ratios and sizes read;
 //! - `style`: the inline style sheet and sorting script.
 
+mod cost;
 mod figures;
 mod style;
 mod summary;
@@ -69,6 +71,7 @@ pub(super) fn page(input: &Input<'_>) -> String {
                     (figures::coverage(input))
                     (figures::timeline(input))
                     (tables::breakdown(r))
+                    (cost::cost(r))
                     (figures::resources(r))
                     (tables::nodes(r))
                     footer {
