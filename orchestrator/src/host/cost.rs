@@ -54,6 +54,13 @@ pub struct Cost {
     pub node_mem_max_bytes: Option<u64>,
     /// The host's peak memory in use (MemTotal − MemAvailable) at a sample.
     pub host_mem_peak_bytes: Option<u64>,
+    /// Tasks running or waiting for a CPU (`procs_running`), mean over the samples: more
+    /// than the host's cores means work waited for a CPU. Absent in older results.
+    #[serde(default)]
+    pub runnable_mean: Option<f64>,
+    /// The most runnable tasks at a sample.
+    #[serde(default)]
+    pub runnable_peak: Option<u32>,
     /// The parts between consecutive samples, for the report's chart.
     #[serde(default)]
     pub series: Vec<CostPoint>,
@@ -178,6 +185,10 @@ impl Cost {
             let held: Vec<u64> = s.nodes.iter().flatten().map(|c| c.memory_bytes).collect();
             (!held.is_empty()).then(|| held.iter().sum::<u64>())
         });
+        let runnable: Vec<u32> = samples
+            .iter()
+            .filter_map(|s| s.cpu.as_ref().and_then(CpuTimes::runnable))
+            .collect();
         let cost = Cost {
             host_cores: last.cpu.as_ref().map_or(0, CpuTimes::cpus),
             span_s: whole.at_s,
@@ -198,6 +209,10 @@ impl Cost {
                 .flat_map(|s| s.nodes.iter().flatten().map(|c| c.memory_bytes))
                 .max(),
             host_mem_peak_bytes: samples.iter().filter_map(|s| s.host_mem_bytes).max(),
+            runnable_mean: (!runnable.is_empty()).then(|| {
+                runnable.iter().map(|&n| f64::from(n)).sum::<f64>() / runnable.len() as f64
+            }),
+            runnable_peak: runnable.iter().copied().max(),
             series,
         };
         Some((cost, usage))

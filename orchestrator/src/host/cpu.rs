@@ -14,6 +14,9 @@ pub struct CpuTimes {
     softirq: u64,
     /// How many CPUs the host has (`cpuN` lines).
     cpus: u32,
+    /// Tasks running or waiting for a CPU at this moment (`procs_running`, the reader
+    /// itself included).
+    runnable: Option<u32>,
 }
 
 impl CpuTimes {
@@ -43,7 +46,16 @@ impl CpuTimes {
             total: cols.iter().sum(),
             softirq: cols.get(6).copied().unwrap_or(0),
             cpus: u32::try_from(cpus).unwrap_or(u32::MAX).max(1),
+            runnable: text
+                .lines()
+                .find_map(|l| l.strip_prefix("procs_running "))
+                .and_then(|n| n.trim().parse().ok()),
         })
+    }
+
+    /// Tasks running or waiting for a CPU when these times were read, if the kernel says.
+    pub fn runnable(&self) -> Option<u32> {
+        self.runnable
     }
 
     /// How many CPUs the host has.
@@ -88,5 +100,8 @@ mod tests {
         let softirq = a.softirq_share_until(&b).expect("time passed");
         assert!((softirq - 60.0 / 600.0).abs() < 1e-9, "{softirq}");
         assert_eq!((a.cpus(), b.cpus()), (2, 1));
+        assert_eq!(a.runnable(), None);
+        let c = CpuTimes::parse("cpu  1 0 1 1 1 0 0 0\nprocs_running 7\nprocs_blocked 0\n");
+        assert_eq!(c.and_then(|c| c.runnable()), Some(7));
     }
 }

@@ -211,6 +211,9 @@ pub(super) fn cost_text(c: &Cost) -> String {
         cores("softirq", c.softirq_cores),
         cores("other", c.other_cores),
         c.host_idle.map(|i| format!("idle {:.0} %", i * 100.0)),
+        c.runnable_mean.zip(c.runnable_peak).map(|(mean, peak)| {
+            format!("runnable {mean:.1} (peak {peak}) on {} cores", c.host_cores)
+        }),
         c.node_mem_bytes
             .map(|m| format!("node memory {:.1} GiB", m as f64 / f64::from(1u32 << 30))),
     ]
@@ -330,7 +333,7 @@ mod tests {
             .unwrap_or_else(|| panic!("no cost line in\n{text}"));
         assert_eq!(
             line,
-            "cost           nodes 1.04 cores (260 m per node, max 310 m) · shaper 0.35 · engine 0.21 · softirq 0.18 · other 0.02 · idle 10 % · node memory 2.1 GiB"
+            "cost           nodes 1.04 cores (260 m per node, max 310 m) · shaper 0.35 · engine 0.21 · softirq 0.18 · other 0.02 · idle 10 % · runnable 2.4 (peak 5) on 2 cores · node memory 2.1 GiB"
         );
         let mut partial = test_cost();
         partial.engine_cores = None;

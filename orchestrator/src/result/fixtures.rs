@@ -81,6 +81,8 @@ pub(crate) fn test_cost() -> Cost {
         node_mem_bytes: Some(2_254_857_830),
         node_mem_max_bytes: Some(600 << 20),
         host_mem_peak_bytes: Some(3 << 30),
+        runnable_mean: Some(2.4),
+        runnable_peak: Some(5),
         series: vec![point(10.0, 0.98), point(20.0, 1.1)],
     }
 }

@@ -48,6 +48,15 @@ pub(super) fn check_cost(p: &mut Problems, at: &str, cost: &Cost) {
             format!("is {max}, more than all nodes together ({sum})"),
         );
     }
+    if let Some(mean) = cost.runnable_mean {
+        let peak = cost.runnable_peak.map_or(f64::INFINITY, f64::from);
+        if !(mean.is_finite() && mean >= 0.0 && mean <= peak) {
+            p.push(
+                format!("{at}.runnable_mean"),
+                format!("is {}, not a finite number in 0..=runnable_peak", num(mean)),
+            );
+        }
+    }
     for (i, point) in cost.series.iter().enumerate() {
         let at = format!("{at}.series[{i}]");
         if !point.at_s.is_finite() || point.at_s < 0.0 || point.at_s > cost.span_s * 1.001 {
@@ -152,6 +161,8 @@ mod tests {
         c.host_idle = Some(1.5);
         c.node_cores_max = Some(0.001);
         c.node_mem_max_bytes = Some(u64::MAX);
+        c.runnable_mean = Some(9.0);
+        c.runnable_peak = Some(3);
         c.series[0].at_s = 1e9;
         c.series[1].shaper_cores = Some(3.0);
         let got = problems(&c);
@@ -163,6 +174,7 @@ mod tests {
             ("resources.cost.host_idle", "0..=1"),
             ("resources.cost.node_cores_max", "below the mean per node"),
             ("resources.cost.node_mem_max_bytes", "more than all nodes"),
+            ("resources.cost.runnable_mean", "0..=runnable_peak"),
             ("resources.cost.series[0].at_s", "outside the span"),
             ("resources.cost.series[1].shaper_cores", "far above"),
         ] {
