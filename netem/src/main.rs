@@ -30,7 +30,7 @@ fn main() -> ExitCode {
 
 /// `apply`: the ready line on stdout, the stop line on stderr.
 fn apply_one(cfg: &labshaper::ApplyConfig, term: &Termination) -> Result<(), ShaperError> {
-    let applied = apply(cfg, term, &mut |line| {
+    let applied = apply(cfg, term, None, &mut |line| {
         let mut out = std::io::stdout().lock();
         writeln!(out, "{}", line.to_line())?;
         out.flush()?;
