@@ -65,13 +65,11 @@ pub struct Applied {
 
 /// Applies the shape, hands the ready line to `ready` once the shape is in force, waits
 /// for `term`, and removes everything it installed.
-///
-/// With `shared`, the delay line (user-space backend) is served by that [`SharedLoop`]
-/// instead of this thread.
+/// The delay line (user-space backend) is served by `shared`.
 pub fn apply(
     cfg: &ApplyConfig,
     term: &Termination,
-    shared: Option<&SharedLoop>,
+    shared: &SharedLoop,
     ready: &mut ReadySink<'_>,
 ) -> Result<Applied, ShaperError> {
     check(&cfg.shaper.shape)?;
@@ -119,7 +117,7 @@ fn run_userspace(
     cfg: &ApplyConfig,
     term: &Termination,
     ready: &mut ReadySink<'_>,
-    shared: Option<&SharedLoop>,
+    shared: &SharedLoop,
     undo: &mut Undo,
 ) -> Result<Option<DelayStats>, ShaperError> {
     let ShaperConfig { shape, dev, .. } = &cfg.shaper;
@@ -145,24 +143,21 @@ fn run_userspace(
     let mut line = DelayLine::new(socket, sampler, granularity(shape.delay));
     let ran = match ready(ready_line(cfg, Backend::Userspace, Some(cfg.queue))) {
         Err(e) => Err(e),
-        Ok(()) => match shared {
-            None => line.run(term),
-            Some(shared) => {
-                let (ran, back) = shared.hold(line, term);
-                match back {
-                    Some(back) => {
-                        line = back;
-                        ran
-                    }
-                    // The loop thread is gone, and the queue with it: the kernel drops
-                    // what was held once the rule is deleted and the socket closed.
-                    None => {
-                        let removed = rule_delete.run();
-                        return ran.and(removed).map(|()| None);
-                    }
+        Ok(()) => {
+            let (ran, back) = shared.hold(line, term);
+            match back {
+                Some(back) => {
+                    line = back;
+                    ran
+                }
+                // The loop thread is gone, and the queue with it: the kernel drops what
+                // was held once the rule is deleted and the socket closed.
+                None => {
+                    let removed = rule_delete.run();
+                    return ran.and(removed).map(|()| None);
                 }
             }
-        },
+        }
     };
     let removed = rule_delete.run();
     let flushed = line.flush();

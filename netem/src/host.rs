@@ -204,7 +204,7 @@ impl<W: Write> Host<'_, W> {
                         source: e.into(),
                     })
                     .and_then(|()| {
-                        apply(&cfg, &term, Some(&shared), &mut |line| {
+                        apply(&cfg, &term, &shared, &mut |line| {
                             reporter.send(Report::Ready { pid, ready: line });
                             Ok(())
                         })

@@ -1,12 +1,10 @@
 //! The user-space delay line: packets handed over by the kernel's NFQUEUE target are held
 //! in a [`DelayQueue`] and accepted when their release time comes.
 //!
-//! One thread, one `ppoll` over the queue's netlink socket and the termination signalfd,
-//! with the time to the next release as its timeout: no busy loop, no CPU when idle. While
-//! packets flow, the loop wakes at most once per *granularity* (see [`DelayLine::new`]):
-//! each wake-up drains every packet waiting in the socket and accepts every packet due in
-//! one `send` of many verdicts, so the per-packet cost of wake-ups and system calls shrinks
-//! as the rate grows. A full queue drops in the kernel (fail-open is never set).
+//! The loop that serves delay lines is [`crate::SharedLoop`]. Each wake-up drains every
+//! packet waiting in a line's socket and accepts every packet due in one `send` of many
+//! verdicts, so the per-packet cost of system calls shrinks as the rate grows. A full queue
+//! drops in the kernel (fail-open is never set).
 
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
@@ -15,7 +13,6 @@ use std::time::{Duration, Instant};
 use lab_events::shaper::DelayStats;
 use nix::errno::Errno;
 use nix::poll::{PollFd, PollFlags, ppoll};
-use nix::sys::prctl::set_timerslack;
 use nix::sys::socket::{
     AddressFamily, MsgFlags, NetlinkAddr, SockFlag, SockProtocol, SockType, bind, recv, send,
     setsockopt, socket, sockopt,
@@ -25,7 +22,7 @@ use nix::sys::time::TimeSpec;
 use crate::error::ShaperError;
 use crate::netlink::{Config, Reply, VERDICT_LEN, put_accept, put_config, replies};
 use crate::scheduler::{DelayQueue, JitterSampler};
-use crate::signals::{Termination, readable};
+use crate::signals::readable;
 
 /// Most packets taken from the socket before due packets are released again.
 const RECEIVE_BATCH: usize = 1024;
@@ -36,9 +33,6 @@ const RECV_BUF: usize = 8192;
 /// Socket receive buffer per packet the queue may hold (a metadata-only message's skb
 /// truesize is under 1 KiB), so that the queue length, not the socket, bounds the backlog.
 const RCVBUF_PER_PACKET: usize = 1024;
-/// Timer slack of the delay loop: the kernel may fire the `ppoll` timeout this late (the
-/// default is 50 us, a visible share of a sub-millisecond error budget).
-const TIMER_SLACK_NS: u64 = 1_000;
 
 /// Longest release granularity: at 25 ms and above a packet may leave up to twice this late
 /// (taken in late, let out late), 0.2 ms worst case and ~0.1 ms on average.
@@ -202,10 +196,10 @@ pub struct DelayLine {
 }
 
 impl DelayLine {
-    /// A delay line over an opened queue. While wake-ups that move packets come closer
-    /// than `granularity`, the loop waits out the rest of it before looking again, so each
-    /// packet may be taken in and let out up to that much late (never early); zero wakes
-    /// for every packet.
+    /// A delay line over an opened queue. While busy wake-ups come densely, the loop
+    /// serving it waits out the rest of `granularity` after each before looking again, so
+    /// each packet may be taken in and let out up to that much late (never early); zero
+    /// wakes for every packet.
     pub fn new(socket: QueueSocket, sampler: JitterSampler, granularity: Duration) -> Self {
         Self {
             socket,
@@ -213,41 +207,6 @@ impl DelayLine {
             sampler,
             granularity,
             stats: DelayStats::default(),
-        }
-    }
-
-    /// Delays packets until SIGTERM/SIGINT (returns `Ok`) or a queue error.
-    pub fn run(&mut self, term: &Termination) -> Result<(), ShaperError> {
-        if let Err(e) = set_timerslack(TIMER_SLACK_NS) {
-            eprintln!("labshaper: failed to lower the timer slack (continuing): {e}");
-        }
-        let mut last_busy: Option<Instant> = None;
-        let mut gather = false;
-        loop {
-            // When busy wake-ups come closer than the granularity, let packets gather for
-            // the rest of it (still answering termination at once); at lower rates every
-            // packet is handled as it comes, with no extra wake-up.
-            if let Some(woke) = last_busy.filter(|_| gather) {
-                let rest = self.granularity.saturating_sub(woke.elapsed());
-                if !rest.is_zero() && wait(&[term.as_fd()], Some(rest))?[0] && term.received()? {
-                    return Ok(());
-                }
-            }
-            let timeout = self.held.time_to_next(Instant::now());
-            let ready = wait(&[self.socket.as_fd(), term.as_fd()], timeout)?;
-            if ready[1] && term.received()? {
-                return Ok(());
-            }
-            let woke = Instant::now();
-            let mut moved = 0;
-            if ready[0] {
-                moved += self.receive_batch(woke)?;
-            }
-            moved += self.release_due(Instant::now())?;
-            if moved > 0 {
-                gather = last_busy.is_some_and(|t| woke.duration_since(t) < self.granularity);
-                last_busy = Some(woke);
-            }
         }
     }
 

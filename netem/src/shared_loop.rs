@@ -1,4 +1,5 @@
-//! One delay loop for the delay lines of many namespaces (`labshaper host`): one thread,
+//! One delay loop for the delay lines of many namespaces (`labshaper host`; `labshaper
+//! apply` runs it for its one line): one thread,
 //! one timer and one `ppoll` over an epoll set of every queue socket, instead of a thread
 //! per namespace that wakes for each of its packets. While packets flow in any namespace,
 //! wake-ups come at most once per granularity and each serves every namespace, so their
@@ -22,7 +23,8 @@ use crate::error::ShaperError;
 use crate::nfqueue::{DelayLine, wait};
 use crate::signals::{StopFlag, Termination};
 
-/// Timer slack of the loop (as for a lone delay line).
+/// Timer slack of the loop: the kernel may fire the `ppoll` timeout this late (the default
+/// is 50 us, a visible share of a sub-millisecond error budget).
 const TIMER_SLACK_NS: u64 = 1_000;
 /// Most ready sockets taken from epoll per wake-up (the rest come next time).
 const EVENTS: usize = 256;
@@ -176,9 +178,9 @@ impl Loop {
     fn serve(&mut self) -> Result<(), ShaperError> {
         let mut events = [EpollEvent::empty(); EVENTS];
         let mut last_busy: Option<Instant> = None;
-        let mut gather = false;
+        let mut meter = RateMeter::new(Instant::now());
         loop {
-            if let Some(woke) = last_busy.filter(|_| gather) {
+            if let Some(woke) = last_busy.filter(|_| meter.dense) {
                 let rest = self.granularity.saturating_sub(woke.elapsed());
                 if !rest.is_zero() {
                     wait(&[self.wake.as_fd()], Some(rest))?;
@@ -214,8 +216,8 @@ impl Loop {
             for lent in self.lines.values_mut() {
                 moved += serve_one(&self.epoll, lent, |line| line.release_due(woke));
             }
+            meter.add(woke, moved, self.granularity);
             if moved > 0 {
-                gather = last_busy.is_some_and(|t| woke.duration_since(t) < self.granularity);
                 last_busy = Some(woke);
             }
         }
@@ -261,6 +263,45 @@ impl Loop {
     }
 }
 
+/// How often the loop decides whether to let packets gather.
+const RATE_WINDOW: Duration = Duration::from_millis(10);
+/// Packets (in or out) per granularity from which gathering pays: a nap costs a wake-up,
+/// so it must save more than one (at 100 us: 20k events/s, i.e. over ~10k packets/s).
+const DENSE_PER_GRANULARITY: u32 = 2;
+
+/// Packets moved per window of [`RATE_WINDOW`]; the loop lets packets gather only while the
+/// last window was dense. Counting packets, not wake-up gaps, keeps the decision
+/// independent of the gathering itself.
+#[derive(Debug)]
+struct RateMeter {
+    since: Instant,
+    moved: u32,
+    dense: bool,
+}
+
+impl RateMeter {
+    fn new(now: Instant) -> Self {
+        Self {
+            since: now,
+            moved: 0,
+            dense: false,
+        }
+    }
+
+    fn add(&mut self, now: Instant, moved: usize, granularity: Duration) {
+        self.moved = self
+            .moved
+            .saturating_add(u32::try_from(moved).unwrap_or(u32::MAX));
+        let span = now.saturating_duration_since(self.since);
+        if span >= RATE_WINDOW {
+            self.dense = granularity.saturating_mul(self.moved)
+                >= span.saturating_mul(DENSE_PER_GRANULARITY);
+            self.since = now;
+            self.moved = 0;
+        }
+    }
+}
+
 /// Runs one step on a line; on a queue error, takes the line out of the epoll set, parks
 /// it (its held packets stay held until its owner flushes them) and tells its owner.
 fn serve_one(
@@ -289,4 +330,31 @@ fn fail(lent: &mut Lent, e: ShaperError) {
         eprintln!("labshaper: failed to {raise}");
     }
     lent.error = Some(e);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gathers_only_while_packets_are_dense() {
+        let us = Duration::from_micros;
+        let g = us(100);
+        let t0 = Instant::now();
+        let mut meter = RateMeter::new(t0);
+        // 5k packets/s in and out (one event per 100 us): not dense.
+        for i in 1..=200u64 {
+            meter.add(t0 + us(100 * i), 1, g);
+        }
+        assert!(!meter.dense);
+        // 20k packets/s (40k events/s), even when gathered into few wake-ups: dense.
+        let t1 = t0 + us(20_000);
+        for i in 1..=100u64 {
+            meter.add(t1 + us(200 * i), 8, g);
+        }
+        assert!(meter.dense);
+        // Quiet again: the next window ends it.
+        meter.add(t1 + us(40_000), 1, g);
+        assert!(!meter.dense);
+    }
 }
