@@ -5,8 +5,12 @@
 //! pairs at fixed rates; the shaper delays each leaf's ingress by 25 ms ± 2.5 ms. Every rate
 //! runs unshaped (`none`) and shaped by each binary given (`A`, and `B` with `--compare`),
 //! interleaved, `--reps` times. Per span: packets sent in the measured window, host busy CPU
-//! per packet (`/proc/stat`), the marginal cost (shaped minus the same rep's unshaped span),
-//! the shaper process's own on-CPU time per packet (schedstat), datagrams lost, and the
+//! per packet (`/proc/stat`: exact on an otherwise idle host, polluted by anything else
+//! running), the flow's CPU per packet (on-CPU time of this process's sender and receiver
+//! threads plus the shaper's, from schedstat: the veth path's softirq work runs in the
+//! sender's and the shaper's system calls, so this counts the packet path without the
+//! neighbours'), the marginal cost of both (shaped minus the same rep's unshaped span), the
+//! shaper process's own on-CPU time per packet, datagrams lost, and the
 //! one-way delay's p50/p99 with the extra over the imposed shape (p50 - 25 ms, p99 -
 //! 27.45 ms, the uniform's p99). Medians over reps at the end. Everything created is
 //! removed on exit, on error, on panic and on SIGINT/SIGTERM.
@@ -78,6 +82,7 @@ struct Span {
     mode: &'static str,
     packets: u64,
     host_us: f64,
+    flow_us: f64,
     shaper_us: Option<f64>,
     lost: u64,
     p50_ms: f64,
@@ -133,7 +138,9 @@ fn run(args: &Args, term: &Termination) -> Result<(), String> {
     );
     let topo = Arc::new(Topology::create(args.leaves)?);
     let mut spans = Vec::new();
-    println!("rep  rate/s mode  packets  host us/pkt  shaper us/pkt  lost  p50 ms  p99 ms");
+    println!(
+        "rep  rate/s mode  packets  host us/pkt  flow us/pkt  shaper us/pkt  lost  p50 ms  p99 ms"
+    );
     for rep in 0..args.reps {
         for &rate in &args.rates {
             // Rotate the order each rep so that no mode always runs first.
@@ -142,9 +149,10 @@ fn run(args: &Args, term: &Termination) -> Result<(), String> {
             for (mode, bin) in order {
                 let s = span(&topo, rate, mode, bin, args.secs, term)?;
                 println!(
-                    "{rep:>3} {rate:>7} {mode:>4} {:>8} {:>12.2} {:>14} {:>5} {:>7.2} {:>7.2}",
+                    "{rep:>3} {rate:>7} {mode:>4} {:>8} {:>12.2} {:>12.2} {:>14} {:>5} {:>7.2} {:>7.2}",
                     s.packets,
                     s.host_us,
+                    s.flow_us,
                     s.shaper_us
                         .map(|u| format!("{u:.2}"))
                         .unwrap_or_else(|| "-".into()),
@@ -177,9 +185,11 @@ fn span(
     wait(WARMUP, term)?;
     let (sent0, w0, host0) = (flow.sent(), flow.now_ns(), HostTicks::read()?);
     let shaper0 = shaper.as_ref().map(|s| process_cpu_ns(s.pid()));
+    let bench0 = process_cpu_ns(std::process::id());
     wait(Duration::from_secs_f64(secs), term)?;
     let (sent1, w1, host1) = (flow.sent(), flow.now_ns(), HostTicks::read()?);
     let shaper1 = shaper.as_ref().map(|s| process_cpu_ns(s.pid()));
+    let bench1 = process_cpu_ns(std::process::id());
     let (samples, lost) = flow.stop(DRAIN)?;
     drop(shaper);
     let packets = sent1.saturating_sub(sent0).max(1);
@@ -187,6 +197,8 @@ fn span(
         .iter()
         .filter(|s| (w0..w1).contains(&s.sent_ns))
         .collect();
+    let shaper_ns = shaper0.zip(shaper1).map(|(a, b)| b.saturating_sub(a));
+    let flow_ns = bench1.saturating_sub(bench0) + shaper_ns.unwrap_or(0);
     let mut delays: Vec<u64> = window.iter().map(|s| s.delay_ns).collect();
     delays.sort_unstable();
     Ok(Span {
@@ -194,9 +206,8 @@ fn span(
         mode,
         packets,
         host_us: host0.busy_secs_until(&host1) * 1e6 / packets as f64,
-        shaper_us: shaper0
-            .zip(shaper1)
-            .map(|(a, b)| b.saturating_sub(a) as f64 / 1e3 / packets as f64),
+        flow_us: flow_ns as f64 / 1e3 / packets as f64,
+        shaper_us: shaper_ns.map(|ns| ns as f64 / 1e3 / packets as f64),
         lost,
         p50_ms: percentile(&delays, 0.50),
         p99_ms: percentile(&delays, 0.99),
@@ -239,9 +250,9 @@ fn median(mut v: Vec<f64>) -> f64 {
 
 /// Medians over reps; the marginal cost is each rep's shaped span minus its unshaped one.
 fn summary(spans: &[Span], rates: &[u64], modes: &[(&'static str, Option<&str>)]) {
-    println!("\nmedians over reps (marginal = host us/pkt shaped - unshaped, same rep and rate)");
+    println!("\nmedians over reps (marginal: shaped minus the same rep's unshaped span)");
     println!(
-        "rate/s mode  host us/pkt  marginal us/pkt  shaper us/pkt  lost  extra p50 ms  extra p99 ms"
+        "rate/s mode  host us/pkt  host marginal  flow us/pkt  flow marginal  shaper us/pkt  lost  extra p50 ms  extra p99 ms"
     );
     for &rate in rates {
         let none: Vec<&Span> = spans
@@ -259,6 +270,14 @@ fn summary(spans: &[Span], rates: &[u64], modes: &[(&'static str, Option<&str>)]
                     .iter()
                     .zip(&none)
                     .map(|(s, n)| s.host_us - n.host_us)
+                    .collect(),
+            );
+            let flow = median(these.iter().map(|s| s.flow_us).collect());
+            let flow_marginal = median(
+                these
+                    .iter()
+                    .zip(&none)
+                    .map(|(s, n)| s.flow_us - n.flow_us)
                     .collect(),
             );
             let shaper = median(these.iter().filter_map(|s| s.shaper_us).collect());
@@ -280,7 +299,7 @@ fn summary(spans: &[Span], rates: &[u64], modes: &[(&'static str, Option<&str>)]
                 )
             };
             println!(
-                "{rate:>6} {mode:>4} {host:>12.2} {marginal:>16.2} {shaper:>14.2} {lost:>5.0} {p50:>13.3} {p99:>13.3}"
+                "{rate:>6} {mode:>4} {host:>12.2} {marginal:>14.2} {flow:>12.2} {flow_marginal:>14.2} {shaper:>14.2} {lost:>5.0} {p50:>13.3} {p99:>13.3}"
             );
         }
     }
