@@ -8,6 +8,8 @@ use std::net::Ipv4Addr;
 use std::process::{Child, Command, Stdio};
 
 use nix::sched::{CloneFlags, setns};
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
 
 /// The leaf device the shaper is told to shape.
 pub(crate) const LEAF_DEV: &str = "eth0";
@@ -75,8 +77,8 @@ impl Topology {
         Ok(topo)
     }
 
-    /// The pids pinning the leaves (`ip netns exec` execs `sleep`, so the child's pid is
-    /// the sleeper's).
+    /// The pids pinning the leaves (the `ip netns exec` children: in the leaf's namespace
+    /// whether they exec `sleep` or wait for it).
     pub(crate) fn leaf_pids(&self) -> Vec<u32> {
         self.sleepers.iter().map(Child::id).collect()
     }
@@ -108,8 +110,24 @@ fn enter(ns: &str) -> Result<(), String> {
     setns(&file, CloneFlags::CLONE_NEWNET).map_err(|e| format!("failed to enter {ns}: {e}"))
 }
 
+/// Kills every process in namespace `ns` (`ip netns exec` may fork rather than exec, so
+/// the sleeper need not be our child).
+fn kill_all_in(ns: &str) {
+    let Ok(out) = Command::new("ip").args(["netns", "pids", ns]).output() else {
+        return;
+    };
+    for pid in String::from_utf8_lossy(&out.stdout).split_whitespace() {
+        if let Ok(pid) = pid.parse::<i32>() {
+            let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+        }
+    }
+}
+
 impl Drop for Topology {
     fn drop(&mut self) {
+        for ns in &self.leaves {
+            kill_all_in(ns);
+        }
         for s in &mut self.sleepers {
             let _ = s.kill();
             let _ = s.wait();

@@ -121,9 +121,21 @@ impl Flow {
 }
 
 impl Drop for Flow {
+    /// Stops and joins every thread (they hold the topology, which is removed only when
+    /// its last holder is gone); a no-op after [`Flow::stop`].
     fn drop(&mut self) {
         self.stop_sender.store(true, Ordering::Relaxed);
         self.stop_receivers.store(true, Ordering::Relaxed);
+        for t in self
+            .sender
+            .take()
+            .into_iter()
+            .chain(self.receivers.drain(..))
+        {
+            if let Err(e) = join(t) {
+                eprintln!("packet_rate: {e}");
+            }
+        }
     }
 }
 
