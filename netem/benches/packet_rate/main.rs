@@ -2,7 +2,8 @@
 //! the host, measured as `labshaper host` runs.
 //!
 //! A hub namespace sends 64-byte UDP datagrams round-robin to N leaf namespaces over veth
-//! pairs at fixed rates; the shaper delays each leaf's ingress by 25 ms ± 2.5 ms. Every rate
+//! pairs at fixed rates (or, with `--tcp`, 8300-byte messages over one TCP connection per
+//! leaf); the shaper delays each leaf's ingress by 25 ms ± 2.5 ms. Every rate
 //! runs unshaped (`none`) and shaped by each binary given (`A`, and `B` with `--compare`),
 //! interleaved, `--reps` times. Per span: packets sent in the measured window, host busy CPU
 //! per packet (`/proc/stat`: exact on an otherwise idle host, polluted by anything else
@@ -17,11 +18,12 @@
 //!
 //! ```text
 //! cargo bench -p labshaper --bench packet_rate -- [--rates 5000,20000,50000] [--secs 3]
-//!     [--leaves 4] [--reps 1] [--labshaper PATH] [--compare PATH]
+//!     [--leaves 4] [--reps 1] [--tcp] [--labshaper PATH] [--compare PATH]
 //! ```
 
 mod cpu;
 mod shaper;
+mod tcp;
 mod topology;
 mod traffic;
 
@@ -35,7 +37,7 @@ use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use crate::cpu::{HostTicks, process_cpu_ns};
 use crate::shaper::Shaper;
 use crate::topology::Topology;
-use crate::traffic::{Flow, Sample};
+use crate::traffic::{Flow, Kind, Sample};
 
 /// The imposed shape.
 const DELAY_US: u64 = 25_000;
@@ -67,6 +69,10 @@ struct Args {
     /// The labshaper binary to measure (`A`).
     #[arg(long, default_value = env!("CARGO_BIN_EXE_labshaper"))]
     labshaper: String,
+    /// Send 8300-byte messages over TCP (rates are then messages per second, and the
+    /// per-packet columns are per message).
+    #[arg(long)]
+    tcp: bool,
     /// A second labshaper binary (`B`), measured interleaved with `A`.
     #[arg(long)]
     compare: Option<String>,
@@ -147,7 +153,8 @@ fn run(args: &Args, term: &Termination) -> Result<(), String> {
             let mut order = modes.clone();
             order.rotate_left(rep % modes.len());
             for (mode, bin) in order {
-                let s = span(&topo, rate, mode, bin, args.secs, term)?;
+                let kind = if args.tcp { Kind::Tcp } else { Kind::Udp };
+                let s = span(&topo, rate, kind, mode, bin, args.secs, term)?;
                 println!(
                     "{rep:>3} {rate:>7} {mode:>4} {:>8} {:>12.2} {:>12.2} {:>14} {:>5} {:>7.2} {:>7.2}",
                     s.packets,
@@ -172,6 +179,7 @@ fn run(args: &Args, term: &Termination) -> Result<(), String> {
 fn span(
     topo: &Arc<Topology>,
     rate: u64,
+    kind: Kind,
     mode: &'static str,
     bin: Option<&str>,
     secs: f64,
@@ -181,7 +189,7 @@ fn span(
         Some(bin) => Some(Shaper::start(bin, &topo.leaf_pids(), DELAY_US, JITTER_US)?),
         None => None,
     };
-    let flow = Flow::start(topo, rate)?;
+    let flow = Flow::start(topo, rate, kind)?;
     wait(WARMUP, term)?;
     let (sent0, w0, host0) = (flow.sent(), flow.now_ns(), HostTicks::read()?);
     let shaper0 = shaper.as_ref().map(|s| process_cpu_ns(s.pid()));

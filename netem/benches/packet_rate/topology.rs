@@ -51,6 +51,18 @@ impl Topology {
         };
         ip(&["netns", "add", &topo.hub])?;
         ip(&["-n", &topo.hub, "link", "set", "lo", "up"])?;
+        // The lab's nodes send with cubic (a namespace starts with the host's default,
+        // often BBR, whose pacing spreads a message over a good part of the RTT).
+        if let Err(e) = ip(&[
+            "netns",
+            "exec",
+            &topo.hub,
+            "sysctl",
+            "-qw",
+            "net.ipv4.tcp_congestion_control=cubic",
+        ]) {
+            eprintln!("packet_rate: TCP keeps the host's default congestion control: {e}");
+        }
         for i in 0..n {
             let leaf = format!("lsrate-{id}-{i}");
             ip(&["netns", "add", &leaf])?;

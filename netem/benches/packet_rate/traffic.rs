@@ -1,21 +1,24 @@
-//! The flow: one sender thread in the hub pushing 64-byte UDP datagrams round-robin to the
-//! leaves at a fixed rate, one receiver thread per leaf recording each datagram's one-way
-//! delay (the payload carries its send time, on a clock shared by all threads).
+//! The flow: one sender thread in the hub pushing 64-byte UDP datagrams (or, with
+//! [`Kind::Tcp`], 8300-byte messages over one TCP connection per leaf, see `tcp.rs`)
+//! round-robin to the leaves at a fixed rate, one receiver thread per leaf recording each
+//! one's one-way delay (the payload carries its send time, on a clock shared by all
+//! threads).
 
-use std::net::{SocketAddrV4, UdpSocket};
+use std::net::{SocketAddrV4, TcpListener, UdpSocket};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
+use crate::tcp;
 use crate::topology::{PORT, Topology};
 
 /// Size of each datagram.
 const PAYLOAD: usize = 64;
 /// How long the sender naps between bursts: it sends whatever the schedule owes on waking.
-const PACING_NAP: Duration = Duration::from_micros(200);
+pub(crate) const PACING_NAP: Duration = Duration::from_micros(200);
 /// How long a receiver blocks before looking at the stop flag.
-const RECV_TIMEOUT: Duration = Duration::from_millis(20);
+pub(crate) const RECV_TIMEOUT: Duration = Duration::from_millis(20);
 
 /// One received datagram: when it was sent and how long it took (ns since the flow's
 /// epoch, ns).
@@ -25,6 +28,15 @@ pub(crate) struct Sample {
     pub(crate) sent_ns: u64,
     /// One-way delay, ns.
     pub(crate) delay_ns: u64,
+}
+
+/// What the flow sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// 64-byte UDP datagrams.
+    Udp,
+    /// 8300-byte messages over TCP (the lab's message size), one connection per leaf.
+    Tcp,
 }
 
 /// A running flow.
@@ -41,7 +53,7 @@ pub(crate) struct Flow {
 
 impl Flow {
     /// Starts receivers in every leaf, then the sender at `rate` datagrams per second.
-    pub(crate) fn start(topo: &Arc<Topology>, rate: u64) -> Result<Self, String> {
+    pub(crate) fn start(topo: &Arc<Topology>, rate: u64, kind: Kind) -> Result<Self, String> {
         let mut flow = Self {
             epoch: Instant::now(),
             stop_sender: Arc::new(AtomicBool::new(false)),
@@ -64,10 +76,26 @@ impl Flow {
             );
             flow.receivers.push(thread::spawn(move || {
                 topo.enter_leaf(i)?;
-                let socket = UdpSocket::bind(SocketAddrV4::new(Topology::leaf_addr(i), PORT))
-                    .map_err(|e| format!("failed to bind a receiver in leaf {i}: {e}"))?;
-                let _ = ready.send(());
-                receive(&socket, &stop, &received, &samples, epoch)
+                let addr = SocketAddrV4::new(Topology::leaf_addr(i), PORT);
+                let mine = match kind {
+                    Kind::Udp => {
+                        let socket = UdpSocket::bind(addr)
+                            .map_err(|e| format!("failed to bind a receiver in leaf {i}: {e}"))?;
+                        let _ = ready.send(());
+                        receive(&socket, &stop, &received, epoch)?
+                    }
+                    Kind::Tcp => {
+                        let listener = TcpListener::bind(addr)
+                            .map_err(|e| format!("failed to listen in leaf {i}: {e}"))?;
+                        let _ = ready.send(());
+                        tcp::receive(&listener, &stop, &received, epoch)?
+                    }
+                };
+                samples
+                    .lock()
+                    .map_err(|e| e.to_string())?
+                    .extend_from_slice(&mine);
+                Ok(())
             }));
         }
         for _ in 0..topo.leaves() {
@@ -83,7 +111,10 @@ impl Flow {
         );
         flow.sender = Some(thread::spawn(move || {
             topo.enter_hub()?;
-            send(&topo, rate, &stop, &sent, epoch)
+            match kind {
+                Kind::Udp => send(&topo, rate, &stop, &sent, epoch),
+                Kind::Tcp => tcp::send(&topo, rate, &stop, &sent, epoch),
+            }
         }));
         Ok(flow)
     }
@@ -139,12 +170,12 @@ impl Drop for Flow {
     }
 }
 
-fn join(t: JoinHandle<Result<(), String>>) -> Result<(), String> {
+pub(crate) fn join(t: JoinHandle<Result<(), String>>) -> Result<(), String> {
     t.join()
         .map_err(|_| "a traffic thread panicked".to_owned())?
 }
 
-fn nanos(d: Duration) -> u64 {
+pub(crate) fn nanos(d: Duration) -> u64 {
     u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
 }
 
@@ -182,9 +213,8 @@ fn receive(
     socket: &UdpSocket,
     stop: &AtomicBool,
     received: &AtomicU64,
-    samples: &Mutex<Vec<Sample>>,
     epoch: Instant,
-) -> Result<(), String> {
+) -> Result<Vec<Sample>, String> {
     socket
         .set_read_timeout(Some(RECV_TIMEOUT))
         .map_err(|e| format!("failed to set a read timeout: {e}"))?;
@@ -212,9 +242,5 @@ fn receive(
             Err(e) => return Err(format!("failed to receive: {e}")),
         }
     }
-    samples
-        .lock()
-        .map_err(|e| e.to_string())?
-        .extend_from_slice(&mine);
-    Ok(())
+    Ok(mine)
 }
