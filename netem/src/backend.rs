@@ -10,9 +10,10 @@ use crate::commands::{
     tbf_replace,
 };
 use crate::error::ShaperError;
-use crate::nfqueue::{DelayLine, QueueSocket};
+use crate::nfqueue::{DelayLine, QueueSocket, granularity};
 use crate::scheduler::JitterSampler;
 use crate::shape::check;
+use crate::shared_loop::SharedLoop;
 use crate::signals::Termination;
 
 /// The device the availability probe adds a netem qdisc to (and removes it from).
@@ -64,9 +65,11 @@ pub struct Applied {
 
 /// Applies the shape, hands the ready line to `ready` once the shape is in force, waits
 /// for `term`, and removes everything it installed.
+/// The delay line (user-space backend) is served by `shared`.
 pub fn apply(
     cfg: &ApplyConfig,
     term: &Termination,
+    shared: &SharedLoop,
     ready: &mut ReadySink<'_>,
 ) -> Result<Applied, ShaperError> {
     check(&cfg.shaper.shape)?;
@@ -81,7 +84,7 @@ pub fn apply(
     let mut undo = Undo::default();
     let result = match backend {
         Backend::Kernel => run_kernel(cfg, term, ready, &mut undo),
-        Backend::Userspace => run_userspace(cfg, term, ready, &mut undo),
+        Backend::Userspace => run_userspace(cfg, term, ready, shared, &mut undo),
     };
     undo.run_all();
     Ok(Applied {
@@ -114,6 +117,7 @@ fn run_userspace(
     cfg: &ApplyConfig,
     term: &Termination,
     ready: &mut ReadySink<'_>,
+    shared: &SharedLoop,
     undo: &mut Undo,
 ) -> Result<Option<DelayStats>, ShaperError> {
     let ShaperConfig { shape, dev, .. } = &cfg.shaper;
@@ -136,9 +140,25 @@ fn run_userspace(
     nfqueue_rule(RuleOp::Append, dev, cfg.queue).run()?;
     let rule_delete = nfqueue_rule(RuleOp::Delete, dev, cfg.queue);
     let sampler = JitterSampler::new(shape.delay, shape.jitter, cfg.seed);
-    let mut line = DelayLine::new(socket, sampler);
-    let ran =
-        ready(ready_line(cfg, Backend::Userspace, Some(cfg.queue))).and_then(|()| line.run(term));
+    let mut line = DelayLine::new(socket, sampler, granularity(shape.delay));
+    let ran = match ready(ready_line(cfg, Backend::Userspace, Some(cfg.queue))) {
+        Err(e) => Err(e),
+        Ok(()) => {
+            let (ran, back) = shared.hold(line, term);
+            match back {
+                Some(back) => {
+                    line = back;
+                    ran
+                }
+                // The loop thread is gone, and the queue with it: the kernel drops what
+                // was held once the rule is deleted and the socket closed.
+                None => {
+                    let removed = rule_delete.run();
+                    return ran.and(removed).map(|()| None);
+                }
+            }
+        }
+    };
     let removed = rule_delete.run();
     let flushed = line.flush();
     let stats = line.stats();

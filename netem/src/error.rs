@@ -43,9 +43,6 @@ pub enum ShaperError {
         #[source]
         source: io::Error,
     },
-    /// The netlink socket behind the nfq queue could not be identified in `/proc/self/fd`.
-    #[error("find the nfqueue netlink socket: {0}")]
-    QueueSocket(String),
     /// Blocking signals, creating the signalfd, or waiting failed.
     #[error("{operation}: {source}")]
     Sys {
@@ -90,7 +87,7 @@ impl ShaperError {
             Self::InvalidShape(_) => 3,
             Self::Spawn { .. } | Self::Command { .. } => 4,
             Self::NetemUnavailable(_) => 5,
-            Self::Nfqueue { .. } | Self::QueueSocket(_) => 6,
+            Self::Nfqueue { .. } => 6,
             Self::Netns { .. } | Self::DuplicatePid(_) => 7,
             Self::Sys { .. }
             | Self::ThreadPanicked

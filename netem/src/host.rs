@@ -1,4 +1,5 @@
-//! `labshaper host`: one process shapes the links of many nodes, one thread per node.
+//! `labshaper host`: one process shapes the links of many nodes, one thread per node, and
+//! one [`SharedLoop`] thread that delays the packets of all of them.
 //!
 //! Each thread enters its node's network namespace (`setns` on `/proc/<pid>/ns/net`, which
 //! changes the namespace of that thread only) and runs [`apply`] there: the helper programs
@@ -25,6 +26,7 @@ use nix::sched::{CloneFlags, setns};
 use crate::backend::{Applied, ApplyConfig, apply};
 use crate::error::ShaperError;
 use crate::shape::check;
+use crate::shared_loop::SharedLoop;
 use crate::signals::{StopFlag, Termination, readable};
 
 /// What the shaping threads and the stdin reader tell the main thread.
@@ -68,6 +70,7 @@ struct Host<'a, W: Write> {
     stop: Arc<StopFlag>,
     reporter: Reporter,
     threads: Vec<JoinHandle<()>>,
+    shared: SharedLoop,
     seen: HashSet<u32>,
     failed: usize,
     backend: Option<Backend>,
@@ -102,12 +105,14 @@ pub fn host(
                 source,
             })?;
     }
+    let (shared, delay_loop) = SharedLoop::start()?;
     let mut host = Host {
         cfg,
         out,
         stop: Arc::new(StopFlag::new()?),
         reporter,
         threads: Vec::new(),
+        shared,
         seen: HashSet::new(),
         failed: 0,
         backend: None,
@@ -123,6 +128,11 @@ pub fn host(
         if t.join().is_err() {
             eprintln!("labshaper: failed to {}", ShaperError::ThreadPanicked);
         }
+    }
+    // Every line is back with its thread: the loop ends once its last handle is gone.
+    drop(host.shared);
+    if delay_loop.join().is_err() {
+        eprintln!("labshaper: failed to {}", ShaperError::ThreadPanicked);
     }
     let mut totals = DelayStats::default();
     for report in rx.try_iter() {
@@ -184,6 +194,7 @@ impl<W: Write> Host<'_, W> {
         cfg.seed = cfg.seed.wrapping_add(u64::from(pid));
         let term = Termination::Flag(self.stop.clone());
         let reporter = self.reporter.clone();
+        let shared = self.shared.clone();
         let spawned = thread::Builder::new()
             .name(format!("shape-{pid}"))
             .spawn(move || {
@@ -193,7 +204,7 @@ impl<W: Write> Host<'_, W> {
                         source: e.into(),
                     })
                     .and_then(|()| {
-                        apply(&cfg, &term, &mut |line| {
+                        apply(&cfg, &term, &shared, &mut |line| {
                             reporter.send(Report::Ready { pid, ready: line });
                             Ok(())
                         })

@@ -12,9 +12,11 @@ mod cli;
 mod commands;
 mod error;
 mod host;
+mod netlink;
 mod nfqueue;
 mod scheduler;
 mod shape;
+mod shared_loop;
 mod signals;
 
 pub use backend::{Applied, ApplyConfig, PROBE_DEV, ReadySink, apply, probe, ready_line};
@@ -25,7 +27,8 @@ pub use commands::{
 };
 pub use error::ShaperError;
 pub use host::host;
-pub use nfqueue::{DelayLine, QueueSocket};
+pub use nfqueue::{DelayLine, QueueSocket, granularity};
 pub use scheduler::{DelayQueue, JitterSampler};
 pub use shape::{ShapeError, check, format_decimal};
+pub use shared_loop::SharedLoop;
 pub use signals::{Signals, StopFlag, Termination};

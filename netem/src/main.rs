@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use lab_events::shaper::ShaperReport;
-use labshaper::{Cli, Command, ShaperError, Termination, apply, host, probe};
+use labshaper::{Cli, Command, ShaperError, SharedLoop, Termination, apply, host, probe};
 
 fn main() -> ExitCode {
     // Block SIGTERM/SIGINT before anything else (and before any thread exists).
@@ -30,12 +30,19 @@ fn main() -> ExitCode {
 
 /// `apply`: the ready line on stdout, the stop line on stderr.
 fn apply_one(cfg: &labshaper::ApplyConfig, term: &Termination) -> Result<(), ShaperError> {
-    let applied = apply(cfg, term, &mut |line| {
+    let (shared, delay_loop) = SharedLoop::start()?;
+    let applied = apply(cfg, term, &shared, &mut |line| {
         let mut out = std::io::stdout().lock();
         writeln!(out, "{}", line.to_line())?;
         out.flush()?;
         Ok(())
-    })?;
+    });
+    // The line is back: the loop ends with its last handle.
+    drop(shared);
+    if delay_loop.join().is_err() {
+        eprintln!("labshaper: failed to {}", ShaperError::ThreadPanicked);
+    }
+    let applied = applied?;
     let stopped = ShaperReport::ShaperStopped {
         backend: applied.backend,
         delay_line: applied.delay_line,

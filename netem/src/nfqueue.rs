@@ -1,40 +1,56 @@
 //! The user-space delay line: packets handed over by the kernel's NFQUEUE target are held
 //! in a [`DelayQueue`] and accepted when their release time comes.
 //!
-//! One thread, one `ppoll` over the queue's netlink socket and the termination signalfd,
-//! with the time to the next release as its timeout: no busy loop, no CPU when idle.
+//! The loop that serves delay lines is [`crate::SharedLoop`]. Each wake-up drains every
+//! packet waiting in a line's socket and accepts every packet due in one `send` of many
+//! verdicts, so the per-packet cost of system calls shrinks as the rate grows. A full queue
+//! drops in the kernel (fail-open is never set).
 
-use std::collections::HashSet;
-use std::fs;
 use std::io;
-use std::os::fd::{BorrowedFd, RawFd};
-use std::time::Instant;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::time::{Duration, Instant};
 
 use lab_events::shaper::DelayStats;
-use nfq::{Message, Queue, Verdict};
 use nix::errno::Errno;
 use nix::poll::{PollFd, PollFlags, ppoll};
-use nix::sys::prctl::set_timerslack;
+use nix::sys::socket::{
+    AddressFamily, MsgFlags, NetlinkAddr, SockFlag, SockProtocol, SockType, bind, recv, send,
+    setsockopt, socket, sockopt,
+};
 use nix::sys::time::TimeSpec;
 
 use crate::error::ShaperError;
+use crate::netlink::{Config, Reply, VERDICT_LEN, put_accept, put_config, replies};
 use crate::scheduler::{DelayQueue, JitterSampler};
-use crate::signals::{Termination, readable};
+use crate::signals::readable;
 
-/// `NETLINK_NETFILTER`, the protocol column of `/proc/self/net/netlink` for nfq's socket.
-const NETLINK_NETFILTER: u32 = 12;
 /// Most packets taken from the socket before due packets are released again.
-const RECEIVE_BATCH: usize = 256;
-/// Timer slack of the delay loop: the kernel may fire the `ppoll` timeout this late (the
-/// default is 50 us, a visible share of a sub-millisecond error budget).
-const TIMER_SLACK_NS: u64 = 1_000;
+const RECEIVE_BATCH: usize = 1024;
+/// Most verdicts sent in one `send` (32 bytes each).
+const VERDICT_BATCH: usize = 1024;
+/// Receive buffer of one datagram: a metadata-only packet message is ~100 bytes.
+const RECV_BUF: usize = 8192;
+/// Socket receive buffer per packet the queue may hold (a metadata-only message's skb
+/// truesize is under 1 KiB), so that the queue length, not the socket, bounds the backlog.
+const RCVBUF_PER_PACKET: usize = 1024;
 
-/// An nfq [`Queue`] bound to one queue number, together with the descriptor of its
-/// netlink socket (which nfq keeps private) so that it can be polled with a timeout.
+/// Longest release granularity: at 25 ms and above a packet may leave up to twice this late
+/// (taken in late, let out late), 0.2 ms worst case and ~0.1 ms on average.
+const MAX_GRANULARITY: Duration = Duration::from_micros(100);
+/// The granularity is at most this fraction of the delay (1/250: 0.4 %).
+const GRANULARITY_SHARE: u32 = 250;
+
+/// The release granularity of a delay line imposing `delay`: 1/250 of it, at most 100 us.
+pub fn granularity(delay: Duration) -> Duration {
+    (delay / GRANULARITY_SHARE).min(MAX_GRANULARITY)
+}
+
+/// A netlink socket bound to one NFQUEUE number, copying metadata only.
 pub struct QueueSocket {
-    queue: Queue,
+    fd: OwnedFd,
     number: u16,
-    fd: RawFd,
+    buf: Vec<u8>,
+    verdicts: Vec<u8>,
 }
 
 impl QueueSocket {
@@ -43,224 +59,208 @@ impl QueueSocket {
     /// `max_len` packets waiting for a verdict (the kernel drops beyond that, like a full
     /// device queue).
     pub fn open(number: u16, max_len: u32) -> Result<Self, ShaperError> {
-        let nfq_err = |operation| {
-            move |source| ShaperError::Nfqueue {
+        let err = |operation| {
+            move |e: Errno| ShaperError::Nfqueue {
                 operation,
                 queue: number,
-                source,
+                source: io::Error::from(e),
             }
         };
-        let mut queue = Queue::open().map_err(nfq_err("open the netlink socket"))?;
-        let fd = find_netfilter_socket()?;
-        queue.bind(number).map_err(nfq_err("bind"))?;
-        queue
-            .set_copy_range(number, 0)
-            .map_err(nfq_err("set the copy range"))?;
-        queue
-            .set_recv_gso(number, true)
-            .map_err(nfq_err("accept gso packets"))?;
-        queue
-            .set_queue_max_len(number, max_len)
-            .map_err(nfq_err("set the queue length"))?;
-        queue.set_nonblocking(true);
-        Ok(Self { queue, number, fd })
+        let fd = socket(
+            AddressFamily::Netlink,
+            SockType::Raw,
+            SockFlag::SOCK_CLOEXEC,
+            SockProtocol::NetlinkNetFilter,
+        )
+        .map_err(err("open the netlink socket"))?;
+        bind(fd.as_raw_fd(), &NetlinkAddr::new(0, 0)).map_err(err("bind the netlink socket"))?;
+        let rcvbuf = usize::try_from(max_len)
+            .unwrap_or(usize::MAX)
+            .saturating_mul(RCVBUF_PER_PACKET);
+        // Needs CAP_NET_ADMIN (we have it: the rule needs it too); without, keep the default.
+        if setsockopt(&fd, sockopt::RcvBufForce, &rcvbuf).is_err() {
+            let _ = setsockopt(&fd, sockopt::RcvBuf, &rcvbuf);
+        }
+        let mut socket = Self {
+            fd,
+            number,
+            buf: vec![0; RECV_BUF],
+            verdicts: Vec::with_capacity(VERDICT_BATCH * VERDICT_LEN),
+        };
+        socket.configure(Config::Bind, "bind")?;
+        socket.configure(Config::MetadataOnly, "set the copy range")?;
+        socket.configure(Config::WholeGso, "accept gso packets")?;
+        socket.configure(Config::MaxLen(max_len), "set the queue length")?;
+        Ok(socket)
     }
 
-    /// The netlink socket, borrowed for as long as this queue lives.
+    /// The netlink socket.
     pub fn as_fd(&self) -> BorrowedFd<'_> {
-        // SAFETY: `self.fd` is the netlink socket opened by `Queue::open` and owned by
-        // `self.queue` (found by inode in `find_netfilter_socket`, which insists on exactly
-        // one such socket in this process). nfq closes it only when the `Queue` is dropped,
-        // and the returned borrow cannot outlive `self`, hence not `self.queue`.
-        #[allow(unsafe_code)]
-        unsafe {
-            BorrowedFd::borrow_raw(self.fd)
-        }
+        self.fd.as_fd()
     }
 
     /// Unbinds the queue number; the socket closes when this is dropped.
     pub fn unbind(mut self) -> Result<(), ShaperError> {
-        self.queue
-            .unbind(self.number)
-            .map_err(|source| ShaperError::Nfqueue {
-                operation: "unbind",
-                queue: self.number,
-                source,
-            })
+        self.configure(Config::Unbind, "unbind")
     }
 
-    fn recv(&mut self) -> Result<Option<Message>, ShaperError> {
-        match self.queue.recv() {
-            Ok(msg) => Ok(Some(msg)),
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(None),
-            Err(source) => Err(ShaperError::Nfqueue {
-                operation: "receive a packet",
-                queue: self.number,
-                source,
-            }),
+    fn error(&self, operation: &'static str, source: io::Error) -> ShaperError {
+        ShaperError::Nfqueue {
+            operation,
+            queue: self.number,
+            source,
         }
     }
 
-    fn accept(&mut self, mut msg: Message) -> Result<(), ShaperError> {
-        msg.set_verdict(Verdict::Accept);
-        self.queue
-            .verdict(msg)
-            .map_err(|source| ShaperError::Nfqueue {
-                operation: "accept a packet",
-                queue: self.number,
-                source,
-            })
-    }
-}
-
-/// Finds the one `NETLINK_NETFILTER` socket among this process's descriptors that lives in
-/// the calling thread's network namespace (`labshaper host` runs one queue per namespace,
-/// each opened by its own thread, so the process holds many, one per namespace).
-fn find_netfilter_socket() -> Result<RawFd, ShaperError> {
-    let table = fs::read_to_string("/proc/thread-self/net/netlink").map_err(|e| {
-        ShaperError::QueueSocket(format!("read /proc/thread-self/net/netlink: {e}"))
-    })?;
-    let inodes = netfilter_inodes(&table);
-    let dir = fs::read_dir("/proc/self/fd")
-        .map_err(|e| ShaperError::QueueSocket(format!("list /proc/self/fd: {e}")))?;
-    let mut found = Vec::new();
-    for entry in dir.flatten() {
-        let Ok(target) = fs::read_link(entry.path()) else {
-            continue;
-        };
-        let Some(inode) = socket_inode(&target.to_string_lossy()) else {
-            continue;
-        };
-        if !inodes.contains(&inode) {
-            continue;
-        }
-        if let Ok(fd) = entry.file_name().to_string_lossy().parse::<RawFd>() {
-            found.push(fd);
+    /// Sends one configuration request and waits for its acknowledgement (packets that
+    /// arrive meanwhile would be lost, so configure only before the rule exists).
+    fn configure(&mut self, config: Config, operation: &'static str) -> Result<(), ShaperError> {
+        let mut msg = Vec::new();
+        put_config(&mut msg, self.number, config);
+        send(self.fd.as_raw_fd(), &msg, MsgFlags::empty())
+            .map_err(|e| self.error(operation, e.into()))?;
+        loop {
+            let n = recv(self.fd.as_raw_fd(), &mut self.buf, MsgFlags::empty())
+                .map_err(|e| self.error(operation, e.into()))?;
+            for reply in replies(&self.buf[..n]) {
+                match reply {
+                    Reply::Ack(0) => return Ok(()),
+                    Reply::Ack(errno) => {
+                        return Err(self.error(operation, io::Error::from_raw_os_error(errno)));
+                    }
+                    Reply::Packet(_) | Reply::Other => {}
+                }
+            }
         }
     }
-    match found.as_slice() {
-        [fd] => Ok(*fd),
-        [] => Err(ShaperError::QueueSocket(
-            "no netfilter netlink socket is open".to_owned(),
-        )),
-        many => Err(ShaperError::QueueSocket(format!(
-            "{} netfilter netlink sockets are open in this namespace, expected one",
-            many.len()
-        ))),
+
+    /// Takes up to `max` waiting packet ids without blocking, handing each to `take`;
+    /// returns how many were taken.
+    fn receive(&mut self, max: usize, mut take: impl FnMut(u32)) -> Result<usize, ShaperError> {
+        let mut taken = 0;
+        while taken < max {
+            let n = match recv(self.fd.as_raw_fd(), &mut self.buf, MsgFlags::MSG_DONTWAIT) {
+                Ok(n) => n,
+                Err(Errno::EAGAIN | Errno::EINTR) => break,
+                // The socket overflowed: the kernel dropped packets (counted in
+                // /proc/net/netfilter/nfnetlink_queue); go on with the rest.
+                Err(Errno::ENOBUFS) => continue,
+                Err(e) => return Err(self.error("receive a packet", e.into())),
+            };
+            for reply in replies(&self.buf[..n]) {
+                match reply {
+                    Reply::Packet(id) => {
+                        take(id);
+                        taken += 1;
+                    }
+                    Reply::Ack(0) | Reply::Other => {}
+                    Reply::Ack(errno) => {
+                        let source = io::Error::from_raw_os_error(errno);
+                        return Err(self.error("accept a packet", source));
+                    }
+                }
+            }
+        }
+        Ok(taken)
+    }
+
+    /// Queues an accept verdict for packet `id`; sent by [`Self::send_verdicts`], or at
+    /// once when the batch is full.
+    fn accept(&mut self, id: u32) -> Result<(), ShaperError> {
+        put_accept(&mut self.verdicts, self.number, id);
+        if self.verdicts.len() >= VERDICT_BATCH * VERDICT_LEN {
+            self.send_verdicts()?;
+        }
+        Ok(())
+    }
+
+    /// Sends the queued verdicts in one message buffer.
+    fn send_verdicts(&mut self) -> Result<(), ShaperError> {
+        if self.verdicts.is_empty() {
+            return Ok(());
+        }
+        let sent = send(self.fd.as_raw_fd(), &self.verdicts, MsgFlags::empty());
+        self.verdicts.clear();
+        sent.map(|_| ())
+            .map_err(|e| self.error("accept packets", e.into()))
     }
 }
 
-/// The inodes of `NETLINK_NETFILTER` sockets in a `/proc/net/netlink` table.
-fn netfilter_inodes(table: &str) -> HashSet<u64> {
-    table
-        .lines()
-        .skip(1)
-        .filter_map(|line| {
-            let cols: Vec<&str> = line.split_whitespace().collect();
-            let protocol: u32 = cols.get(1)?.parse().ok()?;
-            let inode: u64 = cols.get(9)?.parse().ok()?;
-            (protocol == NETLINK_NETFILTER).then_some(inode)
-        })
-        .collect()
-}
-
-/// The inode of a `/proc/self/fd` link target such as `socket:[1234]`.
-fn socket_inode(link: &str) -> Option<u64> {
-    link.strip_prefix("socket:[")?
-        .strip_suffix(']')?
-        .parse()
-        .ok()
-}
-
-/// The delay line: the queue, the held packets and the delay sampler.
+/// The delay line: the queue, the held packet ids and the delay sampler.
 pub struct DelayLine {
     socket: QueueSocket,
-    held: DelayQueue<Message>,
+    held: DelayQueue<u32>,
     sampler: JitterSampler,
+    granularity: Duration,
     stats: DelayStats,
 }
 
 impl DelayLine {
-    /// A delay line over an opened queue.
-    pub fn new(socket: QueueSocket, sampler: JitterSampler) -> Self {
+    /// A delay line over an opened queue. While busy wake-ups come densely, the loop
+    /// serving it waits out the rest of `granularity` after each before looking again, so
+    /// each packet may be taken in and let out up to that much late (never early); zero
+    /// wakes for every packet.
+    pub fn new(socket: QueueSocket, sampler: JitterSampler, granularity: Duration) -> Self {
         Self {
             socket,
             held: DelayQueue::new(),
             sampler,
+            granularity,
             stats: DelayStats::default(),
         }
     }
 
-    /// Delays packets until SIGTERM/SIGINT (returns `Ok`) or a queue error.
-    pub fn run(&mut self, term: &Termination) -> Result<(), ShaperError> {
-        if let Err(e) = set_timerslack(TIMER_SLACK_NS) {
-            eprintln!("labshaper: failed to lower the timer slack (continuing): {e}");
-        }
-        loop {
-            let timeout = self
-                .held
-                .time_to_next(Instant::now())
-                .map(TimeSpec::from_duration);
-            let (packets, signal) = {
-                let mut fds = [
-                    PollFd::new(self.socket.as_fd(), PollFlags::POLLIN),
-                    PollFd::new(term.as_fd(), PollFlags::POLLIN),
-                ];
-                match ppoll(&mut fds, timeout, None) {
-                    Ok(_) => (readable(&fds[0]), readable(&fds[1])),
-                    Err(Errno::EINTR) => (false, false),
-                    Err(source) => {
-                        return Err(ShaperError::Sys {
-                            operation: "poll the nfqueue socket",
-                            source,
-                        });
-                    }
-                }
-            };
-            if signal && term.received()? {
-                return Ok(());
-            }
-            if packets {
-                self.receive_batch()?;
-            }
-            self.release_due()?;
-        }
-    }
-
-    fn receive_batch(&mut self) -> Result<(), ShaperError> {
-        for _ in 0..RECEIVE_BATCH {
-            let Some(msg) = self.socket.recv()? else {
-                break;
-            };
-            let release = Instant::now() + self.sampler.sample();
-            self.held.push(release, msg);
-            self.stats.received += 1;
-        }
+    /// Takes in every packet waiting in the socket (up to a batch), stamped `now`.
+    pub(crate) fn receive_batch(&mut self, now: Instant) -> Result<usize, ShaperError> {
+        let Self {
+            socket,
+            held,
+            sampler,
+            ..
+        } = self;
+        let taken = socket.receive(RECEIVE_BATCH, |id| held.push(now + sampler.sample(), id))?;
+        self.stats.received += taken as u64;
         self.stats.max_held = self.stats.max_held.max(self.held.len());
-        Ok(())
+        Ok(taken)
     }
 
-    fn release_due(&mut self) -> Result<(), ShaperError> {
-        let now = Instant::now();
-        while let Some(msg) = self.held.pop_due(now) {
-            self.socket.accept(msg)?;
-            self.stats.released += 1;
+    /// Accepts every packet due at `now`, in one `send`.
+    pub(crate) fn release_due(&mut self, now: Instant) -> Result<usize, ShaperError> {
+        let mut released = 0;
+        while let Some(id) = self.held.pop_due(now) {
+            self.socket.accept(id)?;
+            released += 1;
         }
-        Ok(())
+        self.socket.send_verdicts()?;
+        self.stats.released += released as u64;
+        Ok(released)
     }
 
     /// Accepts every held packet and every packet still waiting in the socket, at once.
     /// Call after the NFQUEUE rule is gone, so that nothing new arrives.
     pub fn flush(&mut self) -> Result<(), ShaperError> {
-        while let Some(msg) = self.socket.recv()? {
-            self.held.push(Instant::now(), msg);
-            self.stats.received += 1;
-        }
-        while let Some(msg) = self.held.pop_any() {
-            self.socket.accept(msg)?;
+        let now = Instant::now();
+        while self.receive_batch(now)? > 0 {}
+        while let Some(id) = self.held.pop_any() {
+            self.socket.accept(id)?;
             self.stats.flushed += 1;
         }
-        Ok(())
+        self.socket.send_verdicts()
+    }
+
+    /// How long from `now` until the next held packet is due.
+    pub(crate) fn time_to_next(&self, now: Instant) -> Option<Duration> {
+        self.held.time_to_next(now)
+    }
+
+    /// The queue socket, to be polled.
+    pub(crate) fn as_fd(&self) -> BorrowedFd<'_> {
+        self.socket.as_fd()
+    }
+
+    /// The release granularity.
+    pub(crate) fn granularity(&self) -> Duration {
+        self.granularity
     }
 
     /// The counters so far.
@@ -274,28 +274,33 @@ impl DelayLine {
     }
 }
 
+/// Waits until one of `fds` is readable or `timeout` passes (`None`: forever); which are
+/// readable (none on a timeout or a signal).
+pub(crate) fn wait<const N: usize>(
+    fds: &[BorrowedFd<'_>; N],
+    timeout: Option<Duration>,
+) -> Result<[bool; N], ShaperError> {
+    let mut polled = fds.map(|fd| PollFd::new(fd, PollFlags::POLLIN));
+    match ppoll(&mut polled, timeout.map(TimeSpec::from_duration), None) {
+        Ok(_) => Ok(polled.each_ref().map(readable)),
+        Err(Errno::EINTR) => Ok([false; N]),
+        Err(source) => Err(ShaperError::Sys {
+            operation: "poll the nfqueue socket",
+            source,
+        }),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn picks_netfilter_sockets_from_the_netlink_table() {
-        let table = "\
-sk               Eth Pid        Groups   Rmem     Wmem     Dump  Locks    Drops    Inode
-000000002147b1a2 0   0          00000000 0        0        0     2        0        4
-00000000d2f7d91b 12  1416       00000000 832      0        0     2        0        3969
-00000000aaaaaaaa 12  1417       00000000 0        0        0     2        0        4100
-00000000bbbbbbbb 9   0          00000000 0        0        0     2        0        5000
-";
-        let inodes = netfilter_inodes(table);
-        assert_eq!(inodes, HashSet::from([3969, 4100]));
-    }
-
-    #[test]
-    fn reads_socket_inodes_from_fd_links() {
-        assert_eq!(socket_inode("socket:[3969]"), Some(3969));
-        assert_eq!(socket_inode("pipe:[3969]"), None);
-        assert_eq!(socket_inode("/dev/null"), None);
-        assert_eq!(socket_inode("socket:[x]"), None);
+    fn granularity_is_a_small_share_of_the_delay_and_bounded() {
+        let us = Duration::from_micros;
+        assert_eq!(granularity(us(25_000)), us(100));
+        assert_eq!(granularity(Duration::from_secs(2)), us(100));
+        assert_eq!(granularity(us(500)), us(2));
+        assert_eq!(granularity(Duration::ZERO), Duration::ZERO);
     }
 }

@@ -1,0 +1,254 @@
+//! The few netlink messages of the NFQUEUE protocol the delay line needs, encoded and
+//! decoded by hand (`linux/netfilter/nfnetlink_queue.h`): configuration requests, the
+//! packet id out of each queued-packet message, and accept verdicts, many of which go to
+//! the kernel in one buffer (one `send` per release batch instead of one per packet).
+//!
+//! Netlink and attribute headers are in host byte order; the nfnetlink resource id and
+//! every NFQUEUE attribute payload are big-endian.
+
+/// Length of `struct nlmsghdr`.
+const NLMSG_HDRLEN: usize = 16;
+/// Length of `struct nfgenmsg`.
+const NFGEN_HDRLEN: usize = 4;
+/// Length of `struct nlattr`.
+const NLA_HDRLEN: usize = 4;
+/// `NFNL_SUBSYS_QUEUE`, the high byte of every NFQUEUE message type.
+const SUBSYS_QUEUE: u16 = 3 << 8;
+const MSG_PACKET: u16 = SUBSYS_QUEUE;
+const MSG_VERDICT: u16 = SUBSYS_QUEUE | 1;
+const MSG_CONFIG: u16 = SUBSYS_QUEUE | 2;
+const NLM_F_REQUEST: u16 = 1;
+const NLM_F_ACK: u16 = 4;
+const NLMSG_ERROR: u16 = 2;
+const NFNETLINK_V0: u8 = 0;
+const NFQA_PACKET_HDR: u16 = 1;
+const NFQA_VERDICT_HDR: u16 = 2;
+const NFQA_CFG_CMD: u16 = 1;
+const NFQA_CFG_PARAMS: u16 = 2;
+const NFQA_CFG_QUEUE_MAXLEN: u16 = 3;
+const NFQA_CFG_MASK: u16 = 4;
+const NFQA_CFG_FLAGS: u16 = 5;
+const NFQNL_COPY_META: u8 = 1;
+/// `NFQA_CFG_F_GSO`: hand over GSO packets whole instead of segmenting them first.
+const NFQA_CFG_F_GSO: u32 = 1 << 2;
+const NF_ACCEPT: u32 = 1;
+/// Size of one encoded accept verdict.
+pub(crate) const VERDICT_LEN: usize = NLMSG_HDRLEN + NFGEN_HDRLEN + NLA_HDRLEN + 8;
+
+/// A configuration request for one queue number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Config {
+    /// Bind the socket to the queue.
+    Bind,
+    /// Unbind it.
+    Unbind,
+    /// Copy metadata only (no payload).
+    MetadataOnly,
+    /// Queue GSO packets whole.
+    WholeGso,
+    /// Most packets waiting for a verdict; the kernel drops beyond.
+    MaxLen(u32),
+}
+
+/// What one message from the kernel says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Reply {
+    /// A queued packet, by id.
+    Packet(u32),
+    /// An acknowledgement (error 0) or a failure (a positive errno).
+    Ack(i32),
+    /// Anything else (ignored).
+    Other,
+}
+
+fn align4(n: usize) -> usize {
+    (n + 3) & !3
+}
+
+/// Appends a netlink + nfnetlink header; returns where the message starts.
+fn begin(buf: &mut Vec<u8>, msg_type: u16, flags: u16, queue: u16) -> usize {
+    let start = buf.len();
+    buf.extend_from_slice(&0u32.to_ne_bytes()); // length, set by `end`
+    buf.extend_from_slice(&msg_type.to_ne_bytes());
+    buf.extend_from_slice(&(NLM_F_REQUEST | flags).to_ne_bytes());
+    buf.extend_from_slice(&0u32.to_ne_bytes()); // sequence
+    buf.extend_from_slice(&0u32.to_ne_bytes()); // port id: the kernel
+    buf.push(0); // AF_UNSPEC
+    buf.push(NFNETLINK_V0);
+    buf.extend_from_slice(&queue.to_be_bytes());
+    start
+}
+
+fn attr(buf: &mut Vec<u8>, attr_type: u16, payload: &[u8]) {
+    let len = NLA_HDRLEN + payload.len();
+    buf.extend_from_slice(&u16::try_from(len).unwrap_or(u16::MAX).to_ne_bytes());
+    buf.extend_from_slice(&attr_type.to_ne_bytes());
+    buf.extend_from_slice(payload);
+    buf.resize(buf.len() + align4(len) - len, 0);
+}
+
+fn end(buf: &mut [u8], start: usize) {
+    let len = u32::try_from(buf.len() - start).unwrap_or(u32::MAX);
+    buf[start..start + 4].copy_from_slice(&len.to_ne_bytes());
+}
+
+/// Appends a configuration request for `queue`, asking for an acknowledgement.
+pub(crate) fn put_config(buf: &mut Vec<u8>, queue: u16, config: Config) {
+    let start = begin(buf, MSG_CONFIG, NLM_F_ACK, queue);
+    match config {
+        // struct nfqnl_msg_config_cmd { u8 command; u8 pad; be16 pf; }
+        Config::Bind => attr(buf, NFQA_CFG_CMD, &[1, 0, 0, 0]),
+        Config::Unbind => attr(buf, NFQA_CFG_CMD, &[2, 0, 0, 0]),
+        // struct nfqnl_msg_config_params { be32 copy_range; u8 copy_mode; } (packed)
+        Config::MetadataOnly => attr(buf, NFQA_CFG_PARAMS, &[0, 0, 0, 0, NFQNL_COPY_META]),
+        Config::WholeGso => {
+            attr(buf, NFQA_CFG_FLAGS, &NFQA_CFG_F_GSO.to_be_bytes());
+            attr(buf, NFQA_CFG_MASK, &NFQA_CFG_F_GSO.to_be_bytes());
+        }
+        Config::MaxLen(len) => attr(buf, NFQA_CFG_QUEUE_MAXLEN, &len.to_be_bytes()),
+    }
+    end(buf, start);
+}
+
+/// Appends an accept verdict for packet `id` of `queue` ([`VERDICT_LEN`] bytes).
+pub(crate) fn put_accept(buf: &mut Vec<u8>, queue: u16, id: u32) {
+    let start = begin(buf, MSG_VERDICT, 0, queue);
+    let mut hdr = [0u8; 8];
+    hdr[..4].copy_from_slice(&NF_ACCEPT.to_be_bytes());
+    hdr[4..].copy_from_slice(&id.to_be_bytes());
+    attr(buf, NFQA_VERDICT_HDR, &hdr);
+    end(buf, start);
+}
+
+/// The messages in one datagram from the kernel; a truncated tail is ignored.
+pub(crate) fn replies(mut buf: &[u8]) -> impl Iterator<Item = Reply> + '_ {
+    std::iter::from_fn(move || {
+        let len = usize::try_from(u32::from_ne_bytes(buf.get(..4)?.try_into().ok()?)).ok()?;
+        if len < NLMSG_HDRLEN || len > buf.len() {
+            return None;
+        }
+        let msg = &buf[..len];
+        buf = buf.get(align4(len)..).unwrap_or_default();
+        let msg_type = u16::from_ne_bytes([msg[4], msg[5]]);
+        Some(match msg_type {
+            NLMSG_ERROR => msg
+                .get(NLMSG_HDRLEN..NLMSG_HDRLEN + 4)
+                .and_then(|b| b.try_into().ok())
+                .map_or(Reply::Other, |b| {
+                    Reply::Ack(i32::from_ne_bytes(b).saturating_abs())
+                }),
+            MSG_PACKET => packet_id(&msg[NLMSG_HDRLEN..]).map_or(Reply::Other, Reply::Packet),
+            _ => Reply::Other,
+        })
+    })
+}
+
+/// The id in the `NFQA_PACKET_HDR` attribute of a packet message's body.
+fn packet_id(body: &[u8]) -> Option<u32> {
+    let mut attrs = body.get(NFGEN_HDRLEN..)?;
+    while attrs.len() >= NLA_HDRLEN {
+        let len = usize::from(u16::from_ne_bytes([attrs[0], attrs[1]]));
+        let attr_type = u16::from_ne_bytes([attrs[2], attrs[3]]) & 0x3fff;
+        if len < NLA_HDRLEN || len > attrs.len() {
+            return None;
+        }
+        if attr_type == NFQA_PACKET_HDR {
+            // struct nfqnl_msg_packet_hdr { be32 packet_id; be16 hw_protocol; u8 hook; }
+            let id = attrs.get(NLA_HDRLEN..NLA_HDRLEN + 4)?;
+            return Some(u32::from_be_bytes(id.try_into().ok()?));
+        }
+        attrs = attrs.get(align4(len)..).unwrap_or_default();
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A packet message as the kernel sends it: header, nfgenmsg, a mark attribute, then
+    /// the packet header attribute.
+    fn packet_message(id: u32) -> Vec<u8> {
+        let mut buf = Vec::new();
+        let start = begin(&mut buf, MSG_PACKET, 0, 7);
+        attr(&mut buf, 3, &5u32.to_be_bytes()); // NFQA_MARK
+        let mut hdr = id.to_be_bytes().to_vec();
+        hdr.extend_from_slice(&[0x08, 0x00, 1]);
+        attr(&mut buf, NFQA_PACKET_HDR, &hdr);
+        end(&mut buf, start);
+        buf
+    }
+
+    #[test]
+    fn accept_verdicts_are_laid_out_as_the_kernel_reads_them() {
+        let mut buf = Vec::new();
+        put_accept(&mut buf, 0x0102, 0xdead_beef);
+        assert_eq!(buf.len(), VERDICT_LEN);
+        assert_eq!(u32::from_ne_bytes(buf[..4].try_into().expect("4")), 32);
+        assert_eq!(u16::from_ne_bytes([buf[4], buf[5]]), 0x0301);
+        assert_eq!(u16::from_ne_bytes([buf[6], buf[7]]), NLM_F_REQUEST);
+        assert_eq!(&buf[16..20], &[0, 0, 0x01, 0x02]);
+        assert_eq!(u16::from_ne_bytes([buf[20], buf[21]]), 12);
+        assert_eq!(u16::from_ne_bytes([buf[22], buf[23]]), NFQA_VERDICT_HDR);
+        assert_eq!(&buf[24..], &[0, 0, 0, 1, 0xde, 0xad, 0xbe, 0xef]);
+    }
+
+    #[test]
+    fn verdicts_pack_back_to_back() {
+        let mut buf = Vec::new();
+        for id in 0..3 {
+            put_accept(&mut buf, 0, id);
+        }
+        assert_eq!(buf.len(), 3 * VERDICT_LEN);
+        assert_eq!(&buf[2 * VERDICT_LEN + 28..], &[0, 0, 0, 2]);
+    }
+
+    #[test]
+    fn config_requests_ask_for_an_ack_and_pad_attributes() {
+        let mut buf = Vec::new();
+        put_config(&mut buf, 3, Config::MetadataOnly);
+        assert_eq!(u16::from_ne_bytes([buf[4], buf[5]]), MSG_CONFIG);
+        assert_eq!(
+            u16::from_ne_bytes([buf[6], buf[7]]),
+            NLM_F_REQUEST | NLM_F_ACK
+        );
+        // 16 + 4 + (4 + 5 padded to 8)
+        assert_eq!(buf.len(), 32);
+        assert_eq!(u32::from_ne_bytes(buf[..4].try_into().expect("4")), 32);
+        assert_eq!(u16::from_ne_bytes([buf[20], buf[21]]), 9);
+        let mut gso = Vec::new();
+        put_config(&mut gso, 3, Config::WholeGso);
+        assert_eq!(gso.len(), 16 + 4 + 8 + 8);
+        assert_eq!(&gso[24..28], &[0, 0, 0, 4]);
+    }
+
+    #[test]
+    fn reads_packet_ids_and_acks() {
+        let mut buf = packet_message(41);
+        buf.extend(packet_message(0x0102_0304));
+        let mut err = Vec::new();
+        err.extend_from_slice(&36u32.to_ne_bytes());
+        err.extend_from_slice(&NLMSG_ERROR.to_ne_bytes());
+        err.extend_from_slice(&[0; 10]);
+        err.extend_from_slice(&(-2i32).to_ne_bytes());
+        err.extend_from_slice(&[0; 16]);
+        buf.extend(err);
+        let got: Vec<Reply> = replies(&buf).collect();
+        assert_eq!(
+            got,
+            [Reply::Packet(41), Reply::Packet(0x0102_0304), Reply::Ack(2)]
+        );
+    }
+
+    #[test]
+    fn truncated_or_foreign_messages_yield_nothing_wrong() {
+        let whole = packet_message(9);
+        assert_eq!(replies(&whole[..whole.len() - 1]).count(), 0);
+        let mut no_hdr = Vec::new();
+        let start = begin(&mut no_hdr, MSG_PACKET, 0, 0);
+        attr(&mut no_hdr, 3, &[0; 4]);
+        end(&mut no_hdr, start);
+        assert_eq!(replies(&no_hdr).collect::<Vec<_>>(), [Reply::Other]);
+        assert_eq!(replies(&[]).count(), 0);
+    }
+}

@@ -1,0 +1,360 @@
+//! One delay loop for the delay lines of many namespaces (`labshaper host`; `labshaper
+//! apply` runs it for its one line): one thread,
+//! one timer and one `ppoll` over an epoll set of every queue socket, instead of a thread
+//! per namespace that wakes for each of its packets. While packets flow in any namespace,
+//! wake-ups come at most once per granularity and each serves every namespace, so their
+//! cost is shared by all the packets that gathered meanwhile.
+//!
+//! A namespace's thread still opens its queue, installs and removes its rules; in between,
+//! [`SharedLoop::hold`] lends its [`DelayLine`] to the loop until termination (or a queue
+//! error), and gets it back, held packets included, to flush and unbind.
+
+use std::collections::HashMap;
+use std::os::fd::{AsFd, AsRawFd};
+use std::sync::Arc;
+use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use nix::sys::epoll::{Epoll, EpollCreateFlags, EpollEvent, EpollFlags};
+use nix::sys::prctl::set_timerslack;
+
+use crate::error::ShaperError;
+use crate::nfqueue::{DelayLine, wait};
+use crate::signals::{StopFlag, Termination};
+
+/// Timer slack of the loop: the kernel may fire the `ppoll` timeout this late (the default
+/// is 50 us, a visible share of a sub-millisecond error budget).
+const TIMER_SLACK_NS: u64 = 1_000;
+/// Most ready sockets taken from epoll per wake-up (the rest come next time).
+const EVENTS: usize = 256;
+
+/// A line lent to the loop, and how to tell its owner the loop gave up on it.
+struct Lent {
+    line: DelayLine,
+    failed: Arc<StopFlag>,
+    error: Option<ShaperError>,
+}
+
+/// What the namespaces' threads ask of the loop.
+enum Request {
+    /// Serve this line under this key.
+    Lend(u64, Box<Lent>),
+    /// Give the line back.
+    Return(u64, Sender<Lent>),
+}
+
+/// The handle the namespaces' threads share; the loop thread ends once every handle is
+/// dropped and every line returned.
+pub struct SharedLoop {
+    /// Taken (closed) first when a handle is dropped, then the loop is woken to notice.
+    tx: Option<Sender<Request>>,
+    wake: Arc<StopFlag>,
+}
+
+impl Clone for SharedLoop {
+    fn clone(&self) -> Self {
+        Self {
+            tx: self.tx.clone(),
+            wake: self.wake.clone(),
+        }
+    }
+}
+
+impl Drop for SharedLoop {
+    fn drop(&mut self) {
+        drop(self.tx.take());
+        if let Err(e) = self.wake.raise() {
+            eprintln!("labshaper: failed to {e}");
+        }
+    }
+}
+
+impl SharedLoop {
+    /// Starts the loop thread.
+    pub fn start() -> Result<(Self, JoinHandle<()>), ShaperError> {
+        let wake = Arc::new(StopFlag::new()?);
+        let epoll =
+            Epoll::new(EpollCreateFlags::EPOLL_CLOEXEC).map_err(|source| ShaperError::Sys {
+                operation: "create an epoll set",
+                source,
+            })?;
+        let (tx, rx) = mpsc::channel();
+        let state = Loop {
+            rx,
+            wake: wake.clone(),
+            epoll,
+            lines: HashMap::new(),
+            granularity: Duration::ZERO,
+        };
+        let thread = thread::Builder::new()
+            .name("delay-loop".into())
+            .spawn(move || state.run())
+            .map_err(|source| ShaperError::Spawn {
+                program: "the delay loop thread".into(),
+                source,
+            })?;
+        Ok((Self { tx: Some(tx), wake }, thread))
+    }
+
+    fn ask(&self, request: Request) -> Result<(), ShaperError> {
+        self.tx
+            .as_ref()
+            .ok_or(ShaperError::ThreadPanicked)?
+            .send(request)
+            .map_err(|_| ShaperError::ThreadPanicked)?;
+        self.wake.raise()
+    }
+
+    /// Lends `line` to the loop until `term` (or until the loop fails on it), then takes it
+    /// back; the loop's error on it, if any, is returned with it.
+    pub fn hold(
+        &self,
+        line: DelayLine,
+        term: &Termination,
+    ) -> (Result<(), ShaperError>, Option<DelayLine>) {
+        let key = u64::try_from(line.as_fd().as_raw_fd()).unwrap_or(u64::MAX);
+        let failed = match StopFlag::new() {
+            Ok(f) => Arc::new(f),
+            Err(e) => return (Err(e), Some(line)),
+        };
+        let lent = Lent {
+            line,
+            failed: failed.clone(),
+            error: None,
+        };
+        if let Err(e) = self.ask(Request::Lend(key, Box::new(lent))) {
+            return (Err(e), None);
+        }
+        let waited = loop {
+            match wait(&[term.as_fd(), failed.as_fd()], None) {
+                Ok([_, true]) => break Ok(()),
+                Ok([true, _]) => match term.received() {
+                    Ok(true) => break Ok(()),
+                    Ok(false) => {}
+                    Err(e) => break Err(e),
+                },
+                Ok(_) => {}
+                Err(e) => break Err(e),
+            }
+        };
+        let (back_tx, back_rx) = mpsc::channel();
+        if let Err(e) = self.ask(Request::Return(key, back_tx)) {
+            return (Err(e), None);
+        }
+        match back_rx.recv() {
+            Ok(lent) => {
+                let result = match lent.error {
+                    Some(e) => Err(e),
+                    None => waited,
+                };
+                (result, Some(lent.line))
+            }
+            Err(_) => (Err(ShaperError::ThreadPanicked), None),
+        }
+    }
+}
+
+/// The loop thread's state.
+struct Loop {
+    rx: Receiver<Request>,
+    wake: Arc<StopFlag>,
+    epoll: Epoll,
+    lines: HashMap<u64, Lent>,
+    /// The finest granularity among the lines.
+    granularity: Duration,
+}
+
+impl Loop {
+    fn run(mut self) {
+        if let Err(e) = set_timerslack(TIMER_SLACK_NS) {
+            eprintln!("labshaper: failed to lower the timer slack (continuing): {e}");
+        }
+        if let Err(e) = self.serve() {
+            eprintln!("labshaper: delay loop: failed to {e}");
+        }
+    }
+
+    fn serve(&mut self) -> Result<(), ShaperError> {
+        let mut events = [EpollEvent::empty(); EVENTS];
+        let mut last_busy: Option<Instant> = None;
+        let mut meter = RateMeter::new(Instant::now());
+        loop {
+            if let Some(woke) = last_busy.filter(|_| meter.dense) {
+                let rest = self.granularity.saturating_sub(woke.elapsed());
+                if !rest.is_zero() {
+                    wait(&[self.wake.as_fd()], Some(rest))?;
+                }
+            }
+            let now = Instant::now();
+            let timeout = self
+                .lines
+                .values()
+                .filter(|l| l.error.is_none())
+                .filter_map(|l| l.line.time_to_next(now))
+                .min();
+            let [packets, requests] = wait(&[self.epoll.0.as_fd(), self.wake.as_fd()], timeout)?;
+            if requests && !self.requests()? {
+                return Ok(());
+            }
+            let woke = Instant::now();
+            let mut moved = 0;
+            if packets {
+                let n = self
+                    .epoll
+                    .wait(&mut events, 0u8)
+                    .map_err(|source| ShaperError::Sys {
+                        operation: "read the epoll set",
+                        source,
+                    })?;
+                for event in &events[..n] {
+                    if let Some(lent) = self.lines.get_mut(&event.data()) {
+                        moved += serve_one(&self.epoll, lent, |line| line.receive_batch(woke));
+                    }
+                }
+            }
+            for lent in self.lines.values_mut() {
+                moved += serve_one(&self.epoll, lent, |line| line.release_due(woke));
+            }
+            meter.add(woke, moved, self.granularity);
+            if moved > 0 {
+                last_busy = Some(woke);
+            }
+        }
+    }
+
+    /// Handles pending requests; false once every handle is gone and no line is left.
+    fn requests(&mut self) -> Result<bool, ShaperError> {
+        self.wake.lower()?;
+        loop {
+            match self.rx.try_recv() {
+                Ok(Request::Lend(key, lent)) => {
+                    let mut lent = *lent;
+                    let event = EpollEvent::new(EpollFlags::EPOLLIN, key);
+                    if let Err(source) = self.epoll.add(lent.line.as_fd(), event) {
+                        fail(
+                            &mut lent,
+                            ShaperError::Sys {
+                                operation: "add a queue to the epoll set",
+                                source,
+                            },
+                        );
+                    }
+                    self.lines.insert(key, lent);
+                    self.granularity = self
+                        .lines
+                        .values()
+                        .map(|l| l.line.granularity())
+                        .min()
+                        .unwrap_or_default();
+                }
+                Ok(Request::Return(key, back)) => {
+                    if let Some(lent) = self.lines.remove(&key) {
+                        // Already gone from the set if it failed; nothing to undo then.
+                        let _ = self.epoll.delete(lent.line.as_fd());
+                        // The owner waits for it; it is gone only if the owner died.
+                        let _ = back.send(lent);
+                    }
+                }
+                Err(TryRecvError::Empty) => return Ok(true),
+                Err(TryRecvError::Disconnected) => return Ok(!self.lines.is_empty()),
+            }
+        }
+    }
+}
+
+/// How often the loop decides whether to let packets gather.
+const RATE_WINDOW: Duration = Duration::from_millis(10);
+/// Packets (in or out) per granularity from which gathering pays: a nap costs a wake-up,
+/// so it must save more than one (at 100 us: 20k events/s, i.e. over ~10k packets/s).
+const DENSE_PER_GRANULARITY: u32 = 2;
+
+/// Packets moved per window of [`RATE_WINDOW`]; the loop lets packets gather only while the
+/// last window was dense. Counting packets, not wake-up gaps, keeps the decision
+/// independent of the gathering itself.
+#[derive(Debug)]
+struct RateMeter {
+    since: Instant,
+    moved: u32,
+    dense: bool,
+}
+
+impl RateMeter {
+    fn new(now: Instant) -> Self {
+        Self {
+            since: now,
+            moved: 0,
+            dense: false,
+        }
+    }
+
+    fn add(&mut self, now: Instant, moved: usize, granularity: Duration) {
+        self.moved = self
+            .moved
+            .saturating_add(u32::try_from(moved).unwrap_or(u32::MAX));
+        let span = now.saturating_duration_since(self.since);
+        if span >= RATE_WINDOW {
+            self.dense = granularity.saturating_mul(self.moved)
+                >= span.saturating_mul(DENSE_PER_GRANULARITY);
+            self.since = now;
+            self.moved = 0;
+        }
+    }
+}
+
+/// Runs one step on a line; on a queue error, takes the line out of the epoll set, parks
+/// it (its held packets stay held until its owner flushes them) and tells its owner.
+fn serve_one(
+    epoll: &Epoll,
+    lent: &mut Lent,
+    step: impl FnOnce(&mut DelayLine) -> Result<usize, ShaperError>,
+) -> usize {
+    if lent.error.is_some() {
+        return 0;
+    }
+    match step(&mut lent.line) {
+        Ok(n) => n,
+        Err(e) => {
+            // Not in the set only if adding it failed, which parked it already.
+            let _ = epoll.delete(lent.line.as_fd());
+            fail(lent, e);
+            0
+        }
+    }
+}
+
+/// Records `e` as the reason the loop gave up on `lent` (it travels back with the line),
+/// and tells its owner.
+fn fail(lent: &mut Lent, e: ShaperError) {
+    if let Err(raise) = lent.failed.raise() {
+        eprintln!("labshaper: failed to {raise}");
+    }
+    lent.error = Some(e);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gathers_only_while_packets_are_dense() {
+        let us = Duration::from_micros;
+        let g = us(100);
+        let t0 = Instant::now();
+        let mut meter = RateMeter::new(t0);
+        // 5k packets/s in and out (one event per 100 us): not dense.
+        for i in 1..=200u64 {
+            meter.add(t0 + us(100 * i), 1, g);
+        }
+        assert!(!meter.dense);
+        // 20k packets/s (40k events/s), even when gathered into few wake-ups: dense.
+        let t1 = t0 + us(20_000);
+        for i in 1..=100u64 {
+            meter.add(t1 + us(200 * i), 8, g);
+        }
+        assert!(meter.dense);
+        // Quiet again: the next window ends it.
+        meter.add(t1 + us(40_000), 1, g);
+        assert!(!meter.dense);
+    }
+}
