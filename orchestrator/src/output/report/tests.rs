@@ -237,6 +237,7 @@ fn metadata_names_scenario_seed_shaper_fidelity_commit_and_host() {
         "<th>seed</th><td>7</td>",
         "<th>shaper back end</th><td>userspace</td>",
         "measured one-way 10.2 ms",
+        "<th>message hops</th><td>",
         "<td>abc1234</td>",
         "<td>labhost</td>",
         "6 × h (honest), 1 × e (invalid-signature)",

@@ -6,8 +6,8 @@ use maud::{Markup, html};
 use super::super::meta::utc;
 use super::Input;
 use super::text::{
-    NONE, fidelity_text, host_cost_text, link_text, opt_ms, pct, phases_text, symbol, target_label,
-    target_value,
+    NONE, fidelity_text, hops_text, host_cost_text, link_text, opt_ms, pct, phases_text, symbol,
+    target_label, target_value,
 };
 use crate::result::{REMEDY, RunResult, TargetCheck};
 
@@ -142,6 +142,7 @@ pub(super) fn metadata(input: &Input<'_>) -> Markup {
                 (row("shaper back end", &r.shaper))
                 (row("link profile", &link_text(r)))
                 (row("link fidelity", &fidelity_text(r)))
+                (row("message hops", &hops_text(r)))
                 (row("started", &utc(r.started_at_ms)))
                 (row("duration", &format!("{secs:.1} s")))
                 (row("phases (after start)", &phases_text(r)))

@@ -94,6 +94,28 @@ pub(super) fn fidelity_text(r: &RunResult) -> String {
     )
 }
 
+/// The message hops' distribution against the imposed delay, or why there is none.
+pub(super) fn hops_text(r: &RunResult) -> String {
+    let Some(h) = &r.stats.hops else {
+        return "not measured (no delivery named a known relay)".to_string();
+    };
+    let rel = h
+        .relative_error()
+        .map(|e| format!(" ({:.1} %)", e * 100.0))
+        .unwrap_or_default();
+    format!(
+        "p10 {} · p50 {} · p90 {} · p99 {} per hop vs imposed {}: median {:+.2} ms{rel}; {} mesh hops, {} copies by request or fanout not timed",
+        ms(h.p10_us),
+        ms(h.p50_us),
+        ms(h.p90_us),
+        ms(h.p99_us),
+        ms(h.imposed_us),
+        (h.p50_us as f64 - h.imposed_us as f64) / 1000.0,
+        h.samples,
+        h.indirect
+    )
+}
+
 /// When each phase of the run ended, in seconds after its start.
 pub(super) fn phases_text(r: &RunResult) -> String {
     let p = &r.phases;
