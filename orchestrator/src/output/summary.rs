@@ -20,6 +20,13 @@ pub fn render(result: &RunResult) -> String {
     if let Some(cost) = &result.resources.cost {
         let _ = writeln!(o, "cost           {}", cost_text(cost));
     }
+    if let Some(ms) = result.node_cpu_per_delivery_ms() {
+        let _ = writeln!(
+            o,
+            "node cpu       {ms:.2} ms per honest delivery (nodes' CPU over the window / {} deliveries)",
+            result.stats.delivery.delivered
+        );
+    }
     let _ = writeln!(o);
     targets(&mut o, result);
     o
@@ -325,6 +332,10 @@ mod tests {
             2,
         );
         assert!(!render(&r).contains("\ncost "), "no cost, no line");
+        assert!(
+            !render(&r).contains("\nnode cpu "),
+            "no cost, no cpu per delivery"
+        );
         r.resources.cost = Some(test_cost());
         let text = render(&r);
         let line = text
@@ -335,6 +346,14 @@ mod tests {
             line,
             "cost           nodes 1.04 cores (260 m per node, max 310 m) · shaper 0.35 · engine 0.21 · softirq 0.18 · other 0.02 · idle 10 % · runnable 2.4 (peak 5) on 2 cores · node memory 2.1 GiB"
         );
+        // 1.04 cores over the cost's 20 s span, shared by the run's honest deliveries.
+        let delivered = r.stats.delivery.delivered;
+        assert!(delivered > 0);
+        let want = format!(
+            "node cpu       {:.2} ms per honest delivery",
+            1.04 * 20.0 / delivered as f64 * 1000.0
+        );
+        assert!(text.contains(&want), "{want}\n{text}");
         let mut partial = test_cost();
         partial.engine_cores = None;
         partial.node_cores_max = None;

@@ -99,6 +99,21 @@ pub struct GroupCount {
 }
 
 impl RunResult {
+    /// The nodes' CPU per honest delivery over the window, in milliseconds: the nodes'
+    /// cores (cgroup files) × the window's span / the honest deliveries measured. The whole
+    /// node's cost (duplicates, pings, scoring, idle work) divided by its useful work; `None`
+    /// without a cost or a delivery.
+    pub fn node_cpu_per_delivery_ms(&self) -> Option<f64> {
+        let cost = self.resources.cost.as_ref()?;
+        let delivered = self.stats.delivery.delivered;
+        (delivered > 0 && cost.span_s > 0.0)
+            .then(|| {
+                cost.nodes_cores
+                    .map(|c| c * cost.span_s / delivered as f64 * 1000.0)
+            })
+            .flatten()
+    }
+
     /// A result for `plan` with node counts, link and target checks filled in; phases and
     /// resources are left empty for the runner to fill.
     pub fn new(
