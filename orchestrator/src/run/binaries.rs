@@ -26,27 +26,9 @@ pub fn workspace_root(start: &Path) -> Option<PathBuf> {
     })
 }
 
-/// The cargo invocations that build the images' binaries, the same as `./lab`'s, so that
-/// features unify the same way and an up-to-date tree builds nothing: the workspace's
-/// binaries in release (incremental, quick when nothing changed; `labshaper` comes from
-/// here), then `meshnode` in the `node` profile (fat LTO, one codegen unit, no unwinding:
-/// the node is what the lab measures).
-const BUILDS: [&[&str]; 2] = [
-    &["build", "--release", "--locked", "--workspace", "--bins"],
-    &[
-        "build",
-        "--profile",
-        "node",
-        "--locked",
-        "-p",
-        "meshnode",
-        "--bin",
-        "meshnode",
-    ],
-];
-
-/// Builds (see [`BUILDS`]) and returns the binaries of the workspace that holds the
-/// current directory, or the workspace this orchestrator was built from.
+/// Builds (`cargo build --release`, incremental and quick when nothing changed) and
+/// returns the binaries of the workspace that holds the current directory, or the
+/// workspace this orchestrator was built from.
 pub fn build(
     node_override: Option<&Path>,
     shaper_override: Option<&Path>,
@@ -66,26 +48,23 @@ pub fn build(
                 "find the workspace to build meshnode from: run inside the repository or pass --node-binary and --shaper-binary".into(),
             )
         })?;
-    for args in BUILDS {
-        eprintln!(
-            "==> building meshnode and labshaper (cargo {})",
-            args.join(" ")
-        );
-        let status = Command::new("cargo")
-            .current_dir(&root)
-            .args(args)
-            .status()
-            .map_err(|e| Error::Infra(format!("run cargo to build meshnode: {e}")))?;
-        if !status.success() {
-            return Err(Error::Infra(format!(
-                "build meshnode and labshaper: cargo exited with {status}"
-            )));
-        }
+    eprintln!("==> building meshnode and labshaper (cargo build --release --workspace --bins)");
+    let status = Command::new("cargo")
+        .current_dir(&root)
+        // The same invocation as `./lab` uses, so that features unify the same way and
+        // an up-to-date tree builds nothing.
+        .args(["build", "--release", "--locked", "--workspace", "--bins"])
+        .status()
+        .map_err(|e| Error::Infra(format!("run cargo to build meshnode: {e}")))?;
+    if !status.success() {
+        return Err(Error::Infra(format!(
+            "build meshnode and labshaper: cargo exited with {status}"
+        )));
     }
-    let dir = root.join("target").join(TARGET);
+    let dir = root.join("target").join(TARGET).join("release");
     Ok(Binaries {
-        meshnode: checked(node_override.unwrap_or(&dir.join("node").join("meshnode")))?,
-        labshaper: checked(shaper_override.unwrap_or(&dir.join("release").join("labshaper")))?,
+        meshnode: checked(node_override.unwrap_or(&dir.join("meshnode")))?,
+        labshaper: checked(shaper_override.unwrap_or(&dir.join("labshaper")))?,
     })
 }
 
