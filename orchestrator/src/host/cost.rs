@@ -156,6 +156,19 @@ fn cgroup_cores(a: Option<&CgroupUse>, b: Option<&CgroupUse>, dt: f64) -> Option
 }
 
 impl Cost {
+    /// The whole window's parts as one point, at the end of the span.
+    pub fn whole(&self) -> CostPoint {
+        CostPoint {
+            at_s: self.span_s,
+            nodes_cores: self.nodes_cores,
+            shaper_cores: self.shaper_cores,
+            engine_cores: self.engine_cores,
+            softirq_cores: self.softirq_cores,
+            other_cores: self.other_cores,
+            host_idle: self.host_idle,
+        }
+    }
+
     /// The cost over `samples` (in time order) and each container's usage (`names`: the
     /// nodes in the samples' order, then the shaper's name if there is one). `None` with
     /// fewer than two samples.

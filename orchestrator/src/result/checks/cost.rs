@@ -25,7 +25,7 @@ pub(super) fn check_cost(p: &mut Problems, at: &str, cost: &Cost) {
         );
     }
     let bound = f64::from(cost.host_cores) * CORES_SLACK;
-    check_cores(p, at, &whole(cost), bound);
+    check_cores(p, at, &cost.whole(), bound);
     for (name, v) in [
         ("node_cores_mean", cost.node_cores_mean),
         ("node_cores_max", cost.node_cores_max),
@@ -70,19 +70,6 @@ pub(super) fn check_cost(p: &mut Problems, at: &str, cost: &Cost) {
             );
         }
         check_cores(p, &at, point, bound);
-    }
-}
-
-/// The whole window's parts, as a point.
-fn whole(cost: &Cost) -> CostPoint {
-    CostPoint {
-        at_s: cost.span_s,
-        nodes_cores: cost.nodes_cores,
-        shaper_cores: cost.shaper_cores,
-        engine_cores: cost.engine_cores,
-        softirq_cores: cost.softirq_cores,
-        other_cores: cost.other_cores,
-        host_idle: cost.host_idle,
     }
 }
 

@@ -35,15 +35,7 @@ fn stack(p: &CostPoint, cores: f64) -> [f64; 6] {
 /// The stacked bars of `cost.series` (one bar for the whole window without a series).
 pub(in crate::output::report) fn cost(cost: &Cost) -> Svg {
     let cores = f64::from(cost.host_cores.max(1));
-    let whole = [CostPoint {
-        at_s: cost.span_s,
-        nodes_cores: cost.nodes_cores,
-        shaper_cores: cost.shaper_cores,
-        engine_cores: cost.engine_cores,
-        softirq_cores: cost.softirq_cores,
-        other_cores: cost.other_cores,
-        host_idle: cost.host_idle,
-    }];
+    let whole = [cost.whole()];
     let points: &[CostPoint] = if cost.series.is_empty() {
         &whole
     } else {
