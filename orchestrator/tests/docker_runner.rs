@@ -19,8 +19,9 @@ use bollard::query_parameters::{
 };
 use futures::{FutureExt, StreamExt, TryStreamExt};
 use orchestrator::docker::{
-    BindMount, ContainerSpec, ContextFile, DockerError, DockerRunner, LABEL_LAB, LABEL_ROLE,
-    LABEL_RUN, LogSource, NetworkAttachment, NetworkHandle, context_tar, node_image_context,
+    BindMount, ContainerSpec, ContextFile, DockerError, DockerRunner, EnsuredImage, LABEL_LAB,
+    LABEL_ROLE, LABEL_RUN, LogSource, NetworkAttachment, NetworkHandle, context_tar,
+    node_image_context,
 };
 
 /// Set in the container of `child_process` so that it does its work there (and nothing
@@ -250,28 +251,31 @@ async fn node_image_is_built_once_and_many_labelled_containers_run() {
     .await;
 }
 
+/// A `FROM scratch` image whose entrypoint is this test binary (run as a child by
+/// [`CHILD_ENV`]).
+async fn child_image(runner: &DockerRunner, prefix: &str) -> EnsuredImage {
+    let exe = std::fs::read(std::env::current_exe().unwrap()).unwrap();
+    let context = context_tar(&[
+        ContextFile {
+            path: "Dockerfile".to_owned(),
+            mode: 0o644,
+            data: b"FROM scratch\nCOPY child /child\nENTRYPOINT [\"/child\"]\n".to_vec(),
+        },
+        ContextFile {
+            path: "child".to_owned(),
+            mode: 0o755,
+            data: exe,
+        },
+    ])
+    .unwrap();
+    runner.ensure_image(prefix, context).await.unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn running_container_is_followed_sampled_stopped_and_killed() {
     with_lab("child", |lab| async move {
         let runner = &lab.runner;
-        let exe = std::fs::read(std::env::current_exe().unwrap()).unwrap();
-        let context = context_tar(&[
-            ContextFile {
-                path: "Dockerfile".to_owned(),
-                mode: 0o644,
-                data: b"FROM scratch\nCOPY child /child\nENTRYPOINT [\"/child\"]\n".to_vec(),
-            },
-            ContextFile {
-                path: "child".to_owned(),
-                mode: 0o755,
-                data: exe,
-            },
-        ])
-        .unwrap();
-        let image = runner
-            .ensure_image(&lab.image_prefix, context)
-            .await
-            .unwrap();
+        let image = child_image(runner, &lab.image_prefix).await;
         let spec = |name: &str| ContainerSpec {
             run_id: lab.run_id.clone(),
             role: "child".to_owned(),
@@ -357,24 +361,7 @@ async fn a_scratch_container_appends_to_a_file_in_a_bind_mount() {
     use std::os::unix::fs::PermissionsExt;
     with_lab("mount", |lab| async move {
         let runner = &lab.runner;
-        let exe = std::fs::read(std::env::current_exe().unwrap()).unwrap();
-        let context = context_tar(&[
-            ContextFile {
-                path: "Dockerfile".to_owned(),
-                mode: 0o644,
-                data: b"FROM scratch\nCOPY child /child\nENTRYPOINT [\"/child\"]\n".to_vec(),
-            },
-            ContextFile {
-                path: "child".to_owned(),
-                mode: 0o755,
-                data: exe,
-            },
-        ])
-        .unwrap();
-        let image = runner
-            .ensure_image(&lab.image_prefix, context)
-            .await
-            .unwrap();
+        let image = child_image(runner, &lab.image_prefix).await;
         let folder = tempfile::tempdir().unwrap();
         let file = folder.path().join("child.jsonl");
         std::fs::write(&file, "").unwrap();
