@@ -140,6 +140,31 @@ pub struct PeerScore {
     pub peer: String,
     /// Its gossipsub score.
     pub score: f64,
+    /// The gossipsub protocol the peer speaks (`Gossipsub v1.2` and later send IDONTWANT).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<String>,
+    /// The score's topic parts, reconstructed by the node (libp2p reports only the total).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parts: Option<ScoreParts>,
+}
+
+/// The topic parts of a peer's score (each already weighted, topic weight included) as the
+/// emitting node reconstructs them from the deliveries it saw. The P3 counter counts only
+/// the first copies this peer delivered (the node does not see duplicates), so it is a
+/// lower bound of libp2p's, and `p3` an upper bound of the penalty's size. What the total
+/// holds beyond `p1 + p2 + p3` is P3b, P4, P6, P7 and that difference.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScoreParts {
+    /// Whether the peer is in this node's mesh for the topic.
+    pub in_mesh: bool,
+    /// P1, time in mesh.
+    pub p1: f64,
+    /// P2, first message deliveries.
+    pub p2: f64,
+    /// P3, the mesh message delivery deficit (≤ 0; 0 before activation).
+    pub p3: f64,
+    /// The reconstructed P3 counter (decayed deliveries while in the mesh).
+    pub mesh_deliveries: f64,
 }
 
 impl Record {

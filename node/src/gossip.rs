@@ -43,37 +43,44 @@ pub fn config(
         // BLAKE3 ids gossipsub sends per heartbeat, and a receiver silently drops the
         // inbound stream of an RPC above it (seen above ~160 msg/s on a topic).
         .max_control_message_size(MAX_CONTROL_MESSAGE_SIZE)
+        .idontwant_message_size_threshold(s.idontwant_threshold)
         .build()
 }
 
-/// Peer-score parameters with the spec's topic parameters on `topic`.
+/// Peer-score parameters from the settings (spec §4.2 by default), the topic parameters
+/// on `topic`.
 pub fn score_params(s: &GossipsubSettings, topic: TopicHash) -> PeerScoreParams {
+    let ms = Duration::from_millis;
     let topic_params = TopicScoreParams {
-        topic_weight: 1.0,
-        time_in_mesh_weight: 0.01,
-        time_in_mesh_quantum: Duration::from_secs(1),
-        time_in_mesh_cap: 3600.0,
-        first_message_deliveries_weight: 0.5,
-        first_message_deliveries_decay: 0.99,
-        first_message_deliveries_cap: 100.0,
-        mesh_message_deliveries_weight: -1.0,
-        mesh_message_deliveries_decay: 0.97,
-        mesh_message_deliveries_cap: 100.0,
-        mesh_message_deliveries_threshold: 10.0,
-        mesh_message_deliveries_window: Duration::from_secs(5),
-        mesh_message_deliveries_activation: Duration::from_secs(10),
-        mesh_failure_penalty_weight: -1.0,
-        mesh_failure_penalty_decay: 0.95,
+        topic_weight: s.topic_weight,
+        time_in_mesh_weight: s.time_in_mesh_weight,
+        time_in_mesh_quantum: ms(s.time_in_mesh_quantum_ms),
+        time_in_mesh_cap: s.time_in_mesh_cap,
+        first_message_deliveries_weight: s.first_message_deliveries_weight,
+        first_message_deliveries_decay: s.first_message_deliveries_decay,
+        first_message_deliveries_cap: s.first_message_deliveries_cap,
+        mesh_message_deliveries_weight: s.mesh_message_deliveries_weight,
+        mesh_message_deliveries_decay: s.mesh_message_deliveries_decay,
+        mesh_message_deliveries_cap: s.mesh_message_deliveries_cap,
+        mesh_message_deliveries_threshold: s.mesh_message_deliveries_threshold,
+        mesh_message_deliveries_window: ms(s.mesh_message_deliveries_window_ms),
+        mesh_message_deliveries_activation: ms(s.mesh_message_deliveries_activation_ms),
+        mesh_failure_penalty_weight: s.mesh_failure_penalty_weight,
+        mesh_failure_penalty_decay: s.mesh_failure_penalty_decay,
         invalid_message_deliveries_weight: s.invalid_message_deliveries_weight,
-        invalid_message_deliveries_decay: 0.99,
+        invalid_message_deliveries_decay: s.invalid_message_deliveries_decay,
     };
     PeerScoreParams {
         topics: HashMap::from([(topic, topic_params)]),
-        app_specific_weight: 1.0,
+        app_specific_weight: s.app_specific_weight,
         ip_colocation_factor_weight: s.ip_colocation_factor_weight,
         ip_colocation_factor_threshold: s.ip_colocation_factor_threshold,
-        behaviour_penalty_weight: -10.0,
-        behaviour_penalty_decay: 0.99,
+        behaviour_penalty_weight: s.behaviour_penalty_weight,
+        behaviour_penalty_threshold: s.behaviour_penalty_threshold,
+        behaviour_penalty_decay: s.behaviour_penalty_decay,
+        decay_interval: ms(s.decay_interval_ms),
+        decay_to_zero: s.decay_to_zero,
+        retain_score: ms(s.retain_score_ms),
         ..Default::default()
     }
 }
@@ -101,7 +108,41 @@ mod tests {
         assert_eq!(c.heartbeat_interval(), Duration::from_secs(1));
         let p = score_params(&s, gossipsub::IdentTopic::new("t").hash());
         p.validate().expect("valid score params");
+        let t = &p.topics[&gossipsub::IdentTopic::new("t").hash()];
+        assert_eq!(t.mesh_message_deliveries_threshold, 10.0);
+        assert_eq!(t.mesh_message_deliveries_window, Duration::from_secs(5));
+        assert_eq!(p.behaviour_penalty_decay, 0.99);
         thresholds(&s).validate().expect("valid thresholds");
+    }
+
+    /// Every parameter the config's own checks accept, libp2p accepts too: the edges of
+    /// the config's rules (zero weights with otherwise invalid counters, smallest activation
+    /// and decay interval) build valid score parameters.
+    #[test]
+    fn what_the_config_accepts_libp2p_accepts() {
+        let edges = [
+            GossipsubSettings {
+                mesh_message_deliveries_weight: 0.0,
+                mesh_message_deliveries_threshold: 0.0,
+                mesh_message_deliveries_decay: 0.0,
+                mesh_message_deliveries_activation_ms: 0,
+                ..GossipsubSettings::default()
+            },
+            GossipsubSettings {
+                mesh_message_deliveries_activation_ms: 1000,
+                decay_interval_ms: 1000,
+                time_in_mesh_quantum_ms: 1,
+                behaviour_penalty_weight: 0.0,
+                behaviour_penalty_decay: 1.0,
+                ..GossipsubSettings::default()
+            },
+        ];
+        for s in edges {
+            assert!(s.check().is_empty(), "{:?}", s.check());
+            let p = score_params(&s, gossipsub::IdentTopic::new("t").hash());
+            p.validate()
+                .expect("libp2p accepts what the config accepts");
+        }
     }
 
     #[test]

@@ -20,6 +20,7 @@ pub mod node;
 pub mod pq;
 mod redial;
 pub mod role;
+pub mod score_parts;
 pub mod sink;
 mod traffic;
 pub mod validate;

@@ -28,6 +28,7 @@ use crate::metrics::Metrics;
 use crate::pq::{Level, PqSigner};
 use crate::redial::Redial;
 use crate::role;
+use crate::score_parts::ScoreLedger;
 use crate::sink::{Emitter, EventSink};
 use crate::traffic::Traffic;
 use crate::validate::{Validator, Verdict};
@@ -104,7 +105,9 @@ pub async fn start_with_key(
     });
 
     let (tx, rx) = mpsc::channel(64);
+    let ledger = ScoreLedger::new(&config.gossipsub);
     let node = Node {
+        ledger,
         validator: Validator::new(config.max_payload, topic.hash()),
         traffic: config.traffic.clone().map(Traffic::new),
         snapshot: interval(Duration::from_millis(config.score_snapshot_ms)),
@@ -153,6 +156,8 @@ struct Node {
     seq: u64,
     totals: Totals,
     last_mesh: Vec<PeerId>,
+    /// The topic parts of each peer's score, reconstructed (libp2p gives the total only).
+    ledger: ScoreLedger,
     /// Our fetches in flight, and where each answer goes.
     fetches: HashMap<OutboundRequestId, oneshot::Sender<Option<Vec<u8>>>>,
     redial: Redial,
@@ -269,11 +274,18 @@ impl Node {
     }
 
     fn snapshot(&mut self) {
+        let now = std::time::Instant::now();
         let b = self.swarm.behaviour();
         let gs = &b.gossipsub;
         let mut mesh: Vec<PeerId> = gs.mesh_peers(&self.topic.hash()).copied().collect();
         mesh.sort();
         self.metrics.mesh_peers.set(mesh.len() as i64);
+        self.ledger.on_mesh(&mesh, now);
+        let protocols: HashMap<&PeerId, String> = gs
+            .peer_protocol()
+            .map(|(p, kind)| (p, kind.to_string()))
+            .collect();
+        let ledger = &mut self.ledger;
         let mut scores: Vec<PeerScore> = b
             .conn_manager
             .peers()
@@ -281,6 +293,8 @@ impl Node {
                 gs.peer_score(p).map(|score| PeerScore {
                     peer: p.to_string(),
                     score,
+                    protocol: protocols.get(p).cloned(),
+                    parts: ledger.parts(*p, now),
                 })
             })
             .collect();
@@ -354,6 +368,7 @@ impl Node {
                 ..
             } => {
                 self.metrics.connected_peers.set(self.peers() as i64);
+                self.ledger.forget(&peer_id);
                 let trimmed = self
                     .swarm
                     .behaviour_mut()
@@ -419,6 +434,8 @@ impl Node {
             .gossipsub
             .report_message_validation_result(&message_id, &propagation_source, acceptance);
         if accepted {
+            self.ledger
+                .on_delivery(propagation_source, std::time::Instant::now());
             self.swarm
                 .behaviour_mut()
                 .fetch

@@ -1,5 +1,6 @@
 //! Gossipsub 1.1 mesh and peer-score settings, defaulted to the spec's (§4.1, §4.2), and
-//! every rule libp2p's gossipsub and the lab's bounds impose on them.
+//! every rule libp2p's gossipsub and the lab's bounds impose on the mesh and thresholds
+//! (the score parameters' rules are in `score.rs`).
 
 use serde::{Deserialize, Serialize};
 
@@ -46,6 +47,56 @@ pub struct GossipsubSettings {
     pub ip_colocation_factor_weight: f64,
     /// Peers per IP tolerated before P6 applies.
     pub ip_colocation_factor_threshold: f64,
+    /// Smallest message, in bytes, for which a node sends IDONTWANT to its mesh peers
+    /// (gossipsub 1.2; libp2p's default 1000). A value above the largest message turns
+    /// IDONTWANT off.
+    pub idontwant_threshold: usize,
+    /// Weight of the topic's score in the peer's score.
+    pub topic_weight: f64,
+    /// P1 weight: time in the mesh.
+    pub time_in_mesh_weight: f64,
+    /// P1 quantum in milliseconds: the time in mesh counted as one unit.
+    pub time_in_mesh_quantum_ms: u64,
+    /// P1 cap, in quanta.
+    pub time_in_mesh_cap: f64,
+    /// P2 weight: first message deliveries.
+    pub first_message_deliveries_weight: f64,
+    /// P2 counter decay per decay interval.
+    pub first_message_deliveries_decay: f64,
+    /// P2 counter cap.
+    pub first_message_deliveries_cap: f64,
+    /// P3 weight: mesh message deliveries below the threshold (the deficit, squared).
+    pub mesh_message_deliveries_weight: f64,
+    /// P3 counter decay per decay interval.
+    pub mesh_message_deliveries_decay: f64,
+    /// P3 counter cap.
+    pub mesh_message_deliveries_cap: f64,
+    /// P3 threshold: a mesh peer whose counter is below it is penalised by the deficit².
+    pub mesh_message_deliveries_threshold: f64,
+    /// P3 window in milliseconds: a duplicate this soon after the first copy still counts.
+    pub mesh_message_deliveries_window_ms: u64,
+    /// P3 activation in milliseconds: time in the mesh before P3 applies.
+    pub mesh_message_deliveries_activation_ms: u64,
+    /// P3b weight: the deficit² a peer carried when pruned.
+    pub mesh_failure_penalty_weight: f64,
+    /// P3b decay per decay interval.
+    pub mesh_failure_penalty_decay: f64,
+    /// P4 counter decay per decay interval.
+    pub invalid_message_deliveries_decay: f64,
+    /// P5 weight: the application-specific score (this node sets none).
+    pub app_specific_weight: f64,
+    /// P7 weight: behaviour penalties (GRAFT during backoff, broken IWANT promises).
+    pub behaviour_penalty_weight: f64,
+    /// P7 counter level above which the penalty applies.
+    pub behaviour_penalty_threshold: f64,
+    /// P7 counter decay per decay interval.
+    pub behaviour_penalty_decay: f64,
+    /// Interval at which every score counter decays, in milliseconds.
+    pub decay_interval_ms: u64,
+    /// A decayed counter below this is zero.
+    pub decay_to_zero: f64,
+    /// How long a disconnected peer's score is remembered, in milliseconds.
+    pub retain_score_ms: u64,
 }
 
 impl Default for GossipsubSettings {
@@ -68,6 +119,30 @@ impl Default for GossipsubSettings {
             invalid_message_deliveries_weight: -10.0,
             ip_colocation_factor_weight: -5.0,
             ip_colocation_factor_threshold: 3.0,
+            idontwant_threshold: 1000,
+            topic_weight: 1.0,
+            time_in_mesh_weight: 0.01,
+            time_in_mesh_quantum_ms: 1000,
+            time_in_mesh_cap: 3600.0,
+            first_message_deliveries_weight: 0.5,
+            first_message_deliveries_decay: 0.99,
+            first_message_deliveries_cap: 100.0,
+            mesh_message_deliveries_weight: -1.0,
+            mesh_message_deliveries_decay: 0.97,
+            mesh_message_deliveries_cap: 100.0,
+            mesh_message_deliveries_threshold: 10.0,
+            mesh_message_deliveries_window_ms: 5000,
+            mesh_message_deliveries_activation_ms: 10_000,
+            mesh_failure_penalty_weight: -1.0,
+            mesh_failure_penalty_decay: 0.95,
+            invalid_message_deliveries_decay: 0.99,
+            app_specific_weight: 1.0,
+            behaviour_penalty_weight: -10.0,
+            behaviour_penalty_threshold: 0.0,
+            behaviour_penalty_decay: 0.99,
+            decay_interval_ms: 1000,
+            decay_to_zero: 0.1,
+            retain_score_ms: 3_600_000,
         }
     }
 }
@@ -169,6 +244,13 @@ impl GossipsubSettings {
             floor,
             m,
         );
+        c.within(
+            "idontwant_threshold",
+            g.idontwant_threshold,
+            0,
+            MAX_PAYLOAD_BYTES * 2,
+        );
+        super::score::check(g, &mut c);
         c.problems
     }
 }

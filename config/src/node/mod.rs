@@ -5,6 +5,7 @@
 
 mod checks;
 mod gossipsub;
+mod score;
 
 use checks::Checker;
 pub use checks::{check_dial_address, check_text};

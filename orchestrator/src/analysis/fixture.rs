@@ -87,11 +87,15 @@ fn scores(node: &str, at: u64, score: f64) -> Record {
                 PeerScore {
                     peer: "PE".to_string(),
                     score,
+                    protocol: None,
+                    parts: None,
                 },
                 // Honest peers' scores do not count as attacker scores.
                 PeerScore {
                     peer: "P3".to_string(),
                     score: 10.0,
+                    protocol: None,
+                    parts: None,
                 },
             ],
         },

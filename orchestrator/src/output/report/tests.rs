@@ -97,6 +97,8 @@ fn events(p: &Plan) -> Vec<Record> {
                     scores: vec![PeerScore {
                         peer: "P-e-0".into(),
                         score: -(s as f64) * 60.0 - h as f64 * 10.0,
+                        protocol: None,
+                        parts: None,
                     }],
                 },
             ));
