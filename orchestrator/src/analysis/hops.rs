@@ -50,6 +50,12 @@ impl MessageHops {
         (self.imposed_us > 0)
             .then(|| self.p50_us.abs_diff(self.imposed_us) as f64 / self.imposed_us as f64)
     }
+
+    /// Share of the deliveries seen here that came by a direct push (from the origin or
+    /// along a mesh link) rather than on request or by fanout.
+    pub fn push_share(&self) -> f64 {
+        self.samples as f64 / (self.samples + self.indirect).max(1) as f64
+    }
 }
 
 /// The hops of the sample's honest messages into honest nodes; `None` when no delivery

@@ -18,7 +18,8 @@
 //!
 //! [`compute`] indexes the records once (`index`), then calls one module per figure
 //! family: `latency` (summaries, coverage), `delivery`, `nodes` (per node and group),
-//! `rejections`, `defence`, `fidelity`, `duplicates`; [`median()`] is shared.
+//! `rejections`, `defence`, `fidelity`, `duplicates`, `hops`, `mesh_health`; [`median()`] is
+//! shared.
 
 mod defence;
 mod delivery;
@@ -28,6 +29,7 @@ mod hops;
 mod index;
 mod latency;
 mod median;
+mod mesh_health;
 mod nodes;
 mod rejections;
 
@@ -48,6 +50,7 @@ pub use self::hops::MessageHops;
 use self::index::Index;
 pub use self::latency::{COVERAGE_LEVELS, CoverageLevel, LatencySummary};
 pub use self::median::median;
+pub use self::mesh_health::{HealthPoint, MeanParts, MeshHealth, ScoreHealth};
 pub use self::nodes::{GroupStats, NodeStats};
 use self::rejections::Rejections;
 use crate::plan::Plan;
@@ -88,6 +91,10 @@ pub struct Stats {
     /// relayed deliveries (and in results written before it was measured).
     #[serde(default)]
     pub hops: Option<MessageHops>,
+    /// Mesh sizes and honest scores over the window; `None` without `mesh` events (and in
+    /// results written before it was measured).
+    #[serde(default)]
+    pub mesh_health: Option<MeshHealth>,
 }
 
 /// Messages published.
@@ -107,6 +114,7 @@ pub fn compute(records: &[Record], plan: &Plan, window: Option<Window>) -> Stats
     let receipts = Receipts::new(&index);
     let rejections = Rejections::new(records, &index);
     let honest_samples = receipts.honest_samples(&index);
+    let hops = hops::hops(records, plan, &index);
     Stats {
         events: records.len() as u64,
         foreign_events: index.foreign_events,
@@ -124,7 +132,14 @@ pub fn compute(records: &[Record], plan: &Plan, window: Option<Window>) -> Stats
         defence: defence::defence(records, plan, &index),
         fidelity: fidelity::fidelity(records, plan, &index, window),
         duplicates: duplicates::duplicates(records, plan),
-        hops: hops::hops(records, plan, &index),
+        mesh_health: mesh_health::mesh_health(
+            records,
+            plan,
+            &index,
+            window,
+            hops.as_ref().map(MessageHops::push_share),
+        ),
+        hops,
     }
 }
 

@@ -3,6 +3,7 @@
 
 pub mod compose;
 pub mod junit;
+pub(crate) mod mesh_text;
 pub mod report;
 pub mod summary;
 pub mod trials;

@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use super::link_text;
+use super::{link_text, mesh_text};
 use crate::analysis::{LatencySummary, Stats};
 use crate::host::Cost;
 use crate::result::{REMEDY, RunResult, Verdict, target_table};
@@ -16,6 +16,7 @@ pub fn render(result: &RunResult) -> String {
     let _ = writeln!(o);
     figures(&mut o, &result.stats);
     defence_and_link(&mut o, &result.stats);
+    mesh(&mut o, &result.stats);
     host(&mut o, result);
     if let Some(cost) = &result.resources.cost {
         let _ = writeln!(o, "cost           {}", cost_text(cost));
@@ -178,6 +179,18 @@ fn defence_and_link(o: &mut String, s: &Stats) {
     }
 }
 
+/// Mesh health: sizes, scores, and a warning when meshes were still forming.
+fn mesh(o: &mut String, s: &Stats) {
+    let Some(m) = &s.mesh_health else {
+        return;
+    };
+    let _ = writeln!(o, "mesh           {}", mesh_text::mesh_line(m));
+    let _ = writeln!(o, "scores         {}", mesh_text::scores_line(m));
+    if let Some(w) = mesh_text::start_warning(m) {
+        let _ = writeln!(o, "warning        {w}");
+    }
+}
+
 /// The host's peak memory and load and its busy share over the window, where measured.
 fn host(o: &mut String, r: &RunResult) {
     let res = &r.resources;
@@ -319,6 +332,69 @@ mod tests {
         assert!(line("delivery ").ends_with("MET"), "{text}");
         assert!(text.contains("verdict: 1 of 3 targets missed"), "{text}");
         assert!(text.contains("25ms ± 2.5ms"), "{text}");
+    }
+
+    #[test]
+    fn mesh_health_is_summarised_with_a_warning_for_meshes_still_forming() {
+        use crate::analysis::{MeanParts, MeshHealth, ScoreHealth};
+        let mut stats = stats_with(Some(50_000), Some(90_000), Some(1.0));
+        stats.mesh_health = Some(MeshHealth {
+            mesh_n_low: 4,
+            mesh_n: 6,
+            below_low_at_start: 3,
+            honest_nodes: 100,
+            size_median: Some(3.0),
+            size_min: Some(1),
+            below_low_share: Some(0.6),
+            scores: ScoreHealth {
+                samples: 10,
+                negative_share: Some(0.3),
+                below_gossip_share: Some(0.0),
+                negative_p3: 2,
+                negative_other: 1,
+                negative_unknown: 0,
+                negative_parts: Some(MeanParts {
+                    p1: 0.5,
+                    p2: 1.0,
+                    p3: -20.0,
+                    rest: -1.0,
+                    mesh_deliveries: 5.5,
+                }),
+                idontwant_share: Some(1.0),
+            },
+            mesh_push_share: Some(0.8),
+            series: Vec::new(),
+        });
+        let r = RunResult::new("run-8", &test_plan(), stats, "userspace", 1, 2);
+        let text = render(&r);
+        let line = |start: &str| {
+            text.lines()
+                .find(|l| l.starts_with(start))
+                .unwrap_or_else(|| panic!("no {start} line in\n{text}"))
+                .to_string()
+        };
+        let mesh = line("mesh ");
+        assert!(
+            mesh.contains("median size 3.0 (min 1) against mesh_n 6"),
+            "{mesh}"
+        );
+        assert!(
+            mesh.contains("60.0 % of honest nodes below mesh_n_low 4"),
+            "{mesh}"
+        );
+        assert!(mesh.contains("80.0 % of deliveries pushed"), "{mesh}");
+        let scores = line("scores ");
+        assert!(scores.contains("30.0 % below 0"), "{scores}");
+        assert!(
+            scores.contains("66.7 % from the P3 deficit alone"),
+            "{scores}"
+        );
+        assert!(scores.contains("counter of 5.5"), "{scores}");
+        assert!(scores.contains("IDONTWANT on 100.0 % of links"), "{scores}");
+        assert!(
+            line("warning ").contains("3 of 100 honest nodes were below mesh_n_low 4"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -5,7 +5,8 @@
 //! - `latency`: the latency CDF, histogram and (without the event log) percentile bars;
 //! - `spread`: coverage after publish and latency over the run;
 //! - `nodes`: the scores honest nodes give attackers, CPU and memory per container;
-//! - `cost`: where the host's CPU went over the window, part by part.
+//! - `cost`: where the host's CPU went over the window, part by part;
+//! - `mesh`: mesh sizes and honest scores over the window.
 //!
 //! plotters is built without its `ttf` feature, so it measures text with a crude estimate
 //! and writes every title, tick label and legend as an SVG `<text>` element with
@@ -21,6 +22,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 mod cost;
 mod latency;
+mod mesh;
 mod nodes;
 mod spread;
 
@@ -28,6 +30,7 @@ pub(super) use cost::cost;
 pub(super) use latency::{
     histogram_axis_max, latency_axis_max, latency_cdf, latency_histogram, percentile_bars,
 };
+pub(super) use mesh::mesh_health;
 pub(super) use nodes::{Resource, attacker_scores, resources};
 pub(super) use spread::{coverage, timeline};
 

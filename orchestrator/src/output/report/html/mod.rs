@@ -21,6 +21,7 @@
 
 mod cost;
 mod figures;
+mod mesh;
 mod style;
 mod summary;
 mod tables;
@@ -71,6 +72,7 @@ pub(super) fn page(input: &Input<'_>) -> String {
                     (figures::coverage(input))
                     (figures::timeline(input))
                     (tables::breakdown(r))
+                    (mesh::mesh(r))
                     (cost::cost(r))
                     (figures::resources(r))
                     (tables::nodes(r))

@@ -9,6 +9,7 @@ use super::text::{
     NONE, fidelity_text, hops_text, host_cost_text, link_text, opt_ms, pct, phases_text, symbol,
     target_label, target_value,
 };
+use crate::output::mesh_text;
 use crate::result::{REMEDY, RunResult, TargetCheck};
 
 /// Unready nodes named in the notes; the rest are counted.
@@ -92,6 +93,14 @@ fn remarks(input: &Input<'_>) -> Vec<String> {
             names.join(", ")
         ));
     }
+    if let Some(w) = r
+        .stats
+        .mesh_health
+        .as_ref()
+        .and_then(mesh_text::start_warning)
+    {
+        all.push(format!("{w}."));
+    }
     if r.stats.foreign_events > 0 {
         all.push(format!(
             "{} event records came from nodes the plan does not know and were ignored.",
@@ -143,6 +152,10 @@ pub(super) fn metadata(input: &Input<'_>) -> Markup {
                 (row("link profile", &link_text(r)))
                 (row("link fidelity", &fidelity_text(r)))
                 (row("message hops", &hops_text(r)))
+                @if let Some(m) = &r.stats.mesh_health {
+                    (row("mesh", &mesh_text::mesh_line(m)))
+                    (row("scores", &mesh_text::scores_line(m)))
+                }
                 (row("started", &utc(r.started_at_ms)))
                 (row("duration", &format!("{secs:.1} s")))
                 (row("phases (after start)", &phases_text(r)))

@@ -1,0 +1,437 @@
+//! Mesh health: whether the honest nodes' meshes held during the window, and why scores
+//! fell when they did not.
+//!
+//! - **Mesh size**: each honest node's mesh is its latest `mesh` event (a node emits one
+//!   when its mesh changed, at each score snapshot); sampled every second of the window
+//!   over honest nodes: the median size over all samples, the smallest, and the mean share
+//!   of honest nodes below `mesh_n_low`. `below_low_at_start` counts those below it when
+//!   the window opened.
+//! - **Scores**: every score an honest node gave an honest peer in its snapshots inside the
+//!   window: the share below 0 and below the gossip threshold; for the negative ones, what
+//!   the node's reconstructed parts say (P3 deficit alone explains it, or something else:
+//!   P3b, P4, P6, P7), with the mean of each part; and the share of honest links on which
+//!   the peer speaks gossipsub 1.2 or later (IDONTWANT).
+//! - **Over time**: the same per second, for the report's chart.
+
+use std::collections::HashMap;
+
+use lab_events::{Event, Record};
+use serde::{Deserialize, Serialize};
+
+use super::index::Index;
+use super::median::median;
+use crate::plan::Plan;
+use crate::run::Window;
+
+/// Seconds between mesh samples.
+const SAMPLE_NS: u64 = 1_000_000_000;
+
+/// Mesh health over the window (module documentation).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MeshHealth {
+    /// The low watermark the nodes ran with.
+    pub mesh_n_low: usize,
+    /// The target degree.
+    pub mesh_n: usize,
+    /// Honest nodes whose mesh was below `mesh_n_low` when the window opened.
+    pub below_low_at_start: usize,
+    /// Honest nodes.
+    pub honest_nodes: usize,
+    /// Median mesh size over every (honest node, second) sample.
+    pub size_median: Option<f64>,
+    /// Smallest mesh size sampled.
+    pub size_min: Option<usize>,
+    /// Mean share of honest nodes below `mesh_n_low`.
+    pub below_low_share: Option<f64>,
+    /// Scores honest nodes gave honest peers.
+    pub scores: ScoreHealth,
+    /// Share of timed or counted deliveries that came by a direct push (from the origin or
+    /// along a mesh link) rather than on request (IHAVE/IWANT) or by fanout; from the hops.
+    pub mesh_push_share: Option<f64>,
+    /// Per second of the window.
+    pub series: Vec<HealthPoint>,
+}
+
+/// Scores honest nodes gave honest peers in the window.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScoreHealth {
+    /// Score samples (one per peer per snapshot).
+    pub samples: u64,
+    /// Share below 0.
+    pub negative_share: Option<f64>,
+    /// Share below the gossip threshold (no gossip exchanged).
+    pub below_gossip_share: Option<f64>,
+    /// Negative samples whose P3 deficit alone accounts for the score.
+    pub negative_p3: u64,
+    /// Negative samples with another cause (P3b, P4, P6, P7).
+    pub negative_other: u64,
+    /// Negative samples without reconstructed parts (older nodes).
+    pub negative_unknown: u64,
+    /// Mean parts of the negative samples that have them.
+    pub negative_parts: Option<MeanParts>,
+    /// Share of samples whose peer speaks gossipsub 1.2 or later (IDONTWANT).
+    pub idontwant_share: Option<f64>,
+}
+
+/// Mean score parts: P1, P2, P3 as the node reconstructed them, and the rest of the total.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MeanParts {
+    /// Time in mesh.
+    pub p1: f64,
+    /// First deliveries.
+    pub p2: f64,
+    /// Mesh delivery deficit.
+    pub p3: f64,
+    /// The total minus P1–P3: P3b, P4, P6, P7.
+    pub rest: f64,
+    /// The reconstructed P3 counter.
+    pub mesh_deliveries: f64,
+}
+
+/// One second of the window.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HealthPoint {
+    /// Seconds since the window opened.
+    pub t_s: f64,
+    /// Median honest mesh size.
+    pub size_median: f64,
+    /// Smallest honest mesh size.
+    pub size_min: usize,
+    /// Share of honest nodes below `mesh_n_low`.
+    pub below_low_share: f64,
+    /// Share of honest→honest scores below 0 in this second; `None` without snapshots.
+    pub negative_share: Option<f64>,
+}
+
+/// Mesh health over `window` (or over all records without one); `None` without any
+/// `mesh` event.
+pub(super) fn mesh_health(
+    records: &[Record],
+    plan: &Plan,
+    index: &Index,
+    window: Option<Window>,
+    mesh_push_share: Option<f64>,
+) -> Option<MeshHealth> {
+    if !records
+        .iter()
+        .any(|r| matches!(r.event, Event::Mesh { .. }))
+    {
+        return None;
+    }
+    let (start, end) = match window {
+        Some(w) => (w.start_ns, w.end_ns),
+        None => (
+            records.first().map_or(0, |r| r.ts_ns),
+            records.last().map_or(0, |r| r.ts_ns + 1),
+        ),
+    };
+    let g = &plan.gossipsub;
+    let honest: Vec<usize> = (0..index.nodes()).filter(|&i| index.honest[i]).collect();
+    let sizes = sample_sizes(records, index, &honest, start, end);
+    let below = |s: &[usize]| s.iter().filter(|&&n| n < g.mesh_n_low).count();
+    let below_low_at_start = sizes.first().map_or(0, |s| below(s));
+    let (scores, negative_by_second) = scores(records, index, window, start, g.gossip_threshold);
+    let mut all: Vec<f64> = sizes.iter().flatten().map(|&n| n as f64).collect();
+    all.sort_unstable_by(f64::total_cmp);
+    let shares: Vec<f64> = sizes
+        .iter()
+        .filter(|s| !s.is_empty())
+        .map(|s| below(s) as f64 / s.len() as f64)
+        .collect();
+    let series = sizes
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| !s.is_empty())
+        .map(|(k, s)| {
+            let mut v: Vec<f64> = s.iter().map(|&n| n as f64).collect();
+            v.sort_unstable_by(f64::total_cmp);
+            HealthPoint {
+                t_s: k as f64,
+                size_median: median(&v).unwrap_or_default(),
+                size_min: s.iter().copied().min().unwrap_or_default(),
+                below_low_share: below(s) as f64 / s.len() as f64,
+                negative_share: negative_by_second
+                    .get(&(k as u64))
+                    .map(|(neg, n)| *neg as f64 / *n as f64),
+            }
+        })
+        .collect();
+    Some(MeshHealth {
+        mesh_n_low: g.mesh_n_low,
+        mesh_n: g.mesh_n,
+        below_low_at_start,
+        honest_nodes: honest.len(),
+        size_median: median(&all),
+        size_min: sizes.iter().flatten().copied().min(),
+        below_low_share: mean(&shares),
+        scores,
+        mesh_push_share,
+        series,
+    })
+}
+
+/// Each honest node's mesh size at `start` and every second after it until `end`
+/// (records in time order).
+fn sample_sizes(
+    records: &[Record],
+    index: &Index,
+    honest: &[usize],
+    start: u64,
+    end: u64,
+) -> Vec<Vec<usize>> {
+    let mut size = vec![0usize; index.nodes()];
+    let mut out = Vec::new();
+    let mut next = start;
+    let snapshot = |size: &[usize]| honest.iter().map(|&i| size[i]).collect::<Vec<_>>();
+    for r in records {
+        while r.ts_ns > next && next < end {
+            out.push(snapshot(&size));
+            next += SAMPLE_NS;
+        }
+        if let (Some(i), Event::Mesh { peers, .. }) = (index.of(r), &r.event) {
+            size[i] = peers.len();
+        }
+    }
+    while next < end {
+        out.push(snapshot(&size));
+        next += SAMPLE_NS;
+    }
+    out
+}
+
+/// Honest→honest score statistics inside the window, and per second (negative, all).
+fn scores(
+    records: &[Record],
+    index: &Index,
+    window: Option<Window>,
+    start: u64,
+    gossip_threshold: f64,
+) -> (ScoreHealth, HashMap<u64, (u64, u64)>) {
+    let mut h = ScoreHealth::default();
+    let (mut below_gossip, mut negative, mut protocol_known, mut idontwant) = (0u64, 0, 0, 0);
+    let mut parts_sum = [0.0f64; 5];
+    let mut parts_n = 0u64;
+    let mut by_second: HashMap<u64, (u64, u64)> = HashMap::new();
+    for r in records {
+        let (Some(i), Event::Scores { scores }) = (index.of(r), &r.event) else {
+            continue;
+        };
+        if !index.honest[i] || window.is_some_and(|w| !w.contains(r.ts_ns)) {
+            continue;
+        }
+        for s in scores {
+            let Some(&peer) = index.peer_node.get(s.peer.as_str()) else {
+                continue;
+            };
+            if !index.honest[peer] {
+                continue;
+            }
+            h.samples += 1;
+            let second = by_second
+                .entry(r.ts_ns.saturating_sub(start) / SAMPLE_NS)
+                .or_default();
+            second.1 += 1;
+            if let Some(p) = &s.protocol {
+                protocol_known += 1;
+                if speaks_idontwant(p) {
+                    idontwant += 1;
+                }
+            }
+            if s.score < gossip_threshold {
+                below_gossip += 1;
+            }
+            if s.score >= 0.0 {
+                continue;
+            }
+            negative += 1;
+            second.0 += 1;
+            match &s.parts {
+                None => h.negative_unknown += 1,
+                Some(p) => {
+                    if p.p3 < 0.0 && p.p3 <= s.score {
+                        h.negative_p3 += 1;
+                    } else {
+                        h.negative_other += 1;
+                    }
+                    let rest = s.score - (p.p1 + p.p2 + p.p3);
+                    for (sum, v) in
+                        parts_sum
+                            .iter_mut()
+                            .zip([p.p1, p.p2, p.p3, rest, p.mesh_deliveries])
+                    {
+                        *sum += v;
+                    }
+                    parts_n += 1;
+                }
+            }
+        }
+    }
+    let share = |k: u64, n: u64| (n > 0).then(|| k as f64 / n as f64);
+    h.negative_share = share(negative, h.samples);
+    h.below_gossip_share = share(below_gossip, h.samples);
+    h.idontwant_share = share(idontwant, protocol_known);
+    h.negative_parts = (parts_n > 0).then(|| {
+        let m = |k: usize| parts_sum[k] / parts_n as f64;
+        MeanParts {
+            p1: m(0),
+            p2: m(1),
+            p3: m(2),
+            rest: m(3),
+            mesh_deliveries: m(4),
+        }
+    });
+    (h, by_second)
+}
+
+/// Whether a peer speaking `protocol` (libp2p's `PeerKind` names) sends IDONTWANT.
+fn speaks_idontwant(protocol: &str) -> bool {
+    protocol
+        .rsplit_once(" v")
+        .and_then(|(_, v)| v.split_once('.'))
+        .and_then(|(major, minor)| Some((major.parse::<u32>().ok()?, minor.parse::<u32>().ok()?)))
+        .is_some_and(|v| v >= (1, 2))
+}
+
+fn mean(v: &[f64]) -> Option<f64> {
+    (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
+}
+
+#[cfg(test)]
+mod tests {
+    use lab_events::{PeerScore, ScoreParts};
+
+    use super::super::fixture::{T0, rec, started, test_plan};
+    use super::*;
+
+    const S: u64 = 1_000_000_000;
+
+    fn mesh(node: &str, at: u64, peers: &[&str]) -> Record {
+        rec(
+            at,
+            node,
+            Event::Mesh {
+                topic: "t".into(),
+                peers: peers.iter().map(|p| p.to_string()).collect(),
+            },
+        )
+    }
+
+    fn score(peer: &str, score: f64, parts: Option<(f64, f64, f64)>, v: &str) -> PeerScore {
+        PeerScore {
+            peer: peer.into(),
+            score,
+            protocol: Some(format!("Gossipsub {v}")),
+            parts: parts.map(|(p1, p2, p3)| ScoreParts {
+                in_mesh: true,
+                p1,
+                p2,
+                p3,
+                mesh_deliveries: 4.0,
+            }),
+        }
+    }
+
+    /// Four honest nodes (h-0..h-3, peers P0..P3) and an attacker (e-0, PE), a 4 s
+    /// window from T0; mesh_n_low is 4 (the spec's).
+    fn run() -> Vec<Record> {
+        let mut v: Vec<Record> = (0..4)
+            .map(|i| started(&format!("h-{i}"), &format!("P{i}")))
+            .collect();
+        v.push(started("e-0", "PE"));
+        // h-0 has 5 peers from before the window; h-1 has 2 until T0+2s, then 4; h-2 and
+        // h-3 have 3 throughout.
+        v.push(mesh("h-0", T0 - S, &["a", "b", "c", "d", "e"]));
+        v.push(mesh("h-1", T0 - S, &["a", "b"]));
+        v.push(mesh("h-2", T0 - S, &["a", "b", "c"]));
+        v.push(mesh("h-3", T0 - S, &["a", "b", "c"]));
+        // Scores at T0 + 0.5 s (second 0): h-0 gives P1 -25 (P3 -30 explains it), P2 5,
+        // the attacker -500 (not counted); at T0 + 1.5 s h-1 gives P0 -150 (P3 -10: another
+        // cause, below the gossip threshold -100) on gossipsub 1.1.
+        v.push(rec(
+            T0 + S / 2,
+            "h-0",
+            Event::Scores {
+                scores: vec![
+                    score("P1", -25.0, Some((1.0, 4.0, -30.0)), "v1.2"),
+                    score("P2", 5.0, Some((1.0, 4.0, 0.0)), "v1.2"),
+                    score("PE", -500.0, None, "v1.2"),
+                ],
+            },
+        ));
+        v.push(rec(
+            T0 + 3 * S / 2,
+            "h-1",
+            Event::Scores {
+                scores: vec![score("P0", -150.0, Some((0.0, 0.0, -10.0)), "v1.1")],
+            },
+        ));
+        v.push(mesh("h-1", T0 + 2 * S, &["a", "b", "c", "d"]));
+        v
+    }
+
+    fn health(records: &[Record]) -> MeshHealth {
+        let plan = test_plan();
+        let window = Window {
+            traffic_ns: T0,
+            start_ns: T0,
+            end_ns: T0 + 4 * S,
+        };
+        let index = Index::new(records, &plan, Some(window));
+        mesh_health(records, &plan, &index, Some(window), Some(0.9)).expect("mesh events")
+    }
+
+    #[test]
+    fn mesh_sizes_are_sampled_every_second_with_the_hand_computed_figures() {
+        let h = health(&run());
+        assert_eq!(h.honest_nodes, 4);
+        assert_eq!(h.below_low_at_start, 3, "h-1, h-2, h-3 below 4");
+        assert_eq!(h.series.len(), 4);
+        // Seconds 0-1: sizes 5,2,3,3; seconds 2-3: 5,4,3,3.
+        assert_eq!(h.series[0].size_min, 2);
+        assert_eq!(h.series[2].size_min, 3);
+        assert_eq!(h.series[0].below_low_share, 0.75);
+        assert_eq!(h.series[3].below_low_share, 0.5);
+        assert_eq!(h.size_min, Some(2));
+        // 16 samples: 2,2,3×8,4,4,5×4 → median (3+3)/2.
+        assert_eq!(h.size_median, Some(3.0));
+        assert_eq!(h.below_low_share, Some(0.625));
+        assert_eq!(h.mesh_push_share, Some(0.9));
+    }
+
+    #[test]
+    fn honest_scores_are_attributed_to_their_cause() {
+        let h = health(&run());
+        let s = &h.scores;
+        assert_eq!(s.samples, 3, "the attacker's score is not an honest link");
+        assert_eq!(s.negative_share, Some(2.0 / 3.0));
+        assert_eq!(s.below_gossip_share, Some(1.0 / 3.0));
+        assert_eq!(
+            (s.negative_p3, s.negative_other, s.negative_unknown),
+            (1, 1, 0)
+        );
+        assert_eq!(s.idontwant_share, Some(2.0 / 3.0));
+        let p = s.negative_parts.as_ref().expect("parts");
+        assert_eq!(p.p3, -20.0);
+        // Rests: -25 - (1+4-30) = 0 and -150 - (-10) = -140.
+        assert_eq!(p.rest, -70.0);
+        assert_eq!(h.series[0].negative_share, Some(0.5));
+        assert_eq!(h.series[1].negative_share, Some(1.0));
+        assert_eq!(h.series[2].negative_share, None);
+    }
+
+    #[test]
+    fn no_mesh_events_no_health_and_protocol_names_parse() {
+        let plan = test_plan();
+        let index = Index::new(&[], &plan, None);
+        assert_eq!(mesh_health(&[], &plan, &index, None, None), None);
+        assert!(speaks_idontwant("Gossipsub v1.2"));
+        assert!(speaks_idontwant("Gossipsub v1.3"));
+        assert!(!speaks_idontwant("Gossipsub v1.1"));
+        assert!(!speaks_idontwant("Floodsub"));
+        assert!(!speaks_idontwant("Not Supported"));
+    }
+}

@@ -1,0 +1,68 @@
+//! Mesh health in words, for the terminal summary and the HTML report alike.
+
+use crate::analysis::MeshHealth;
+
+/// Mesh sizes and how deliveries arrived: `median 6 (min 2) against mesh_n 6; …`.
+pub(crate) fn mesh_line(m: &MeshHealth) -> String {
+    let mut t = match (m.size_median, m.size_min) {
+        (Some(med), Some(min)) => format!(
+            "median size {med:.1} (min {min}) against mesh_n {}; {} of honest nodes below mesh_n_low {}",
+            m.mesh_n,
+            pct(m.below_low_share),
+            m.mesh_n_low
+        ),
+        _ => "no mesh sample in the window".to_string(),
+    };
+    if let Some(p) = m.mesh_push_share {
+        t.push_str(&format!(
+            "; {} of deliveries pushed along a mesh link or by the origin",
+            pct(Some(p))
+        ));
+    }
+    t
+}
+
+/// Honest→honest scores and why the negative ones fell.
+pub(crate) fn scores_line(m: &MeshHealth) -> String {
+    let s = &m.scores;
+    if s.samples == 0 {
+        return "no honest→honest score in the window".to_string();
+    }
+    let mut t = format!(
+        "honest→honest {} below 0, {} below the gossip threshold ({} samples)",
+        pct(s.negative_share),
+        pct(s.below_gossip_share),
+        s.samples
+    );
+    let negative = s.negative_p3 + s.negative_other + s.negative_unknown;
+    if negative > 0 {
+        t.push_str(&format!(
+            "; of the negative, {} from the P3 deficit alone",
+            pct(Some(s.negative_p3 as f64 / negative as f64))
+        ));
+        if let Some(p) = &s.negative_parts {
+            t.push_str(&format!(
+                " (mean P3 {:.1} with a delivery counter of {:.1}, rest {:.1})",
+                p.p3, p.mesh_deliveries, p.rest
+            ));
+        }
+    }
+    if let Some(i) = s.idontwant_share {
+        t.push_str(&format!("; IDONTWANT on {} of links", pct(Some(i))));
+    }
+    t
+}
+
+/// A warning when honest nodes were below `mesh_n_low` as the window opened.
+pub(crate) fn start_warning(m: &MeshHealth) -> Option<String> {
+    (m.below_low_at_start > 0).then(|| {
+        format!(
+            "{} of {} honest nodes were below mesh_n_low {} when measuring started: the figures include meshes still forming",
+            m.below_low_at_start, m.honest_nodes, m.mesh_n_low
+        )
+    })
+}
+
+fn pct(v: Option<f64>) -> String {
+    v.map_or_else(|| "—".to_string(), |v| format!("{:.1} %", v * 100.0))
+}
