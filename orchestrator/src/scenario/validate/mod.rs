@@ -16,7 +16,7 @@ use lab_config::bounds::MAX_RUN_SECS;
 use super::doc::{Document, FieldPath};
 use super::raw::{RawFile, RawHeader, RawNetwork};
 use super::units;
-use super::{LinkProfile, Network, Scenario, ShaperChoice, profile};
+use super::{LinkProfile, Network, Scenario, ShaperChoice, Topology, profile};
 use crate::error::{Diagnostic, Error};
 
 /// Collects the problems of one scenario file, located in its document.
@@ -148,6 +148,7 @@ impl<'d, 'a> Validator<'d, 'a> {
                 profile: None,
                 link: LinkProfile::none(),
                 shaper: ShaperChoice::Auto,
+                topology: Topology::default(),
             };
         };
         let link = match (&raw.profile, &raw.link) {
@@ -168,6 +169,7 @@ impl<'d, 'a> Validator<'d, 'a> {
             profile: raw.profile.clone(),
             link,
             shaper: raw.shaper,
+            topology: raw.topology,
         }
     }
 
