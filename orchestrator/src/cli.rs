@@ -314,11 +314,8 @@ fn plan_cmd(a: PlanArgs) -> Result<u8, Error> {
     println!("{}", plan.render()?);
     // The graph and the estimate go to stderr: stdout is the plan, for tools.
     let graph = plan.graph().stats();
-    let reference = crate::analysis::graph::random_reference(
-        graph.nodes,
-        graph.degree.mean,
-        plan.seed,
-    );
+    let reference =
+        crate::analysis::graph::random_reference(graph.nodes, graph.degree.mean, plan.seed);
     eprint!(
         "connection graph ({} topology):\n{}",
         plan.topology,

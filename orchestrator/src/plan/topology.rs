@@ -34,7 +34,8 @@
 //! in [0, 1.5) so that the seed shapes the graph. Every node ends with about
 //! BOOTSTRAP_PEERS links each way and every dial targets an earlier node, but the
 //! least-dialled earlier nodes are the recent ones, so links join nodes close in index:
-//! a band. At 100 nodes its mean distance is about one hop longer than `random`'s.
+//! a band. Its mean distance is nearly twice `random`'s at 100 nodes (3.9 hops against
+//! 2.1) and six times at 1,000 (19 against 3).
 
 use std::collections::VecDeque;
 

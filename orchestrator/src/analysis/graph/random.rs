@@ -89,7 +89,8 @@ pub fn small_world(n: usize, degree: usize, p: f64, rng: &mut StdRng) -> Graph {
             adj[b].insert(a);
         }
         for (a, b) in edges {
-            if !(rng.random::<f64>() < p) || adj[a].len() + 1 >= n {
+            let rewire = rng.random::<f64>() < p;
+            if !rewire || adj[a].len() + 1 >= n {
                 continue;
             }
             let w = loop {
@@ -132,7 +133,7 @@ fn lattice(order: &[usize], degree: usize) -> Vec<(usize, usize)> {
         for j in 1..=degree / 2 {
             edges.push((order[i], order[(i + j) % n]));
         }
-        if degree % 2 == 1 && n % 2 == 0 && i < n / 2 {
+        if !degree.is_multiple_of(2) && n.is_multiple_of(2) && i < n / 2 {
             edges.push((order[i], order[i + n / 2]));
         }
     }

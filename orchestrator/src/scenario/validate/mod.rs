@@ -249,6 +249,35 @@ mod tests {
     }
 
     #[test]
+    fn topology_defaults_to_random_and_names_its_shapes() {
+        use crate::scenario::Topology;
+        let s = crate::scenario::fixture::parse_str(GOOD).expect("valid");
+        assert_eq!(s.network.topology, Topology::Random);
+        for t in [
+            Topology::Random,
+            Topology::Ring,
+            Topology::SmallWorld,
+            Topology::Banded,
+        ] {
+            let text = GOOD.replace(
+                "shaper = \"auto\"",
+                &format!("shaper = \"auto\"\ntopology = \"{t}\""),
+            );
+            let s = crate::scenario::fixture::parse_str(&text).expect("valid");
+            assert_eq!(s.network.topology, t);
+        }
+        let text = GOOD.replace(
+            "shaper = \"auto\"",
+            "shaper = \"auto\"\ntopology = \"small_world\"",
+        );
+        let d = diags(&text);
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert_eq!(d[0].field, "network.topology");
+        assert_eq!((d[0].line, d[0].column), pos(&text, "\"small_world\""));
+        assert!(d[0].message.contains("small-world"), "{}", d[0]);
+    }
+
+    #[test]
     fn warmup_must_be_shorter_than_duration() {
         let d = diags(&GOOD.replace("warmup = \"12s\"", "warmup = \"40s\""));
         assert_eq!(d.len(), 1, "{d:?}");
