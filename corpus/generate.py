@@ -104,6 +104,7 @@ replace("type-delivery-string", "delivery = 0.99", 'delivery = "99%"', "targets.
 replace("type-role-unknown", 'role = "invalid-signature"', 'role = "eclipse"', "groups[1].role")
 replace("type-transport-unknown", 'transport = "quic"', 'transport = "webrtc"', "groups[1].transport")
 replace("type-shaper-unknown", 'shaper = "auto"', 'shaper = "fast"', "network.shaper")
+replace("type-topology-unknown", 'shaper = "auto"', 'shaper = "auto"\ntopology = "star"', "network.topology", ["unknown variant `star`"], needle='topology = "star"')
 replace("type-mldsa-string", 'transport = "quic"', 'transport = "quic"\nmldsa_level = "87"', "groups[1].mldsa_level", needle='mldsa_level = "87"')
 replace("type-flood-publish-int", "mesh_n = 6", "flood_publish = 1", "gossipsub.flood_publish")
 replace("type-mesh-n-negative", "mesh_n = 6", "mesh_n = -6", "gossipsub.mesh_n")

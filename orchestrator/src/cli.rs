@@ -312,7 +312,15 @@ fn plan_cmd(a: PlanArgs) -> Result<u8, Error> {
     let s = plan::load(&a.scenario)?;
     let plan = plan::plan(&s, Subnet::DEFAULT);
     println!("{}", plan.render()?);
-    // The estimate goes to stderr: stdout is the plan, for tools.
+    // The graph and the estimate go to stderr: stdout is the plan, for tools.
+    let graph = plan.graph().stats();
+    let reference =
+        crate::analysis::graph::random_reference(graph.nodes, graph.degree.mean, plan.seed);
+    eprint!(
+        "connection graph ({} topology):\n{}",
+        plan.topology,
+        graph.side_by_side("planned", &reference)
+    );
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
     let demand =
         crate::host::demand::Demand::estimate(plan.nodes.len(), plan.traffic.rate_per_sec, cores);

@@ -25,6 +25,7 @@ mod defence;
 mod delivery;
 mod duplicates;
 mod fidelity;
+pub mod graph;
 mod hops;
 mod index;
 mod latency;

@@ -1,12 +1,15 @@
 //! The seeded plan of a run: which node gets which name, role, address, bootstrap peers
 //! and publish schedule. Pure: the same scenario, seed and subnet give the same plan.
 //!
-//! Topology: node `i` (global index, in group order) has host offset `i + 2` in the run's
-//! /16 subnet (`.0.1` is the gateway). Every node but node 0 dials up to
-//! [`BOOTSTRAP_PEERS`] distinct nodes among the nodes *before* it (the least-dialled ones,
-//! drawn by the seeded RNG among equals), so that starting containers in index order finds
-//! its bootstrap peers up; the graph is connected by construction. Dial addresses use the
-//! dialing node's group transport.
+//! Addresses: node `i` (global index, in group order) has host offset `i + 2` in the run's
+//! /16 subnet (`.0.1` is the gateway). Dial addresses use the dialing node's group
+//! transport.
+//!
+//! Topology: the scenario's `network.topology` (default `random`: a random regular graph
+//! of degree [`DEGREE`]) decides whom each node dials at start; each link is dialled by one
+//! side, mostly the later node, so that its peer is already up, with at most
+//! [`MAX_INBOUND_DIALS`] inbound dials a node (see `topology`). [`Plan::graph`] is the
+//! graph.
 //!
 //! Traffic: the first `publishers` honest nodes share the scenario's rate evenly and
 //! publish until stopped (the measurement window, not a count, bounds the sample);
@@ -26,6 +29,7 @@ mod traffic;
 pub use check::{load, node_problem, parse};
 pub use node::{NodePlan, NodeTraffic};
 pub use subnet::Subnet;
+pub use topology::{DEGREE, MAX_INBOUND_DIALS, REWIRE};
 
 use std::net::Ipv4Addr;
 use std::time::Duration;
@@ -34,14 +38,15 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 use serde::Serialize;
 
+use crate::analysis::graph::Graph;
 use crate::error::Error;
 use crate::scenario::profile::{LinkProfile, ShaperChoice};
 use crate::scenario::units::duration_str;
-use crate::scenario::{GossipsubSettings, Group, Guard, Scenario, Targets, Traffic};
+use crate::scenario::{GossipsubSettings, Group, Guard, Scenario, Targets, Topology, Traffic};
 
 /// Testnets up to this many nodes ping every 2 s, larger ones every 15 s.
 pub const SMALL_TESTNET: usize = 20;
-/// Random earlier nodes each node dials.
+/// Earlier nodes each node dials in the `banded` topology (half of [`DEGREE`]).
 pub const BOOTSTRAP_PEERS: usize = 6;
 /// Host offset of node 0 in the subnet (offset 1 is the gateway).
 pub const FIRST_HOST_OFFSET: u32 = 2;
@@ -74,6 +79,8 @@ pub struct Plan {
     pub link: LinkProfile,
     /// Which shaper back end the scenario asks for.
     pub shaper: ShaperChoice,
+    /// The shape of the connection graph.
+    pub topology: Topology,
     /// The scenario's targets.
     pub targets: Targets,
     /// The scenario's guard against distorted runs.
@@ -107,6 +114,19 @@ impl Plan {
                 .collect();
         }
         self
+    }
+
+    /// The planned connection graph: a link between every node and each of its
+    /// bootstrap peers (node indices).
+    pub fn graph(&self) -> Graph {
+        Graph::new(self.nodes.len(), self.dials())
+    }
+
+    /// Every planned dial, as (dialling node, dialled node).
+    pub fn dials(&self) -> impl Iterator<Item = (usize, usize)> + '_ {
+        self.nodes
+            .iter()
+            .flat_map(|n| n.bootstrap_peers.iter().map(move |&j| (n.index, j)))
     }
 
     /// Whether the run shapes links at all.
@@ -171,7 +191,7 @@ pub fn plan(s: &Scenario, subnet: Subnet) -> Plan {
     }
 
     traffic::assign(&mut nodes, s);
-    topology::bootstrap(&mut nodes, &mut rng);
+    topology::bootstrap(&mut nodes, s.network.topology, &mut rng);
 
     Plan {
         scenario: s.name.clone(),
@@ -184,6 +204,7 @@ pub fn plan(s: &Scenario, subnet: Subnet) -> Plan {
         link_profile: s.network.profile.clone(),
         link: s.network.link.clone(),
         shaper: s.network.shaper,
+        topology: s.network.topology,
         targets: s.targets.clone(),
         guard: s.guard,
         traffic: s.traffic.clone(),
@@ -298,15 +319,11 @@ mesh_n = 5
     }
 
     #[test]
-    fn bootstrap_is_distinct_earlier_nodes_without_a_hub() {
+    fn bootstrap_lists_are_distinct_nodes_without_a_hub() {
         let p = plan(&scenario(5), Subnet::DEFAULT);
-        assert!(p.nodes[0].bootstrap.is_empty());
-        assert_eq!(p.nodes[1].bootstrap, ["/ip4/10.77.0.2/tcp/4001"]);
-        assert_eq!(p.nodes[2].bootstrap.len(), 2);
-        // No hub: every node is dialled by at most two more than the bootstrap count.
+        assert_eq!(p.topology, Topology::Random);
         let mut inbound = vec![0usize; p.nodes.len()];
-        for n in &p.nodes[BOOTSTRAP_PEERS..] {
-            assert_eq!(n.bootstrap.len(), BOOTSTRAP_PEERS, "{}", n.name);
+        for n in &p.nodes {
             let mut seen = n.bootstrap.clone();
             seen.sort();
             seen.dedup();
@@ -317,17 +334,15 @@ mesh_n = 5
                     .iter()
                     .find(|m| addr.contains(&format!("/{}/", m.ip)))
                     .expect("bootstrap names a node");
-                assert!(
-                    target.index < n.index,
-                    "{} dials later {}",
-                    n.name,
-                    target.name
-                );
+                assert_ne!(target.index, n.index, "{} dials itself", n.name);
                 inbound[target.index] += 1;
             }
         }
         let most = inbound.iter().max().copied().unwrap_or_default();
-        assert!(most <= BOOTSTRAP_PEERS + 2, "a node is dialled by {most}");
+        assert!(most <= MAX_INBOUND_DIALS, "a node is dialled by {most}");
+        let g = p.graph();
+        assert!(g.is_connected());
+        assert_eq!(g.edge_count(), p.nodes.len() * DEGREE / 2);
         let evil = &p.nodes[21];
         assert!(
             evil.bootstrap

@@ -11,6 +11,8 @@
 //! profile = "wan"          # netem/wan.toml, or instead an inline table:
 //! # link = { delay = "25ms", jitter = "2.5ms", loss = 0.0, rate = "100mbit" }
 //! shaper = "auto"          # auto | kernel | userspace | none (default auto)
+//! topology = "random"      # random | ring | small-world | banded (default random):
+//!                          # whom each node dials at start (see `plan::topology`)
 //!
 //! [[groups]]
 //! id = "honest"            # node names are `<id>-<i>`; lowercase letters, digits, `-`
@@ -133,6 +135,47 @@ pub struct Network {
     pub link: LinkProfile,
     /// Which shaping back end to use.
     pub shaper: ShaperChoice,
+    /// The shape of the connection graph the nodes dial at start.
+    pub topology: Topology,
+}
+
+/// `network.topology`: the shape of the planned connection graph (whom each node dials at
+/// start; `plan::topology` draws it from the seed). Every shape but `banded` has every
+/// node at the same degree (`plan::DEGREE`) and is connected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Topology {
+    /// A random regular graph: every node at `plan::DEGREE` (±1), the shortest paths at
+    /// that degree.
+    #[default]
+    Random,
+    /// A ring lattice: nodes around a ring in a drawn order, each linked to its
+    /// `DEGREE / 2` nearest on either side. Long paths on purpose.
+    Ring,
+    /// Watts–Strogatz: the ring lattice with each link rewired to a random node with
+    /// probability `plan::REWIRE` (0.1).
+    SmallWorld,
+    /// The lab's first graph: each node dials the least-dialled earlier nodes. Banded:
+    /// at 100 nodes its paths are nearly twice as long as `random`'s.
+    Banded,
+}
+
+impl Topology {
+    /// The name as written in scenarios.
+    pub fn name(self) -> &'static str {
+        match self {
+            Topology::Random => "random",
+            Topology::Ring => "ring",
+            Topology::SmallWorld => "small-world",
+            Topology::Banded => "banded",
+        }
+    }
+}
+
+impl std::fmt::Display for Topology {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
 }
 
 /// The transport a node dials its bootstrap peers with (every node listens on both).

@@ -4,8 +4,8 @@
 
 use serde::Deserialize;
 
-use super::Transport;
 use super::profile::{RawLink, ShaperChoice};
+use super::{Topology, Transport};
 use lab_config::{GossipsubSettings, Role};
 
 /// A scenario file as written.
@@ -42,6 +42,8 @@ pub(super) struct RawNetwork {
     pub(super) link: Option<RawLink>,
     #[serde(default)]
     pub(super) shaper: ShaperChoice,
+    #[serde(default)]
+    pub(super) topology: Topology,
 }
 
 /// One `[[groups]]` entry.

@@ -16,7 +16,7 @@ use lab_config::bounds::MAX_RUN_SECS;
 use super::doc::{Document, FieldPath};
 use super::raw::{RawFile, RawHeader, RawNetwork};
 use super::units;
-use super::{LinkProfile, Network, Scenario, ShaperChoice, profile};
+use super::{LinkProfile, Network, Scenario, ShaperChoice, Topology, profile};
 use crate::error::{Diagnostic, Error};
 
 /// Collects the problems of one scenario file, located in its document.
@@ -148,6 +148,7 @@ impl<'d, 'a> Validator<'d, 'a> {
                 profile: None,
                 link: LinkProfile::none(),
                 shaper: ShaperChoice::Auto,
+                topology: Topology::default(),
             };
         };
         let link = match (&raw.profile, &raw.link) {
@@ -168,6 +169,7 @@ impl<'d, 'a> Validator<'d, 'a> {
             profile: raw.profile.clone(),
             link,
             shaper: raw.shaper,
+            topology: raw.topology,
         }
     }
 
@@ -244,6 +246,35 @@ mod tests {
         );
         assert_eq!((d[2].line, d[2].column), pos(&text, "1.5"));
         assert!(d[1].message.contains("(0, 10]"), "{d:?}");
+    }
+
+    #[test]
+    fn topology_defaults_to_random_and_names_its_shapes() {
+        use crate::scenario::Topology;
+        let s = crate::scenario::fixture::parse_str(GOOD).expect("valid");
+        assert_eq!(s.network.topology, Topology::Random);
+        for t in [
+            Topology::Random,
+            Topology::Ring,
+            Topology::SmallWorld,
+            Topology::Banded,
+        ] {
+            let text = GOOD.replace(
+                "shaper = \"auto\"",
+                &format!("shaper = \"auto\"\ntopology = \"{t}\""),
+            );
+            let s = crate::scenario::fixture::parse_str(&text).expect("valid");
+            assert_eq!(s.network.topology, t);
+        }
+        let text = GOOD.replace(
+            "shaper = \"auto\"",
+            "shaper = \"auto\"\ntopology = \"small_world\"",
+        );
+        let d = diags(&text);
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert_eq!(d[0].field, "network.topology");
+        assert_eq!((d[0].line, d[0].column), pos(&text, "\"small_world\""));
+        assert!(d[0].message.contains("small-world"), "{}", d[0]);
     }
 
     #[test]
