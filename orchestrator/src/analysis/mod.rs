@@ -18,14 +18,15 @@
 //!
 //! [`compute`] indexes the records once (`index`), then calls one module per figure
 //! family: `latency` (summaries, coverage), `delivery`, `nodes` (per node and group),
-//! `rejections`, `defence`, `fidelity`, `duplicates`, `hops`, `mesh_health`; [`median()`] is
-//! shared.
+//! `rejections`, `defence`, `fidelity`, `duplicates`, `hops`, `mesh_health`, `graphs` (on `graph`); [`median()`]
+//! is shared.
 
 mod defence;
 mod delivery;
 mod duplicates;
 mod fidelity;
 pub mod graph;
+mod graphs;
 mod hops;
 mod index;
 mod latency;
@@ -47,6 +48,7 @@ pub use self::delivery::DeliveryRatio;
 use self::delivery::Receipts;
 pub use self::duplicates::Duplicates;
 pub use self::fidelity::LinkFidelity;
+pub use self::graphs::Graphs;
 pub use self::hops::MessageHops;
 use self::index::Index;
 pub use self::latency::{COVERAGE_LEVELS, CoverageLevel, LatencySummary};
@@ -96,6 +98,10 @@ pub struct Stats {
     /// results written before it was measured).
     #[serde(default)]
     pub mesh_health: Option<MeshHealth>,
+    /// The planned, connection and mesh graphs next to random references; `None` without
+    /// connection events (and in results written before they were measured).
+    #[serde(default)]
+    pub graphs: Option<Graphs>,
 }
 
 /// Messages published.
@@ -141,6 +147,7 @@ pub fn compute(records: &[Record], plan: &Plan, window: Option<Window>) -> Stats
             hops.as_ref().map(MessageHops::push_share),
         ),
         hops,
+        graphs: graphs::graphs(records, plan, &index, window),
     }
 }
 

@@ -1,6 +1,8 @@
-//! Mesh health in words, for the terminal summary and the HTML report alike.
+//! Mesh health and the run's graphs in words, for the terminal summary and the HTML report
+//! alike.
 
-use crate::analysis::MeshHealth;
+use crate::analysis::graph::Stats;
+use crate::analysis::{Graphs, MeshHealth};
 
 /// Mesh sizes and how deliveries arrived: `median 6 (min 2) against mesh_n 6; …`.
 pub(crate) fn mesh_line(m: &MeshHealth) -> String {
@@ -65,4 +67,36 @@ pub(crate) fn start_warning(m: &MeshHealth) -> Option<String> {
 
 fn pct(v: Option<f64>) -> String {
     v.map_or_else(|| "—".to_string(), |v| format!("{:.1} %", v * 100.0))
+}
+
+/// The mesh and connection graphs' hop distances against random graphs of their size and
+/// degree, and the plan's.
+pub(crate) fn graphs_line(g: &Graphs) -> String {
+    let d = |s: &Stats| {
+        format!(
+            "{} (diameter {}, degree {:.1})",
+            s.mean_distance
+                .map_or_else(|| "—".to_string(), |d| format!("{d:.2}")),
+            s.diameter,
+            s.degree.mean
+        )
+    };
+    let stretch = g
+        .mesh_stretch()
+        .map(|r| format!(", {:+.0} %", (r - 1.0) * 100.0))
+        .unwrap_or_default();
+    format!(
+        "mesh mean distance {} vs random {}{stretch}; connections {} vs random {}; planned {} {}{}",
+        d(&g.mesh),
+        d(&g.mesh_random),
+        d(&g.connections),
+        d(&g.connections_random),
+        g.topology,
+        d(&g.planned),
+        if g.mesh.connected {
+            ""
+        } else {
+            "; the mesh graph is NOT connected"
+        }
+    )
 }

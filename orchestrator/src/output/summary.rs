@@ -181,6 +181,9 @@ fn defence_and_link(o: &mut String, s: &Stats) {
 
 /// Mesh health: sizes, scores, and a warning when meshes were still forming.
 fn mesh(o: &mut String, s: &Stats) {
+    if let Some(g) = &s.graphs {
+        let _ = writeln!(o, "graphs         {}", mesh_text::graphs_line(g));
+    }
     let Some(m) = &s.mesh_health else {
         return;
     };

@@ -152,6 +152,9 @@ pub(super) fn metadata(input: &Input<'_>) -> Markup {
                 (row("link profile", &link_text(r)))
                 (row("link fidelity", &fidelity_text(r)))
                 (row("message hops", &hops_text(r)))
+                @if let Some(g) = &r.stats.graphs {
+                    (row("graphs (hops)", &mesh_text::graphs_line(g)))
+                }
                 @if let Some(m) = &r.stats.mesh_health {
                     (row("mesh", &mesh_text::mesh_line(m)))
                     (row("scores", &mesh_text::scores_line(m)))
