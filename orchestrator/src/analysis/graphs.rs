@@ -73,7 +73,10 @@ pub(super) fn graphs(
     let n = index.nodes();
     let mut open: BTreeSet<(usize, usize)> = BTreeSet::new();
     let mut mesh: HashMap<usize, Vec<usize>> = HashMap::new();
-    for r in records.iter().take_while(|r| r.ts_ns <= at) {
+    // The events up to the middle, in time order (the records may not be).
+    let mut before: Vec<&Record> = records.iter().filter(|r| r.ts_ns <= at).collect();
+    before.sort_by_key(|r| r.ts_ns);
+    for r in before {
         let Some(i) = index.of(r) else {
             continue;
         };

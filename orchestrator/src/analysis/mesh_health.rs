@@ -22,9 +22,13 @@ use super::index::Index;
 use super::median::median;
 use crate::plan::Plan;
 use crate::run::Window;
+use lab_config::bounds::MAX_RUN_SECS;
 
-/// Seconds between mesh samples.
+/// Time between mesh samples: a second, longer when the window holds more than
+/// [`MAX_SAMPLES`] seconds.
 const SAMPLE_NS: u64 = 1_000_000_000;
+/// Most samples taken over a window (an hour of seconds), whatever its length.
+const MAX_SAMPLES: u64 = 3600;
 
 /// Mesh health over the window (module documentation).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -122,19 +126,26 @@ pub(super) fn mesh_health(
     {
         return None;
     }
+    // The window (at most a day long: a run lasts no longer), else the records' span.
     let (start, end) = match window {
-        Some(w) => (w.start_ns, w.end_ns),
+        Some(w) => (
+            w.start_ns,
+            w.end_ns
+                .min(w.start_ns.saturating_add(MAX_RUN_SECS * 1_000_000_000)),
+        ),
         None => (
-            records.first().map_or(0, |r| r.ts_ns),
-            records.last().map_or(0, |r| r.ts_ns + 1),
+            records.iter().map(|r| r.ts_ns).min().unwrap_or(0),
+            records.iter().map(|r| r.ts_ns).max().unwrap_or(0) + 1,
         ),
     };
     let g = &plan.gossipsub;
     let honest: Vec<usize> = (0..index.nodes()).filter(|&i| index.honest[i]).collect();
-    let sizes = sample_sizes(records, index, &honest, start, end);
+    let step = SAMPLE_NS.max(end.saturating_sub(start) / MAX_SAMPLES);
+    let sizes = sample_sizes(records, index, &honest, start, end, step);
     let below = |s: &[usize]| s.iter().filter(|&&n| n < g.mesh_n_low).count();
     let below_low_at_start = sizes.first().map_or(0, |s| below(s));
-    let (scores, negative_by_second) = scores(records, index, window, start, g.gossip_threshold);
+    let (scores, negative_by_second) =
+        scores(records, index, window, start, step, g.gossip_threshold);
     let mut all: Vec<f64> = sizes.iter().flatten().map(|&n| n as f64).collect();
     all.sort_unstable_by(f64::total_cmp);
     let shares: Vec<f64> = sizes
@@ -150,7 +161,7 @@ pub(super) fn mesh_health(
             let mut v: Vec<f64> = s.iter().map(|&n| n as f64).collect();
             v.sort_unstable_by(f64::total_cmp);
             HealthPoint {
-                t_s: k as f64,
+                t_s: (k as u64 * step) as f64 / 1e9,
                 size_median: median(&v).unwrap_or_default(),
                 size_min: s.iter().copied().min().unwrap_or_default(),
                 below_low_share: below(s) as f64 / s.len() as f64,
@@ -174,7 +185,7 @@ pub(super) fn mesh_health(
     })
 }
 
-/// Each honest node's mesh size at `start` and every second after it until `end`
+/// Each honest node's mesh size at `start` and every `step` after it until `end`
 /// (records in time order).
 fn sample_sizes(
     records: &[Record],
@@ -182,33 +193,42 @@ fn sample_sizes(
     honest: &[usize],
     start: u64,
     end: u64,
+    step: u64,
 ) -> Vec<Vec<usize>> {
+    // The mesh events in time order (the records may not be).
+    let mut changes: Vec<(u64, usize, usize)> = records
+        .iter()
+        .filter_map(|r| match (index.of(r), &r.event) {
+            (Some(i), Event::Mesh { peers, .. }) => Some((r.ts_ns, i, peers.len())),
+            _ => None,
+        })
+        .collect();
+    changes.sort_by_key(|c| c.0);
     let mut size = vec![0usize; index.nodes()];
     let mut out = Vec::new();
     let mut next = start;
     let snapshot = |size: &[usize]| honest.iter().map(|&i| size[i]).collect::<Vec<_>>();
-    for r in records {
-        while r.ts_ns > next && next < end {
+    for (ts, i, n) in changes {
+        while ts > next && next < end {
             out.push(snapshot(&size));
-            next += SAMPLE_NS;
+            next += step;
         }
-        if let (Some(i), Event::Mesh { peers, .. }) = (index.of(r), &r.event) {
-            size[i] = peers.len();
-        }
+        size[i] = n;
     }
     while next < end {
         out.push(snapshot(&size));
-        next += SAMPLE_NS;
+        next += step;
     }
     out
 }
 
-/// Honest→honest score statistics inside the window, and per second (negative, all).
+/// Honest→honest score statistics inside the window, and per sample step (negative, all).
 fn scores(
     records: &[Record],
     index: &Index,
     window: Option<Window>,
     start: u64,
+    step: u64,
     gossip_threshold: f64,
 ) -> (ScoreHealth, HashMap<u64, (u64, u64)>) {
     let mut h = ScoreHealth::default();
@@ -232,7 +252,7 @@ fn scores(
             }
             h.samples += 1;
             let second = by_second
-                .entry(r.ts_ns.saturating_sub(start) / SAMPLE_NS)
+                .entry(r.ts_ns.saturating_sub(start) / step)
                 .or_default();
             second.1 += 1;
             if let Some(p) = &s.protocol {

@@ -104,6 +104,27 @@ fn events(p: &Plan) -> Vec<Record> {
             ));
         }
     }
+    // Meshes: h-0 has 3 peers (below mesh_n_low 4) until 2 s into the window, then 5; the
+    // others have 5 throughout.
+    for h in 0..6 {
+        let peers = if h == 0 { 3 } else { 5 };
+        v.push(rec(
+            T0 - 1,
+            &format!("h-{h}"),
+            Event::Mesh {
+                topic: "t".into(),
+                peers: (0..peers).map(|k| format!("P-h-{k}")).collect(),
+            },
+        ));
+    }
+    v.push(rec(
+        T0 + 2_000_000_000,
+        "h-0",
+        Event::Mesh {
+            topic: "t".into(),
+            peers: (1..6).map(|k| format!("P-h-{k}")).collect(),
+        },
+    ));
     for h in 0..6 {
         v.push(rec(
             T0 + 1,
@@ -198,14 +219,15 @@ fn report_is_self_contained() {
 #[test]
 fn every_chart_is_inline_svg_with_text_labels() {
     let html = rendered();
-    // CDF, histogram, coverage, timeline, attacker scores, cost, CPU, memory.
-    assert_eq!(html.matches("<svg ").count(), 8, "{html}");
+    // CDF, histogram, coverage, timeline, attacker scores, mesh health, cost, CPU, memory.
+    assert_eq!(html.matches("<svg ").count(), 9, "{html}");
     for title in [
         "Latency CDF",
         "Latency histogram",
         "Coverage after publish",
         "Latency over the run",
         "Scores honest nodes give attackers",
+        "Mesh health over the window",
         "CPU of the host over the window, by part",
         "CPU per container (mean)",
         "Memory per container (peak)",
@@ -303,7 +325,7 @@ fn write_puts_report_html_in_the_run_folder() {
     let path = write(&r, &records, dir.path()).expect("written");
     assert_eq!(path, dir.path().join("report.html"));
     let html = std::fs::read_to_string(&path).expect("read");
-    assert_eq!(html.matches("<svg ").count(), 8);
+    assert_eq!(html.matches("<svg ").count(), 9);
 }
 
 #[test]
@@ -317,7 +339,7 @@ fn rerender_without_events_shows_what_result_json_allows() {
     let html = std::fs::read_to_string(&path).expect("read");
     assert!(html.contains("No events.jsonl beside result.json"), "note");
     // Percentile bars, attacker scores, cost, CPU, memory.
-    assert_eq!(html.matches("<svg ").count(), 5);
+    assert_eq!(html.matches("<svg ").count(), 6);
     assert!(html.contains("Latency percentiles (from result.json)"));
     assert!(target_row(&html, "latency p95").contains(">MISSED<"));
     assert!(html.contains(">h-5</td>"));
@@ -334,7 +356,7 @@ fn rerender_reads_the_events_beside_result_json() {
     text.push_str("{\"not\":\"a record\"}\n\n");
     std::fs::write(json.with_file_name(EVENTS_FILE), text).expect("events");
     let html = std::fs::read_to_string(rerender(&json).expect("rendered")).expect("read");
-    assert_eq!(html.matches("<svg ").count(), 8);
+    assert_eq!(html.matches("<svg ").count(), 9);
     assert!(html.contains("1 line of events.jsonl could not be parsed"));
 }
 
@@ -439,6 +461,7 @@ fn every_section_shows_its_figures_in_order() {
         "Coverage",
         "Latency over the run",
         "Honest and Byzantine nodes",
+        "Mesh health",
         "Cost over the window",
         "Container cost",
         "Per node",
@@ -465,6 +488,13 @@ fn every_section_shows_its_figures_in_order() {
         headline.contains("<div class=\"v\">93.00 %</div>"),
         "{headline}"
     );
+    let mesh = section(&html, "Mesh health");
+    assert!(mesh.contains("median size 5.0 (min 3)"), "{mesh}");
+    assert!(
+        mesh.contains("1 of 6 honest nodes were below mesh_n_low 4 when measuring started"),
+        "{mesh}"
+    );
+    assert!(mesh.contains("<svg"), "the chart is drawn: {mesh}");
     let latency = section(&html, "Delivery latency");
     assert!(
         latency.contains("93 honest deliveries of honest messages"),
