@@ -21,6 +21,7 @@ use crate::gate::TrialsResult;
 use crate::pipeline;
 use crate::result::{RunResult, Verdict};
 use crate::run::RunOptions;
+use crate::scenario::Scenario;
 
 /// How the points run.
 #[derive(Debug, Clone)]
@@ -74,14 +75,35 @@ struct PointRuns {
 /// written last. Stops at an interruption; a point that fails otherwise is recorded and
 /// the sweep goes on.
 pub(super) async fn run_points(
-    mut sweep: SweepResult,
+    sweep: SweepResult,
     valid: &[Valid],
     labels: &[String],
     opts: &Options,
 ) -> Result<SweepResult, Error> {
     let stop = StopFlag::install()?;
+    drive(
+        sweep,
+        valid,
+        labels,
+        &opts.out,
+        &stop,
+        async |s: &Scenario| run_point(s, opts, &stop).await,
+    )
+    .await
+}
+
+/// [`run_points`] with `run` running one point: the order, the progress lines, the
+/// interruption and the files, whatever runs the points.
+async fn drive(
+    mut sweep: SweepResult,
+    valid: &[Valid],
+    labels: &[String],
+    out: &Path,
+    stop: &StopFlag,
+    mut run: impl AsyncFnMut(&Scenario) -> Result<PointRuns, Error>,
+) -> Result<SweepResult, Error> {
     let n = valid.len();
-    write(&sweep, &opts.out)?;
+    write(&sweep, out)?;
     for (i, point) in valid.iter().enumerate() {
         if stop.is_set() {
             sweep.interrupted = true;
@@ -89,7 +111,7 @@ pub(super) async fn run_points(
         }
         let label = labels.get(i).map_or("", String::as_str);
         eprintln!("==> sweep point {}/{n}: {label}", i + 1);
-        match run_point(&point.scenario, opts, &stop).await {
+        match run(&point.scenario).await {
             Ok(runs) => record(&mut sweep, i, runs),
             Err(e) => {
                 if let Some(p) = sweep.points.get_mut(i) {
@@ -99,7 +121,6 @@ pub(super) async fn run_points(
                 if matches!(e, Error::Interrupted) {
                     sweep.interrupted = true;
                 }
-                eprintln!("==> sweep point {}/{n}: failed to {e}", i + 1);
             }
         }
         if let Some(p) = sweep.points.get(i) {
@@ -109,23 +130,21 @@ pub(super) async fn run_points(
                 report::point_line(&sweep, p)
             );
         }
-        write(&sweep, &opts.out)?;
+        write(&sweep, out)?;
         if sweep.interrupted {
             break;
         }
     }
-    if stop.is_set()
-        && !sweep.interrupted
-        && sweep.points.iter().any(|p| p.status == Status::NotRun)
-    {
+    let left = sweep.points.iter().any(|p| p.status == Status::NotRun);
+    if stop.is_set() && left && !sweep.interrupted {
         sweep.interrupted = true;
-        write(&sweep, &opts.out)?;
+        write(&sweep, out)?;
     }
     Ok(sweep)
 }
 
 async fn run_point(
-    scenario: &crate::scenario::Scenario,
+    scenario: &Scenario,
     opts: &Options,
     stop: &StopFlag,
 ) -> Result<PointRuns, Error> {
@@ -202,6 +221,125 @@ mod tests {
     use super::*;
     use crate::gate::figures::tests::result_with;
     use crate::sweep::json::tests::two_by_two;
+
+    /// The four points of [`two_by_two`], all valid, on the shipped smoke scenario.
+    fn four_valid() -> Vec<Valid> {
+        let smoke = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/smoke.toml");
+        let base = crate::sweep::Base::load(&smoke).expect("smoke");
+        let flags = vec![
+            "traffic.rate=1/s,2/s".to_string(),
+            "gossipsub.mesh_n=4,8".to_string(),
+        ];
+        let grid = crate::sweep::Grid::parse(&flags, 1, 100).expect("grid");
+        crate::sweep::validate_all(&base, &grid).expect("valid")
+    }
+
+    fn one_run(p99: f64) -> PointRuns {
+        let r = result_with(30.0, 60.0, p99, 96.0, 1.0, 1.5);
+        PointRuns {
+            run_ids: vec![r.run_id.clone()],
+            trials: None,
+            results: vec![r],
+        }
+    }
+
+    #[tokio::test]
+    async fn a_failed_point_is_recorded_and_the_sweep_goes_on() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let stop = StopFlag::default();
+        let mut k = 0;
+        let sweep = drive(
+            two_by_two(),
+            &four_valid(),
+            &[],
+            dir.path(),
+            &stop,
+            async |s: &Scenario| {
+                k += 1;
+                assert_eq!(
+                    s.gossipsub.mesh_n,
+                    if k % 2 == 1 { 4 } else { 8 },
+                    "grid order"
+                );
+                if k == 2 {
+                    Err(Error::Infra("start container x: no space".into()))
+                } else {
+                    Ok(one_run(10.0 * k as f64))
+                }
+            },
+        )
+        .await
+        .expect("sweep");
+        let status: Vec<Status> = sweep.points.iter().map(|p| p.status).collect();
+        assert_eq!(
+            status,
+            [Status::Met, Status::Failed, Status::Met, Status::Met]
+        );
+        assert_eq!(
+            sweep.points[1].error.as_deref(),
+            Some("failed to start container x: no space")
+        );
+        assert_eq!(sweep.points[3].figures["p99"], Some(40.0));
+        assert_eq!(sweep.exit_code(), crate::error::EXIT_INFRA);
+        let written: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(dir.path().join("sweep.json")).expect("sweep.json"),
+        )
+        .expect("json");
+        assert_eq!(written["points"][3]["status"], "met");
+        assert!(dir.path().join("sweep.html").is_file());
+    }
+
+    #[tokio::test]
+    async fn an_interruption_starts_no_further_point() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let stop = StopFlag::default();
+        let mut started = 0;
+        // Ctrl-C between runs: the second point finishes, the third never starts.
+        let sweep = drive(
+            two_by_two(),
+            &four_valid(),
+            &[],
+            dir.path(),
+            &stop,
+            async |_: &Scenario| {
+                started += 1;
+                if started == 2 {
+                    stop.0.store(true, Ordering::SeqCst);
+                }
+                Ok(one_run(50.0))
+            },
+        )
+        .await
+        .expect("sweep");
+        assert_eq!(started, 2);
+        assert!(sweep.interrupted);
+        let status: Vec<Status> = sweep.points.iter().map(|p| p.status).collect();
+        assert_eq!(
+            status,
+            [Status::Met, Status::Met, Status::NotRun, Status::NotRun]
+        );
+        assert_eq!(sweep.exit_code(), crate::error::EXIT_INTERRUPTED);
+        // Ctrl-C during a run: the run fails as interrupted, and the sweep stops there.
+        let stop = StopFlag::default();
+        let mut started = 0;
+        let sweep = drive(
+            two_by_two(),
+            &four_valid(),
+            &[],
+            dir.path(),
+            &stop,
+            async |_: &Scenario| {
+                started += 1;
+                Err(Error::Interrupted)
+            },
+        )
+        .await
+        .expect("sweep");
+        assert_eq!(started, 1);
+        assert!(sweep.interrupted);
+        assert_eq!(sweep.points[0].status, Status::Failed);
+        assert_eq!(sweep.points[1].status, Status::NotRun);
+    }
 
     #[test]
     fn a_distorted_run_is_recorded_with_its_causes() {

@@ -28,6 +28,8 @@ pub const SWEEP_HTML: &str = "sweep.html";
 const PALETTE: [RGBColor; 7] = [C_BLUE, C_ORANGE, C_GREEN, C_RED, C_PURPLE, C_BROWN, C_GREY];
 /// Longest x tick label, characters.
 const TICK_CHARS: usize = 16;
+/// Most x tick labels a chart shows (every k-th value beyond).
+const MAX_TICKS: usize = 12;
 
 /// Writes `dir/sweep.html` and returns its path.
 pub fn write(sweep: &SweepResult, dir: &Path) -> Result<PathBuf, Error> {
@@ -164,6 +166,7 @@ pub(super) fn chart(sweep: &SweepResult, def: &FigureDef) -> Option<Svg> {
         })
         .collect();
     let n = ticks.len().max(1);
+    let every = n.div_ceil(MAX_TICKS);
     let (y0, y1) = y_range(&values, &def.unit);
     let mut key: Key = lines
         .iter()
@@ -185,7 +188,7 @@ pub(super) fn chart(sweep: &SweepResult, def: &FigureDef) -> Option<Svg> {
     Some(render(HALF, &key, |root: &Area<'_>| -> DrawResult {
         let x_label = |x: &f64| {
             let r = x.round();
-            if (x - r).abs() < 1e-6 && r >= 0.0 {
+            if (x - r).abs() < 1e-6 && r >= 0.0 && (r as usize) % every == 0 {
                 ticks.get(r as usize).cloned().unwrap_or_default()
             } else {
                 String::new()
@@ -477,6 +480,29 @@ mod tests {
         assert!(html.contains("Measured in no point: latency p50"));
         // The parameters' heading and two rows, the points' heading and four rows.
         assert_eq!(html.matches("<tr>").count(), 3 + 5);
+    }
+
+    #[test]
+    fn the_first_parameters_values_label_the_x_axis() {
+        for n in 1usize..=32 {
+            let values: Vec<String> = (0..n).map(|i| format!("{}/s", i + 1)).collect();
+            let flags = vec![format!("traffic.rate={}", values.join(","))];
+            let grid = crate::sweep::Grid::parse(&flags, 1, 100).expect("grid");
+            let mut s = SweepResult::new("s", Path::new("s.toml"), 1, &grid, &vec![1; n]);
+            for p in &mut s.points {
+                p.status = Status::Missed;
+                p.figures.insert("p50".into(), Some(5.0));
+            }
+            let def = s.figures[0].clone();
+            let svg = chart(&s, &def).expect("measured").expect("drawn");
+            let every = n.div_ceil(MAX_TICKS);
+            let shown: Vec<bool> = values
+                .iter()
+                .map(|v| svg.contains(&format!(">\n{v}\n<")))
+                .collect();
+            let want: Vec<bool> = (0..n).map(|i| i % every == 0).collect();
+            assert_eq!(shown, want, "{n} values");
+        }
     }
 
     #[test]
