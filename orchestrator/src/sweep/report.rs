@@ -188,7 +188,7 @@ pub(super) fn chart(sweep: &SweepResult, def: &FigureDef) -> Option<Svg> {
     Some(render(HALF, &key, |root: &Area<'_>| -> DrawResult {
         let x_label = |x: &f64| {
             let r = x.round();
-            if (x - r).abs() < 1e-6 && r >= 0.0 && (r as usize) % every == 0 {
+            if (x - r).abs() < 1e-6 && r >= 0.0 && (r as usize).is_multiple_of(every) {
                 ticks.get(r as usize).cloned().unwrap_or_default()
             } else {
                 String::new()
@@ -500,7 +500,7 @@ mod tests {
                 .iter()
                 .map(|v| svg.contains(&format!(">\n{v}\n<")))
                 .collect();
-            let want: Vec<bool> = (0..n).map(|i| i % every == 0).collect();
+            let want: Vec<bool> = (0..n).map(|i| i.is_multiple_of(every)).collect();
             assert_eq!(shown, want, "{n} values");
         }
     }
