@@ -295,7 +295,8 @@ async fn sweep_cmd(a: SweepArgs) -> Result<u8, Error> {
         }
     };
     if a.dry_run {
-        print!("{}", prepared.render());
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        print!("{}", prepared.render(cores));
         return Ok(EXIT_TARGETS_MET);
     }
     let out = a

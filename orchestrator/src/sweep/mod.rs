@@ -29,6 +29,7 @@ pub use grid::{Grid, GridError};
 pub use json::{Status, SweepResult};
 
 use crate::error::{EXIT_INVALID, Error};
+use crate::host::demand::Demand;
 use crate::scenario::slug;
 
 /// Most runs one sweep makes (points × trials).
@@ -103,8 +104,10 @@ impl Prepared {
             .collect()
     }
 
-    /// The grid as `--dry-run` prints it: a line a point with its seed and nodes.
-    pub fn render(&self) -> String {
+    /// The grid as `--dry-run` prints it: a line a point with its seed, nodes, and the CPU
+    /// it would likely ask of a host of `cores` cores (as `plan` estimates it), marked
+    /// when beyond the point's guard (the run would likely be distorted).
+    pub fn render(&self, cores: usize) -> String {
         let n = self.points.len();
         let mut o = format!(
             "sweep of {} ({}): {n} point{}, every one valid\n",
@@ -113,12 +116,24 @@ impl Prepared {
             if n == 1 { "" } else { "s" }
         );
         for (i, (v, label)) in self.points.iter().zip(self.labels()).enumerate() {
+            let s = &v.scenario;
+            let demand = Demand::estimate(s.node_count(), s.traffic.rate_per_sec, cores);
+            let busy = demand.busy_share();
+            let warn = if busy > s.guard.host_busy {
+                format!(
+                    ", above the guard's {:.0} %: likely distorted",
+                    s.guard.host_busy * 100.0
+                )
+            } else {
+                String::new()
+            };
             let _ = writeln!(
                 o,
-                "  {}/{n}: {label} (seed {}, {} nodes)",
+                "  {}/{n}: {label} (seed {}, {} nodes, cpu ~{:.0} % of {cores} cores{warn})",
                 i + 1,
-                v.scenario.seed,
-                v.scenario.node_count()
+                s.seed,
+                s.node_count(),
+                busy * 100.0,
             );
         }
         o
@@ -202,9 +217,17 @@ mod tests {
         ];
         let p = Prepared::new(&smoke, &flags, 1).expect("valid");
         assert_eq!(p.points.len(), 4);
-        let text = p.render();
+        let text = p.render(2);
         assert!(
-            text.contains("4/4: traffic.rate=6/s, gossipsub.mesh_n=6 (seed 1, 10 nodes)"),
+            text.contains("4/4: traffic.rate=6/s, gossipsub.mesh_n=6 (seed 1, 10 nodes, cpu ~"),
+            "{text}"
+        );
+        let flags = vec!["groups.0.count=10,400".to_string()];
+        let text = Prepared::new(&smoke, &flags, 1).expect("valid").render(2);
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(!lines[1].contains("likely distorted"), "{text}");
+        assert!(
+            lines[2].ends_with("above the guard's 85 %: likely distorted)"),
             "{text}"
         );
         let bad = vec!["traffic.rate=2/s,fast".to_string()];
