@@ -131,7 +131,7 @@ pub const SECTIONS: [&str; 2] = ["mesh_health", "graphs"];
 /// Where those sections are looked for: the result's top level and its `stats`.
 const SECTION_PARENTS: [&str; 2] = ["", "/stats"];
 /// Most figures found in those sections (the rest are left out).
-pub const MAX_FOUND: usize = 48;
+pub const MAX_FOUND: usize = 96;
 
 fn unready(r: &RunResult) -> Option<f64> {
     r.phases
@@ -170,7 +170,7 @@ pub fn read(r: &RunResult) -> Readings {
     for parent in SECTION_PARENTS {
         for section in SECTIONS {
             let pointer = format!("{parent}/{section}");
-            if let Some(v) = json.pointer(&pointer) {
+            if let Some(v) = json.pointer(&pointer).filter(|v| v.is_object()) {
                 let prefix = match parent.trim_start_matches('/') {
                     "" => section.to_string(),
                     p => format!("{}.{section}", p.replace('/', ".")),
@@ -281,8 +281,37 @@ mod tests {
         assert_eq!(v("meshed_after"), Some(7.5));
         assert_eq!(v("unready_nodes"), Some(1.0));
         assert_eq!(v("nodes_cores"), None);
+        // No mesh health or graphs measured (`null`): nothing found.
         assert_eq!(got.values.len(), TRACKED.len());
-        assert!(got.found.is_empty());
+        assert!(got.found.is_empty(), "{:?}", got.found);
+    }
+
+    #[test]
+    fn the_results_mesh_health_is_tracked() {
+        let mut r = result_with(30.0, 60.5, 81.25, 96.0, 0.999, 1.83);
+        r.stats.mesh_health = Some(crate::analysis::MeshHealth {
+            mesh_n_low: 4,
+            mesh_n: 8,
+            below_low_at_start: 1,
+            honest_nodes: 10,
+            size_median: Some(7.5),
+            size_min: Some(5),
+            below_low_share: Some(0.125),
+            scores: crate::analysis::ScoreHealth::default(),
+            mesh_push_share: None,
+            series: Vec::new(),
+        });
+        let got = read(&r);
+        let v = |k: &str| got.values.get(k).copied().flatten();
+        assert_eq!(v("stats.mesh_health.size_median"), Some(7.5));
+        assert_eq!(v("stats.mesh_health.below_low_share"), Some(0.125));
+        assert!(got.values.contains_key("stats.mesh_health.mesh_push_share"));
+        assert!(got.values.contains_key("stats.mesh_health.scores.samples"));
+        let share = got
+            .found
+            .iter()
+            .find(|d| d.key == "stats.mesh_health.below_low_share");
+        assert_eq!(share.map(|d| d.unit.as_str()), Some("ratio"));
     }
 
     #[test]

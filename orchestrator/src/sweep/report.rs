@@ -275,13 +275,31 @@ pub fn point_line(sweep: &SweepResult, p: &PointResult) -> String {
 /// The page.
 pub(super) fn page(sweep: &SweepResult) -> String {
     let count = |s: Status| sweep.points.iter().filter(|p| p.status == s).count();
-    let charts: Vec<(&FigureDef, Option<Svg>)> =
-        sweep.figures.iter().map(|d| (d, chart(sweep, d))).collect();
-    let unmeasured: Vec<&str> = charts
-        .iter()
-        .filter(|(_, c)| c.is_none())
-        .map(|(d, _)| d.label.as_str())
-        .collect();
+    let mut charts: Vec<(&FigureDef, Svg)> = Vec::new();
+    let (mut unmeasured, mut constant) = (Vec::new(), Vec::new());
+    for d in &sweep.figures {
+        let values: Vec<f64> = lines(sweep, &d.key)
+            .iter()
+            .flat_map(|l| l.points.iter().map(|p| p.1))
+            .collect();
+        match values.first() {
+            None => unmeasured.push(d.label.as_str()),
+            Some(&v) if values.len() > 1 && values.iter().all(|&w| w == v) => {
+                let unit = if d.unit.is_empty() { "" } else { " " };
+                constant.push(format!(
+                    "{} {}{unit}{}",
+                    d.label,
+                    value_text(Some(v), &d.unit),
+                    d.unit
+                ));
+            }
+            Some(_) => {
+                if let Some(svg) = chart(sweep, d) {
+                    charts.push((d, svg));
+                }
+            }
+        }
+    }
     let x = sweep.parameters.first().map_or("", |p| p.path.as_str());
     let markup = html! {
         (DOCTYPE)
@@ -323,9 +341,10 @@ pub(super) fn page(sweep: &SweepResult) -> String {
                     @if sweep.trials > 1 { " Each value is the median over the point's trials." }
                 }
                 div.grid {
-                    @for (d, c) in &charts {
-                        @if let Some(svg) = c { (figure(d, svg)) }
-                    }
+                    @for (d, svg) in &charts { (figure(d, svg)) }
+                }
+                @if !constant.is_empty() {
+                    p.sub { "The same at every point (not charted): " (constant.join("; ")) "." }
                 }
                 @if !unmeasured.is_empty() {
                     p.sub { "Measured in no point: " (unmeasured.join(", ")) "." }
@@ -478,6 +497,17 @@ mod tests {
             "the x axis and the table name the values"
         );
         assert!(html.contains("Measured in no point: latency p50"));
+        // A figure equal at every point is listed, not charted.
+        let mut s = filled();
+        for p in &mut s.points {
+            p.figures.insert("delivery".into(), Some(1.0));
+        }
+        let html = page(&s);
+        assert_eq!(html.matches("<svg").count(), 1, "p99 only");
+        assert!(
+            html.contains("The same at every point (not charted): delivery ratio 1.0000 ratio."),
+            "{html}"
+        );
         // The parameters' heading and two rows, the points' heading and four rows.
         assert_eq!(html.matches("<tr>").count(), 3 + 5);
     }
