@@ -95,7 +95,7 @@ pub fn apply(doc: &mut Table, path: &SetPath, value: Value) -> Result<(), String
         None => return set_in_table(doc, last, value),
         Some(Step::Key(k)) => {
             here.push_str(k);
-            let needs_table = !matches!(parents.get(1), Some(Step::Index(_)));
+            let needs_table = !matches!(parents.get(1).unwrap_or(last), Step::Index(_));
             if !doc.contains_key(k) && !needs_table {
                 return Err(format!("the scenario has no `{here}` array to index"));
             }
