@@ -16,6 +16,7 @@ use crate::pipeline;
 use crate::plan::{self, Subnet};
 use crate::result::Verdict;
 use crate::run::RunOptions;
+use crate::sweep;
 
 /// Turns a TOML scenario into a measured Docker testnet of meshnode containers.
 ///
@@ -52,6 +53,12 @@ pub enum Command {
     /// Write a scenario's testnet in another tool's format.
     #[command(subcommand)]
     Export(ExportCommand),
+    /// Run a scenario at every combination of swept values (`--set PATH=V1,V2,...`), each
+    /// point as `run` does, and write `sweep.json` and `sweep.html` (every tracked figure
+    /// against the first swept parameter). Exit 0 when every point ran, 5 when one was
+    /// distorted, 3 when one failed, 4 when interrupted, 2 when a value is invalid; missed
+    /// targets do not change it.
+    Sweep(SweepArgs),
     /// Re-render the HTML report of a finished run from its result.json (and the
     /// events.jsonl beside it), without rerunning.
     Report(ReportArgs),
@@ -64,11 +71,9 @@ pub struct ReportArgs {
     pub result: PathBuf,
 }
 
-/// Options of `run`.
+/// How each run is carried out: the options `run` and `sweep` share.
 #[derive(Debug, clap::Args)]
-pub struct RunArgs {
-    /// The scenario file.
-    pub scenario: PathBuf,
+pub struct RunFlags {
     /// Folder for `<run-id>/result.json`.
     #[arg(long, default_value = "reports")]
     pub reports: PathBuf,
@@ -82,6 +87,55 @@ pub struct RunArgs {
     /// reported).
     #[arg(long, default_value_t = 90, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub ready_timeout: u64,
+}
+
+impl RunFlags {
+    /// The run options these flags give.
+    pub fn options(&self) -> RunOptions {
+        RunOptions {
+            reports_dir: self.reports.clone(),
+            node_binary: self.node_binary.clone(),
+            shaper_binary: self.shaper_binary.clone(),
+            ready_timeout: Duration::from_secs(self.ready_timeout),
+        }
+    }
+}
+
+/// Options of `sweep`.
+#[derive(Debug, clap::Args)]
+pub struct SweepArgs {
+    /// The scenario file (valid on its own).
+    pub scenario: PathBuf,
+    /// A swept field and its values: `PATH=V1,V2,...`, e.g. `traffic.rate=1/s,2/s`,
+    /// `gossipsub.mesh_n=4,8`, `groups.0.count=10,20` (a digit segment indexes an array,
+    /// from 0). Values are TOML (`5`, `"x"`, `{ delay = "25ms" }`), else strings. Up to 8
+    /// flags of up to 32 values, at most 64 points; the first flag is the charts' x axis.
+    #[arg(long = "set", value_name = "PATH=V1,V2,...", required = true)]
+    pub set: Vec<String>,
+    /// Run each point N times (as `run --trials N`); figures are the medians. At most
+    /// 256 runs in all.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=gate::MAX_TRIALS as i64))]
+    pub trials: u16,
+    /// Folder for `sweep.json` and `sweep.html` (default
+    /// `<reports>/<scenario>-sweep-<id>`).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Print the grid and validate every point, without running anything.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// How each run is carried out.
+    #[command(flatten)]
+    pub run: RunFlags,
+}
+
+/// Options of `run`.
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// The scenario file.
+    pub scenario: PathBuf,
+    /// How the run is carried out.
+    #[command(flatten)]
+    pub run: RunFlags,
     /// Run the scenario N times in a row and write `<scenario>-trials-<id>/trials.json`
     /// with the median and a confidence interval per figure; targets are then checked on
     /// the medians.
@@ -182,6 +236,7 @@ pub async fn dispatch(cli: Cli) -> u8 {
         Command::Compare(a) => compare_cmd(a),
         Command::Export(ExportCommand::Compose(a)) => export_compose(a).await,
         Command::Report(a) => report(a),
+        Command::Sweep(a) => sweep_cmd(a).await,
     };
     match outcome {
         Ok(code) => code,
@@ -193,12 +248,7 @@ pub async fn dispatch(cli: Cli) -> u8 {
 }
 
 async fn run_cmd(a: RunArgs) -> Result<u8, Error> {
-    let opts = RunOptions {
-        reports_dir: a.reports,
-        node_binary: a.node_binary,
-        shaper_binary: a.shaper_binary,
-        ready_timeout: Duration::from_secs(a.ready_timeout),
-    };
+    let opts = a.run.options();
     let outcome = match a.trials {
         None => pipeline::run_once(&a.scenario, &opts).await.map(|result| {
             println!("{}", summary::render(&result));
@@ -233,6 +283,38 @@ async fn run_cmd(a: RunArgs) -> Result<u8, Error> {
             Err(e)
         }
     }
+}
+
+async fn sweep_cmd(a: SweepArgs) -> Result<u8, Error> {
+    let trials = usize::from(a.trials);
+    let prepared = match sweep::Prepared::new(&a.scenario, &a.set, trials) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: failed to {e}");
+            return Ok(e.exit_code());
+        }
+    };
+    if a.dry_run {
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        print!("{}", prepared.render(cores));
+        return Ok(EXIT_TARGETS_MET);
+    }
+    let out = a
+        .out
+        .unwrap_or_else(|| prepared.default_out(&a.run.reports));
+    let opts = sweep::Options {
+        run: a.run.options(),
+        trials,
+        out: out.clone(),
+    };
+    let result = prepared.run(&opts).await?;
+    print!("{}", sweep::table(&result));
+    println!(
+        "sweep: {} ({})",
+        out.join(sweep::json::SWEEP_FILE).display(),
+        out.join(sweep::report::SWEEP_HTML).display()
+    );
+    Ok(result.exit_code())
 }
 
 fn compare_cmd(a: CompareArgs) -> Result<u8, Error> {

@@ -14,6 +14,7 @@
 //! - [`output`]: the terminal summary, the HTML report, JUnit XML, the compose export;
 //! - [`pipeline`]: run, analyse, write: `orchestrator run SCENARIO` as one function;
 //! - [`gate`]: repeated trials, tracked figures and the baseline comparison;
+//! - [`sweep`]: a scenario at every combination of swept values, charted;
 //! - [`cli`]: the commands.
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
@@ -38,6 +39,8 @@ pub mod output;
 pub mod pipeline;
 
 pub mod gate;
+
+pub mod sweep;
 
 pub mod cli;
 

@@ -11,13 +11,19 @@ use crate::output::trials::trial_line;
 use crate::plan;
 use crate::result::RunResult;
 use crate::run::{self, RunOptions};
+use crate::scenario::Scenario;
 
 /// Runs the scenario at `path` once: every container is gone when this returns (see
 /// [`run::run`]); the result, its events and its report are in
 /// `opts.reports_dir/<run-id>/`.
 pub async fn run_once(path: &Path, opts: &RunOptions) -> Result<RunResult, Error> {
-    let scenario = plan::load(path)?;
-    let outcome = run::run(&scenario, opts).await?;
+    run_scenario(&plan::load(path)?, opts).await
+}
+
+/// [`run_once`] of a scenario already loaded and validated (`orchestrator sweep` makes
+/// one a point).
+pub async fn run_scenario(scenario: &Scenario, opts: &RunOptions) -> Result<RunResult, Error> {
+    let outcome = run::run(scenario, opts).await?;
     let stats = analysis::compute(&outcome.records, &outcome.plan, Some(outcome.window));
     let mut result = RunResult::new(
         &outcome.run_id,
@@ -52,14 +58,31 @@ pub async fn run_trials(
     opts: &RunOptions,
     n: usize,
 ) -> Result<(TrialsResult, PathBuf), Error> {
+    let scenario = plan::load(path)?;
+    let (summary, written, _) = run_trials_of(&scenario, opts, n, &|| false).await?;
+    Ok((summary, written))
+}
+
+/// [`run_trials`] of a scenario already loaded, also returning each trial's result;
+/// `stop` is asked before each trial after the first, and a yes ends the trials as
+/// interrupted ([`Error::Interrupted`]).
+pub async fn run_trials_of(
+    scenario: &Scenario,
+    opts: &RunOptions,
+    n: usize,
+    stop: &dyn Fn() -> bool,
+) -> Result<(TrialsResult, PathBuf, Vec<RunResult>), Error> {
     let mut results = Vec::with_capacity(n);
     for k in 1..=n {
+        if k > 1 && stop() {
+            return Err(Error::Interrupted);
+        }
         eprintln!("==> trial {k}/{n}");
-        let r = run_once(path, opts).await?;
+        let r = run_scenario(scenario, opts).await?;
         eprintln!("{}", trial_line(k, n, &r));
         results.push(r);
     }
     let summary = summarise(&results)?;
     let written = summary.write_json(&opts.reports_dir)?;
-    Ok((summary, written))
+    Ok((summary, written, results))
 }

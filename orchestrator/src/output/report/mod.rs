@@ -25,6 +25,16 @@ use crate::error::Error;
 use crate::fsio;
 use crate::result::RunResult;
 
+/// What the sweep's page (`crate::sweep`) shares with this one: the chart frame, axes,
+/// key and colours, and the page's style sheet and table sorting.
+pub(crate) mod shared {
+    pub(crate) use super::charts::{
+        Area, C_BLUE, C_BROWN, C_GREEN, C_GREY, C_ORANGE, C_PURPLE, C_RED, DrawResult, HALF, Key,
+        Svg, Swatch, axes, frame, nice, render,
+    };
+    pub(crate) use super::html::{SORT_SCRIPT, STYLE};
+}
+
 /// The report's file name inside a run's folder.
 pub const REPORT_FILE: &str = "report.html";
 

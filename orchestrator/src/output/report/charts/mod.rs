@@ -37,7 +37,7 @@ pub(super) use spread::{coverage, timeline};
 use crate::result::TargetCheck;
 
 /// Width of a chart in the two-column grid, px.
-pub(super) const HALF: u32 = 580;
+pub(crate) const HALF: u32 = 580;
 /// Width of a full-width chart, px.
 pub(super) const FULL: u32 = 1180;
 /// Height of the plot (title, axes and data), px; the key goes below it.
@@ -46,25 +46,25 @@ const HEIGHT: u32 = 360;
 const KEY_ROW: u32 = 24;
 
 /// An SVG document, or why the chart could not be drawn.
-pub(super) type Svg = Result<String, String>;
+pub(crate) type Svg = Result<String, String>;
 
-type DrawResult = Result<(), Box<dyn std::error::Error>>;
-type Area<'a> = DrawingArea<SVGBackend<'a>, Shift>;
+pub(crate) type DrawResult = Result<(), Box<dyn std::error::Error>>;
+pub(crate) type Area<'a> = DrawingArea<SVGBackend<'a>, Shift>;
 
 const FONT: &str = "sans-serif";
-const C_BLUE: RGBColor = RGBColor(31, 119, 180);
-const C_ORANGE: RGBColor = RGBColor(230, 115, 0);
-const C_GREEN: RGBColor = RGBColor(44, 160, 44);
-const C_RED: RGBColor = RGBColor(214, 39, 40);
-const C_PURPLE: RGBColor = RGBColor(148, 103, 189);
-const C_BROWN: RGBColor = RGBColor(120, 60, 0);
-const C_GREY: RGBColor = RGBColor(110, 110, 110);
+pub(crate) const C_BLUE: RGBColor = RGBColor(31, 119, 180);
+pub(crate) const C_ORANGE: RGBColor = RGBColor(230, 115, 0);
+pub(crate) const C_GREEN: RGBColor = RGBColor(44, 160, 44);
+pub(crate) const C_RED: RGBColor = RGBColor(214, 39, 40);
+pub(crate) const C_PURPLE: RGBColor = RGBColor(148, 103, 189);
+pub(crate) const C_BROWN: RGBColor = RGBColor(120, 60, 0);
+pub(crate) const C_GREY: RGBColor = RGBColor(110, 110, 110);
 const C_GRID: RGBColor = RGBColor(235, 235, 235);
 const C_TEXT: RGBColor = RGBColor(40, 44, 52);
 
 /// How a series looks in the key.
 #[derive(Debug, Clone, Copy)]
-enum Swatch {
+pub(crate) enum Swatch {
     /// A solid line.
     Line(RGBColor),
     /// A dashed line.
@@ -73,10 +73,12 @@ enum Swatch {
     Dot(RGBAColor),
     /// A filled box.
     Bar(RGBAColor),
+    /// A hollow ring (the sweep's distorted points).
+    Ring(RGBColor),
 }
 
 /// The key: one entry per series, drawn below the plot so it never covers data.
-type Key = Vec<(String, Swatch)>;
+pub(crate) type Key = Vec<(String, Swatch)>;
 
 /// Columns the key needs so that its longest label fits (at most 3, or 2 when narrow).
 fn key_columns(width: u32, key: &[(String, Swatch)]) -> u32 {
@@ -130,6 +132,7 @@ fn draw_key(area: &Area<'_>, width: u32, key: &[(String, Swatch)]) -> DrawResult
             Swatch::Bar(c) => {
                 area.draw(&Rectangle::new([(x, y - 6), (x + 26, y + 6)], c.filled()))?
             }
+            Swatch::Ring(c) => area.draw(&Circle::new((x + 13, y), 5, c.stroke_width(2)))?,
         }
         area.draw(&Text::new(label.as_str(), (x + 36, y), style.clone()))?;
     }
@@ -137,7 +140,7 @@ fn draw_key(area: &Area<'_>, width: u32, key: &[(String, Swatch)]) -> DrawResult
 }
 
 /// Draws a chart `width` px wide: `draw` fills the plot and the key is laid out below.
-fn render<F>(width: u32, key: &[(String, Swatch)], draw: F) -> Svg
+pub(crate) fn render<F>(width: u32, key: &[(String, Swatch)], draw: F) -> Svg
 where
     F: FnOnce(&Area<'_>) -> DrawResult,
 {
@@ -155,7 +158,10 @@ where
 }
 
 /// A chart frame with the report's fonts and margins.
-fn frame<'a, 'b, 'c>(root: &'a Area<'c>, title: &str) -> ChartBuilder<'a, 'b, SVGBackend<'c>> {
+pub(crate) fn frame<'a, 'b, 'c>(
+    root: &'a Area<'c>,
+    title: &str,
+) -> ChartBuilder<'a, 'b, SVGBackend<'c>> {
     let mut b = ChartBuilder::on(root);
     b.caption(title, (FONT, 21))
         .margin(14)
@@ -167,7 +173,7 @@ fn frame<'a, 'b, 'c>(root: &'a Area<'c>, title: &str) -> ChartBuilder<'a, 'b, SV
 
 /// A chart's grid and axes in the report's style (light grid, tick and description fonts)
 /// with the axes' descriptions; the caller adds the tick formats and draws.
-fn axes<'a, 'b, 'c>(
+pub(crate) fn axes<'a, 'b, 'c>(
     chart: &'b mut ChartContext<'a, SVGBackend<'c>, Cartesian2d<RangedCoordf64, RangedCoordf64>>,
     x_desc: impl Into<String>,
     y_desc: impl Into<String>,
@@ -204,7 +210,7 @@ pub(super) fn ms_text(ms: f64) -> String {
 }
 
 /// A round upper bound at or above `v` (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6 or 8 × 10^k).
-fn nice(v: f64) -> f64 {
+pub(crate) fn nice(v: f64) -> f64 {
     if !(v.is_finite() && v > 0.0) {
         return 1.0;
     }

@@ -27,6 +27,9 @@ mod summary;
 mod tables;
 mod text;
 
+/// The page's look, shared with the sweep's page.
+pub(crate) use style::{SORT_SCRIPT, STYLE};
+
 use maud::{DOCTYPE, PreEscaped, html};
 
 use super::meta::{Provenance, utc};

@@ -2,7 +2,7 @@
 //! heading: both go into the page as they are (no external files).
 
 /// The style sheet.
-pub(super) const STYLE: &str = r#"
+pub(crate) const STYLE: &str = r#"
 *{box-sizing:border-box}
 body{margin:0;background:#f4f5f7;color:#1d2330;font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif}
 main{max-width:1240px;margin:0 auto;padding:20px 20px 40px}
@@ -40,7 +40,7 @@ footer{color:#8a909c;font-size:12px;margin-top:30px}
 "#;
 
 /// Sorts a `table.sortable` by the clicked heading, by each cell's `data-v` value.
-pub(super) const SORT_SCRIPT: &str = r#"
+pub(crate) const SORT_SCRIPT: &str = r#"
 document.querySelectorAll('table.sortable th').forEach(function (th) {
   th.addEventListener('click', function () {
     var body = th.closest('table').tBodies[0], i = th.cellIndex;
