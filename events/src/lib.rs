@@ -152,7 +152,7 @@ pub struct PeerScore {
 /// emitting node reconstructs them from the deliveries it saw. The P3 counter counts only
 /// the first copies this peer delivered (the node does not see duplicates), so it is a
 /// lower bound of libp2p's, and `p3` an upper bound of the penalty's size. What the total
-/// holds beyond `p1 + p2 + p3` is P3b, P4, P6, P7 and that difference.
+/// holds beyond `p1 + p2 + p3 + p3b` is P4, P6, P7 and that difference.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ScoreParts {
     /// Whether the peer is in this node's mesh for the topic.
@@ -163,6 +163,9 @@ pub struct ScoreParts {
     pub p2: f64,
     /// P3, the mesh message delivery deficit (≤ 0; 0 before activation).
     pub p3: f64,
+    /// P3b, the deficits the peer carried out of this node's mesh (≤ 0).
+    #[serde(default)]
+    pub p3b: f64,
     /// The reconstructed P3 counter (decayed deliveries while in the mesh).
     pub mesh_deliveries: f64,
 }

@@ -1,10 +1,11 @@
 //! Reconstructs the topic parts of each peer's gossipsub score (P1 time in mesh, P2 first
-//! deliveries, P3 mesh delivery deficit) from what this node sees, because libp2p reports
-//! only the total. The counters follow libp2p-gossipsub 0.50's `peer_score` rules: a
+//! deliveries, P3 mesh delivery deficit, P3b the deficit a peer carried out of the mesh)
+//! from what this node sees, because libp2p reports only the total. The counters follow libp2p-gossipsub 0.50's `peer_score` rules: a
 //! delivery adds one to P2 and, while the peer is in the mesh, to P3 (each capped); every
 //! decay interval multiplies them by their decay and zeroes what falls below
 //! `decay_to_zero`; P3 applies after the activation time in the mesh, as the squared
-//! deficit below the threshold. Only first copies are seen here (libp2p also counts a
+//! deficit below the threshold; a peer leaving the mesh with an active deficit adds its
+//! square to the P3b counter, which decays with its own decay. Only first copies are seen here (libp2p also counts a
 //! duplicate arriving within the P3 window), so the P3 counter is a lower bound.
 
 use std::collections::HashMap;
@@ -22,6 +23,8 @@ struct Counters {
     mesh_since: Option<Instant>,
     first: f64,
     mesh: f64,
+    /// P3b: squared deficits carried out of the mesh.
+    failure: f64,
     /// The last decay boundary applied.
     decayed_at: Instant,
 }
@@ -49,6 +52,7 @@ impl ScoreLedger {
             mesh_since: None,
             first: 0.0,
             mesh: 0.0,
+            failure: 0.0,
             decayed_at: now,
         });
         let steps =
@@ -58,22 +62,37 @@ impl ScoreLedger {
             let zero = self.s.decay_to_zero;
             c.first = decayed(c.first, self.s.first_message_deliveries_decay, n, zero);
             c.mesh = decayed(c.mesh, self.s.mesh_message_deliveries_decay, n, zero);
+            c.failure = decayed(c.failure, self.s.mesh_failure_penalty_decay, n, zero);
             c.decayed_at += self.interval * u32::try_from(steps).unwrap_or(u32::MAX);
         }
         c
     }
 
-    /// The node's mesh is now `mesh`: peers joining start their time in mesh, peers leaving
-    /// stop it.
+    /// The node's mesh is now `mesh`: peers joining start their time in mesh; peers leaving
+    /// stop it, and carry an active deficit into P3b.
     pub fn on_mesh(&mut self, mesh: &[PeerId], now: Instant) {
         for peer in mesh {
             let c = self.counters(*peer, now);
             c.mesh_since.get_or_insert(now);
         }
-        for (peer, c) in self.peers.iter_mut() {
-            if !mesh.contains(peer) {
-                c.mesh_since = None;
+        let leaving: Vec<PeerId> = self
+            .peers
+            .iter()
+            .filter(|(p, c)| c.mesh_since.is_some() && !mesh.contains(p))
+            .map(|(p, _)| *p)
+            .collect();
+        let activation = Duration::from_millis(self.s.mesh_message_deliveries_activation_ms);
+        let threshold = self.s.mesh_message_deliveries_threshold;
+        for peer in leaving {
+            let c = self.counters(peer, now);
+            let active = c
+                .mesh_since
+                .is_some_and(|t| now.saturating_duration_since(t) >= activation);
+            if active && c.mesh < threshold {
+                let deficit = threshold - c.mesh;
+                c.failure += deficit * deficit;
             }
+            c.mesh_since = None;
         }
     }
 
@@ -115,12 +134,14 @@ impl ScoreLedger {
         } else {
             0.0
         };
+        let p3b = c.failure * s.mesh_failure_penalty_weight;
         let w = s.topic_weight;
         Some(ScoreParts {
             in_mesh: c.mesh_since.is_some(),
             p1: p1 * w,
             p2: p2 * w,
             p3: p3 * w,
+            p3b: p3b * w,
             mesh_deliveries: c.mesh,
         })
     }
@@ -190,7 +211,31 @@ mod tests {
         let parts = l.parts(p, t0 + Duration::from_secs(21)).expect("seen");
         assert!(!parts.in_mesh);
         assert_eq!((parts.p1, parts.p3), (0.0, 0.0));
+        // It left with no mesh delivery after 20 s: P3b = -(10²), decayed once by 0.95.
+        assert!((parts.p3b + 100.0 * 0.95).abs() < 1e-9, "{parts:?}");
         assert!(l.parts(peer(), t0).is_none());
+    }
+
+    #[test]
+    fn a_peer_leaving_before_activation_or_without_deficit_carries_no_p3b() {
+        let s = GossipsubSettings::default();
+        let mut l = ScoreLedger::new(&s);
+        let (early, full) = (peer(), peer());
+        let t0 = Instant::now();
+        l.on_mesh(&[early, full], t0);
+        for _ in 0..20 {
+            l.on_delivery(full, t0);
+        }
+        l.on_mesh(&[full], t0 + Duration::from_secs(5));
+        l.on_mesh(&[], t0 + Duration::from_secs(12));
+        let at = t0 + Duration::from_secs(12);
+        assert_eq!(
+            l.parts(early, at).expect("seen").p3b,
+            0.0,
+            "before activation"
+        );
+        // 20 × 0.97^12 = 13.8 ≥ 10 when it left.
+        assert_eq!(l.parts(full, at).expect("seen").p3b, 0.0, "no deficit");
     }
 
     #[test]

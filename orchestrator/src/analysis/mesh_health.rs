@@ -8,9 +8,10 @@
 //!   the window opened.
 //! - **Scores**: every score an honest node gave an honest peer in its snapshots inside the
 //!   window: the share below 0 and below the gossip threshold; for the negative ones, what
-//!   the node's reconstructed parts say (P3 deficit alone explains it, or something else:
-//!   P3b, P4, P6, P7), with the mean of each part; and the share of honest links on which
-//!   the peer speaks gossipsub 1.2 or later (IDONTWANT).
+//!   the node's reconstructed parts say (the mesh delivery deficit, P3 in the mesh or P3b
+//!   carried out of it, alone explains it, or something else: P4, P6, P7), with the mean
+//!   of each part; and the share of honest links on which the peer speaks gossipsub 1.2 or
+//!   later (IDONTWANT).
 //! - **Over time**: the same per second, for the report's chart.
 
 use std::collections::HashMap;
@@ -53,8 +54,49 @@ pub struct MeshHealth {
     /// Share of timed or counted deliveries that came by a direct push (from the origin or
     /// along a mesh link) rather than on request (IHAVE/IWANT) or by fanout; from the hops.
     pub mesh_push_share: Option<f64>,
+    /// What the topic's rate lets P3 reach (see [`P3Fill`]); `None` with P3 off.
+    #[serde(default)]
+    pub p3_fill: Option<P3Fill>,
     /// Per second of the window.
     pub series: Vec<HealthPoint>,
+}
+
+/// The P3 counter a mesh peer reaches at the topic's rate, against the threshold: a peer
+/// that delivers an even share (1/mesh_n) of the messages first accumulates
+/// `rate × decay_interval / (mesh_n × (1 − decay))` in steady state. Below the threshold,
+/// honest mesh peers are penalised by the squared deficit and pruned; the lab's rule of
+/// thumb is a threshold of at most half that counter.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct P3Fill {
+    /// The scenario's topic rate, messages per second.
+    pub rate_per_sec: f64,
+    /// The steady counter of a mesh peer with an even share of first deliveries.
+    pub even_share_counter: f64,
+    /// `mesh_message_deliveries_threshold`.
+    pub threshold: f64,
+}
+
+impl P3Fill {
+    /// The fill for `rate` messages a second under the settings `g`; `None` with P3 off.
+    pub fn new(rate: f64, g: &lab_config::GossipsubSettings) -> Option<P3Fill> {
+        if g.mesh_message_deliveries_weight == 0.0 || g.mesh_n == 0 {
+            return None;
+        }
+        let per_interval = rate * g.decay_interval_ms as f64 / 1000.0;
+        Some(P3Fill {
+            rate_per_sec: rate,
+            even_share_counter: per_interval
+                / (g.mesh_n as f64 * (1.0 - g.mesh_message_deliveries_decay)),
+            threshold: g.mesh_message_deliveries_threshold,
+        })
+    }
+
+    /// The threshold the rule of thumb gives (half the even-share counter), never above
+    /// the one set.
+    pub fn suggested_threshold(&self) -> f64 {
+        (self.even_share_counter / 2.0).min(self.threshold)
+    }
 }
 
 /// Scores honest nodes gave honest peers in the window.
@@ -67,9 +109,9 @@ pub struct ScoreHealth {
     pub negative_share: Option<f64>,
     /// Share below the gossip threshold (no gossip exchanged).
     pub below_gossip_share: Option<f64>,
-    /// Negative samples whose P3 deficit alone accounts for the score.
-    pub negative_p3: u64,
-    /// Negative samples with another cause (P3b, P4, P6, P7).
+    /// Negative samples whose mesh delivery deficit (P3 + P3b) alone accounts for the score.
+    pub negative_deficit: u64,
+    /// Negative samples with another cause (P4, P6, P7).
     pub negative_other: u64,
     /// Negative samples without reconstructed parts (older nodes).
     pub negative_unknown: u64,
@@ -89,7 +131,9 @@ pub struct MeanParts {
     pub p2: f64,
     /// Mesh delivery deficit.
     pub p3: f64,
-    /// The total minus P1–P3: P3b, P4, P6, P7.
+    /// Deficits carried out of the mesh.
+    pub p3b: f64,
+    /// The total minus P1–P3b: P4, P6, P7.
     pub rest: f64,
     /// The reconstructed P3 counter.
     pub mesh_deliveries: f64,
@@ -181,6 +225,7 @@ pub(super) fn mesh_health(
         below_low_share: mean(&shares),
         scores,
         mesh_push_share,
+        p3_fill: P3Fill::new(plan.traffic.rate_per_sec, g),
         series,
     })
 }
@@ -233,7 +278,7 @@ fn scores(
 ) -> (ScoreHealth, HashMap<u64, (u64, u64)>) {
     let mut h = ScoreHealth::default();
     let (mut below_gossip, mut negative, mut protocol_known, mut idontwant) = (0u64, 0, 0, 0);
-    let mut parts_sum = [0.0f64; 5];
+    let mut parts_sum = [0.0f64; 6];
     let mut parts_n = 0u64;
     let mut by_second: HashMap<u64, (u64, u64)> = HashMap::new();
     for r in records {
@@ -272,16 +317,17 @@ fn scores(
             match &s.parts {
                 None => h.negative_unknown += 1,
                 Some(p) => {
-                    if p.p3 < 0.0 && p.p3 <= s.score {
-                        h.negative_p3 += 1;
+                    let deficit = p.p3 + p.p3b;
+                    if deficit < 0.0 && deficit <= s.score {
+                        h.negative_deficit += 1;
                     } else {
                         h.negative_other += 1;
                     }
-                    let rest = s.score - (p.p1 + p.p2 + p.p3);
+                    let rest = s.score - (p.p1 + p.p2 + deficit);
                     for (sum, v) in
                         parts_sum
                             .iter_mut()
-                            .zip([p.p1, p.p2, p.p3, rest, p.mesh_deliveries])
+                            .zip([p.p1, p.p2, p.p3, p.p3b, rest, p.mesh_deliveries])
                     {
                         *sum += v;
                     }
@@ -300,8 +346,9 @@ fn scores(
             p1: m(0),
             p2: m(1),
             p3: m(2),
-            rest: m(3),
-            mesh_deliveries: m(4),
+            p3b: m(3),
+            rest: m(4),
+            mesh_deliveries: m(5),
         }
     });
     (h, by_second)
@@ -350,6 +397,7 @@ mod tests {
                 p1,
                 p2,
                 p3,
+                p3b: 0.0,
                 mesh_deliveries: 4.0,
             }),
         }
@@ -430,7 +478,7 @@ mod tests {
         assert_eq!(s.negative_share, Some(2.0 / 3.0));
         assert_eq!(s.below_gossip_share, Some(1.0 / 3.0));
         assert_eq!(
-            (s.negative_p3, s.negative_other, s.negative_unknown),
+            (s.negative_deficit, s.negative_other, s.negative_unknown),
             (1, 1, 0)
         );
         assert_eq!(s.idontwant_share, Some(2.0 / 3.0));
@@ -441,6 +489,25 @@ mod tests {
         assert_eq!(h.series[0].negative_share, Some(0.5));
         assert_eq!(h.series[1].negative_share, Some(1.0));
         assert_eq!(h.series[2].negative_share, None);
+    }
+
+    #[test]
+    fn the_p3_fill_follows_the_rate() {
+        let g = lab_config::GossipsubSettings::default();
+        // 1 msg/s, decay 0.97 per second, mesh_n 6: 1 / (6 × 0.03) = 5.56.
+        let f = P3Fill::new(1.0, &g).expect("P3 on");
+        assert!((f.even_share_counter - 1.0 / 0.18).abs() < 1e-9);
+        assert!((f.suggested_threshold() - 1.0 / 0.36).abs() < 1e-9);
+        // At 5 msg/s the counter (27.8) is far above 10: the spec's threshold stays.
+        assert_eq!(
+            P3Fill::new(5.0, &g).expect("on").suggested_threshold(),
+            10.0
+        );
+        let off = lab_config::GossipsubSettings {
+            mesh_message_deliveries_weight: 0.0,
+            ..g
+        };
+        assert_eq!(P3Fill::new(1.0, &off), None);
     }
 
     #[test]

@@ -53,7 +53,7 @@ pub use self::hops::MessageHops;
 use self::index::Index;
 pub use self::latency::{COVERAGE_LEVELS, CoverageLevel, LatencySummary};
 pub use self::median::median;
-pub use self::mesh_health::{HealthPoint, MeanParts, MeshHealth, ScoreHealth};
+pub use self::mesh_health::{HealthPoint, MeanParts, MeshHealth, P3Fill, ScoreHealth};
 pub use self::nodes::{GroupStats, NodeStats};
 use self::rejections::Rejections;
 use crate::plan::Plan;

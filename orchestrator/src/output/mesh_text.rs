@@ -36,16 +36,16 @@ pub(crate) fn scores_line(m: &MeshHealth) -> String {
         pct(s.below_gossip_share),
         s.samples
     );
-    let negative = s.negative_p3 + s.negative_other + s.negative_unknown;
+    let negative = s.negative_deficit + s.negative_other + s.negative_unknown;
     if negative > 0 {
         t.push_str(&format!(
-            "; of the negative, {} from the P3 deficit alone",
-            pct(Some(s.negative_p3 as f64 / negative as f64))
+            "; of the negative, {} from the mesh delivery deficit alone",
+            pct(Some(s.negative_deficit as f64 / negative as f64))
         ));
         if let Some(p) = &s.negative_parts {
             t.push_str(&format!(
-                " (mean P3 {:.1} with a delivery counter of {:.1}, rest {:.1})",
-                p.p3, p.mesh_deliveries, p.rest
+                " (mean P3 {:.1} in the mesh with a delivery counter of {:.1}, P3b {:.1} carried out of it, rest {:.1})",
+                p.p3, p.mesh_deliveries, p.p3b, p.rest
             ));
         }
     }
@@ -53,6 +53,23 @@ pub(crate) fn scores_line(m: &MeshHealth) -> String {
         t.push_str(&format!("; IDONTWANT on {} of links", pct(Some(i))));
     }
     t
+}
+
+/// What the topic's rate lets P3 reach against its threshold, with the lab's suggestion
+/// when the threshold is above it.
+pub(crate) fn p3_line(m: &MeshHealth) -> Option<String> {
+    let f = m.p3_fill.as_ref()?;
+    let mut t = format!(
+        "at {} msg/s a mesh peer delivering 1/{} of the messages first reaches a counter of {:.1}; threshold {}",
+        f.rate_per_sec, m.mesh_n, f.even_share_counter, f.threshold
+    );
+    if f.suggested_threshold() < f.threshold {
+        t.push_str(&format!(
+            " (above half of it: honest mesh peers risk the deficit; suggested at most {:.1})",
+            f.suggested_threshold()
+        ));
+    }
+    Some(t)
 }
 
 /// A warning when honest nodes were below `mesh_n_low` as the window opened.

@@ -189,6 +189,9 @@ fn mesh(o: &mut String, s: &Stats) {
     };
     let _ = writeln!(o, "mesh           {}", mesh_text::mesh_line(m));
     let _ = writeln!(o, "scores         {}", mesh_text::scores_line(m));
+    if let Some(p3) = mesh_text::p3_line(m) {
+        let _ = writeln!(o, "p3             {p3}");
+    }
     if let Some(w) = mesh_text::start_warning(m) {
         let _ = writeln!(o, "warning        {w}");
     }
@@ -353,19 +356,21 @@ mod tests {
                 samples: 10,
                 negative_share: Some(0.3),
                 below_gossip_share: Some(0.0),
-                negative_p3: 2,
+                negative_deficit: 2,
                 negative_other: 1,
                 negative_unknown: 0,
                 negative_parts: Some(MeanParts {
                     p1: 0.5,
                     p2: 1.0,
                     p3: -20.0,
+                    p3b: -4.0,
                     rest: -1.0,
                     mesh_deliveries: 5.5,
                 }),
                 idontwant_share: Some(1.0),
             },
             mesh_push_share: Some(0.8),
+            p3_fill: crate::analysis::P3Fill::new(1.0, &Default::default()),
             series: Vec::new(),
         });
         let r = RunResult::new("run-8", &test_plan(), stats, "userspace", 1, 2);
@@ -389,11 +394,18 @@ mod tests {
         let scores = line("scores ");
         assert!(scores.contains("30.0 % below 0"), "{scores}");
         assert!(
-            scores.contains("66.7 % from the P3 deficit alone"),
+            scores.contains("66.7 % from the mesh delivery deficit alone"),
             "{scores}"
         );
+        assert!(scores.contains("P3b -4.0"), "{scores}");
         assert!(scores.contains("counter of 5.5"), "{scores}");
         assert!(scores.contains("IDONTWANT on 100.0 % of links"), "{scores}");
+        let p3 = line("p3 ");
+        assert!(
+            p3.contains("reaches a counter of 5.6; threshold 10"),
+            "{p3}"
+        );
+        assert!(p3.contains("suggested at most 2.8"), "{p3}");
         assert!(
             line("warning ").contains("3 of 100 honest nodes were below mesh_n_low 4"),
             "{text}"

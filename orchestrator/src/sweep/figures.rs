@@ -299,6 +299,7 @@ mod tests {
             below_low_share: Some(0.125),
             scores: crate::analysis::ScoreHealth::default(),
             mesh_push_share: None,
+            p3_fill: None,
             series: Vec::new(),
         });
         let got = read(&r);

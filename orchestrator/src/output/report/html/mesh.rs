@@ -16,6 +16,7 @@ pub(super) fn mesh(r: &RunResult) -> Markup {
         h2 { "Mesh health" }
         p { "Mesh: " (mesh_text::mesh_line(m)) "." }
         p { "Scores: " (mesh_text::scores_line(m)) "." }
+        @if let Some(p3) = mesh_text::p3_line(m) { p { "P3: " (p3) "." } }
         @if let Some(w) = mesh_text::start_warning(m) { p.warn { (w) "." } }
         (figure(
             &charts::mesh_health(m),
