@@ -2,12 +2,12 @@
 //! in a [`DelayQueue`] and accepted when their release time comes.
 //!
 //! The loop that serves delay lines is [`crate::SharedLoop`]. A packet's release time
-//! counts from when the kernel received it (`NFQA_TIMESTAMP`; the time it was read only
-//! if the kernel sent no stamp), so a line that holds packets need not be read as packets
-//! come: it is read on the loop's release wake-ups, and at the latest every
-//! [`DelayLine::read_interval`], which is short enough that no packet read then is
-//! already due. Only a line holding nothing wakes the loop for arrivals. Each read drains
-//! the socket, and each release wake-up accepts every packet due in one `send` of many
+//! counts from when the kernel received it (`NFQA_TIMESTAMP`), so a line that holds
+//! packets need not be read as they come: it is read every half of its shortest delay (at
+//! most [`MAX_READ_INTERVAL`]), on whichever wake-up comes then, and nothing read then is
+//! due yet. Only a line holding nothing, or one whose packets come without stamps (they
+//! count from when they are read), is read on arrival. Each read drains the socket
+//! (`recvmmsg`), and each wake-up accepts every due packet of a line in one `send` of many
 //! verdicts. A full queue drops in the kernel (fail-open is never set).
 
 use std::io;
@@ -23,6 +23,7 @@ use nix::sys::socket::{
 };
 use nix::sys::time::TimeSpec;
 
+use crate::datagrams::Datagrams;
 use crate::error::ShaperError;
 use crate::netlink::{Config, Packet, Reply, VERDICT_LEN, put_accept, put_config, replies};
 use crate::scheduler::{DelayQueue, JitterSampler};
@@ -34,6 +35,11 @@ const RECEIVE_BATCH: usize = 1024;
 const VERDICT_BATCH: usize = 1024;
 /// Receive buffer of one datagram: a metadata-only packet message is ~100 bytes.
 const RECV_BUF: usize = 8192;
+/// Packet messages read in one `recvmmsg`.
+const RECV_SLOTS: usize = 64;
+/// Room for one packet message in a `recvmmsg` (metadata only, no optional attributes
+/// asked for: a few hundred bytes at most).
+const RECV_SLOT: usize = 2048;
 /// Socket receive buffer per packet the queue may hold (a metadata-only message's skb
 /// truesize is under 1 KiB), so that the queue length, not the socket, bounds the backlog.
 const RCVBUF_PER_PACKET: usize = 1024;
@@ -62,6 +68,7 @@ pub struct QueueSocket {
     fd: OwnedFd,
     number: u16,
     buf: Vec<u8>,
+    datagrams: Datagrams,
     verdicts: Vec<u8>,
 }
 
@@ -102,6 +109,7 @@ impl QueueSocket {
             fd,
             number,
             buf: vec![0; RECV_BUF],
+            datagrams: Datagrams::new(RECV_SLOTS, RECV_SLOT),
             verdicts: Vec::with_capacity(VERDICT_BATCH * VERDICT_LEN),
         };
         socket.configure(Config::Bind, "bind")?;
@@ -151,12 +159,12 @@ impl QueueSocket {
         }
     }
 
-    /// Takes up to `max` waiting packets without blocking, handing each to `take`;
-    /// returns how many were taken.
+    /// Takes up to `max` waiting packets without blocking (a batch of messages per system
+    /// call), handing each to `take`; returns how many were taken.
     fn receive(&mut self, max: usize, mut take: impl FnMut(Packet)) -> Result<usize, ShaperError> {
         let mut taken = 0;
         while taken < max {
-            let n = match recv(self.fd.as_raw_fd(), &mut self.buf, MsgFlags::MSG_DONTWAIT) {
+            let n = match self.datagrams.receive(self.fd.as_raw_fd()) {
                 Ok(n) => n,
                 Err(Errno::EAGAIN | Errno::EINTR) => break,
                 // The socket overflowed: the kernel dropped packets (counted in
@@ -164,7 +172,7 @@ impl QueueSocket {
                 Err(Errno::ENOBUFS) => continue,
                 Err(e) => return Err(self.error("receive a packet", e.into())),
             };
-            for reply in replies(&self.buf[..n]) {
+            for reply in self.datagrams.iter().flat_map(replies) {
                 match reply {
                     Reply::Packet(packet) => {
                         take(packet);
@@ -176,6 +184,10 @@ impl QueueSocket {
                         return Err(self.error("accept a packet", source));
                     }
                 }
+            }
+            // Fewer than a full batch: the socket is drained.
+            if n < self.datagrams.capacity() {
+                break;
             }
         }
         Ok(taken)
@@ -211,6 +223,9 @@ pub struct DelayLine {
     granularity: Duration,
     read_interval: Duration,
     last_read: Option<Instant>,
+    /// Whether the last read found a packet without a believable kernel stamp: the line is
+    /// then read on every arrival, as a late read would delay such packets.
+    unstamped: bool,
     stats: DelayStats,
 }
 
@@ -227,6 +242,7 @@ impl DelayLine {
             granularity,
             read_interval,
             last_read: None,
+            unstamped: false,
             stats: DelayStats::default(),
         }
     }
@@ -245,26 +261,32 @@ impl DelayLine {
             ..
         } = self;
         let since_epoch = wall.duration_since(SystemTime::UNIX_EPOCH).ok();
+        let mut unstamped = false;
         let taken = socket.receive(RECEIVE_BATCH, |p| {
-            held.push(arrival(p.stamp, now, since_epoch) + sampler.sample(), p.id);
+            let arrived = arrival(p.stamp, now, since_epoch);
+            unstamped |= arrived.is_none();
+            held.push(arrived.unwrap_or(now) + sampler.sample(), p.id);
         })?;
+        if taken > 0 {
+            self.unstamped = unstamped;
+        }
         self.last_read = Some(now);
         self.stats.received += taken as u64;
         self.stats.max_held = self.stats.max_held.max(self.held.len());
         Ok(taken)
     }
 
-    /// How often a line holding packets is read (zero: at every arrival): packets that
-    /// came after a read are due at least the shortest delay after it, so reading again
-    /// within half of that finds none due yet even if the wake-up comes late.
-    pub(crate) fn read_interval(&self) -> Duration {
-        self.read_interval
+    /// Whether the line is read on every arrival, holding or not: when its shortest delay
+    /// leaves no time to read later ([`read_interval`] is zero), or while its packets come
+    /// without kernel stamps.
+    pub(crate) fn reads_on_arrival(&self) -> bool {
+        self.read_interval.is_zero() || self.unstamped
     }
 
-    /// When the socket must be read next if nothing wakes the loop earlier (`None`: only on
-    /// arrival).
+    /// When a holding line's socket must be read next if nothing wakes the loop earlier
+    /// (`None`: on arrival only).
     pub(crate) fn read_by(&self) -> Option<Instant> {
-        if self.read_interval.is_zero() {
+        if self.reads_on_arrival() {
             return None;
         }
         self.last_read.map(|t| t + self.read_interval)
@@ -325,8 +347,10 @@ impl DelayLine {
     }
 }
 
-/// How often a holding line is read, given its shortest delay: half of it, at most
-/// [`MAX_READ_INTERVAL`]; zero (at every arrival) when that is within two granularities.
+/// How often a holding line is read, given its shortest delay: packets that came after a
+/// read are due at least that long after it, so reading again within half of it (at most
+/// [`MAX_READ_INTERVAL`]) finds none due yet even if the wake-up comes a granularity late;
+/// zero (read on every arrival) when that half is within two granularities.
 fn read_interval(min_delay: Duration, granularity: Duration) -> Duration {
     let half = (min_delay / 2).min(MAX_READ_INTERVAL);
     if half <= granularity.saturating_mul(2) {
@@ -337,15 +361,14 @@ fn read_interval(min_delay: Duration, granularity: Duration) -> Duration {
 }
 
 /// When a packet read at `now` (`wall`: the wall clock's time since the epoch then) came
-/// in: its kernel stamp carried over to the monotonic clock, or `now` if it has none or
-/// the stamp is not believable (in the future, or older than [`MAX_STAMP_AGE`]).
-fn arrival(stamp: Option<Duration>, now: Instant, wall: Option<Duration>) -> Instant {
+/// in: its kernel stamp carried over to the monotonic clock; `None` if it has none or the
+/// stamp is not believable (in the future, or older than [`MAX_STAMP_AGE`]).
+fn arrival(stamp: Option<Duration>, now: Instant, wall: Option<Duration>) -> Option<Instant> {
     stamp
         .zip(wall)
         .and_then(|(stamp, wall)| wall.checked_sub(stamp))
         .filter(|age| *age <= MAX_STAMP_AGE)
         .and_then(|age| now.checked_sub(age))
-        .unwrap_or(now)
 }
 
 /// Waits until one of `fds` is readable or `timeout` passes (`None`: forever); which are
@@ -384,13 +407,13 @@ mod tests {
         // 25 ms ± 2.5 ms: at most every 5 ms.
         assert_eq!(read_interval(us(22_500), us(250)), us(5_000));
         // 500 us ± 100 us: every 200 us.
-        assert_eq!(read_interval(us(400), us(2)), us(200));
+        assert_eq!(read_interval(us(400), us(5)), us(200));
         // No shortest delay to spare: at every arrival.
         assert_eq!(
             read_interval(Duration::ZERO, Duration::ZERO),
             Duration::ZERO
         );
-        assert_eq!(read_interval(us(300), us(100)), Duration::ZERO);
+        assert_eq!(read_interval(us(900), us(250)), Duration::ZERO);
     }
 
     #[test]
@@ -399,11 +422,15 @@ mod tests {
         let wall = Duration::from_secs(1_764_000_000);
         let ms = Duration::from_millis;
         // Received 3 ms before it was read.
-        assert_eq!(arrival(Some(wall - ms(3)), now, Some(wall)), now - ms(3));
-        // No stamp, a stamp from the future or from long ago: when it was read.
-        assert_eq!(arrival(None, now, Some(wall)), now);
-        assert_eq!(arrival(Some(wall + ms(1)), now, Some(wall)), now);
-        assert_eq!(arrival(Some(wall - ms(1_001)), now, Some(wall)), now);
-        assert_eq!(arrival(Some(wall), now, None), now);
+        assert_eq!(
+            arrival(Some(wall - ms(3)), now, Some(wall)),
+            Some(now - ms(3))
+        );
+        // No stamp, a stamp from the future or from long ago: none (it counts from when it
+        // was read).
+        assert_eq!(arrival(None, now, Some(wall)), None);
+        assert_eq!(arrival(Some(wall + ms(1)), now, Some(wall)), None);
+        assert_eq!(arrival(Some(wall - ms(1_001)), now, Some(wall)), None);
+        assert_eq!(arrival(Some(wall), now, None), None);
     }
 }

@@ -216,7 +216,7 @@ impl Loop {
                     serve_one(&self.epoll, lent, |line| line.receive_batch(now, wall));
                 }
                 serve_one(&self.epoll, lent, |line| line.release_due(now));
-                if !lent.armed && (lent.line.is_idle() || lent.line.read_interval().is_zero()) {
+                if !lent.armed && (lent.line.is_idle() || lent.line.reads_on_arrival()) {
                     arm(&self.epoll, lent);
                 }
             }
