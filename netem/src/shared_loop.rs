@@ -5,8 +5,9 @@
 //! granularity and each serves every namespace, so their cost is shared by all the packets
 //! that gathered meanwhile. A line's socket wakes the loop only while the line holds
 //! nothing (it is in the epoll set one-shot, re-armed when the line empties): a holding
-//! line is read on the release wake-ups (see [`crate::DelayLine`]), so at any rate that
-//! keeps lines holding, the loop wakes for releases only.
+//! line is read every so often on whichever wake-up comes then (see [`crate::DelayLine`];
+//! its packets count from the kernel's arrival stamp), so at any rate that keeps lines
+//! holding, the loop wakes for releases only.
 //!
 //! A namespace's thread still opens its queue, installs and removes its rules; in between,
 //! [`SharedLoop::hold`] lends its [`DelayLine`] to the loop until termination (or a queue
