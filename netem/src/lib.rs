@@ -10,6 +10,7 @@
 mod backend;
 mod cli;
 mod commands;
+mod datagrams;
 mod error;
 mod host;
 mod netlink;

@@ -1,10 +1,12 @@
 //! The few netlink messages of the NFQUEUE protocol the delay line needs, encoded and
 //! decoded by hand (`linux/netfilter/nfnetlink_queue.h`): configuration requests, the
-//! packet id out of each queued-packet message, and accept verdicts, many of which go to
+//! packet id and arrival stamp out of each queued-packet message, and accept verdicts, many of which go to
 //! the kernel in one buffer (one `send` per release batch instead of one per packet).
 //!
 //! Netlink and attribute headers are in host byte order; the nfnetlink resource id and
 //! every NFQUEUE attribute payload are big-endian.
+
+use std::time::Duration;
 
 /// Length of `struct nlmsghdr`.
 const NLMSG_HDRLEN: usize = 16;
@@ -23,6 +25,7 @@ const NLMSG_ERROR: u16 = 2;
 const NFNETLINK_V0: u8 = 0;
 const NFQA_PACKET_HDR: u16 = 1;
 const NFQA_VERDICT_HDR: u16 = 2;
+const NFQA_TIMESTAMP: u16 = 4;
 const NFQA_CFG_CMD: u16 = 1;
 const NFQA_CFG_PARAMS: u16 = 2;
 const NFQA_CFG_QUEUE_MAXLEN: u16 = 3;
@@ -50,11 +53,22 @@ pub(crate) enum Config {
     MaxLen(u32),
 }
 
+/// A queued packet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Packet {
+    /// Its id, to accept it by.
+    pub(crate) id: u32,
+    /// When the kernel received it (`NFQA_TIMESTAMP`, wall clock since the Unix epoch, in
+    /// microseconds); absent unless packet time stamping is on (any socket asking for
+    /// receive time stamps turns it on for the whole host).
+    pub(crate) stamp: Option<Duration>,
+}
+
 /// What one message from the kernel says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Reply {
-    /// A queued packet, by id.
-    Packet(u32),
+    /// A queued packet.
+    Packet(Packet),
     /// An acknowledgement (error 0) or a failure (a positive errno).
     Ack(i32),
     /// Anything else (ignored).
@@ -137,29 +151,47 @@ pub(crate) fn replies(mut buf: &[u8]) -> impl Iterator<Item = Reply> + '_ {
                 .map_or(Reply::Other, |b| {
                     Reply::Ack(i32::from_ne_bytes(b).saturating_abs())
                 }),
-            MSG_PACKET => packet_id(&msg[NLMSG_HDRLEN..]).map_or(Reply::Other, Reply::Packet),
+            MSG_PACKET => packet(&msg[NLMSG_HDRLEN..]).map_or(Reply::Other, Reply::Packet),
             _ => Reply::Other,
         })
     })
 }
 
-/// The id in the `NFQA_PACKET_HDR` attribute of a packet message's body.
-fn packet_id(body: &[u8]) -> Option<u32> {
+/// The id (`NFQA_PACKET_HDR`) and arrival stamp (`NFQA_TIMESTAMP`, if any) in the
+/// attributes of a packet message's body; `None` without an id.
+fn packet(body: &[u8]) -> Option<Packet> {
     let mut attrs = body.get(NFGEN_HDRLEN..)?;
+    let (mut id, mut stamp) = (None, None);
     while attrs.len() >= NLA_HDRLEN {
         let len = usize::from(u16::from_ne_bytes([attrs[0], attrs[1]]));
         let attr_type = u16::from_ne_bytes([attrs[2], attrs[3]]) & 0x3fff;
         if len < NLA_HDRLEN || len > attrs.len() {
-            return None;
+            break;
         }
-        if attr_type == NFQA_PACKET_HDR {
+        let payload = &attrs[NLA_HDRLEN..len];
+        match attr_type {
             // struct nfqnl_msg_packet_hdr { be32 packet_id; be16 hw_protocol; u8 hook; }
-            let id = attrs.get(NLA_HDRLEN..NLA_HDRLEN + 4)?;
-            return Some(u32::from_be_bytes(id.try_into().ok()?));
+            NFQA_PACKET_HDR => id = be_u32(payload),
+            // struct nfqnl_msg_packet_timestamp { be64 sec; be64 usec; }
+            NFQA_TIMESTAMP => stamp = timestamp(payload),
+            _ => {}
         }
         attrs = attrs.get(align4(len)..).unwrap_or_default();
     }
-    None
+    id.map(|id| Packet { id, stamp })
+}
+
+fn be_u32(payload: &[u8]) -> Option<u32> {
+    Some(u32::from_be_bytes(payload.get(..4)?.try_into().ok()?))
+}
+
+/// A `struct nfqnl_msg_packet_timestamp` as a time since the epoch; `None` if short or
+/// zero (the kernel sends none when the packet has no stamp, but never trust a zero).
+fn timestamp(payload: &[u8]) -> Option<Duration> {
+    let sec = u64::from_be_bytes(payload.get(..8)?.try_into().ok()?);
+    let usec = u64::from_be_bytes(payload.get(8..16)?.try_into().ok()?);
+    let stamp = Duration::from_secs(sec).checked_add(Duration::from_micros(usec))?;
+    (!stamp.is_zero()).then_some(stamp)
 }
 
 #[cfg(test)]
@@ -169,14 +201,30 @@ mod tests {
     /// A packet message as the kernel sends it: header, nfgenmsg, a mark attribute, then
     /// the packet header attribute.
     fn packet_message(id: u32) -> Vec<u8> {
+        stamped_message(id, None)
+    }
+
+    /// The same with an `NFQA_TIMESTAMP` (seconds, microseconds) after the header, as the
+    /// kernel puts it when the packet has a stamp.
+    fn stamped_message(id: u32, stamp: Option<(u64, u64)>) -> Vec<u8> {
         let mut buf = Vec::new();
         let start = begin(&mut buf, MSG_PACKET, 0, 7);
         attr(&mut buf, 3, &5u32.to_be_bytes()); // NFQA_MARK
         let mut hdr = id.to_be_bytes().to_vec();
         hdr.extend_from_slice(&[0x08, 0x00, 1]);
         attr(&mut buf, NFQA_PACKET_HDR, &hdr);
+        if let Some((sec, usec)) = stamp {
+            let mut ts = sec.to_be_bytes().to_vec();
+            ts.extend_from_slice(&usec.to_be_bytes());
+            attr(&mut buf, NFQA_TIMESTAMP, &ts);
+        }
+        attr(&mut buf, 5, &2u32.to_be_bytes()); // NFQA_IFINDEX_INDEV
         end(&mut buf, start);
         buf
+    }
+
+    fn id_only(id: u32) -> Reply {
+        Reply::Packet(Packet { id, stamp: None })
     }
 
     #[test]
@@ -234,10 +282,7 @@ mod tests {
         err.extend_from_slice(&[0; 16]);
         buf.extend(err);
         let got: Vec<Reply> = replies(&buf).collect();
-        assert_eq!(
-            got,
-            [Reply::Packet(41), Reply::Packet(0x0102_0304), Reply::Ack(2)]
-        );
+        assert_eq!(got, [id_only(41), id_only(0x0102_0304), Reply::Ack(2)]);
     }
 
     #[test]
@@ -250,5 +295,27 @@ mod tests {
         end(&mut no_hdr, start);
         assert_eq!(replies(&no_hdr).collect::<Vec<_>>(), [Reply::Other]);
         assert_eq!(replies(&[]).count(), 0);
+    }
+
+    #[test]
+    fn reads_the_arrival_stamp_when_the_kernel_sends_one() {
+        let buf = stamped_message(7, Some((1_764_000_000, 123_456)));
+        let stamp = Duration::from_secs(1_764_000_000) + Duration::from_micros(123_456);
+        assert_eq!(
+            replies(&buf).collect::<Vec<_>>(),
+            [Reply::Packet(Packet {
+                id: 7,
+                stamp: Some(stamp)
+            })]
+        );
+        // A zero stamp is no stamp; a short one is ignored, the id still read.
+        let zero = stamped_message(8, Some((0, 0)));
+        assert_eq!(replies(&zero).collect::<Vec<_>>(), [id_only(8)]);
+        let mut short = Vec::new();
+        let start = begin(&mut short, MSG_PACKET, 0, 0);
+        attr(&mut short, NFQA_PACKET_HDR, &[0, 0, 0, 9, 8, 0, 1]);
+        attr(&mut short, NFQA_TIMESTAMP, &[0; 12]);
+        end(&mut short, start);
+        assert_eq!(replies(&short).collect::<Vec<_>>(), [id_only(9)]);
     }
 }

@@ -1,14 +1,18 @@
 //! The user-space delay line: packets handed over by the kernel's NFQUEUE target are held
 //! in a [`DelayQueue`] and accepted when their release time comes.
 //!
-//! The loop that serves delay lines is [`crate::SharedLoop`]. Each wake-up drains every
-//! packet waiting in a line's socket and accepts every packet due in one `send` of many
-//! verdicts, so the per-packet cost of system calls shrinks as the rate grows. A full queue
-//! drops in the kernel (fail-open is never set).
+//! The loop that serves delay lines is [`crate::SharedLoop`]. A packet's release time
+//! counts from when the kernel received it (`NFQA_TIMESTAMP`), so a line that holds
+//! packets need not be read as they come: it is read every half of its shortest delay (at
+//! most [`MAX_READ_INTERVAL`]), on whichever wake-up comes then, and nothing read then is
+//! due yet. Only a line holding nothing, or one whose packets come without stamps (they
+//! count from when they are read), is read on arrival. Each read drains the socket
+//! (`recvmmsg`), and each wake-up accepts every due packet of a line in one `send` of many
+//! verdicts. A full queue drops in the kernel (fail-open is never set).
 
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use lab_events::shaper::DelayStats;
 use nix::errno::Errno;
@@ -19,8 +23,9 @@ use nix::sys::socket::{
 };
 use nix::sys::time::TimeSpec;
 
+use crate::datagrams::Datagrams;
 use crate::error::ShaperError;
-use crate::netlink::{Config, Reply, VERDICT_LEN, put_accept, put_config, replies};
+use crate::netlink::{Config, Packet, Reply, VERDICT_LEN, put_accept, put_config, replies};
 use crate::scheduler::{DelayQueue, JitterSampler};
 use crate::signals::readable;
 
@@ -30,17 +35,30 @@ const RECEIVE_BATCH: usize = 1024;
 const VERDICT_BATCH: usize = 1024;
 /// Receive buffer of one datagram: a metadata-only packet message is ~100 bytes.
 const RECV_BUF: usize = 8192;
+/// Packet messages read in one `recvmmsg`.
+const RECV_SLOTS: usize = 64;
+/// Room for one packet message in a `recvmmsg` (metadata only, no optional attributes
+/// asked for: a few hundred bytes at most).
+const RECV_SLOT: usize = 2048;
 /// Socket receive buffer per packet the queue may hold (a metadata-only message's skb
 /// truesize is under 1 KiB), so that the queue length, not the socket, bounds the backlog.
 const RCVBUF_PER_PACKET: usize = 1024;
 
-/// Longest release granularity: at 25 ms and above a packet may leave up to twice this late
-/// (taken in late, let out late), 0.2 ms worst case and ~0.1 ms on average.
-const MAX_GRANULARITY: Duration = Duration::from_micros(100);
-/// The granularity is at most this fraction of the delay (1/250: 0.4 %).
-const GRANULARITY_SHARE: u32 = 250;
+/// Longest release granularity: a packet may leave up to this late (plus the wake-up's own
+/// latency), ~half of it on average.
+const MAX_GRANULARITY: Duration = Duration::from_micros(250);
+/// Longest time a holding line's socket goes unread.
+const MAX_READ_INTERVAL: Duration = Duration::from_millis(5);
+/// A kernel stamp older than this at read time is not believed (the wall clock stepped);
+/// the packet counts from when it was read.
+const MAX_STAMP_AGE: Duration = Duration::from_secs(1);
+/// The granularity is at most this fraction of the delay (1/100: 1 %). Packets count from
+/// the kernel's stamp, so being read late costs nothing: 250 us at 25 ms keeps the old
+/// worst case (twice 100 us, taken in late and let out late) within a twentieth of a
+/// millisecond while waking the loop 2.5 times less often.
+const GRANULARITY_SHARE: u32 = 100;
 
-/// The release granularity of a delay line imposing `delay`: 1/250 of it, at most 100 us.
+/// The release granularity of a delay line imposing `delay`: 1/100 of it, at most 250 us.
 pub fn granularity(delay: Duration) -> Duration {
     (delay / GRANULARITY_SHARE).min(MAX_GRANULARITY)
 }
@@ -50,6 +68,7 @@ pub struct QueueSocket {
     fd: OwnedFd,
     number: u16,
     buf: Vec<u8>,
+    datagrams: Datagrams,
     verdicts: Vec<u8>,
 }
 
@@ -81,10 +100,16 @@ impl QueueSocket {
         if setsockopt(&fd, sockopt::RcvBufForce, &rcvbuf).is_err() {
             let _ = setsockopt(&fd, sockopt::RcvBuf, &rcvbuf);
         }
+        // Turns on the kernel's packet time stamping while the socket lives, so that queued
+        // packets carry NFQA_TIMESTAMP; without it they count from when they are read.
+        if let Err(e) = setsockopt(&fd, sockopt::ReceiveTimestampns, &true) {
+            eprintln!("labshaper: failed to turn on packet time stamps (continuing): {e}");
+        }
         let mut socket = Self {
             fd,
             number,
             buf: vec![0; RECV_BUF],
+            datagrams: Datagrams::new(RECV_SLOTS, RECV_SLOT),
             verdicts: Vec::with_capacity(VERDICT_BATCH * VERDICT_LEN),
         };
         socket.configure(Config::Bind, "bind")?;
@@ -134,12 +159,12 @@ impl QueueSocket {
         }
     }
 
-    /// Takes up to `max` waiting packet ids without blocking, handing each to `take`;
-    /// returns how many were taken.
-    fn receive(&mut self, max: usize, mut take: impl FnMut(u32)) -> Result<usize, ShaperError> {
+    /// Takes up to `max` waiting packets without blocking (a batch of messages per system
+    /// call), handing each to `take`; returns how many were taken.
+    fn receive(&mut self, max: usize, mut take: impl FnMut(Packet)) -> Result<usize, ShaperError> {
         let mut taken = 0;
         while taken < max {
-            let n = match recv(self.fd.as_raw_fd(), &mut self.buf, MsgFlags::MSG_DONTWAIT) {
+            let n = match self.datagrams.receive(self.fd.as_raw_fd()) {
                 Ok(n) => n,
                 Err(Errno::EAGAIN | Errno::EINTR) => break,
                 // The socket overflowed: the kernel dropped packets (counted in
@@ -147,10 +172,10 @@ impl QueueSocket {
                 Err(Errno::ENOBUFS) => continue,
                 Err(e) => return Err(self.error("receive a packet", e.into())),
             };
-            for reply in replies(&self.buf[..n]) {
+            for reply in self.datagrams.iter().flat_map(replies) {
                 match reply {
-                    Reply::Packet(id) => {
-                        take(id);
+                    Reply::Packet(packet) => {
+                        take(packet);
                         taken += 1;
                     }
                     Reply::Ack(0) | Reply::Other => {}
@@ -159,6 +184,10 @@ impl QueueSocket {
                         return Err(self.error("accept a packet", source));
                     }
                 }
+            }
+            // Fewer than a full batch: the socket is drained.
+            if n < self.datagrams.capacity() {
+                break;
             }
         }
         Ok(taken)
@@ -192,36 +221,80 @@ pub struct DelayLine {
     held: DelayQueue<u32>,
     sampler: JitterSampler,
     granularity: Duration,
+    read_interval: Duration,
+    last_read: Option<Instant>,
+    /// Whether the last read found a packet without a believable kernel stamp: the line is
+    /// then read on every arrival, as a late read would delay such packets.
+    unstamped: bool,
     stats: DelayStats,
 }
 
 impl DelayLine {
-    /// A delay line over an opened queue. While busy wake-ups come densely, the loop
-    /// serving it waits out the rest of `granularity` after each before looking again, so
-    /// each packet may be taken in and let out up to that much late (never early); zero
-    /// wakes for every packet.
+    /// A delay line over an opened queue. The loop serving it wakes at most once per
+    /// `granularity` (the finest of its lines'), so a packet may leave up to that much
+    /// late, never early; zero wakes for every release.
     pub fn new(socket: QueueSocket, sampler: JitterSampler, granularity: Duration) -> Self {
+        let read_interval = read_interval(sampler.min_delay(), granularity);
         Self {
             socket,
             held: DelayQueue::new(),
             sampler,
             granularity,
+            read_interval,
+            last_read: None,
+            unstamped: false,
             stats: DelayStats::default(),
         }
     }
 
-    /// Takes in every packet waiting in the socket (up to a batch), stamped `now`.
-    pub(crate) fn receive_batch(&mut self, now: Instant) -> Result<usize, ShaperError> {
+    /// Takes in every packet waiting in the socket (up to a batch), read at `now` (`wall`
+    /// on the wall clock): each is due its sampled delay after the kernel's stamp.
+    pub(crate) fn receive_batch(
+        &mut self,
+        now: Instant,
+        wall: SystemTime,
+    ) -> Result<usize, ShaperError> {
         let Self {
             socket,
             held,
             sampler,
             ..
         } = self;
-        let taken = socket.receive(RECEIVE_BATCH, |id| held.push(now + sampler.sample(), id))?;
+        let since_epoch = wall.duration_since(SystemTime::UNIX_EPOCH).ok();
+        let mut unstamped = false;
+        let taken = socket.receive(RECEIVE_BATCH, |p| {
+            let arrived = arrival(p.stamp, now, since_epoch);
+            unstamped |= arrived.is_none();
+            held.push(arrived.unwrap_or(now) + sampler.sample(), p.id);
+        })?;
+        if taken > 0 {
+            self.unstamped = unstamped;
+        }
+        self.last_read = Some(now);
         self.stats.received += taken as u64;
         self.stats.max_held = self.stats.max_held.max(self.held.len());
         Ok(taken)
+    }
+
+    /// Whether the line is read on every arrival, holding or not: when its shortest delay
+    /// leaves no time to read later ([`read_interval`] is zero), or while its packets come
+    /// without kernel stamps.
+    pub(crate) fn reads_on_arrival(&self) -> bool {
+        self.read_interval.is_zero() || self.unstamped
+    }
+
+    /// When a holding line's socket must be read next if nothing wakes the loop earlier
+    /// (`None`: on arrival only).
+    pub(crate) fn read_by(&self) -> Option<Instant> {
+        if self.reads_on_arrival() {
+            return None;
+        }
+        self.last_read.map(|t| t + self.read_interval)
+    }
+
+    /// Whether nothing is held: the loop then wakes for the line's arrivals.
+    pub(crate) fn is_idle(&self) -> bool {
+        self.held.is_empty()
     }
 
     /// Accepts every packet due at `now`, in one `send`.
@@ -239,8 +312,8 @@ impl DelayLine {
     /// Accepts every held packet and every packet still waiting in the socket, at once.
     /// Call after the NFQUEUE rule is gone, so that nothing new arrives.
     pub fn flush(&mut self) -> Result<(), ShaperError> {
-        let now = Instant::now();
-        while self.receive_batch(now)? > 0 {}
+        let (now, wall) = (Instant::now(), SystemTime::now());
+        while self.receive_batch(now, wall)? > 0 {}
         while let Some(id) = self.held.pop_any() {
             self.socket.accept(id)?;
             self.stats.flushed += 1;
@@ -248,9 +321,9 @@ impl DelayLine {
         self.socket.send_verdicts()
     }
 
-    /// How long from `now` until the next held packet is due.
-    pub(crate) fn time_to_next(&self, now: Instant) -> Option<Duration> {
-        self.held.time_to_next(now)
+    /// When the next held packet is due.
+    pub(crate) fn next_release(&self) -> Option<Instant> {
+        self.held.next_release()
     }
 
     /// The queue socket, to be polled.
@@ -272,6 +345,30 @@ impl DelayLine {
     pub fn into_socket(self) -> QueueSocket {
         self.socket
     }
+}
+
+/// How often a holding line is read, given its shortest delay: packets that came after a
+/// read are due at least that long after it, so reading again within half of it (at most
+/// [`MAX_READ_INTERVAL`]) finds none due yet even if the wake-up comes a granularity late;
+/// zero (read on every arrival) when that half is within two granularities.
+fn read_interval(min_delay: Duration, granularity: Duration) -> Duration {
+    let half = (min_delay / 2).min(MAX_READ_INTERVAL);
+    if half <= granularity.saturating_mul(2) {
+        Duration::ZERO
+    } else {
+        half
+    }
+}
+
+/// When a packet read at `now` (`wall`: the wall clock's time since the epoch then) came
+/// in: its kernel stamp carried over to the monotonic clock; `None` if it has none or the
+/// stamp is not believable (in the future, or older than [`MAX_STAMP_AGE`]).
+fn arrival(stamp: Option<Duration>, now: Instant, wall: Option<Duration>) -> Option<Instant> {
+    stamp
+        .zip(wall)
+        .and_then(|(stamp, wall)| wall.checked_sub(stamp))
+        .filter(|age| *age <= MAX_STAMP_AGE)
+        .and_then(|age| now.checked_sub(age))
 }
 
 /// Waits until one of `fds` is readable or `timeout` passes (`None`: forever); which are
@@ -298,9 +395,42 @@ mod tests {
     #[test]
     fn granularity_is_a_small_share_of_the_delay_and_bounded() {
         let us = Duration::from_micros;
-        assert_eq!(granularity(us(25_000)), us(100));
-        assert_eq!(granularity(Duration::from_secs(2)), us(100));
-        assert_eq!(granularity(us(500)), us(2));
+        assert_eq!(granularity(us(25_000)), us(250));
+        assert_eq!(granularity(Duration::from_secs(2)), us(250));
+        assert_eq!(granularity(us(500)), us(5));
         assert_eq!(granularity(Duration::ZERO), Duration::ZERO);
+    }
+
+    #[test]
+    fn holding_lines_are_read_well_before_a_new_packet_can_be_due() {
+        let us = Duration::from_micros;
+        // 25 ms ± 2.5 ms: at most every 5 ms.
+        assert_eq!(read_interval(us(22_500), us(250)), us(5_000));
+        // 500 us ± 100 us: every 200 us.
+        assert_eq!(read_interval(us(400), us(5)), us(200));
+        // No shortest delay to spare: at every arrival.
+        assert_eq!(
+            read_interval(Duration::ZERO, Duration::ZERO),
+            Duration::ZERO
+        );
+        assert_eq!(read_interval(us(900), us(250)), Duration::ZERO);
+    }
+
+    #[test]
+    fn packets_count_from_the_kernel_stamp_when_it_is_believable() {
+        let now = Instant::now();
+        let wall = Duration::from_secs(1_764_000_000);
+        let ms = Duration::from_millis;
+        // Received 3 ms before it was read.
+        assert_eq!(
+            arrival(Some(wall - ms(3)), now, Some(wall)),
+            Some(now - ms(3))
+        );
+        // No stamp, a stamp from the future or from long ago: none (it counts from when it
+        // was read).
+        assert_eq!(arrival(None, now, Some(wall)), None);
+        assert_eq!(arrival(Some(wall + ms(1)), now, Some(wall)), None);
+        assert_eq!(arrival(Some(wall - ms(1_001)), now, Some(wall)), None);
+        assert_eq!(arrival(Some(wall), now, None), None);
     }
 }

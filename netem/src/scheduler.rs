@@ -30,6 +30,12 @@ impl JitterSampler {
         }
     }
 
+    /// The shortest delay [`Self::sample`] can draw.
+    pub fn min_delay(&self) -> Duration {
+        let nanos = self.delay_ns.saturating_sub(self.jitter_ns).max(0);
+        Duration::from_nanos(u64::try_from(nanos).unwrap_or(0))
+    }
+
     /// The next delay; never negative, always within `delay ± jitter`.
     pub fn sample(&mut self) -> Duration {
         let offset = if self.jitter_ns == 0 {
@@ -220,6 +226,7 @@ mod tests {
         let min = samples.iter().min().copied().unwrap_or_default();
         let max = samples.iter().max().copied().unwrap_or_default();
         assert!(min >= ms(20), "min {min:?}");
+        assert_eq!(sampler.min_delay(), ms(20));
         assert!(max <= ms(30), "max {max:?}");
         // Uniform: both ends are reached closely and the mean sits in the middle.
         assert!(min < ms(20) + Duration::from_micros(100), "min {min:?}");
@@ -281,6 +288,7 @@ mod tests {
     #[test]
     fn jitter_larger_than_delay_never_goes_negative() {
         let mut sampler = JitterSampler::new(ms(2), ms(10), 3);
+        assert_eq!(sampler.min_delay(), Duration::ZERO);
         let samples: Vec<Duration> = (0..10_000).map(|_| sampler.sample()).collect();
         assert!(samples.iter().all(|d| *d <= ms(12)));
         assert!(samples.contains(&Duration::ZERO));

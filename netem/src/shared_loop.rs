@@ -1,9 +1,13 @@
 //! One delay loop for the delay lines of many namespaces (`labshaper host`; `labshaper
 //! apply` runs it for its one line): one thread,
 //! one timer and one `ppoll` over an epoll set of every queue socket, instead of a thread
-//! per namespace that wakes for each of its packets. While packets flow in any namespace,
-//! wake-ups come at most once per granularity and each serves every namespace, so their
-//! cost is shared by all the packets that gathered meanwhile.
+//! per namespace that wakes for each of its packets. Wake-ups come at most once per
+//! granularity and each serves every namespace, so their cost is shared by all the packets
+//! that gathered meanwhile. A line's socket wakes the loop only while the line holds
+//! nothing (it is in the epoll set one-shot, re-armed when the line empties): a holding
+//! line is read every so often on whichever wake-up comes then (see [`crate::DelayLine`];
+//! its packets count from the kernel's arrival stamp), so at any rate that keeps lines
+//! holding, the loop wakes for releases only.
 //!
 //! A namespace's thread still opens its queue, installs and removes its rules; in between,
 //! [`SharedLoop::hold`] lends its [`DelayLine`] to the loop until termination (or a queue
@@ -14,7 +18,7 @@ use std::os::fd::{AsFd, AsRawFd};
 use std::sync::Arc;
 use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
 use std::thread::{self, JoinHandle};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use nix::sys::epoll::{Epoll, EpollCreateFlags, EpollEvent, EpollFlags};
 use nix::sys::prctl::set_timerslack;
@@ -34,6 +38,8 @@ struct Lent {
     line: DelayLine,
     failed: Arc<StopFlag>,
     error: Option<ShaperError>,
+    /// Whether its socket's one-shot epoll entry is armed (it wakes the loop on arrival).
+    armed: bool,
 }
 
 /// What the namespaces' threads ask of the loop.
@@ -122,6 +128,7 @@ impl SharedLoop {
             line,
             failed: failed.clone(),
             error: None,
+            armed: false,
         };
         if let Err(e) = self.ask(Request::Lend(key, Box::new(lent))) {
             return (Err(e), None);
@@ -177,28 +184,18 @@ impl Loop {
 
     fn serve(&mut self) -> Result<(), ShaperError> {
         let mut events = [EpollEvent::empty(); EVENTS];
-        let mut last_busy: Option<Instant> = None;
-        let mut meter = RateMeter::new(Instant::now());
+        let mut last_wake = Instant::now();
         loop {
-            if let Some(woke) = last_busy.filter(|_| meter.dense) {
-                let rest = self.granularity.saturating_sub(woke.elapsed());
-                if !rest.is_zero() {
-                    wait(&[self.wake.as_fd()], Some(rest))?;
-                }
-            }
-            let now = Instant::now();
             let timeout = self
-                .lines
-                .values()
-                .filter(|l| l.error.is_none())
-                .filter_map(|l| l.line.time_to_next(now))
-                .min();
+                .next_wake()
+                .map(|at| at.max(last_wake + self.granularity))
+                .map(|at| at.saturating_duration_since(Instant::now()));
             let [packets, requests] = wait(&[self.epoll.0.as_fd(), self.wake.as_fd()], timeout)?;
             if requests && !self.requests()? {
                 return Ok(());
             }
-            let woke = Instant::now();
-            let mut moved = 0;
+            let (now, wall) = (Instant::now(), SystemTime::now());
+            last_wake = now;
             if packets {
                 let n = self
                     .epoll
@@ -209,18 +206,32 @@ impl Loop {
                     })?;
                 for event in &events[..n] {
                     if let Some(lent) = self.lines.get_mut(&event.data()) {
-                        moved += serve_one(&self.epoll, lent, |line| line.receive_batch(woke));
+                        // One-shot: disarmed until re-armed below.
+                        lent.armed = false;
+                        serve_one(&self.epoll, lent, |line| line.receive_batch(now, wall));
                     }
                 }
             }
             for lent in self.lines.values_mut() {
-                moved += serve_one(&self.epoll, lent, |line| line.release_due(woke));
-            }
-            meter.add(woke, moved, self.granularity);
-            if moved > 0 {
-                last_busy = Some(woke);
+                if !lent.armed && lent.line.read_by().is_some_and(|by| by <= now) {
+                    serve_one(&self.epoll, lent, |line| line.receive_batch(now, wall));
+                }
+                serve_one(&self.epoll, lent, |line| line.release_due(now));
+                if !lent.armed && (lent.line.is_idle() || lent.line.reads_on_arrival()) {
+                    arm(&self.epoll, lent);
+                }
             }
         }
+    }
+
+    /// The earliest time some line needs the loop: a release, or a holding line's read.
+    fn next_wake(&self) -> Option<Instant> {
+        self.lines
+            .values()
+            .filter(|l| l.error.is_none())
+            .flat_map(|l| [l.line.next_release(), l.line.read_by().filter(|_| !l.armed)])
+            .flatten()
+            .min()
     }
 
     /// Handles pending requests; false once every handle is gone and no line is left.
@@ -230,15 +241,17 @@ impl Loop {
             match self.rx.try_recv() {
                 Ok(Request::Lend(key, lent)) => {
                     let mut lent = *lent;
-                    let event = EpollEvent::new(EpollFlags::EPOLLIN, key);
-                    if let Err(source) = self.epoll.add(lent.line.as_fd(), event) {
-                        fail(
+                    let event =
+                        EpollEvent::new(EpollFlags::EPOLLIN | EpollFlags::EPOLLONESHOT, key);
+                    match self.epoll.add(lent.line.as_fd(), event) {
+                        Ok(()) => lent.armed = true,
+                        Err(source) => fail(
                             &mut lent,
                             ShaperError::Sys {
                                 operation: "add a queue to the epoll set",
                                 source,
                             },
-                        );
+                        ),
                     }
                     self.lines.insert(key, lent);
                     self.granularity = self
@@ -259,45 +272,6 @@ impl Loop {
                 Err(TryRecvError::Empty) => return Ok(true),
                 Err(TryRecvError::Disconnected) => return Ok(!self.lines.is_empty()),
             }
-        }
-    }
-}
-
-/// How often the loop decides whether to let packets gather.
-const RATE_WINDOW: Duration = Duration::from_millis(10);
-/// Packets (in or out) per granularity from which gathering pays: a nap costs a wake-up,
-/// so it must save more than one (at 100 us: 20k events/s, i.e. over ~10k packets/s).
-const DENSE_PER_GRANULARITY: u32 = 2;
-
-/// Packets moved per window of [`RATE_WINDOW`]; the loop lets packets gather only while the
-/// last window was dense. Counting packets, not wake-up gaps, keeps the decision
-/// independent of the gathering itself.
-#[derive(Debug)]
-struct RateMeter {
-    since: Instant,
-    moved: u32,
-    dense: bool,
-}
-
-impl RateMeter {
-    fn new(now: Instant) -> Self {
-        Self {
-            since: now,
-            moved: 0,
-            dense: false,
-        }
-    }
-
-    fn add(&mut self, now: Instant, moved: usize, granularity: Duration) {
-        self.moved = self
-            .moved
-            .saturating_add(u32::try_from(moved).unwrap_or(u32::MAX));
-        let span = now.saturating_duration_since(self.since);
-        if span >= RATE_WINDOW {
-            self.dense = granularity.saturating_mul(self.moved)
-                >= span.saturating_mul(DENSE_PER_GRANULARITY);
-            self.since = now;
-            self.moved = 0;
         }
     }
 }
@@ -323,6 +297,29 @@ fn serve_one(
     }
 }
 
+/// Re-arms a line's one-shot epoll entry, so that its next arrival wakes the loop; on
+/// failure the line is parked like on a queue error.
+fn arm(epoll: &Epoll, lent: &mut Lent) {
+    if lent.error.is_some() {
+        return;
+    }
+    let key = u64::try_from(lent.line.as_fd().as_raw_fd()).unwrap_or(u64::MAX);
+    let mut event = EpollEvent::new(EpollFlags::EPOLLIN | EpollFlags::EPOLLONESHOT, key);
+    match epoll.modify(lent.line.as_fd(), &mut event) {
+        Ok(()) => lent.armed = true,
+        Err(source) => {
+            let _ = epoll.delete(lent.line.as_fd());
+            fail(
+                lent,
+                ShaperError::Sys {
+                    operation: "re-arm a queue in the epoll set",
+                    source,
+                },
+            );
+        }
+    }
+}
+
 /// Records `e` as the reason the loop gave up on `lent` (it travels back with the line),
 /// and tells its owner.
 fn fail(lent: &mut Lent, e: ShaperError) {
@@ -330,31 +327,4 @@ fn fail(lent: &mut Lent, e: ShaperError) {
         eprintln!("labshaper: failed to {raise}");
     }
     lent.error = Some(e);
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn gathers_only_while_packets_are_dense() {
-        let us = Duration::from_micros;
-        let g = us(100);
-        let t0 = Instant::now();
-        let mut meter = RateMeter::new(t0);
-        // 5k packets/s in and out (one event per 100 us): not dense.
-        for i in 1..=200u64 {
-            meter.add(t0 + us(100 * i), 1, g);
-        }
-        assert!(!meter.dense);
-        // 20k packets/s (40k events/s), even when gathered into few wake-ups: dense.
-        let t1 = t0 + us(20_000);
-        for i in 1..=100u64 {
-            meter.add(t1 + us(200 * i), 8, g);
-        }
-        assert!(meter.dense);
-        // Quiet again: the next window ends it.
-        meter.add(t1 + us(40_000), 1, g);
-        assert!(!meter.dense);
-    }
 }
