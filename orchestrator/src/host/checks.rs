@@ -166,7 +166,7 @@ impl Host {
                 "netem",
                 Status::Ok,
                 format!(
-                    "{}: links are shaped in user space (NFQUEUE, ~13 µs of host CPU a packet at 20k packets/s)",
+                    "{}: links are shaped in user space (NFQUEUE, ~4 µs of host CPU a packet at 20k packets/s)",
                     if netem.is_none() { "not probed (no tc or unshare here)" } else { "absent" }
                 ),
             ),
