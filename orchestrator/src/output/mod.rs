@@ -18,6 +18,20 @@ use crate::error::Error;
 use crate::scenario::profile::LinkProfile;
 use crate::scenario::units::format_duration;
 
+/// Node names shown in a warning or a note; the rest are counted.
+const NAMES_SHOWN: usize = 12;
+
+/// The first [`NAMES_SHOWN`] of `names`, joined, then how many more there are:
+/// `a, b, c and 88 more`.
+pub(crate) fn some_names(names: &[String]) -> String {
+    let shown: Vec<&str> = names.iter().take(NAMES_SHOWN).map(String::as_str).collect();
+    let mut t = shown.join(", ");
+    if names.len() > NAMES_SHOWN {
+        t.push_str(&format!(" and {} more", names.len() - NAMES_SHOWN));
+    }
+    t
+}
+
 /// Writes every record to `dir/events.jsonl`, one JSON object a line, for later analysis
 /// (`orchestrator report` reads it back); returns the file's path.
 pub fn write_events(dir: &Path, records: &[Record]) -> Result<PathBuf, Error> {
@@ -49,4 +63,19 @@ pub(crate) fn link_text(l: &LinkProfile, delay_words: &str, rate_words: &str) ->
         let _ = write!(t, ", {rate_words}{k} kbit/s");
     }
     t
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_long_list_of_names_is_cut_and_counted() {
+        let names: Vec<String> = (0..100).map(|i| format!("n-{i}")).collect();
+        let t = some_names(&names);
+        assert!(t.starts_with("n-0, n-1, "), "{t}");
+        assert!(t.ends_with("n-11 and 88 more"), "{t}");
+        assert_eq!(some_names(&names[..2]), "n-0, n-1");
+        assert_eq!(some_names(&[]), "");
+    }
 }

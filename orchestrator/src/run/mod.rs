@@ -203,7 +203,7 @@ async fn execute(
             unready.len(),
             plan.gossipsub.mesh_n_low,
             opts.ready_timeout,
-            unready.join(", ")
+            crate::output::some_names(&unready)
         );
     }
     phases.unready_nodes = unready;

@@ -9,11 +9,8 @@ use super::text::{
     NONE, fidelity_text, hops_text, host_cost_text, link_text, opt_ms, pct, phases_text, symbol,
     target_label, target_value,
 };
-use crate::output::mesh_text;
+use crate::output::{mesh_text, some_names};
 use crate::result::{REMEDY, RunResult, TargetCheck};
-
-/// Unready nodes named in the notes; the rest are counted.
-const UNREADY_SHOWN: usize = 12;
 
 /// The verdict banner and the table of targets, each marked MET or MISSED; when the run
 /// was distorted, the banner says why and every target is marked not judged.
@@ -76,21 +73,11 @@ fn remarks(input: &Input<'_>) -> Vec<String> {
     let mut all = input.notes.clone();
     let unready = &r.phases.unready_nodes;
     if !unready.is_empty() {
-        let names: Vec<&str> = unready
-            .iter()
-            .take(UNREADY_SHOWN)
-            .map(String::as_str)
-            .collect();
-        let more = if unready.len() > UNREADY_SHOWN {
-            format!(" and {} more", unready.len() - UNREADY_SHOWN)
-        } else {
-            String::new()
-        };
         all.push(format!(
-            "{} node{} had not meshed when traffic started: {}{more}.",
+            "{} node{} had not meshed when traffic started: {}.",
             unready.len(),
             if unready.len() == 1 { "" } else { "s" },
-            names.join(", ")
+            some_names(unready)
         ));
     }
     if let Some(w) = r
