@@ -17,6 +17,7 @@ pub mod file;
 pub mod link;
 pub mod node;
 pub mod shaper;
+pub mod time_scale;
 pub mod units;
 
 use std::fmt;
@@ -26,6 +27,7 @@ pub use doc::{Document, FieldPath};
 pub use link::{LinkProblem, LinkShape};
 pub use node::{GossipsubSettings, LimitsConfig, NodeConfig, Role, TrafficConfig};
 pub use shaper::{BackendChoice, ShaperConfig};
+pub use time_scale::TimeScale;
 
 /// One problem in a file, located by line, column and field path.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -12,6 +12,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::bounds::{MAX_LINK_DELAY, MAX_LINK_RATE_KBIT};
+use crate::time_scale::TimeScale;
 use crate::units::duration_str;
 
 /// The impairment imposed on each node's egress.
@@ -53,6 +54,19 @@ pub enum LinkProblem {
 }
 
 impl LinkShape {
+    /// This virtual link in real time on a testnet dilated by `k`: delay and jitter × k,
+    /// the rate limit ÷ k (at least 1 kbit/s), the loss unchanged.
+    pub fn dilated(&self, k: TimeScale) -> LinkShape {
+        LinkShape {
+            delay: k.real(self.delay),
+            jitter: k.real(self.jitter),
+            loss: self.loss,
+            rate_kbit: self
+                .rate_kbit
+                .map(|r| (k.real_rate(r as f64).round() as u64).max(1)),
+        }
+    }
+
     /// A link with no impairment.
     pub fn none() -> Self {
         LinkShape {
@@ -258,5 +272,22 @@ mod tests {
             toml::from_str::<LinkShape>("delay = \"1ms\"\njitter = \"0s\"\nloss = 0.0\nrat = 1\n")
                 .is_err()
         );
+    }
+
+    #[test]
+    fn a_dilated_link_is_slower_by_k_and_as_lossy() {
+        let link = LinkShape {
+            delay: Duration::from_millis(25),
+            jitter: Duration::from_micros(2500),
+            loss: 0.01,
+            rate_kbit: Some(10_000),
+        };
+        let k = TimeScale::new(4.0).expect("valid");
+        let real = link.dilated(k);
+        assert_eq!(real.delay, Duration::from_millis(100));
+        assert_eq!(real.jitter, Duration::from_millis(10));
+        assert_eq!(real.loss, 0.01);
+        assert_eq!(real.rate_kbit, Some(2_500));
+        assert_eq!(link.dilated(TimeScale::REAL), link);
     }
 }

@@ -116,6 +116,19 @@ pub enum Event {
         /// Round-trip time in microseconds.
         rtt_us: u64,
     },
+    /// The node's CPU probe at start: the mean real time of one ML-DSA signature and one
+    /// verification of a 1 KiB message over `rounds` rounds (the orchestrator reads them as
+    /// virtual times on a dilated testnet).
+    CpuProbe {
+        /// Rounds timed.
+        rounds: u32,
+        /// Mean time of one signature, nanoseconds.
+        sign_ns: u64,
+        /// Mean time of one verification, nanoseconds.
+        verify_ns: u64,
+        /// Whether every signature verified.
+        verified: bool,
+    },
     /// The node is shutting down; counters for the whole run.
     Stopped {
         /// Messages published.

@@ -12,6 +12,7 @@ use libp2p::{
 use prometheus_client::registry::Registry;
 
 use crate::config::NodeConfig;
+use crate::dilation::{self, TimeScale};
 use crate::{conn_manager, fetch, gossip};
 
 /// Agent protocol announced by identify.
@@ -101,7 +102,8 @@ fn behaviour(
 ) -> Result<Behaviour, BuildError> {
     let peer_id = key.public().to_peer_id();
     let g = &config.gossipsub;
-    let gs_config = gossip::config(g, config.max_payload + WIRE_SLACK)
+    let k = config.time_scale;
+    let gs_config = gossip::config(g, config.max_payload + WIRE_SLACK, k)
         .map_err(|e| BuildError::GossipsubConfig(e.to_string()))?;
     let gossipsub = gossipsub::Behaviour::new(
         gossipsub::MessageAuthenticity::Signed(key.clone()),
@@ -137,13 +139,14 @@ fn behaviour(
     // join lookup is scheduled by `redial.rs`; kad still bootstraps by itself while its
     // table holds fewer than k peers.
     kad_config.set_periodic_bootstrap_interval(None);
+    kad_config.set_query_timeout(k.real(dilation::KAD_QUERY_TIMEOUT));
     let mut kad =
         kad::Behaviour::with_config(peer_id, kad::store::MemoryStore::new(peer_id), kad_config);
     kad.set_mode(Some(kad::Mode::Server));
 
     let mdns = if config.mdns {
         Some(
-            mdns::tokio::Behaviour::new(mdns::Config::default(), peer_id)
+            mdns::tokio::Behaviour::new(dilation::mdns(k), peer_id)
                 .map_err(|e| BuildError::Mdns(e.to_string()))?,
         )
     } else {
@@ -152,15 +155,20 @@ fn behaviour(
 
     Ok(Behaviour {
         limits: connection_limits::Behaviour::new(limits),
-        conn_manager: conn_manager::Behaviour::new(l.target_peers as usize, conn_manager::GRACE),
+        conn_manager: conn_manager::Behaviour::new(
+            l.target_peers as usize,
+            k.real(conn_manager::GRACE),
+        ),
         gossipsub,
         kad,
-        identify: identify::Behaviour::new(identify::Config::new(
-            IDENTIFY_PROTOCOL.into(),
-            key.public(),
-        )),
+        identify: identify::Behaviour::new(
+            identify::Config::new(IDENTIFY_PROTOCOL.into(), key.public())
+                .with_interval(k.real(dilation::IDENTIFY_INTERVAL)),
+        ),
         ping: ping::Behaviour::new(
-            ping::Config::new().with_interval(Duration::from_millis(config.ping_interval_ms)),
+            ping::Config::new()
+                .with_interval(Duration::from_millis(config.ping_interval_ms))
+                .with_timeout(k.real(dilation::PING_TIMEOUT)),
         ),
         mdns: Toggle::from(mdns),
         fetch: fetch::Behaviour::new(fetch::STORE_CAPACITY),
@@ -171,12 +179,14 @@ fn behaviour(
 pub const KAD_K: usize = 20;
 
 /// Builds a swarm with TCP (noise, yamux) and QUIC transports; gossipsub registers its
-/// metrics in `registry`.
+/// metrics in `registry`. `config` holds real times ([`NodeConfig::dilated`]); the timers
+/// it does not name are scaled by its `time_scale` here ([`crate::dilation`]).
 pub fn swarm(
     key: identity::Keypair,
     config: &NodeConfig,
     registry: &mut Registry,
 ) -> Result<Swarm<Behaviour>, BuildError> {
+    let k: TimeScale = config.time_scale;
     let mut built: Option<BuildError> = None;
     let swarm = SwarmBuilder::with_existing_identity(key)
         .with_tokio()
@@ -186,7 +196,7 @@ pub fn swarm(
             yamux::Config::default,
         )
         .map_err(|e| BuildError::Transport(e.to_string()))?
-        .with_quic()
+        .with_quic_config(|c| dilation::quic(c, k))
         .with_behaviour(|key| match behaviour(key, config, registry) {
             Ok(b) => Ok(b),
             Err(e) => {
@@ -200,6 +210,9 @@ pub fn swarm(
         Err(e) => return Err(built.unwrap_or_else(|| BuildError::Transport(e.to_string()))),
     };
     Ok(swarm
-        .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(60)))
+        .with_swarm_config(|c| {
+            c.with_idle_connection_timeout(k.real(dilation::IDLE_CONNECTION_TIMEOUT))
+        })
+        .with_connection_timeout(k.real(dilation::CONNECTION_TIMEOUT))
         .build())
 }

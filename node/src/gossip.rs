@@ -10,6 +10,7 @@ use libp2p::gossipsub::{
 };
 
 use crate::config::GossipsubSettings;
+use crate::dilation::TimeScale;
 
 /// Largest control part of an RPC a node accepts: 5000 IHAVE ids of 32 bytes with their
 /// framing, and headroom.
@@ -20,12 +21,25 @@ pub fn message_id(data: &[u8]) -> MessageId {
     MessageId::from(blake3::hash(data).as_bytes().to_vec())
 }
 
-/// Builds the gossipsub config; `max_transmit` bounds a whole message on the wire.
+/// Builds the gossipsub config; `max_transmit` bounds a whole message on the wire. The
+/// settings' durations are real times already ([`GossipsubSettings::dilated`]); `k` scales
+/// every duration of libp2p's that the settings do not name, so that every timer of
+/// gossipsub is dilated (the test below checks all of them).
 pub fn config(
     s: &GossipsubSettings,
     max_transmit: usize,
+    k: TimeScale,
 ) -> Result<gossipsub::Config, gossipsub::ConfigBuilderError> {
+    let d = gossipsub::Config::default();
     ConfigBuilder::default()
+        .heartbeat_initial_delay(k.real(d.heartbeat_initial_delay()))
+        .fanout_ttl(k.real(d.fanout_ttl()))
+        .prune_backoff(k.real(d.prune_backoff()))
+        .unsubscribe_backoff(k.real(d.unsubscribe_backoff()))
+        .graft_flood_threshold(k.real(d.graft_flood_threshold()))
+        .iwant_followup_time(k.real(d.iwant_followup_time()))
+        .publish_queue_duration(k.real(d.publish_queue_duration()))
+        .forward_queue_duration(k.real(d.forward_queue_duration()))
         .mesh_n(s.mesh_n)
         .mesh_n_low(s.mesh_n_low)
         .mesh_n_high(s.mesh_n_high)
@@ -103,7 +117,7 @@ mod tests {
     #[test]
     fn spec_defaults_build_and_validate() {
         let s = GossipsubSettings::default();
-        let c = config(&s, 1 << 20).expect("valid config");
+        let c = config(&s, 1 << 20, TimeScale::REAL).expect("valid config");
         assert_eq!(c.mesh_n(), 6);
         assert_eq!(c.heartbeat_interval(), Duration::from_secs(1));
         let p = score_params(&s, gossipsub::IdentTopic::new("t").hash());
@@ -143,6 +157,85 @@ mod tests {
             p.validate()
                 .expect("libp2p accepts what the config accepts");
         }
+    }
+
+    /// Every `Duration` in a `Debug` rendering (`5s`, `1.5s`, `120ms`, `250µs`, `10ns`), in
+    /// order.
+    fn durations(debug: &str) -> Vec<Duration> {
+        debug
+            .split(|c: char| c.is_whitespace() || ",:{}()[]".contains(c))
+            .filter_map(|t| {
+                let (unit, scale) = [("ns", 1e-9), ("µs", 1e-6), ("ms", 1e-3), ("s", 1.0)]
+                    .into_iter()
+                    .find(|(u, _)| t.ends_with(u))?;
+                let n: f64 = t.strip_suffix(unit)?.parse().ok()?;
+                Some(Duration::from_secs_f64(n * scale))
+            })
+            .collect()
+    }
+
+    fn assert_scaled(what: &str, real: &[Duration], dilated: &[Duration], k: f64) {
+        assert_eq!(real.len(), dilated.len(), "{what}: same durations");
+        for (i, (a, b)) in real.iter().zip(dilated).enumerate() {
+            let want = a.mul_f64(k);
+            let err = want.abs_diff(*b);
+            assert!(
+                err <= Duration::from_millis(1),
+                "{what}: duration #{i}: {a:?} × {k} = {want:?}, got {b:?}"
+            );
+        }
+    }
+
+    /// On a node dilated by k, every duration gossipsub holds (its config, including the
+    /// defaults the settings do not name, and every peer-score duration) is k times the
+    /// undilated one: a timer added to libp2p's config or to the settings and forgotten by
+    /// the dilation fails here. The config's `Debug` omits a few fields; their getters are
+    /// checked one by one.
+    #[test]
+    fn every_gossipsub_and_score_duration_is_dilated() {
+        let s = GossipsubSettings::default();
+        let k = TimeScale::new(3.0).expect("valid");
+        let real = config(&s, 1 << 20, TimeScale::REAL).expect("valid");
+        let slow = config(&s.dilated(k), 1 << 20, k).expect("valid");
+        let (a, b) = (
+            durations(&format!("{real:?}")),
+            durations(&format!("{slow:?}")),
+        );
+        assert!(
+            a.len() >= 7,
+            "the config's Debug shows its durations: {real:?}"
+        );
+        assert_scaled("gossipsub config", &a, &b, 3.0);
+        let getters = |c: &gossipsub::Config| {
+            vec![
+                c.heartbeat_initial_delay(),
+                c.heartbeat_interval(),
+                c.fanout_ttl(),
+                c.duplicate_cache_time(),
+                c.prune_backoff(),
+                c.unsubscribe_backoff(),
+                c.graft_flood_threshold(),
+                c.iwant_followup_time(),
+                c.publish_queue_duration(),
+                c.forward_queue_duration(),
+            ]
+        };
+        assert_scaled("gossipsub getters", &getters(&real), &getters(&slow), 3.0);
+
+        let topic = gossipsub::IdentTopic::new("t").hash();
+        let real = score_params(&s, topic.clone());
+        let slow = score_params(&s.dilated(k), topic);
+        slow.validate().expect("dilated score params are valid");
+        let (a, b) = (
+            durations(&format!("{real:?}")),
+            durations(&format!("{slow:?}")),
+        );
+        assert_eq!(
+            a.len(),
+            5,
+            "decay interval, retain score, quantum, window, activation: {real:?}"
+        );
+        assert_scaled("score params", &a, &b, 3.0);
     }
 
     #[test]

@@ -10,6 +10,8 @@ pub mod behaviour;
 pub mod cli;
 pub mod config;
 pub mod conn_manager;
+pub mod cpu_probe;
+pub mod dilation;
 pub mod envelope;
 pub mod fetch;
 pub mod gossip;

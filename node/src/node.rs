@@ -45,6 +45,9 @@ pub async fn start_with_key(
     sink: Box<dyn EventSink>,
 ) -> Result<NodeHandle, NodeError> {
     crate::config::ensure_valid(&config)?;
+    // From here on every time in the configuration is real ([`crate::dilation`]).
+    let config = config.dilated();
+    let k = config.time_scale;
     let level = Level::from_number(config.mldsa_level).ok_or_else(|| {
         crate::config::ConfigError::Rejected(vec![lab_config::Problem::new(
             lab_config::FieldPath::root("mldsa_level"),
@@ -91,6 +94,8 @@ pub async fn start_with_key(
         listen: listen_addrs.iter().map(ToString::to_string).collect(),
     });
 
+    emitter.emit(crate::cpu_probe::run(&signer));
+
     let metrics = Metrics::default();
     metrics.register(&mut registry);
     let registry = Arc::new(registry);
@@ -123,7 +128,7 @@ pub async fn start_with_key(
         totals: Totals::default(),
         last_mesh: Vec::new(),
         fetches: HashMap::new(),
-        redial: Redial::new(bootstrap),
+        redial: Redial::new(bootstrap, k),
     };
     let task = tokio::spawn(async move {
         let totals = node.run(rx).await;

@@ -15,11 +15,16 @@ use std::time::Duration;
 use libp2p::Multiaddr;
 use tokio::time::Instant;
 
+use crate::dilation::TimeScale;
+
 /// The redial and lookup schedule, and the bootstrap peers not reached yet.
 pub(crate) struct Redial {
     bootstrap: Vec<Multiaddr>,
     at: Instant,
     backoff: Duration,
+    /// The first backoff and the longest, in real time.
+    first: Duration,
+    max: Duration,
 }
 
 /// What a due check does.
@@ -35,12 +40,16 @@ impl Redial {
     const FIRST: Duration = Duration::from_secs(2);
     const MAX: Duration = Duration::from_secs(30);
 
-    /// A schedule whose first check is [`Redial::FIRST`] from now.
-    pub(crate) fn new(bootstrap: Vec<Multiaddr>) -> Self {
+    /// A schedule whose first check is [`Redial::FIRST`] (virtual time, dilated by `k`)
+    /// from now.
+    pub(crate) fn new(bootstrap: Vec<Multiaddr>, k: TimeScale) -> Self {
+        let first = k.real(Self::FIRST);
         Self {
             bootstrap,
-            at: Instant::now() + Self::FIRST,
-            backoff: Self::FIRST,
+            at: Instant::now() + first,
+            backoff: first,
+            first,
+            max: k.real(Self::MAX),
         }
     }
 
@@ -72,15 +81,15 @@ impl Redial {
     /// while fewer than `mesh_n_low` peers are connected; the dialler rarely needs it, but
     /// the peer may (node 0 of a plan has no bootstrap list of its own).
     pub(crate) fn due(&mut self, peers: usize, mesh_n_low: usize, mesh_n: usize) -> Due {
-        let redial = !self.bootstrap.is_empty() && (self.backoff < Self::MAX || peers < mesh_n_low);
+        let redial = !self.bootstrap.is_empty() && (self.backoff < self.max || peers < mesh_n_low);
         let lookup = peers > 0 && peers < mesh_n;
         let needed = redial || lookup;
         self.backoff = if needed {
-            (self.backoff * 2).min(Self::MAX)
+            (self.backoff * 2).min(self.max)
         } else {
-            Self::FIRST
+            self.first
         };
-        self.at = Instant::now() + if needed { self.backoff } else { Self::MAX };
+        self.at = Instant::now() + if needed { self.backoff } else { self.max };
         Due {
             dial: if redial {
                 self.bootstrap.clone()
@@ -104,7 +113,7 @@ mod tests {
 
     #[test]
     fn unreached_bootstrap_peers_are_redialled_with_a_doubling_backoff() {
-        let mut r = Redial::new(vec![addr(1), addr(2)]);
+        let mut r = Redial::new(vec![addr(1), addr(2)], TimeScale::REAL);
         let mut backoffs = Vec::new();
         for _ in 0..5 {
             let due = r.due(0, 4, 8);
@@ -117,7 +126,7 @@ mod tests {
 
     #[test]
     fn a_reached_peer_is_dialled_no_more() {
-        let mut r = Redial::new(vec![addr(1), addr(2)]);
+        let mut r = Redial::new(vec![addr(1), addr(2)], TimeScale::REAL);
         let reached: Multiaddr = format!("{}/p2p/{}", addr(1), libp2p::PeerId::random())
             .parse()
             .expect("valid address");
@@ -128,7 +137,7 @@ mod tests {
 
     #[test]
     fn after_the_backoff_tops_out_only_a_short_node_redials() {
-        let mut r = Redial::new(vec![addr(1)]);
+        let mut r = Redial::new(vec![addr(1)], TimeScale::REAL);
         while r.backoff < Redial::MAX {
             r.due(5, 4, 8);
         }
@@ -140,7 +149,7 @@ mod tests {
 
     #[test]
     fn a_node_with_enough_peers_checks_again_at_the_longest_interval() {
-        let mut r = Redial::new(Vec::new());
+        let mut r = Redial::new(Vec::new(), TimeScale::REAL);
         assert_eq!(
             r.due(8, 4, 8),
             Due {
@@ -150,5 +159,18 @@ mod tests {
         );
         assert_eq!(r.backoff, Redial::FIRST);
         assert!(r.at() >= Instant::now() + Redial::MAX - Duration::from_secs(1));
+    }
+
+    #[test]
+    fn a_dilated_node_backs_off_in_virtual_time() {
+        let k = TimeScale::new(4.0).expect("valid");
+        let mut r = Redial::new(vec![addr(1)], k);
+        assert_eq!(r.backoff, Redial::FIRST * 4);
+        let mut backoffs = Vec::new();
+        for _ in 0..5 {
+            r.due(0, 4, 8);
+            backoffs.push(r.backoff.as_secs());
+        }
+        assert_eq!(backoffs, [16, 32, 64, 120, 120]);
     }
 }

@@ -84,7 +84,7 @@ pub struct RunFlags {
     #[arg(long, requires = "node_binary")]
     pub shaper_binary: Option<PathBuf>,
     /// Seconds to wait for every mesh before traffic starts anyway (and the laggards are
-    /// reported).
+    /// reported); virtual seconds, so a dilated run waits `time_scale` times longer.
     #[arg(long, default_value_t = 90, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub ready_timeout: u64,
 }

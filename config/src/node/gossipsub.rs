@@ -8,6 +8,7 @@ use super::checks::Checker;
 use crate::Problem;
 use crate::bounds::*;
 use crate::doc::FieldPath;
+use crate::time_scale::TimeScale;
 
 /// Gossipsub 1.1 mesh and peer-score settings; defaults are the spec's (§4.1, §4.2).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -148,6 +149,24 @@ impl Default for GossipsubSettings {
 }
 
 impl GossipsubSettings {
+    /// These settings on a testnet dilated by `k` ([`TimeScale`]): every duration (the
+    /// fields in milliseconds) multiplied by `k`, nothing else changed. Score counters decay
+    /// per decay interval, so scaling the interval keeps every score the same function of
+    /// virtual time.
+    pub fn dilated(&self, k: TimeScale) -> GossipsubSettings {
+        let ms = |v: u64| u64::try_from(k.real_ms(v).as_millis()).unwrap_or(u64::MAX);
+        GossipsubSettings {
+            heartbeat_ms: ms(self.heartbeat_ms),
+            duplicate_cache_ms: ms(self.duplicate_cache_ms),
+            time_in_mesh_quantum_ms: ms(self.time_in_mesh_quantum_ms),
+            mesh_message_deliveries_window_ms: ms(self.mesh_message_deliveries_window_ms),
+            mesh_message_deliveries_activation_ms: ms(self.mesh_message_deliveries_activation_ms),
+            decay_interval_ms: ms(self.decay_interval_ms),
+            retain_score_ms: ms(self.retain_score_ms),
+            ..self.clone()
+        }
+    }
+
     /// Every rule libp2p's gossipsub (config builder, score parameters, thresholds) and the
     /// lab's bounds impose on these settings; fields relative to this table.
     pub fn check(&self) -> Vec<Problem> {
@@ -252,5 +271,40 @@ impl GossipsubSettings {
         );
         super::score::check(g, &mut c);
         c.problems
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every duration of the settings is a `*_ms` field, and `dilated` scales every one of
+    /// them and nothing else: a new timer field that `dilated` forgets fails here.
+    #[test]
+    fn dilation_scales_every_duration_and_nothing_else() {
+        let base = GossipsubSettings::default();
+        let k = TimeScale::new(3.0).expect("valid");
+        let fields = |s: &GossipsubSettings| match toml::Value::try_from(s) {
+            Ok(toml::Value::Table(t)) => t,
+            other => panic!("settings render as a table: {other:?}"),
+        };
+        let (before, after) = (fields(&base), fields(&base.dilated(k)));
+        assert_eq!(before.len(), after.len());
+        let mut durations = 0;
+        for (key, v) in &before {
+            let scaled = &after[key];
+            if key.ends_with("_ms") {
+                durations += 1;
+                let (a, b) = (
+                    v.as_integer().expect("ms"),
+                    scaled.as_integer().expect("ms"),
+                );
+                assert_eq!(b, a * 3, "{key} is a duration: scaled by k");
+            } else {
+                assert_eq!(v, scaled, "{key} is not a duration: unchanged");
+            }
+        }
+        assert_eq!(durations, 7, "every duration field counted");
+        assert_eq!(base.dilated(TimeScale::REAL), base);
     }
 }

@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use crate::bounds::*;
 use crate::doc::{Document, FieldPath};
 use crate::file::{ReadError, read_text};
+use crate::time_scale::TimeScale;
 use crate::{Diagnostic, Problem, num};
 
 /// What this node does with the messages it publishes.
@@ -91,6 +92,11 @@ pub struct NodeConfig {
     /// driver. A relative path is relative to the node's working directory.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub events: Option<PathBuf>,
+    /// Time dilation ([`TimeScale`]): every time in this configuration, and every timer the
+    /// node sets by itself, is virtual and lasts `time_scale` times longer in real time
+    /// (default 1, real time). Event records keep real clock times; the orchestrator turns
+    /// them into virtual times when it reads them.
+    pub time_scale: TimeScale,
 }
 
 /// The longest `events` path accepted, in bytes (Linux's `PATH_MAX`).
@@ -118,6 +124,7 @@ impl Default for NodeConfig {
             traffic: None,
             limits: LimitsConfig::default(),
             events: None,
+            time_scale: TimeScale::REAL,
         }
     }
 }
@@ -210,6 +217,28 @@ impl NodeConfig {
         c.gossipsub.heartbeat_ms = 200;
         c.gossipsub.ip_colocation_factor_weight = 0.0;
         c
+    }
+
+    /// This configuration with every virtual time turned into real time under its
+    /// `time_scale` (`k`): periods and delays × k, the publish rate ÷ k, the gossipsub and
+    /// score durations as [`GossipsubSettings::dilated`]. Absolute instants
+    /// (`traffic.start_at_ms`) are wall-clock times and stay. The node calls it once, on
+    /// the configuration it read; `time_scale` is kept, for the timers the node sets
+    /// without a field here.
+    pub fn dilated(&self) -> NodeConfig {
+        let k = self.time_scale;
+        let ms = |v: u64| u64::try_from(k.real_ms(v).as_millis()).unwrap_or(u64::MAX);
+        NodeConfig {
+            score_snapshot_ms: ms(self.score_snapshot_ms),
+            ping_interval_ms: ms(self.ping_interval_ms),
+            gossipsub: self.gossipsub.dilated(k),
+            traffic: self.traffic.as_ref().map(|t| TrafficConfig {
+                delay_ms: ms(t.delay_ms),
+                rate_per_sec: k.real_rate(t.rate_per_sec),
+                ..t.clone()
+            }),
+            ..self.clone()
+        }
     }
 
     /// Parses and checks a TOML document; `origin` names it in diagnostics (a path, or the
@@ -359,6 +388,9 @@ impl NodeConfig {
         if let Some(path) = &self.events {
             c.events_path("events", path);
         }
+        if let Err(e) = TimeScale::new(self.time_scale.factor()) {
+            c.fail("time_scale", e);
+        }
         c.problems
     }
 }
@@ -457,6 +489,15 @@ mod tests {
             ["traffic.delay_ms"]
         );
         assert_eq!(fields("ping_interval_ms = 0"), ["ping_interval_ms"]);
+        assert_eq!(fields("time_scale = 0.5"), ["time_scale"]);
+        assert_eq!(fields("time_scale = 1e9"), ["time_scale"]);
+        assert_eq!(
+            parse("time_scale = 4.5")
+                .expect("valid")
+                .time_scale
+                .factor(),
+            4.5
+        );
         assert_eq!(
             fields("[gossipsub]\nheartbeat_ms = 1\n"),
             ["gossipsub.heartbeat_ms"]
@@ -494,6 +535,48 @@ mod tests {
         assert_eq!(fields("events = \"a\\u0007b\""), ["events"]);
         let long = format!("events = \"/{}\"", "x".repeat(MAX_EVENTS_PATH_BYTES));
         assert_eq!(fields(&long), ["events"]);
+    }
+
+    /// Every `*_ms` field of the whole configuration but the one absolute instant is scaled
+    /// by `dilated`, the rate divided, nothing else changed: a new timer field that
+    /// `dilated` forgets fails here.
+    #[test]
+    fn dilation_scales_every_period_and_the_rate() {
+        let c = parse(
+            "time_scale = 4.0\n[traffic]\nrate_per_sec = 2.0\ndelay_ms = 250\nstart_at_ms = 1000\n",
+        )
+        .expect("valid");
+        fn walk(path: &str, a: &toml::Value, b: &toml::Value, scaled: &mut usize) {
+            match (a, b) {
+                (toml::Value::Table(ta), toml::Value::Table(tb)) => {
+                    assert_eq!(ta.len(), tb.len(), "{path}");
+                    for (key, va) in ta {
+                        walk(&format!("{path}.{key}"), va, &tb[key], scaled);
+                    }
+                }
+                (toml::Value::Integer(x), toml::Value::Integer(y))
+                    if path.ends_with("_ms") && !path.ends_with("start_at_ms") =>
+                {
+                    *scaled += 1;
+                    assert_eq!(*y, x * 4, "{path} is a period: scaled");
+                }
+                (toml::Value::Float(x), toml::Value::Float(y))
+                    if path.ends_with("rate_per_sec") =>
+                {
+                    assert_eq!(*y, x / 4.0, "{path} is a rate: divided");
+                }
+                _ => assert_eq!(a, b, "{path} unchanged"),
+            }
+        }
+        let render = |c: &NodeConfig| toml::Value::try_from(c).expect("renders");
+        let mut scaled = 0;
+        walk("", &render(&c), &render(&c.dilated()), &mut scaled);
+        assert_eq!(
+            scaled, 10,
+            "snapshot, ping, traffic delay and 7 gossipsub durations"
+        );
+        let real = parse("").expect("valid");
+        assert_eq!(real.dilated(), real);
     }
 
     #[test]

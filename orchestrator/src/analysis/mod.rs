@@ -18,9 +18,10 @@
 //!
 //! [`compute`] indexes the records once (`index`), then calls one module per figure
 //! family: `latency` (summaries, coverage), `delivery`, `nodes` (per node and group),
-//! `rejections`, `defence`, `fidelity`, `duplicates`, `hops`, `mesh_health`, `graphs` (on `graph`); [`median()`]
-//! is shared.
+//! `rejections`, `defence`, `fidelity`, `duplicates`, `hops`, `mesh_health`, `graphs` (on
+//! `graph`), `cpu_probe`; [`median()`] is shared.
 
+mod cpu_probe;
 mod defence;
 mod delivery;
 mod duplicates;
@@ -43,6 +44,7 @@ use std::collections::BTreeMap;
 use lab_events::Record;
 use serde::{Deserialize, Serialize};
 
+pub use self::cpu_probe::CpuProbe;
 pub use self::defence::{DefenceStats, ScorePoint, ThresholdCrossing};
 pub use self::delivery::DeliveryRatio;
 use self::delivery::Receipts;
@@ -102,6 +104,10 @@ pub struct Stats {
     /// connection events (and in results written before they were measured).
     #[serde(default)]
     pub graphs: Option<Graphs>,
+    /// The nodes' CPU probes at start (virtual time); `None` without probes (and in
+    /// results written before nodes probed).
+    #[serde(default)]
+    pub cpu_probe: Option<CpuProbe>,
 }
 
 /// Messages published.
@@ -148,6 +154,7 @@ pub fn compute(records: &[Record], plan: &Plan, window: Option<Window>) -> Stats
         ),
         hops,
         graphs: graphs::graphs(records, plan, &index, window),
+        cpu_probe: cpu_probe::cpu_probe(records),
     }
 }
 

@@ -89,6 +89,9 @@ pub struct ContainerSpec {
     pub labels: Vec<(String, String)>,
     /// Memory limit in bytes.
     pub memory_bytes: Option<u64>,
+    /// CPU limit: a CFS `(period, quota)` in microseconds, the container getting `quota`
+    /// of CPU time every `period` (a node's `cpu_per_node / time_scale` cores).
+    pub cpu_cfs_us: Option<(i64, i64)>,
     /// Host directories bound into the container.
     pub mounts: Vec<BindMount>,
     /// Keep at most about this many bytes of the container's output: the `json-file` log
@@ -130,6 +133,8 @@ impl ContainerSpec {
                 .map(|bytes| i64::try_from(bytes).unwrap_or(i64::MAX)),
             mounts: (!self.mounts.is_empty())
                 .then(|| self.mounts.iter().map(BindMount::to_mount).collect()),
+            cpu_period: self.cpu_cfs_us.map(|(period, _)| period),
+            cpu_quota: self.cpu_cfs_us.map(|(_, quota)| quota),
             log_config: self.log_max_bytes.map(capped_json_log),
             ..Default::default()
         };
@@ -301,6 +306,7 @@ mod tests {
                 ("meshlab.run".to_owned(), "spoofed".to_owned()),
             ],
             memory_bytes: Some(64 << 20),
+            cpu_cfs_us: Some((4_000, 1_000)),
             ..Default::default()
         }
     }
@@ -322,6 +328,18 @@ mod tests {
         assert_eq!(host.network_mode.as_deref(), Some("r1-net"));
         assert_eq!(host.cap_add, Some(vec!["NET_ADMIN".to_owned()]));
         assert_eq!(host.memory, Some(64 << 20));
+        assert_eq!(
+            (host.cpu_period, host.cpu_quota),
+            (Some(4_000), Some(1_000))
+        );
+        assert_eq!(
+            ContainerSpec::default()
+                .to_create_body()
+                .host_config
+                .unwrap()
+                .cpu_quota,
+            None
+        );
         let endpoints = body.networking_config.unwrap().endpoints_config.unwrap();
         let ip = endpoints["r1-net"].ipam_config.as_ref().unwrap();
         assert_eq!(ip.ipv4_address.as_deref(), Some("10.77.0.2"));

@@ -2,6 +2,7 @@
 //! XML for CI systems, and the scenario as a compose file.
 
 pub mod compose;
+pub(crate) mod dilation_text;
 pub mod junit;
 pub(crate) mod mesh_text;
 pub mod report;

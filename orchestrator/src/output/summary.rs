@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use super::{link_text, mesh_text};
+use super::{dilation_text, link_text, mesh_text};
 use crate::analysis::{LatencySummary, Stats};
 use crate::host::Cost;
 use crate::result::{REMEDY, RunResult, Verdict, target_table};
@@ -59,8 +59,9 @@ fn header(o: &mut String, r: &RunResult) {
         },
         link_text(&r.link, "", "")
     );
+    let _ = writeln!(o, "time scale     {}", dilation_text::line(r));
     if let Some(ready) = r.phases.ready_after_s {
-        let _ = writeln!(o, "meshed after {ready:.1} s");
+        let _ = writeln!(o, "meshed after {ready:.1} s (wall clock)");
     }
 }
 
@@ -264,6 +265,9 @@ fn targets(o: &mut String, r: &RunResult) {
             let _ = writeln!(o, "  cause: {cause}");
         }
         let _ = writeln!(o, "  remedy: {REMEDY}");
+        if let Some(s) = dilation_text::suggestion(r) {
+            let _ = writeln!(o, "  {s}");
+        }
         return;
     }
     let missed = r.targets.iter().filter(|t| !t.met).count();

@@ -42,7 +42,10 @@ use crate::analysis::graph::Graph;
 use crate::error::Error;
 use crate::scenario::profile::{LinkProfile, ShaperChoice};
 use crate::scenario::units::duration_str;
-use crate::scenario::{GossipsubSettings, Group, Guard, Scenario, Targets, Topology, Traffic};
+use crate::scenario::{
+    CpuQuota, GossipsubSettings, Group, Guard, Scenario, Targets, Topology, Traffic,
+};
+use lab_config::TimeScale;
 
 /// Testnets up to this many nodes ping every 2 s, larger ones every 15 s.
 pub const SMALL_TESTNET: usize = 20;
@@ -69,6 +72,16 @@ pub struct Plan {
     /// the run's sample (`traffic.count / rate`, at most `duration − warmup`).
     #[serde(with = "duration_str")]
     pub window: Duration,
+    /// How many real seconds one virtual second of the run lasts (the scenario's
+    /// `time_scale`, `auto` resolved for this host); every duration of the plan is virtual.
+    pub time_scale: TimeScale,
+    /// The scenario's `time_scale` as written (`auto`, or the number).
+    pub time_scale_asked: String,
+    /// Cores each node has per virtual second (the scenario's `cpu_per_node`).
+    pub cpu_per_node: f64,
+    /// Each node container's CPU quota, `cpu_per_node / time_scale` cores; none when a node
+    /// runs unlimited (`k = 1`, a core or more per node).
+    pub cpu_quota: Option<CpuQuota>,
     /// The run's subnet.
     pub subnet: Subnet,
     /// The gossipsub topic.
@@ -164,6 +177,9 @@ pub fn plan(s: &Scenario, subnet: Subnet) -> Plan {
 
     let total = s.node_count();
     let small = total <= SMALL_TESTNET;
+    let time_scale = s
+        .time_scale
+        .resolve(total, s.traffic.rate_per_sec, host_cores());
     let mut nodes = Vec::with_capacity(total);
     for g in &s.groups {
         for i in 0..g.count {
@@ -186,6 +202,7 @@ pub fn plan(s: &Scenario, subnet: Subnet) -> Plan {
                 score_snapshot_ms: if small { 1_000 } else { 2_000 },
                 topic: s.traffic.topic.clone(),
                 gossipsub: s.gossipsub.clone(),
+                time_scale,
             });
         }
     }
@@ -199,6 +216,10 @@ pub fn plan(s: &Scenario, subnet: Subnet) -> Plan {
         duration: s.duration,
         warmup: s.warmup,
         window: measurement_window(s),
+        time_scale,
+        time_scale_asked: s.time_scale.to_string(),
+        cpu_per_node: s.cpu_per_node,
+        cpu_quota: CpuQuota::of(s.cpu_per_node, time_scale),
         subnet,
         topic: s.traffic.topic.clone(),
         link_profile: s.network.profile.clone(),
@@ -213,6 +234,11 @@ pub fn plan(s: &Scenario, subnet: Subnet) -> Plan {
         nodes,
     }
     .in_subnet(subnet)
+}
+
+/// The host's cores, which `time_scale = "auto"` sizes the run for.
+pub fn host_cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 /// The measurement window: long enough for `traffic.count` messages at the scenario's

@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::error::Error;
 use crate::scenario::{GossipsubSettings, Role, Transport};
-use lab_config::{NodeConfig, TrafficConfig};
+use lab_config::{NodeConfig, TimeScale, TrafficConfig};
 
 /// One node of the plan.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -54,6 +54,9 @@ pub struct NodePlan {
     /// Gossipsub settings (repeated from the scenario for the node config).
     #[serde(skip)]
     pub(super) gossipsub: GossipsubSettings,
+    /// The run's time scale (repeated from the plan for the node config).
+    #[serde(skip)]
+    pub(super) time_scale: TimeScale,
 }
 
 /// One publisher's schedule: it publishes from the run's common traffic start (plus its
@@ -118,6 +121,7 @@ impl NodePlan {
                 size: usize::try_from(t.size).unwrap_or(usize::MAX),
                 count: None,
             }),
+            time_scale: self.time_scale,
             ..NodeConfig::default()
         }
     }

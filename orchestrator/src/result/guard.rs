@@ -4,16 +4,35 @@
 
 use super::RunResult;
 use crate::fsio::Problems;
+use crate::host::demand::FAITHFUL_BUSY;
 use crate::scenario::Guard;
+use crate::scenario::dilation::fitting;
+use lab_config::time_scale::MAX_TIME_SCALE;
 
 /// What a user can do about a distorted run.
-pub const REMEDY: &str = "run fewer nodes or a lower traffic rate, or on a larger host";
+pub const REMEDY: &str = "dilate time (scenario.time_scale, e.g. auto), or run fewer nodes or a lower traffic rate, or on a larger host";
 
 impl RunResult {
     /// Checks the run against its guard and records every cause of distortion (none: the
     /// run is judged). Called once the resources are filled in.
     pub fn apply_guard(&mut self) {
         self.distorted = self.distortion();
+        self.dilation.suggested_time_scale = self.suggested_time_scale();
+    }
+
+    /// For a distorted run, the time scale that would likely fit: the window's demand
+    /// brought down to [`FAITHFUL_BUSY`], and at least twice this run's scale (a run can be
+    /// distorted by bursts at a modest average).
+    fn suggested_time_scale(&self) -> Option<f64> {
+        if self.distorted.is_empty() {
+            return None;
+        }
+        let k = self.dilation.time_scale.max(1.0);
+        let by_busy = self
+            .resources
+            .window_host_busy
+            .map_or(0.0, |b| fitting(b * k, FAITHFUL_BUSY).factor());
+        Some(by_busy.max(2.0 * k).min(MAX_TIME_SCALE))
     }
 
     /// The causes of distortion the guard and the measurement give.

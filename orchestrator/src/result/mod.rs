@@ -23,8 +23,8 @@ use serde::{Deserialize, Serialize};
 use crate::analysis::Stats;
 use crate::plan::Plan;
 pub use crate::run::{ContainerUsage, Phases, Resources};
-use crate::scenario::Guard;
 use crate::scenario::profile::LinkProfile;
+use crate::scenario::{CpuQuota, Guard};
 
 pub use self::checks::{PLAUSIBLE_FROM_MS, PLAUSIBLE_UNTIL_MS};
 pub(crate) use self::checks::{check_link, check_name, check_targets_list};
@@ -50,8 +50,13 @@ pub struct RunResult {
     /// before it was recorded.
     #[serde(default)]
     pub tcp_congestion: String,
-    /// The link profile imposed.
+    /// The link profile imposed (virtual time).
     pub link: LinkProfile,
+    /// The run's time dilation: every time in the result is virtual but the phases'
+    /// (wall clock) and the costs (CPU). Real time (`k = 1`) in results written before it
+    /// was recorded.
+    #[serde(default)]
+    pub dilation: Dilation,
     /// When the run started, ms since the Unix epoch.
     pub started_at_ms: u64,
     /// When it ended, ms since the Unix epoch.
@@ -72,6 +77,35 @@ pub struct RunResult {
     /// distorted run's targets are not judged.
     #[serde(default)]
     pub distorted: Vec<String>,
+}
+
+/// How a run was dilated (README, "Virtual time").
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Dilation {
+    /// How many real seconds one virtual second lasted (`k`).
+    pub time_scale: f64,
+    /// The scenario's `time_scale` as written (`"auto"` or the number).
+    pub asked: String,
+    /// Cores each node had per virtual second.
+    pub cpu_per_node: f64,
+    /// Each node container's CFS quota; `None`: unlimited.
+    pub cpu_quota: Option<CpuQuota>,
+    /// For a distorted run: the smallest time scale that would likely fit this host
+    /// (from the window's busy share, at least twice this run's); `None` otherwise.
+    pub suggested_time_scale: Option<f64>,
+}
+
+impl Default for Dilation {
+    fn default() -> Self {
+        Dilation {
+            time_scale: 1.0,
+            asked: "1".into(),
+            cpu_per_node: 1.0,
+            cpu_quota: None,
+            suggested_time_scale: None,
+        }
+    }
 }
 
 /// Nodes in the run.
@@ -150,6 +184,13 @@ impl RunResult {
             shaper: shaper.into(),
             tcp_congestion: String::new(),
             link: plan.link.clone(),
+            dilation: Dilation {
+                time_scale: plan.time_scale.factor(),
+                asked: plan.time_scale_asked.clone(),
+                cpu_per_node: plan.cpu_per_node,
+                cpu_quota: plan.cpu_quota,
+                suggested_time_scale: None,
+            },
             started_at_ms,
             ended_at_ms,
             phases: Phases::default(),

@@ -12,6 +12,7 @@
 //! - `readiness`: every honest mesh at `mesh_n_low`;
 //! - `window`: warm-up, the measurement window, its cost sampled from files through it;
 //! - `collect`: every node's event stream;
+//! - `virtual_time`: the events and the window on the scenario's virtual time line;
 //! - `teardown`: everything labelled with the run id, removed and checked.
 //!
 //! [`outcome`] holds what a run hands on.
@@ -28,6 +29,7 @@ mod progress;
 mod readiness;
 pub mod shaper;
 mod teardown;
+mod virtual_time;
 mod window;
 
 use std::path::PathBuf;
@@ -56,7 +58,7 @@ pub struct RunOptions {
     pub node_binary: Option<PathBuf>,
     /// A prebuilt static `labshaper` (otherwise cargo builds it).
     pub shaper_binary: Option<PathBuf>,
-    /// How long to wait for every mesh before traffic starts anyway.
+    /// How long to wait for every mesh before traffic starts anyway (virtual time).
     pub ready_timeout: Duration,
 }
 
@@ -190,7 +192,8 @@ async fn execute(
     phases.shaped_after_s = elapsed_s(t0);
     eprintln!("==> link shaping: {shaper_backend}");
 
-    let unready = readiness::await_meshes(&plan, events, opts.ready_timeout).await;
+    let ready_timeout = plan.time_scale.real(opts.ready_timeout);
+    let unready = readiness::await_meshes(&plan, events, ready_timeout).await;
     phases.ready_after_s = elapsed_s(t0);
     if unready.is_empty() {
         eprintln!(
@@ -202,7 +205,7 @@ async fn execute(
             "warning: {} nodes had fewer than {} mesh peers after {:?}: {}",
             unready.len(),
             plan.gossipsub.mesh_n_low,
-            opts.ready_timeout,
+            ready_timeout,
             crate::output::some_names(&unready)
         );
     }
@@ -234,6 +237,8 @@ async fn execute(
     nodes::stop(runner, &network, &node_ids).await?;
     let names: Vec<String> = plan.nodes.iter().map(|n| n.name.clone()).collect();
     let records = collect::collect(events, &names).await?;
+    let records = virtual_time::records(records, plan.time_scale, measured.window.traffic_ns);
+    let window = virtual_time::window(measured.window, plan.time_scale);
     phases.collected_after_s = elapsed_s(t0);
     eprintln!("==> {} events collected", records.len());
 
@@ -242,7 +247,7 @@ async fn execute(
         run_id: run_id.to_string(),
         plan,
         records,
-        window: measured.window,
+        window,
         shaper_backend,
         tcp_congestion: congestion.in_force,
         started_at_ms,

@@ -64,6 +64,7 @@ pub(super) fn specs(
                     .collect(),
                 mounts: vec![events.mount()],
                 log_max_bytes: Some(LOG_MAX_BYTES),
+                cpu_cfs_us: plan.cpu_quota.map(|q| (q.period_us, q.quota_us)),
                 ..ContainerSpec::default()
             })
         })

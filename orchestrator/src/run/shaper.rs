@@ -176,11 +176,12 @@ fn parse_report(line: &str) -> Option<ShaperReport> {
     }
 }
 
-/// What the shaper imposes for `plan`: its link shape with its back end on each node's
-/// egress device; `None` when the scenario's shaper is `none`.
+/// What the shaper imposes for `plan`: its link shape in real time (dilated by the run's
+/// time scale) with its back end on each node's egress device; `None` when the scenario's
+/// shaper is `none`.
 pub fn shaper_config(plan: &Plan) -> Option<ShaperConfig> {
     Some(ShaperConfig {
-        shape: plan.link.clone(),
+        shape: plan.link.dilated(plan.time_scale),
         backend: plan.shaper.backend()?,
         dev: DEFAULT_DEV.to_string(),
     })

@@ -17,7 +17,7 @@ use crate::host::{Cost, CostSample, CostSampler};
 use crate::plan::Plan;
 
 /// Traffic after the measurement window, so that the window's last messages arrive before
-/// the nodes stop.
+/// the nodes stop (virtual time).
 const DRAIN: Duration = Duration::from_secs(3);
 
 /// Time between cost samples inside the window.
@@ -57,9 +57,19 @@ pub(super) async fn measure(
     traffic_ns: u64,
     t0: Instant,
 ) -> Measured {
-    let warmup_over = tokio::time::Instant::now() + plan.warmup;
+    // The plan's times are virtual: each lasts k times longer on the wall clock.
+    let k = plan.time_scale;
+    let warmup_over = tokio::time::Instant::now() + k.real(plan.warmup);
     if !plan.warmup.is_zero() {
-        eprintln!("==> warm-up {:?}", plan.warmup);
+        if k.is_real() {
+            eprintln!("==> warm-up {:?}", plan.warmup);
+        } else {
+            eprintln!(
+                "==> warm-up {:?} virtual ({:?} real at time scale {k})",
+                plan.warmup,
+                k.real(plan.warmup)
+            );
+        }
     }
     let node_pids = pids(runner, sampled.nodes.iter().map(|(_, id)| id.as_str())).await;
     let shaper_pid = match sampled.shaper {
@@ -72,12 +82,19 @@ pub(super) async fn measure(
     let mut samples: Vec<CostSample> = sample(&sampler).await.into_iter().collect();
     let start_ns = now_ns();
     let started_after_s = elapsed_s(t0);
-    let bar = phase_bar(plan.window.as_secs(), "measuring (s)");
+    let bar = phase_bar(
+        plan.window.as_secs(),
+        if k.is_real() {
+            "measuring (s)"
+        } else {
+            "measuring (virtual s)"
+        },
+    );
     let started = Instant::now();
-    let until = tokio::time::Instant::now() + plan.window;
+    let until = tokio::time::Instant::now() + k.real(plan.window);
     while tokio::time::Instant::now() < until {
         tokio::time::sleep_until((tokio::time::Instant::now() + SAMPLE_EVERY).min(until)).await;
-        bar.set_position(started.elapsed().as_secs());
+        bar.set_position(k.virtual_of(started.elapsed()).as_secs());
         samples.extend(sample(&sampler).await);
     }
     bar.finish();
@@ -87,7 +104,7 @@ pub(super) async fn measure(
         end_ns: now_ns(),
     };
     let ended_after_s = elapsed_s(t0);
-    tokio::time::sleep(DRAIN).await;
+    tokio::time::sleep(k.real(DRAIN)).await;
 
     let names: Vec<String> = sampled
         .nodes

@@ -6,6 +6,10 @@
 //! seed = 42                # drives every random choice of the plan
 //! duration = "60s"         # measured from the moment every node is meshed
 //! warmup = "15s"           # traffic flows but is not measured (default 0s); < duration
+//! time_scale = 1           # 1..=1000 or "auto": every time here is virtual and lasts k×
+//!                          # longer in real time (default 1; README "Virtual time")
+//! cpu_per_node = 1         # cores each node has per virtual second (default 1): a quota
+//!                          # of cpu_per_node / k cores; 0.01..=64
 //!
 //! [network]                # optional: absent = no shaping
 //! profile = "wan"          # netem/wan.toml, or instead an inline table:
@@ -55,6 +59,7 @@
 //! - `units`: the unit-bearing strings (durations, rates, sizes).
 
 pub(crate) use lab_config::doc;
+pub mod dilation;
 mod load;
 pub mod profile;
 mod raw;
@@ -69,6 +74,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::scenario::dilation::{CpuQuota, TimeScaleChoice};
 pub use crate::scenario::profile::{LinkProfile, ShaperChoice};
 pub use lab_config::{GossipsubSettings, Role};
 pub use load::{LaterCheck, default_netem_dir, load, load_with_netem_dir, parse, parse_with};
@@ -95,6 +101,10 @@ pub struct Scenario {
     /// Time after every node is meshed before measuring starts, counted in `duration`.
     #[serde(with = "duration_str")]
     pub warmup: Duration,
+    /// How much slower than its virtual time the run goes.
+    pub time_scale: TimeScaleChoice,
+    /// Cores each node has per virtual second.
+    pub cpu_per_node: f64,
     /// Link shaping.
     pub network: Network,
     /// Node groups, in file order.

@@ -4,6 +4,7 @@
 
 use serde::Deserialize;
 
+use super::dilation::RawTimeScale;
 use super::profile::{RawLink, ShaperChoice};
 use super::{Topology, Transport};
 use lab_config::{GossipsubSettings, Role};
@@ -32,6 +33,8 @@ pub(super) struct RawHeader {
     pub(super) seed: u64,
     pub(super) duration: String,
     pub(super) warmup: Option<String>,
+    pub(super) time_scale: Option<RawTimeScale>,
+    pub(super) cpu_per_node: Option<f64>,
 }
 
 /// `[network]`.

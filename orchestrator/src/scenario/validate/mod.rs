@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use lab_config::bounds::MAX_RUN_SECS;
 
+use super::dilation::{MAX_CPU_PER_NODE, MIN_CPU_PER_NODE, TimeScaleChoice};
 use super::doc::{Document, FieldPath};
 use super::raw::{RawFile, RawHeader, RawNetwork};
 use super::units;
@@ -70,6 +71,7 @@ impl<'d, 'a> Validator<'d, 'a> {
     /// The whole file: every section checked, the scenario built from what was accepted.
     pub(super) fn scenario(&mut self, path: &Path, raw: RawFile, netem_dir: &Path) -> Scenario {
         let (duration, warmup) = self.header(&raw.scenario);
+        let (time_scale, cpu_per_node) = self.dilation(&raw.scenario);
         let network = self.network(raw.network.as_ref(), netem_dir);
         let groups = self.groups(&raw.groups);
         let honest: usize = groups
@@ -91,6 +93,8 @@ impl<'d, 'a> Validator<'d, 'a> {
             seed: raw.scenario.seed,
             duration: duration.unwrap_or_default(),
             warmup: warmup.unwrap_or_default(),
+            time_scale,
+            cpu_per_node,
             network,
             groups,
             traffic,
@@ -138,6 +142,25 @@ impl<'d, 'a> Validator<'d, 'a> {
             );
         }
         (duration, warmup)
+    }
+
+    /// `[scenario]`'s `time_scale` and `cpu_per_node`.
+    fn dilation(&mut self, raw: &RawHeader) -> (TimeScaleChoice, f64) {
+        let head = FieldPath::root("scenario");
+        let k = TimeScaleChoice::from_raw(raw.time_scale.as_ref()).unwrap_or_else(|e| {
+            self.err(&head.key("time_scale"), e);
+            TimeScaleChoice::Fixed(lab_config::TimeScale::REAL)
+        });
+        let cpu = raw.cpu_per_node.unwrap_or(1.0);
+        if !(cpu.is_finite() && (MIN_CPU_PER_NODE..=MAX_CPU_PER_NODE).contains(&cpu)) {
+            self.err(
+                &head.key("cpu_per_node"),
+                format!(
+                    "must be {MIN_CPU_PER_NODE} to {MAX_CPU_PER_NODE} cores (what each node has per virtual second), got {cpu}"
+                ),
+            );
+        }
+        (k, cpu)
     }
 
     /// `[network]`: a named profile or an inline link (not both), and the shaper.

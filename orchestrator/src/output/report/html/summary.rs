@@ -9,7 +9,7 @@ use super::text::{
     NONE, fidelity_text, hops_text, host_cost_text, link_text, opt_ms, pct, phases_text, symbol,
     target_label, target_value,
 };
-use crate::output::{mesh_text, some_names};
+use crate::output::{dilation_text, mesh_text, some_names};
 use crate::result::{REMEDY, RunResult, TargetCheck};
 
 /// The verdict banner and the table of targets, each marked MET or MISSED; when the run
@@ -136,6 +136,8 @@ pub(super) fn metadata(input: &Input<'_>) -> Markup {
                 (row("seed", &r.seed.to_string()))
                 (row("nodes", &nodes))
                 (row("shaper back end", &r.shaper))
+                (row("time scale", &dilation_text::line(r)))
+                @if let Some(s) = dilation_text::suggestion(r) { (row("distorted: remedy", &s)) }
                 (row("link profile", &link_text(r)))
                 (row("link fidelity", &fidelity_text(r)))
                 (row("message hops", &hops_text(r)))
