@@ -9,6 +9,7 @@ use super::congestion::{self, Decision, HostCongestion};
 use super::demand::{Demand, FAITHFUL_BUSY};
 use super::neighbour;
 use crate::docker::DockerRunner;
+use crate::scenario::dilation::fitting;
 
 /// Memory a node container needs on the host, with its share of the engine and the
 /// shaper (100-node runs peaked at 2.2-2.6 GiB of host memory).
@@ -60,6 +61,8 @@ pub struct Needs {
     pub kernel_only: bool,
     /// The scenario guard's busy share, beyond which the run is distorted.
     pub host_busy: f64,
+    /// The run's time scale (1: real time): its demand is the real-time one over it.
+    pub time_scale: f64,
 }
 
 impl Needs {
@@ -71,6 +74,7 @@ impl Needs {
             shaped: plan.shapes(),
             kernel_only: plan.shaper == crate::scenario::profile::ShaperChoice::Kernel,
             host_busy: plan.guard.host_busy,
+            time_scale: plan.time_scale.factor(),
         }
     }
 }
@@ -283,19 +287,26 @@ impl Host {
         let largest = |rate: f64| self.faithful_nodes(rate);
         match needs {
             Some(n) => {
-                let demand = Demand::estimate(n.nodes, n.rate_per_sec, self.cores);
+                let real_time = Demand::estimate(n.nodes, n.rate_per_sec, self.cores);
+                let demand = real_time.dilated(n.time_scale);
                 let over = demand.busy_share() > n.host_busy;
+                let scale = if n.time_scale > 1.0 {
+                    format!(" at time scale {}", n.time_scale)
+                } else {
+                    String::new()
+                };
                 push(
                     "cpu demand",
                     if over { Status::Warn } else { Status::Ok },
                     if over {
                         format!(
-                            "{demand}: above the guard's {:.0} %, the run will likely be distorted (exit 5); ~{} nodes fit at this rate",
+                            "{demand}{scale}: above the guard's {:.0} %, the run will likely be distorted (exit 5); ~{} nodes fit at this rate in real time, or dilate: time_scale = {} (or \"auto\") fits",
                             n.host_busy * 100.0,
-                            Demand::most_nodes(n.rate_per_sec, self.cores, n.host_busy)
+                            Demand::most_nodes(n.rate_per_sec, self.cores, n.host_busy),
+                            fitting(real_time.busy_share(), FAITHFUL_BUSY)
                         )
                     } else {
-                        demand.to_string()
+                        format!("{demand}{scale}")
                     },
                 );
                 let most = largest(n.rate_per_sec);
@@ -406,6 +417,7 @@ mod tests {
             shaped: true,
             kernel_only: false,
             host_busy: 0.85,
+            time_scale: 1.0,
         })
     }
 
@@ -429,7 +441,16 @@ mod tests {
         let over = demand(&big);
         assert_eq!(over.status, Status::Warn, "{over}");
         assert!(over.detail.contains("distorted (exit 5)"), "{over}");
+        assert!(over.detail.contains("time_scale = 3.75"), "{over}");
         assert_eq!(demand(&host().checks(needs(10))).status, Status::Ok);
+        // Dilated by the suggested scale, the same run fits.
+        let dilated = host().checks(Some(Needs {
+            time_scale: 3.75,
+            ..needs(100).expect("needs")
+        }));
+        let fits = demand(&dilated);
+        assert_eq!(fits.status, Status::Ok, "{fits}");
+        assert!(fits.detail.contains("at time scale 3.75"), "{fits}");
     }
 
     #[test]

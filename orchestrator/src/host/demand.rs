@@ -47,6 +47,17 @@ impl Demand {
         }
     }
 
+    /// The same run dilated by `k` (README, "Virtual time"): every rate, the nodes' idle
+    /// work included, is divided by `k`, and so is the demand.
+    pub fn dilated(self, k: f64) -> Demand {
+        let k = k.max(1.0);
+        Demand {
+            node_cores: self.node_cores / k,
+            lab_cores: self.lab_cores / k,
+            ..self
+        }
+    }
+
     /// The share of the host's CPU the run would keep busy (may exceed 1).
     pub fn busy_share(&self) -> f64 {
         (self.node_cores + self.lab_cores) / self.host_cores as f64

@@ -94,6 +94,7 @@ pub async fn run(scenario: &Scenario, opts: &RunOptions) -> Result<Outcome, Erro
         scenario.name,
         scenario.node_count()
     );
+    say_time_scale(&plan);
     let names = plan.nodes.iter().map(|n| n.name.as_str());
     // Removed when dropped, after the teardown below, on every exit.
     let events = events_dir::EventsDir::create(&opts.reports_dir, &run_id, names)?;
@@ -129,6 +130,43 @@ async fn check_host(plan: &Plan) -> Result<(), Error> {
         ))),
         None => Ok(()),
     }
+}
+
+/// The run's time scale, how it was chosen, and each node's CPU quota.
+fn say_time_scale(plan: &Plan) {
+    let k = plan.time_scale;
+    if k.is_real() && plan.cpu_quota.is_none() {
+        return;
+    }
+    let how = if plan.time_scale_asked == "auto" {
+        let d = host::demand::Demand::estimate(
+            plan.nodes.len(),
+            plan.traffic.rate_per_sec,
+            plan::host_cores(),
+        );
+        format!(
+            " (auto: an estimated {:.0} % of the host at real time, {:.0} % dilated)",
+            d.busy_share() * 100.0,
+            d.busy_share() / k.factor() * 100.0
+        )
+    } else {
+        String::new()
+    };
+    let quota = plan.cpu_quota.map_or_else(
+        || "nodes unlimited".to_string(),
+        |q| {
+            format!(
+                "each node {:.3} cores ({} µs every {} µs)",
+                q.cores(),
+                q.quota_us,
+                q.period_us
+            )
+        },
+    );
+    eprintln!(
+        "==> time scale {k}{how}: every virtual second lasts {k} s; {quota}; the window takes {:.0} s of wall time",
+        k.real(plan.warmup + plan.window).as_secs_f64()
+    );
 }
 
 fn new_run_id(name: &str) -> String {
