@@ -404,15 +404,22 @@ fn plan_cmd(a: PlanArgs) -> Result<u8, Error> {
         graph.side_by_side("planned", &reference)
     );
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let k = plan.time_scale;
     let demand =
-        crate::host::demand::Demand::estimate(plan.nodes.len(), plan.traffic.rate_per_sec, cores);
+        crate::host::demand::Demand::estimate(plan.nodes.len(), plan.traffic.rate_per_sec, cores)
+            .dilated(k.factor());
+    let scale = if k.is_real() {
+        String::new()
+    } else {
+        format!(" at time scale {k} ({})", plan.time_scale_asked)
+    };
     if demand.busy_share() > plan.guard.host_busy {
         eprintln!(
-            "warning: cpu demand on this host {demand}: above the guard's {:.0} %, a run would likely be distorted (exit 5)",
+            "warning: cpu demand on this host {demand}{scale}: above the guard's {:.0} %, a run would likely be distorted (exit 5)",
             plan.guard.host_busy * 100.0
         );
     } else {
-        eprintln!("cpu demand on this host {demand}");
+        eprintln!("cpu demand on this host {demand}{scale}");
     }
     Ok(EXIT_TARGETS_MET)
 }
