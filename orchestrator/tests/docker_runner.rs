@@ -3,8 +3,9 @@
 //! Images are built `FROM scratch` around static binaries of this workspace: the
 //! `orchestrator` binary (run with `--version`, it prints one line and exits) and this
 //! test executable itself (its ignored test `child_process`, run in a container, prints
-//! known lines and then stays up until killed). Every test uses its own run id and image
-//! tag prefix and removes what it created, also when it fails.
+//! known lines and then stays up until killed; its ignored test `bridge_peer` listens or
+//! dials over TCP). Every test uses its own run id and image tag prefix and removes what it
+//! created (its `DOCKER-USER` rules too), also when it fails.
 #![allow(clippy::unwrap_used)]
 
 use std::collections::HashMap;
@@ -20,9 +21,10 @@ use bollard::query_parameters::{
 use futures::{FutureExt, StreamExt, TryStreamExt};
 use orchestrator::docker::{
     BindMount, ContainerSpec, ContextFile, DockerError, DockerRunner, EnsuredImage, LABEL_LAB,
-    LABEL_ROLE, LABEL_RUN, LogSource, NetworkAttachment, NetworkHandle, context_tar,
-    node_image_context,
+    LABEL_ROLE, LABEL_RUN, LogSource, MASQUERADE_OPTION, NetworkAttachment, NetworkHandle,
+    context_tar, node_image_context,
 };
+use orchestrator::host::bridges::{self, AcceptRule};
 
 /// Set in the container of `child_process` so that it does its work there (and nothing
 /// when the suite runs it on the host with `--ignored`).
@@ -34,6 +36,14 @@ const APPEND_ENV: &str = "MESHLAB_RUNNER_TEST_APPEND";
 const LONG_LINE: usize = 40_000;
 /// Bound on every wait for a container to do something.
 const WAIT: Duration = Duration::from_secs(60);
+/// Set in the container of `bridge_peer` to the TCP port to listen on (it prints the
+/// address of every peer that connects).
+const LISTEN_ENV: &str = "MESHLAB_RUNNER_TEST_LISTEN";
+/// Set in the container of `bridge_peer` to the `IP:PORT` to connect to (it exits 0 when
+/// connected, 1 when not within [`CONNECT_MS_ENV`]).
+const CONNECT_ENV: &str = "MESHLAB_RUNNER_TEST_CONNECT";
+/// How long `bridge_peer` tries to connect, in milliseconds.
+const CONNECT_MS_ENV: &str = "MESHLAB_RUNNER_TEST_CONNECT_MS";
 
 /// What a test body gets: a runner and its own run id and image tag prefix.
 #[derive(Clone)]
@@ -65,6 +75,12 @@ where
     let teardown = lab.runner.teardown(&lab.run_id).await;
     let images = remove_images(&lab.runner, &lab.image_prefix).await;
     let (containers, networks) = labelled_in_engine(&lab.run_id).await;
+    // Rules only a test that routes between bridges adds; none to look for where iptables
+    // is missing.
+    let rules = match bridges::remove_run(&lab.run_id) {
+        Err(e) if e.is_missing_program() => Ok(0),
+        other => other,
+    };
     if let Err(panic) = outcome {
         std::panic::resume_unwind(panic);
     }
@@ -72,6 +88,7 @@ where
     images.unwrap();
     assert!(containers.is_empty(), "containers left: {containers:?}");
     assert!(networks.is_empty(), "networks left: {networks:?}");
+    assert_eq!(rules.unwrap(), 0, "DOCKER-USER rules left");
 }
 
 /// Removes every image whose repository is `prefix`.
@@ -492,6 +509,182 @@ fn child_process() {
     }
     loop {
         std::thread::park();
+    }
+}
+
+/// A scenario of four nodes, for a plan split two nodes a bridge.
+const FOUR_NODES: &str = r#"
+[scenario]
+name = "bridges"
+seed = 1
+duration = "30s"
+[[groups]]
+id = "node"
+count = 4
+[traffic]
+publishers = 1
+rate = "1/s"
+size = "1KiB"
+"#;
+
+/// A run of several bridge networks (the split forced to two nodes a bridge): a node on
+/// one bridge reaches a node on another through the host's route, with its own address
+/// (no masquerading); without the run's `DOCKER-USER` rule Docker's isolation drops the
+/// packets; and the run's teardown leaves no network and no rule.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nodes_on_two_bridges_reach_each_other_through_the_runs_route() {
+    use orchestrator::plan::{self, Subnet};
+    use orchestrator::run::{network, teardown};
+    with_lab("bridges", |lab| async move {
+        let runner = &lab.runner;
+        let scenario = plan::parse(
+            std::path::Path::new("bridges.toml"),
+            FOUR_NODES,
+            std::path::Path::new("/nonexistent"),
+        )
+        .unwrap();
+        let planned = plan::plan_with_bridges(&scenario, Subnet::DEFAULT, 2);
+        assert_eq!(planned.bridges.count, 2);
+
+        let nets = network::create(runner, &lab.run_id, planned.bridges)
+            .await
+            .unwrap();
+        let planned = planned.in_subnet(nets.subnet);
+        assert_eq!(nets.names.len(), 2);
+        assert_eq!(nets.rules, 1);
+        let rule = AcceptRule::for_run(&lab.run_id, nets.subnet);
+        assert_eq!(
+            bridges::run_rules(&lab.run_id).unwrap(),
+            std::slice::from_ref(&rule)
+        );
+        let docker = engine().await;
+        for (k, name) in nets.names.iter().enumerate() {
+            let inspect = docker.inspect_network(name, None).await.unwrap();
+            let options = inspect.options.unwrap_or_default();
+            assert_eq!(
+                options.get(MASQUERADE_OPTION).map(String::as_str),
+                Some("false")
+            );
+            let subnet = inspect.ipam.unwrap().config.unwrap()[0].subnet.clone();
+            assert_eq!(subnet, Some(planned.bridges.cidr(nets.subnet, k)));
+        }
+
+        // Node 0 on bridge 0 listens, node 2 on bridge 1 dials it.
+        let (server, client) = (&planned.nodes[0], &planned.nodes[2]);
+        assert_eq!((server.network, client.network), (0, 1));
+        let image = child_image(runner, &lab.image_prefix).await;
+        let spec = |name: &str, node: &plan::NodePlan, env: Vec<(String, String)>| ContainerSpec {
+            run_id: lab.run_id.clone(),
+            role: "child".to_owned(),
+            name: format!("{}-{name}", lab.run_id),
+            image: image.tag.clone(),
+            env: [vec![(CHILD_ENV.to_owned(), "1".to_owned())], env].concat(),
+            cmd: Some(
+                [
+                    "bridge_peer",
+                    "--exact",
+                    "--ignored",
+                    "--nocapture",
+                    "--test-threads=1",
+                ]
+                .map(str::to_owned)
+                .to_vec(),
+            ),
+            network: Some(NetworkAttachment {
+                network: nets.names[node.network].clone(),
+                ipv4: Some(node.ip),
+            }),
+            ..Default::default()
+        };
+        let listening = runner
+            .run_container(&spec(
+                "server",
+                server,
+                vec![(LISTEN_ENV.to_owned(), "4001".to_owned())],
+            ))
+            .await
+            .unwrap();
+        let mut lines = runner.follow_logs(&listening, LogSource::Stdout);
+        let mut next_line = async || {
+            tokio::time::timeout(WAIT, async {
+                loop {
+                    let line = lines.next().await.expect("the server's log ended").unwrap();
+                    if line.starts_with("{\"child\"") {
+                        return line;
+                    }
+                }
+            })
+            .await
+            .expect("the server printed nothing")
+        };
+        assert_eq!(next_line().await, r#"{"child":"listening"}"#);
+        let dial = |name: &str, ms: u64| {
+            spec(
+                name,
+                client,
+                vec![
+                    (CONNECT_ENV.to_owned(), format!("{}:4001", server.ip)),
+                    (CONNECT_MS_ENV.to_owned(), ms.to_string()),
+                ],
+            )
+        };
+
+        // Without the rule: isolated (the dial gives up after 2 s).
+        assert_eq!(bridges::remove_run(&lab.run_id).unwrap(), 1);
+        let blocked = runner.run_container(&dial("blocked", 2_000)).await.unwrap();
+        assert_eq!(runner.wait_exit(&blocked).await.unwrap(), 1);
+        runner.remove_container(&blocked).await.unwrap();
+
+        // With it: connected, from the client's own address.
+        assert_eq!(bridges::install(std::slice::from_ref(&rule)).unwrap(), 1);
+        let routed = runner.run_container(&dial("routed", 20_000)).await.unwrap();
+        assert_eq!(runner.wait_exit(&routed).await.unwrap(), 0);
+        assert_eq!(
+            next_line().await,
+            format!(r#"{{"child":"peer","addr":"{}"}}"#, client.ip)
+        );
+
+        teardown::teardown(runner, &lab.run_id, true).await;
+        let (containers, networks) = labelled_in_engine(&lab.run_id).await;
+        assert!(containers.is_empty(), "containers left: {containers:?}");
+        assert!(networks.is_empty(), "networks left: {networks:?}");
+        assert_eq!(bridges::run_rules(&lab.run_id).unwrap(), []);
+    })
+    .await;
+}
+
+/// Not a test of its own: the program the `bridges` containers run. With [`LISTEN_ENV`],
+/// listens and prints every peer's address until it is killed; with [`CONNECT_ENV`],
+/// connects and exits 0, or exits 1 when it cannot within [`CONNECT_MS_ENV`].
+#[test]
+#[ignore = "runs inside a container started by nodes_on_two_bridges_reach_each_other_through_the_runs_route"]
+fn bridge_peer() {
+    use std::io::Write;
+    use std::net::{SocketAddr, TcpListener, TcpStream};
+    if std::env::var_os(CHILD_ENV).is_none() {
+        return;
+    }
+    // The harness has printed "test bridge_peer ... " without a line end.
+    println!();
+    if let Ok(port) = std::env::var(LISTEN_ENV) {
+        let listener = TcpListener::bind(format!("0.0.0.0:{port}")).unwrap();
+        println!(r#"{{"child":"listening"}}"#);
+        std::io::stdout().flush().unwrap();
+        for stream in listener.incoming() {
+            let peer = stream.unwrap().peer_addr().unwrap();
+            println!(r#"{{"child":"peer","addr":"{}"}}"#, peer.ip());
+            std::io::stdout().flush().unwrap();
+        }
+    } else if let Ok(target) = std::env::var(CONNECT_ENV) {
+        let addr: SocketAddr = target.parse().unwrap();
+        let ms: u64 = std::env::var(CONNECT_MS_ENV).unwrap().parse().unwrap();
+        match TcpStream::connect_timeout(&addr, Duration::from_millis(ms)) {
+            Ok(_) => println!(r#"{{"child":"connected"}}"#),
+            Err(e) => {
+                eprintln!("child: connect {addr}: {e}");
+                std::process::exit(1);
+            }
+        }
     }
 }
 

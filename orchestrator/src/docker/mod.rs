@@ -21,6 +21,6 @@ pub use error::DockerError;
 pub use image::{ContextFile, EnsuredImage, context_hash, context_tar, node_image_context};
 pub use labels::{LABEL_CONTEXT, LABEL_LAB, LABEL_ROLE, LABEL_RUN};
 pub use logs::{LineAssembler, LogSource};
-pub use network::NetworkHandle;
+pub use network::{Egress, MASQUERADE_OPTION, NetworkHandle};
 pub use runner::DockerRunner;
 pub use teardown::TeardownReport;

@@ -1,5 +1,6 @@
 //! Bridge networks with a fixed subnet.
 
+use std::collections::HashMap;
 use std::net::Ipv4Addr;
 
 use bollard::models::{
@@ -7,7 +8,7 @@ use bollard::models::{
     NetworkCreateRequest,
 };
 
-use super::error::DockerError;
+use super::error::{DockerError, is_gone};
 use super::labels::run_labels;
 use super::runner::DockerRunner;
 
@@ -22,15 +23,48 @@ pub struct NetworkHandle {
     pub subnet: String,
 }
 
+/// The bridge driver's option that turns off masquerading of traffic leaving the bridge.
+pub const MASQUERADE_OPTION: &str = "com.docker.network.bridge.enable_ip_masquerade";
+
+/// What happens to traffic that leaves a bridge network for another network.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Egress {
+    /// Docker's default: rewritten to the host's address (MASQUERADE).
+    Masqueraded,
+    /// Left with the container's own address ([`MASQUERADE_OPTION`] `false`), for a run
+    /// whose bridges the host routes between: a node sees its peers' real addresses.
+    Routed,
+}
+
 impl DockerRunner {
     /// Creates a bridge network `name` with the IPv4 `subnet` (CIDR, e.g. `10.77.0.0/16`),
-    /// labelled as belonging to `run_id`.
+    /// labelled as belonging to `run_id`, with Docker's default egress.
     pub async fn create_network(
         &self,
         run_id: &str,
         name: &str,
         subnet: &str,
     ) -> Result<NetworkHandle, DockerError> {
+        self.create_bridge(run_id, name, subnet, Egress::Masqueraded)
+            .await
+    }
+
+    /// Creates a bridge network `name` with the IPv4 `subnet` and the given `egress`,
+    /// labelled as belonging to `run_id`.
+    pub async fn create_bridge(
+        &self,
+        run_id: &str,
+        name: &str,
+        subnet: &str,
+        egress: Egress,
+    ) -> Result<NetworkHandle, DockerError> {
+        let options = match egress {
+            Egress::Masqueraded => None,
+            Egress::Routed => Some(HashMap::from([(
+                MASQUERADE_OPTION.to_owned(),
+                "false".to_owned(),
+            )])),
+        };
         let request = NetworkCreateRequest {
             name: name.to_owned(),
             driver: Some("bridge".to_owned()),
@@ -43,6 +77,7 @@ impl DockerRunner {
                 options: None,
             }),
             labels: Some(run_labels(run_id)),
+            options,
             ..Default::default()
         };
         let response = self
@@ -55,6 +90,16 @@ impl DockerRunner {
             name: name.to_owned(),
             subnet: subnet.to_owned(),
         })
+    }
+
+    /// Removes network `id` (or name), which must have no containers; one already gone is
+    /// fine.
+    pub async fn remove_network(&self, id: &str) -> Result<(), DockerError> {
+        match self.client().remove_network(id).await {
+            Ok(()) => Ok(()),
+            Err(e) if is_gone(&e) => Ok(()),
+            Err(e) => Err(DockerError::engine(format!("remove network {id}"), e)),
+        }
     }
 
     /// Attaches a (created or running) container to one more network, optionally at a

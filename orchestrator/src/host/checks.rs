@@ -5,6 +5,7 @@
 use std::fmt;
 use std::process::{Command, Stdio};
 
+use super::bridges;
 use super::congestion::{self, Decision, HostCongestion};
 use super::demand::{Demand, FAITHFUL_BUSY};
 use super::neighbour;
@@ -63,6 +64,10 @@ pub struct Needs {
     pub host_busy: f64,
     /// The run's time scale (1: real time): its demand is the real-time one over it.
     pub time_scale: f64,
+    /// Bridge networks the run spreads its nodes over (`plan::Bridges`).
+    pub bridges: usize,
+    /// Most nodes on one of them.
+    pub nodes_per_bridge: usize,
 }
 
 impl Needs {
@@ -75,6 +80,8 @@ impl Needs {
             kernel_only: plan.shaper == crate::scenario::profile::ShaperChoice::Kernel,
             host_busy: plan.guard.host_busy,
             time_scale: plan.time_scale.factor(),
+            bridges: plan.bridges.count,
+            nodes_per_bridge: plan.bridges.nodes_per_bridge,
         }
     }
 }
@@ -95,6 +102,12 @@ pub struct Host {
     pub congestion: Result<HostCongestion, String>,
     /// The neighbour table's limit (gc_thresh3).
     pub neighbour_limit: Result<u64, String>,
+    /// Whether the host forwards IPv4 (`net.ipv4.ip_forward`), which routing between a
+    /// run's bridges needs.
+    pub ip_forward: Result<bool, String>,
+    /// Whether `iptables` reads Docker's `DOCKER-USER` chain here (the rules in it), which
+    /// routing between a run's bridges needs.
+    pub iptables: Result<usize, String>,
     /// CPU cores this process may use.
     pub cores: usize,
     /// MemTotal and MemAvailable, bytes.
@@ -119,6 +132,8 @@ impl Host {
                 || std::path::Path::new("/sys/module/nfnetlink_queue").exists(),
             congestion: HostCongestion::read(),
             neighbour_limit: neighbour::table_limit(),
+            ip_forward: bridges::ip_forward(),
+            iptables: bridges::probe(),
             cores: std::thread::available_parallelism().map_or(1, usize::from),
             memory: memory(),
         }
@@ -254,6 +269,8 @@ impl Host {
             }
             Err(e) => push("neighbour table", Status::Warn, format!("unknown: {e}")),
         }
+        let (status, detail) = self.bridges_check(needs);
+        push("bridges", status, detail);
         let mem = self
             .memory
             .map_or("memory unknown".into(), |(total, avail)| {
@@ -343,6 +360,74 @@ impl Host {
     }
 }
 
+impl Host {
+    /// The `bridges` line: how many bridge networks the run takes, and whether the host
+    /// can route between them when there are several.
+    fn bridges_check(&self, needs: Option<Needs>) -> (Status, String) {
+        let limit = format!(
+            "a Linux bridge holds at most 1024 ports, a run puts at most {} nodes on one",
+            needs.map_or(crate::plan::NODES_PER_BRIDGE, |n| n.nodes_per_bridge)
+        );
+        // What routing between bridges lacks here, if anything.
+        let lacking = match (&self.ip_forward, &self.iptables) {
+            (Ok(true), Ok(_)) => None,
+            (Ok(false), _) => Some(
+                "net.ipv4.ip_forward is 0 (dockerd --ip-forward=false?): `sysctl -w net.ipv4.ip_forward=1`".to_string(),
+            ),
+            (Err(e), _) => Some(format!("ip_forward unknown: {e}")),
+            (_, Err(e)) => Some(format!("iptables cannot read {}: {e}", bridges::CHAIN)),
+        };
+        let routing = "routed by the host (ip_forward 1, one DOCKER-USER rule a run)";
+        match needs {
+            Some(n) if n.bridges <= 1 => (
+                Status::Ok,
+                format!("{} nodes on 1 network ({limit})", n.nodes),
+            ),
+            Some(n) => {
+                let table = format!(
+                    "the neighbour table must hold {} entries{}",
+                    neighbour::neighbour_entries_needed(n.nodes),
+                    match &self.neighbour_limit {
+                        Ok(l) if *l >= neighbour::neighbour_entries_needed(n.nodes) => {
+                            " (it does)"
+                        }
+                        _ if self.root => " (a run raises it)",
+                        _ => " (see `neighbour table`)",
+                    }
+                );
+                match lacking {
+                    None => (
+                        Status::Ok,
+                        format!(
+                            "{} nodes on {} networks ({limit}), {routing}; {table}",
+                            n.nodes, n.bridges
+                        ),
+                    ),
+                    Some(why) => (
+                        Status::Fail,
+                        format!(
+                            "{} nodes need {} networks ({limit}), and routing between them fails here: {why}",
+                            n.nodes, n.bridges
+                        ),
+                    ),
+                }
+            }
+            None => match lacking {
+                None => (
+                    Status::Ok,
+                    format!("{limit}; larger runs take several networks, {routing}"),
+                ),
+                Some(why) => (
+                    Status::Warn,
+                    format!(
+                        "{limit}; larger runs take several networks, and routing between them fails here: {why}"
+                    ),
+                ),
+            },
+        }
+    }
+}
+
 /// The first failed check, if any.
 pub fn first_failure(checks: &[Check]) -> Option<&Check> {
     checks.iter().find(|c| c.status == Status::Fail)
@@ -405,6 +490,8 @@ mod tests {
                 default: "bbr".into(),
             }),
             neighbour_limit: Ok(1024),
+            ip_forward: Ok(true),
+            iptables: Ok(1),
             cores: 2,
             memory: Some((24 << 30, 23 << 30)),
         }
@@ -418,6 +505,8 @@ mod tests {
             kernel_only: false,
             host_busy: 0.85,
             time_scale: 1.0,
+            bridges: nodes.div_ceil(crate::plan::NODES_PER_BRIDGE),
+            nodes_per_bridge: crate::plan::NODES_PER_BRIDGE,
         })
     }
 
@@ -496,6 +585,47 @@ mod tests {
             first_failure(&h.checks(needs(100))).map(|c| c.name),
             Some("neighbour table")
         );
+    }
+
+    #[test]
+    fn a_run_of_several_bridges_needs_forwarding_and_iptables() {
+        let line = |h: &Host, n: Option<Needs>| {
+            h.checks(n)
+                .into_iter()
+                .find(|c| c.name == "bridges")
+                .expect("line")
+        };
+        let small = line(&host(), needs(100));
+        assert_eq!(small.status, Status::Ok, "{small}");
+        assert!(small.detail.contains("100 nodes on 1 network"), "{small}");
+        let big = line(&host(), needs(1000));
+        assert_eq!(big.status, Status::Ok, "{big}");
+        assert!(big.detail.contains("1000 nodes on 2 networks"), "{big}");
+        assert!(big.detail.contains("at most 500 nodes on one"), "{big}");
+        assert!(big.detail.contains("a run raises it"), "{big}");
+
+        let mut h = host();
+        h.ip_forward = Ok(false);
+        assert_eq!(line(&h, needs(100)).status, Status::Ok);
+        let no_forward = line(&h, needs(1000));
+        assert_eq!(no_forward.status, Status::Fail, "{no_forward}");
+        assert!(
+            no_forward.detail.contains("ip_forward is 0"),
+            "{no_forward}"
+        );
+        assert_eq!(line(&h, None).status, Status::Warn);
+
+        let mut h = host();
+        h.iptables = Err("run iptables: No such file or directory".into());
+        let no_iptables = line(&h, needs(1000));
+        assert_eq!(no_iptables.status, Status::Fail, "{no_iptables}");
+        assert!(
+            no_iptables
+                .detail
+                .contains("iptables cannot read DOCKER-USER"),
+            "{no_iptables}"
+        );
+        assert_eq!(line(&host(), None).status, Status::Ok);
     }
 
     #[test]

@@ -1,8 +1,10 @@
 //! The host the lab runs on: what a run needs of it (checked by `doctor` and before every
-//! run), the host-wide settings a run adjusts (neighbour table, congestion control), and
-//! the memory, load and CPU time sampled while a run is in progress: the host's, the
-//! engine's and each container's (from its cgroup files), as a [`Cost`] breakdown.
+//! run), the host-wide settings a run adjusts (neighbour table, congestion control, the
+//! routes between its bridge networks), and the memory, load and CPU time sampled while a
+//! run is in progress: the host's, the engine's and each container's (from its cgroup
+//! files), as a [`Cost`] breakdown.
 
+pub mod bridges;
 mod cgroup;
 pub mod checks;
 pub mod congestion;

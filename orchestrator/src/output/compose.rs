@@ -11,13 +11,19 @@
 //! so traffic starts with `docker compose kill -s SIGUSR1 <publisher…>`; the file's header
 //! lists them. The default subnet is [`COMPOSE_SUBNET`], outside the 10.77–10.96 range
 //! runs pick from, so a compose testnet and lab runs can coexist.
+//!
+//! A plan of several bridges (above `plan::NODES_PER_BRIDGE` nodes) gets one compose
+//! network a bridge, `mesh-<k>` on the plan's /20s, without masquerading, as a run creates
+//! them; compose cannot route between them, so the header gives the `DOCKER-USER` rule to
+//! insert before `up` and delete after `down` (comment `meshlab-compose:<scenario>`).
 
 use std::fmt::Write as _;
 use std::path::Path;
 
 use crate::docker::tools_image::{tools_context, tools_tag};
-use crate::docker::{DockerRunner, context_hash, node_image_context};
+use crate::docker::{DockerRunner, MASQUERADE_OPTION, context_hash, node_image_context};
 use crate::error::Error;
+use crate::host::bridges::AcceptRule;
 use crate::plan::{self, Plan, Subnet};
 use crate::run::binaries;
 use crate::run::shaper::shaper_command;
@@ -69,6 +75,24 @@ fn literal_block(text: &str, indent: usize) -> String {
     o
 }
 
+/// The compose network of bridge `k` of `plan`: `mesh` when it has one bridge, else
+/// `mesh-<k>`.
+fn network_name(plan: &Plan, k: usize) -> String {
+    if plan.bridges.routed() {
+        format!("mesh-{k}")
+    } else {
+        "mesh".to_string()
+    }
+}
+
+/// The rule that routes between the bridges of a compose testnet of `plan`.
+pub fn compose_rule(plan: &Plan) -> AcceptRule {
+    AcceptRule::within(
+        plan.subnet,
+        format!("meshlab-compose:{}", crate::scenario::slug(&plan.scenario)),
+    )
+}
+
 fn service_name_ok(name: &str) -> bool {
     !name.is_empty()
         && name
@@ -116,6 +140,21 @@ pub fn render(plan: &Plan, images: &ComposeImages, source: &str) -> Result<Strin
          # namespaces (`orchestrator doctor` says), allow it first: sysctl -w\n\
          # net.ipv4.tcp_allowed_congestion_control=\"$(sysctl -n net.ipv4.tcp_allowed_congestion_control) cubic\"\n#"
     );
+    if plan.bridges.routed() {
+        let rule = compose_rule(plan);
+        let _ = writeln!(
+            o,
+            "# The nodes span {} bridge networks (at most {} a bridge; a Linux bridge holds 1024\n\
+             # ports). Docker isolates bridges from each other: let the host route between them\n\
+             # (as root, with net.ipv4.ip_forward = 1) before `up`, and remove the rule after `down`:\n\
+             #   {}\n\
+             #   {}\n#",
+            plan.bridges.count,
+            plan.bridges.nodes_per_bridge,
+            rule.insert(),
+            rule.delete()
+        );
+    }
     let _ = writeln!(
         o,
         "#   docker compose up -d                     # nodes{}",
@@ -152,7 +191,7 @@ pub fn render(plan: &Plan, images: &ComposeImages, source: &str) -> Result<Strin
             literal_block(&n.node_config_toml(None)?, 8)
         );
         let _ = writeln!(o, "    networks:");
-        let _ = writeln!(o, "      mesh:");
+        let _ = writeln!(o, "      {}:", network_name(plan, n.network));
         let _ = writeln!(o, "        ipv4_address: {}", quoted(&n.ip.to_string()));
         let _ = writeln!(o, "    sysctls:");
         let _ = writeln!(
@@ -190,11 +229,21 @@ pub fn render(plan: &Plan, images: &ComposeImages, source: &str) -> Result<Strin
         }
     }
     let _ = writeln!(o, "networks:");
-    let _ = writeln!(o, "  mesh:");
-    let _ = writeln!(o, "    driver: bridge");
-    let _ = writeln!(o, "    ipam:");
-    let _ = writeln!(o, "      config:");
-    let _ = writeln!(o, "        - subnet: {}", quoted(&plan.subnet.cidr()));
+    for k in 0..plan.bridges.count {
+        let _ = writeln!(o, "  {}:", network_name(plan, k));
+        let _ = writeln!(o, "    driver: bridge");
+        if plan.bridges.routed() {
+            let _ = writeln!(o, "    driver_opts:");
+            let _ = writeln!(o, "      {MASQUERADE_OPTION}: \"false\"");
+        }
+        let _ = writeln!(o, "    ipam:");
+        let _ = writeln!(o, "      config:");
+        let _ = writeln!(
+            o,
+            "        - subnet: {}",
+            quoted(&plan.bridges.cidr(plan.subnet, k))
+        );
+    }
     Ok(o)
 }
 
@@ -411,6 +460,58 @@ size = "1KiB"
             "{yaml}"
         );
         assert!(yaml.lines().take_while(|l| l.starts_with('#')).count() > 3);
+    }
+
+    #[test]
+    fn one_bridge_is_one_mesh_network_on_the_whole_subnet() {
+        let yaml = render(&test_plan("auto"), &images(), "four.toml").expect("renders");
+        assert_eq!(yaml.matches("      mesh:\n").count(), 4, "{yaml}");
+        assert!(yaml.ends_with("networks:\n  mesh:\n    driver: bridge\n    ipam:\n      config:\n        - subnet: \"10.97.0.0/16\"\n"), "{yaml}");
+        assert!(!yaml.contains("DOCKER-USER"), "{yaml}");
+        assert!(!yaml.contains(MASQUERADE_OPTION), "{yaml}");
+    }
+
+    #[test]
+    fn a_split_plan_gets_a_network_a_bridge_and_the_rule_to_route_between_them() {
+        let text = "[scenario]\nname = \"four\"\nseed = 4\nduration = \"30s\"\n[[groups]]\nid = \"node\"\ncount = 4\n[traffic]\npublishers = 1\nrate = \"2/s\"\nsize = \"1KiB\"\n";
+        let scenario =
+            crate::scenario::parse(Path::new("four.toml"), text, Path::new("/nonexistent"))
+                .expect("valid");
+        let p = plan::plan_with_bridges(&scenario, COMPOSE_SUBNET, 2);
+        assert_eq!(p.bridges.count, 2);
+        let yaml = render(&p, &images(), "four.toml").expect("renders");
+        let service = |name: &str| {
+            let start = yaml.find(&format!("\n  {name}:\n")).expect("service");
+            let rest = &yaml[start + 1..];
+            let end = rest[2..].find("\n  n").map_or(rest.len(), |e| e + 2);
+            rest[..end].to_string()
+        };
+        for (name, net, ip) in [
+            ("node-0", "mesh-0", "10.97.0.2"),
+            ("node-1", "mesh-0", "10.97.0.3"),
+            ("node-2", "mesh-1", "10.97.16.2"),
+            ("node-3", "mesh-1", "10.97.16.3"),
+        ] {
+            let svc = service(name);
+            assert!(
+                svc.contains(&format!("      {net}:\n        ipv4_address: \"{ip}\"")),
+                "{svc}"
+            );
+        }
+        for (net, cidr) in [("mesh-0", "10.97.0.0/20"), ("mesh-1", "10.97.16.0/20")] {
+            assert!(
+                yaml.contains(&format!(
+                    "  {net}:\n    driver: bridge\n    driver_opts:\n      com.docker.network.bridge.enable_ip_masquerade: \"false\"\n    ipam:\n      config:\n        - subnet: \"{cidr}\"\n"
+                )),
+                "{yaml}"
+            );
+        }
+        assert!(yaml.contains("#   iptables -w -I DOCKER-USER -s 10.97.0.0/16 -d 10.97.0.0/16 -m comment --comment meshlab-compose:four -j ACCEPT\n"), "{yaml}");
+        assert!(
+            yaml.contains("#   iptables -w -D DOCKER-USER -s 10.97.0.0/16"),
+            "{yaml}"
+        );
+        assert!(!yaml.contains('\t'));
     }
 
     #[test]

@@ -2,8 +2,10 @@
 //! and publish schedule. Pure: the same scenario, seed and subnet give the same plan.
 //!
 //! Addresses: node `i` (global index, in group order) has host offset `i + 2` in the run's
-//! /16 subnet (`.0.1` is the gateway). Dial addresses use the dialing node's group
-//! transport.
+//! /16 subnet (`.0.1` is the gateway). A run of more than [`NODES_PER_BRIDGE`] nodes is
+//! spread over several bridge networks, in blocks, each on a /20 of the /16 (see
+//! `bridges`); [`NodePlan::network`] is a node's bridge. Dial addresses use the dialing
+//! node's group transport.
 //!
 //! Topology: the scenario's `network.topology` (default `random`: a random regular graph
 //! of degree [`DEGREE`]) decides whom each node dials at start; each link is dialled by one
@@ -20,12 +22,14 @@
 //! 10 s after joining) and be pruned. Every node with a non-honest role publishes too (that
 //! is its attack), at the same per-publisher rate and count.
 
+mod bridges;
 mod check;
 mod node;
 mod subnet;
 mod topology;
 mod traffic;
 
+pub use bridges::{Bridges, MAX_BRIDGES, NODES_PER_BRIDGE};
 pub use check::{load, node_problem, parse};
 pub use node::{NodePlan, NodeTraffic};
 pub use subnet::Subnet;
@@ -51,7 +55,7 @@ use lab_config::TimeScale;
 pub const SMALL_TESTNET: usize = 20;
 /// Earlier nodes each node dials in the `banded` topology (half of [`DEGREE`]).
 pub const BOOTSTRAP_PEERS: usize = 6;
-/// Host offset of node 0 in the subnet (offset 1 is the gateway).
+/// Host offset of a bridge's first node in its subnet (offset 1 is the gateway).
 pub const FIRST_HOST_OFFSET: u32 = 2;
 
 /// The whole run, planned.
@@ -84,6 +88,8 @@ pub struct Plan {
     pub cpu_quota: Option<CpuQuota>,
     /// The run's subnet.
     pub subnet: Subnet,
+    /// How the nodes are spread over bridge networks in it.
+    pub bridges: Bridges,
     /// The gossipsub topic.
     pub topic: String,
     /// The profile file's name, if the link came from one.
@@ -109,8 +115,8 @@ pub struct Plan {
 }
 
 impl Plan {
-    /// The same plan in another subnet: every node keeps its host offset, and its
-    /// bootstrap addresses follow its peers.
+    /// The same plan in another subnet: every node keeps its bridge and host offset, and
+    /// its bootstrap addresses follow its peers.
     pub fn in_subnet(mut self, subnet: Subnet) -> Plan {
         self.subnet = subnet;
         for n in &mut self.nodes {
@@ -171,11 +177,19 @@ impl Plan {
     }
 }
 
-/// Plans a run of `s` in `subnet`. Pure and deterministic in (`s`, `subnet`).
+/// Plans a run of `s` in `subnet`, [`NODES_PER_BRIDGE`] nodes a bridge network. Pure and
+/// deterministic in (`s`, `subnet`).
 pub fn plan(s: &Scenario, subnet: Subnet) -> Plan {
+    plan_with_bridges(s, subnet, NODES_PER_BRIDGE)
+}
+
+/// [`plan`] with at most `nodes_per_bridge` nodes on a bridge network (tests force a small
+/// split with it). Only the nodes' networks and addresses depend on it.
+pub fn plan_with_bridges(s: &Scenario, subnet: Subnet, nodes_per_bridge: usize) -> Plan {
     let mut rng = StdRng::seed_from_u64(s.seed);
 
     let total = s.node_count();
+    let bridges = Bridges::split(total, nodes_per_bridge);
     let small = total <= SMALL_TESTNET;
     let time_scale = s
         .time_scale
@@ -190,7 +204,8 @@ pub fn plan(s: &Scenario, subnet: Subnet) -> Plan {
                 role: g.role,
                 index,
                 group_index: i,
-                ip: subnet.host(FIRST_HOST_OFFSET + u32::try_from(index).unwrap_or(u32::MAX)),
+                network: bridges.of(index),
+                ip: subnet.host(bridges.host_offset(index)),
                 transport: g.transport,
                 mldsa_level: g.mldsa_level,
                 publishes: false,
@@ -221,6 +236,7 @@ pub fn plan(s: &Scenario, subnet: Subnet) -> Plan {
         cpu_per_node: s.cpu_per_node,
         cpu_quota: CpuQuota::of(s.cpu_per_node, time_scale),
         subnet,
+        bridges,
         topic: s.traffic.topic.clone(),
         link_profile: s.network.profile.clone(),
         link: s.network.link.clone(),
@@ -439,6 +455,69 @@ mesh_n = 5
             .expect("valid toml");
         assert_eq!(doc["role"].as_str(), Some("invalid-signature"));
         assert!(doc.contains_key("traffic"));
+    }
+
+    #[test]
+    fn a_forced_split_puts_blocks_of_nodes_on_their_own_bridges() {
+        let one = plan(&scenario(5), Subnet::DEFAULT);
+        assert_eq!(
+            one.bridges,
+            Bridges {
+                nodes_per_bridge: NODES_PER_BRIDGE,
+                count: 1
+            }
+        );
+        assert!(one.nodes.iter().all(|n| n.network == 0));
+
+        let p = plan_with_bridges(&scenario(5), Subnet::new(10, 80), 10);
+        assert_eq!(
+            p.bridges,
+            Bridges {
+                nodes_per_bridge: 10,
+                count: 3
+            }
+        );
+        let networks: Vec<usize> = p.nodes.iter().map(|n| n.network).collect();
+        assert_eq!(
+            networks,
+            [[0; 10], [1; 10]]
+                .concat()
+                .into_iter()
+                .chain([2; 3])
+                .collect::<Vec<_>>()
+        );
+        assert_eq!(p.nodes[0].ip, Ipv4Addr::new(10, 80, 0, 2));
+        assert_eq!(p.nodes[9].ip, Ipv4Addr::new(10, 80, 0, 11));
+        assert_eq!(p.nodes[10].ip, Ipv4Addr::new(10, 80, 16, 2));
+        assert_eq!(p.nodes[22].ip, Ipv4Addr::new(10, 80, 32, 4));
+        // The split changes addresses only: the same peers, schedules and roles.
+        for (a, b) in one.nodes.iter().zip(&p.nodes) {
+            assert_eq!(a.bootstrap_peers, b.bootstrap_peers);
+            assert_eq!((&a.name, a.role, &a.traffic), (&b.name, b.role, &b.traffic));
+        }
+        // Bootstrap addresses name the peers' addresses on their own bridges.
+        for n in &p.nodes {
+            for (&j, addr) in n.bootstrap_peers.iter().zip(&n.bootstrap) {
+                assert!(addr.contains(&format!("/{}/", p.nodes[j].ip)), "{addr}");
+            }
+        }
+        let crossing = p
+            .dials()
+            .filter(|&(a, b)| p.nodes[a].network != p.nodes[b].network);
+        assert!(crossing.count() > 0, "some links cross bridges");
+        // Moving the plan keeps every node's bridge and offset.
+        let moved = p.clone().in_subnet(Subnet::new(10, 90));
+        assert_eq!(moved.nodes[22].ip, Ipv4Addr::new(10, 90, 32, 4));
+        assert_eq!(moved.nodes[22].network, 2);
+        assert!(
+            moved.nodes[15]
+                .bootstrap
+                .iter()
+                .all(|a| a.contains("/10.90."))
+        );
+        let doc: toml::Table = p.render().expect("renders").parse().expect("valid toml");
+        assert_eq!(doc["bridges"]["count"].as_integer(), Some(3));
+        assert_eq!(doc["nodes"][12]["network"].as_integer(), Some(1));
     }
 
     #[test]

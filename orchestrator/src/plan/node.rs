@@ -22,7 +22,9 @@ pub struct NodePlan {
     pub index: usize,
     /// Index within its group (the `<i>` of its name).
     pub group_index: usize,
-    /// Its address in the run's subnet.
+    /// Its bridge network, `0..Plan::bridges.count` (see [`super::Bridges`]).
+    pub network: usize,
+    /// Its address in the run's subnet (in its bridge's).
     pub ip: Ipv4Addr,
     /// The transport it dials with.
     pub transport: Transport,

@@ -5,7 +5,8 @@
 //! One file a phase, in the order they run:
 //! - [`binaries`]: the static `meshnode` and `labshaper` (cargo, or given);
 //! - `images`: the node image, and the tools image when links are shaped;
-//! - `network`: the run's bridge on the first free /16;
+//! - [`network`]: the run's bridge on the first free /16 (several bridges, routed between,
+//!   above `plan::NODES_PER_BRIDGE` nodes);
 //! - [`shaper`]: the one shaper container, started before the nodes;
 //! - `events_dir`: the folder the nodes write their events to (`follow` reads it);
 //! - `nodes`: node containers, each handed to the shaper as soon as it runs;
@@ -13,7 +14,8 @@
 //! - `window`: warm-up, the measurement window, its cost sampled from files through it;
 //! - `collect`: every node's event stream;
 //! - `virtual_time`: the events and the window on the scenario's virtual time line;
-//! - `teardown`: everything labelled with the run id, removed and checked.
+//! - [`teardown`]: everything labelled with the run id, removed and checked (and the run's
+//!   routing rules).
 //!
 //! [`outcome`] holds what a run hands on.
 
@@ -22,13 +24,13 @@ mod collect;
 mod events_dir;
 mod follow;
 mod images;
-mod network;
+pub mod network;
 mod nodes;
 pub mod outcome;
 mod progress;
 mod readiness;
 pub mod shaper;
-mod teardown;
+pub mod teardown;
 mod virtual_time;
 mod window;
 
@@ -73,6 +75,7 @@ fn infra(e: DockerError) -> Error {
 /// this returns, whether the run succeeded, failed, or was interrupted (SIGINT/SIGTERM).
 pub async fn run(scenario: &Scenario, opts: &RunOptions) -> Result<Outcome, Error> {
     let plan = plan::plan(scenario, Subnet::DEFAULT);
+    let routed = plan.bridges.routed();
     check_host(&plan).await?;
     let mut sigint = signal(SignalKind::interrupt())
         .map_err(|e| Error::Infra(format!("install the SIGINT handler: {e}")))?;
@@ -104,9 +107,9 @@ pub async fn run(scenario: &Scenario, opts: &RunOptions) -> Result<Outcome, Erro
         _ = sigterm.recv() => Err(Error::Interrupted),
     };
     if matches!(outcome, Err(Error::Interrupted)) {
-        eprintln!("==> interrupted: removing the run's containers and network");
+        eprintln!("==> interrupted: removing the run's containers and networks");
     }
-    teardown::teardown(&runner, &run_id).await;
+    teardown::teardown(&runner, &run_id, routed).await;
     outcome
 }
 
@@ -193,8 +196,8 @@ async fn execute(
     phases.images_ready_after_s = elapsed_s(t0);
 
     let congestion = prepare_host(plan.nodes.len())?;
-    let (network, subnet) = network::create(runner, run_id).await?;
-    let plan = plan.in_subnet(subnet);
+    let networks = network::create(runner, run_id, plan.bridges).await?;
+    let plan = plan.in_subnet(networks.subnet);
 
     let traffic_ns = now_ns();
     phases.traffic_started_after_s = elapsed_s(t0);
@@ -202,7 +205,7 @@ async fn execute(
         run_id,
         &plan,
         &images.node,
-        &network,
+        &networks.names,
         traffic_ns / 1_000_000,
         events,
         congestion.sysctl.as_deref(),
@@ -272,7 +275,7 @@ async fn execute(
             .await
             .map_err(infra)?;
     }
-    nodes::stop(runner, &network, &node_ids).await?;
+    nodes::stop(runner, &plan, &networks.names, &node_ids).await?;
     let names: Vec<String> = plan.nodes.iter().map(|n| n.name.clone()).collect();
     let records = collect::collect(events, &names).await?;
     let records = virtual_time::records(records, plan.time_scale, measured.window.traffic_ns);

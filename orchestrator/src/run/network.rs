@@ -1,29 +1,139 @@
-//! The run's bridge network, on the first free /16 among a few.
+//! The run's bridge networks, on the first free /16 among a few: one network on the whole
+//! /16 for up to `plan::NODES_PER_BRIDGE` nodes, else one on each of the first /20s of it
+//! (`plan::Bridges`), created without masquerading and routed between by the host
+//! (`host::bridges`: ip_forward checked, one `DOCKER-USER` rule with the run's comment).
 
 use lab_events::now_ns;
 
-use crate::docker::DockerRunner;
+use crate::docker::{DockerRunner, Egress, NetworkHandle};
 use crate::error::Error;
-use crate::plan::Subnet;
+use crate::host::bridges::{self, AcceptRule};
+use crate::plan::{Bridges, Subnet};
 
 /// Candidate subnets: `10.77.0.0/16` to `10.96.0.0/16`.
 const CANDIDATES: u8 = 20;
 
-/// Creates the run's network on the first free subnet among 10.77-10.96 (starting at a
-/// time-drawn one, so that concurrent runs rarely collide); returns its name and subnet.
-pub(super) async fn create(runner: &DockerRunner, run_id: &str) -> Result<(String, Subnet), Error> {
-    let name = format!("meshlab-{run_id}");
+/// The networks a run got.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunNetworks {
+    /// The run's /16.
+    pub subnet: Subnet,
+    /// The networks' names, bridge `k` at index `k` (the plan's `NodePlan::network`).
+    pub names: Vec<String>,
+    /// Rules inserted in `DOCKER-USER` to route between them (none with one network).
+    pub rules: usize,
+}
+
+/// The name of bridge `k` of run `run_id`: `meshlab-<run id>` when it is the only one,
+/// else `meshlab-<run id>-<k>`.
+pub fn network_name(run_id: &str, bridges: Bridges, k: usize) -> String {
+    if bridges.routed() {
+        format!("meshlab-{run_id}-{k}")
+    } else {
+        format!("meshlab-{run_id}")
+    }
+}
+
+/// Creates the run's `bridges` networks on the first free subnet among 10.77-10.96
+/// (starting at a time-drawn one, so that concurrent runs rarely collide) and, when there
+/// are several, the route between them. Fails before creating anything when there are
+/// several and the host does not forward IPv4. What was created carries the run label,
+/// and the rule the run's comment, so the run's teardown removes them also after a
+/// failure here.
+pub async fn create(
+    runner: &DockerRunner,
+    run_id: &str,
+    bridges: Bridges,
+) -> Result<RunNetworks, Error> {
+    if bridges.routed() {
+        bridges::ensure_ip_forward().map_err(|e| Error::Infra(e.to_string()))?;
+    }
     let mut last = None;
     let start = (now_ns() % u64::from(CANDIDATES)) as u8;
+    let mut created = None;
     for k in 0..CANDIDATES {
         let subnet = Subnet::new(10, 77 + (start + k) % CANDIDATES);
-        match runner.create_network(run_id, &name, &subnet.cidr()).await {
-            Ok(net) => return Ok((net.name, subnet)),
+        match create_in(runner, run_id, bridges, subnet).await {
+            Ok(names) => {
+                created = Some((subnet, names));
+                break;
+            }
             Err(e) => last = Some(e),
         }
     }
-    Err(Error::Infra(format!(
-        "create network {name}: no free subnet in 10.77.0.0-10.96.0.0/16 ({})",
-        last.map(|e| e.to_string()).unwrap_or_default()
-    )))
+    let Some((subnet, names)) = created else {
+        return Err(Error::Infra(format!(
+            "create network {}: no free subnet in 10.77.0.0-10.96.0.0/16 ({})",
+            network_name(run_id, bridges, 0),
+            last.unwrap_or_default()
+        )));
+    };
+    let mut rules = 0;
+    if bridges.routed() {
+        rules = bridges::install(&[AcceptRule::for_run(run_id, subnet)])
+            .map_err(|e| Error::Infra(e.to_string()))?;
+        eprintln!(
+            "==> {} bridge networks on {} ({} nodes each at most), routed by the host ({} {} rule{} `{}`)",
+            bridges.count,
+            subnet,
+            bridges.nodes_per_bridge,
+            rules,
+            bridges::CHAIN,
+            if rules == 1 { "" } else { "s" },
+            bridges::run_comment(run_id)
+        );
+    }
+    Ok(RunNetworks {
+        subnet,
+        names,
+        rules,
+    })
+}
+
+/// Creates every bridge of the run in `subnet`, or none: on a failure the ones already
+/// created are removed again, and the first error is returned.
+async fn create_in(
+    runner: &DockerRunner,
+    run_id: &str,
+    bridges: Bridges,
+    subnet: Subnet,
+) -> Result<Vec<String>, String> {
+    let egress = if bridges.routed() {
+        Egress::Routed
+    } else {
+        Egress::Masqueraded
+    };
+    let mut made: Vec<NetworkHandle> = Vec::with_capacity(bridges.count);
+    for k in 0..bridges.count {
+        let name = network_name(run_id, bridges, k);
+        match runner
+            .create_bridge(run_id, &name, &bridges.cidr(subnet, k), egress)
+            .await
+        {
+            Ok(net) => made.push(net),
+            Err(e) => {
+                for net in &made {
+                    if let Err(e) = runner.remove_network(&net.id).await {
+                        tracing::warn!(network = %net.name, error = %e, "left for the run's teardown");
+                    }
+                }
+                return Err(e.to_string());
+            }
+        }
+    }
+    Ok(made.into_iter().map(|n| n.name).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_bridge_keeps_the_runs_network_name_and_several_are_numbered() {
+        let one = Bridges::split(100, 500);
+        assert_eq!(network_name("r", one, 0), "meshlab-r");
+        let two = Bridges::split(1000, 500);
+        assert_eq!(network_name("r", two, 0), "meshlab-r-0");
+        assert_eq!(network_name("r", two, 1), "meshlab-r-1");
+    }
 }

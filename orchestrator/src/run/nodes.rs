@@ -29,14 +29,15 @@ pub(super) const STOP_GRACE: Duration = Duration::from_secs(5);
 /// The most of a node's stderr the engine keeps (its events do not pass there).
 pub(super) const LOG_MAX_BYTES: u64 = 16 << 20;
 
-/// One container spec per planned node, in plan order. `traffic_ms` is the wall-clock
+/// One container spec per planned node, in plan order, each on its bridge among
+/// `networks` (the run's, by `NodePlan::network`). `traffic_ms` is the wall-clock
 /// traffic start (ms since the epoch); `events` the folder the nodes write their events
 /// to; `congestion` the TCP congestion control to set in each node's namespace, if any.
 pub(super) fn specs(
     run_id: &str,
     plan: &Plan,
     image: &str,
-    network: &str,
+    networks: &[String],
     traffic_ms: u64,
     events: &EventsDir,
     congestion: Option<&str>,
@@ -54,7 +55,7 @@ pub(super) fn specs(
                     ("RUST_LOG".into(), "warn".into()),
                 ],
                 network: Some(NetworkAttachment {
-                    network: network.to_string(),
+                    network: network_of(n, networks)?.to_string(),
                     ipv4: Some(n.ip),
                 }),
                 labels: vec![("meshlab.node".into(), n.name.clone())],
@@ -69,6 +70,18 @@ pub(super) fn specs(
             })
         })
         .collect()
+}
+
+/// The name of node `n`'s network among the run's `networks`.
+fn network_of<'a>(n: &NodePlan, networks: &'a [String]) -> Result<&'a str, Error> {
+    networks.get(n.network).map(String::as_str).ok_or_else(|| {
+        Error::Infra(format!(
+            "attach node {} to bridge {}: the run has {} networks",
+            n.name,
+            n.network,
+            networks.len()
+        ))
+    })
 }
 
 /// The node's configuration as TOML: the plan's, writing its events to its file in the
@@ -118,16 +131,17 @@ pub(super) async fn start(
     Ok(ids)
 }
 
-/// Stops every node: each leaves the network first, one at a time, so that a hundred
-/// stopping at once do not race on its endpoint count (see
+/// Stops every node (`ids` in plan order): each leaves its network first, one at a time,
+/// so that a hundred stopping at once do not race on its endpoint count (see
 /// `DockerRunner::endpoint_change`); then they are stopped side by side.
 pub(super) async fn stop(
     runner: &DockerRunner,
-    network: &str,
+    plan: &Plan,
+    networks: &[String],
     ids: &[String],
 ) -> Result<(), Error> {
-    for id in ids {
-        runner.leave_network(network, id).await;
+    for (n, id) in plan.nodes.iter().zip(ids) {
+        runner.leave_network(network_of(n, networks)?, id).await;
     }
     futures::stream::iter(ids)
         .map(|id| runner.stop_container(id, STOP_GRACE))
@@ -150,7 +164,7 @@ mod tests {
         let reports = tempfile::tempdir().unwrap();
         let names = plan.nodes.iter().map(|n| n.name.as_str());
         let events = EventsDir::create(reports.path(), "r", names).unwrap();
-        let specs = specs("r", &plan, "img", "net", 1, &events, None).unwrap();
+        let specs = specs("r", &plan, "img", &["net".into()], 1, &events, None).unwrap();
         assert_eq!(specs.len(), plan.nodes.len());
         for (spec, node) in specs.iter().zip(&plan.nodes) {
             assert_eq!(spec.mounts, [events.mount()]);
@@ -166,6 +180,41 @@ mod tests {
             assert_eq!(config.events, Some(file.into()));
             assert_eq!(config.name.as_deref(), Some(node.name.as_str()));
             assert!(events.host_file(&node.name).exists());
+            assert_eq!(spec.network.as_ref().unwrap().network, "net");
         }
+    }
+
+    #[test]
+    fn each_node_joins_its_own_bridge() {
+        let s = Small {
+            honest: 5,
+            ..Small::default()
+        }
+        .scenario();
+        let plan = crate::plan::plan_with_bridges(&s, crate::plan::Subnet::DEFAULT, 2);
+        let reports = tempfile::tempdir().unwrap();
+        let names = plan.nodes.iter().map(|n| n.name.as_str());
+        let events = EventsDir::create(reports.path(), "r", names).unwrap();
+        let nets: Vec<String> = ["a", "b", "c"].map(String::from).to_vec();
+        let made = specs("r", &plan, "img", &nets, 1, &events, None).unwrap();
+        let on: Vec<(&str, String)> = made
+            .iter()
+            .map(|s| {
+                let a = s.network.as_ref().unwrap();
+                (a.network.as_str(), a.ipv4.unwrap().to_string())
+            })
+            .collect();
+        assert_eq!(
+            on,
+            [
+                ("a", "10.77.0.2".to_string()),
+                ("a", "10.77.0.3".to_string()),
+                ("b", "10.77.16.2".to_string()),
+                ("b", "10.77.16.3".to_string()),
+                ("c", "10.77.32.2".to_string()),
+            ]
+        );
+        let err = specs("r", &plan, "img", &nets[..2], 1, &events, None).unwrap_err();
+        assert!(err.to_string().contains("bridge 2"), "{err}");
     }
 }
