@@ -87,6 +87,12 @@ pub struct RunFlags {
     /// reported); virtual seconds, so a dilated run waits `time_scale` times longer.
     #[arg(long, default_value_t = 90, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub ready_timeout: u64,
+    /// The most nodes on one bridge network: a run with more is spread over several,
+    /// routed by the host (README, "Host requirements at scale"). A small value tries that
+    /// path with a small run.
+    #[arg(long, default_value_t = crate::plan::NODES_PER_BRIDGE as u64,
+          value_parser = clap::value_parser!(u64).range(1..=crate::plan::NODES_PER_BRIDGE as u64))]
+    pub nodes_per_bridge: u64,
 }
 
 impl RunFlags {
@@ -97,6 +103,8 @@ impl RunFlags {
             node_binary: self.node_binary.clone(),
             shaper_binary: self.shaper_binary.clone(),
             ready_timeout: Duration::from_secs(self.ready_timeout),
+            nodes_per_bridge: usize::try_from(self.nodes_per_bridge)
+                .unwrap_or(crate::plan::NODES_PER_BRIDGE),
         }
     }
 }

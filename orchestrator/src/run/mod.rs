@@ -62,6 +62,9 @@ pub struct RunOptions {
     pub shaper_binary: Option<PathBuf>,
     /// How long to wait for every mesh before traffic starts anyway (virtual time).
     pub ready_timeout: Duration,
+    /// The most nodes on one bridge network (`plan::NODES_PER_BRIDGE` unless a smaller
+    /// split is asked for, to try the routed path with a small run).
+    pub nodes_per_bridge: usize,
 }
 
 /// Engine calls in flight at once when creating, stopping or reading many containers.
@@ -74,7 +77,7 @@ fn infra(e: DockerError) -> Error {
 /// Runs `scenario` on containers. Every container and network of the run is removed before
 /// this returns, whether the run succeeded, failed, or was interrupted (SIGINT/SIGTERM).
 pub async fn run(scenario: &Scenario, opts: &RunOptions) -> Result<Outcome, Error> {
-    let plan = plan::plan(scenario, Subnet::DEFAULT);
+    let plan = plan::plan_with_bridges(scenario, Subnet::DEFAULT, opts.nodes_per_bridge);
     let routed = plan.bridges.routed();
     check_host(&plan).await?;
     let mut sigint = signal(SignalKind::interrupt())
