@@ -201,6 +201,14 @@ pub fn decode(bytes: &[u8], max_payload: usize) -> Result<Envelope<'_>, Envelope
     })
 }
 
+/// Where the public key lies in `bytes`, if they are a well-formed envelope (of any payload
+/// size): the key ends where the signed bytes end.
+pub fn public_key_span(bytes: &[u8]) -> Option<std::ops::Range<usize>> {
+    let envelope = decode(bytes, usize::MAX).ok()?;
+    let end = envelope.signed.len();
+    Some(end - envelope.public_key.len()..end)
+}
+
 impl Envelope<'_> {
     /// Whether the ML-DSA signature verifies under the carried public key.
     pub fn verify(&self) -> bool {
@@ -234,6 +242,17 @@ mod tests {
             assert_eq!(env.origin, b"origin-peer-id");
             assert!(env.verify(), "{level:?}");
         }
+    }
+
+    #[test]
+    fn the_public_key_span_holds_the_public_key() {
+        for level in Level::ALL {
+            let signer = PqSigner::from_seed(level, [3; 32]);
+            let bytes = draft(b"payload").seal(&signer);
+            let span = public_key_span(&bytes).expect("an envelope");
+            assert_eq!(bytes[span], signer.public_key()[..], "{level:?}");
+        }
+        assert_eq!(public_key_span(b"MLE1 not an envelope"), None);
     }
 
     #[test]

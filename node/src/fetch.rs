@@ -4,7 +4,6 @@
 //! It answers every inbound request from its store by itself; the event loop only fills the
 //! store and sees the outcome of its own fetches ([`Event`]).
 
-use std::collections::{HashMap, VecDeque};
 use std::task::{Context, Poll};
 
 use libp2p::core::transport::PortUse;
@@ -17,6 +16,9 @@ use libp2p::swarm::{
 };
 use libp2p::{PeerId, StreamProtocol};
 use serde::{Deserialize, Serialize};
+
+mod store;
+use store::Store;
 
 /// Protocol of the fetch-by-id request-response exchange.
 pub const PROTOCOL: StreamProtocol = StreamProtocol::new("/meshlab/fetch/1");
@@ -217,67 +219,5 @@ impl NetworkBehaviour for Behaviour {
                 }
             }
         }
-    }
-}
-
-/// A bounded store of recent message data: beyond its capacity the oldest goes.
-struct Store {
-    cap: usize,
-    order: VecDeque<MessageId>,
-    data: HashMap<MessageId, Vec<u8>>,
-}
-
-impl Store {
-    fn new(cap: usize) -> Self {
-        Self {
-            cap,
-            order: VecDeque::new(),
-            data: HashMap::new(),
-        }
-    }
-
-    fn insert(&mut self, id: MessageId, data: Vec<u8>) {
-        if self.data.insert(id.clone(), data).is_none() {
-            self.order.push_back(id);
-        }
-        while self.order.len() > self.cap {
-            if let Some(old) = self.order.pop_front() {
-                self.data.remove(&old);
-            }
-        }
-    }
-
-    fn get(&self, id: &MessageId) -> Option<Vec<u8>> {
-        self.data.get(id).cloned()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn id(n: u8) -> MessageId {
-        MessageId::new(&[n])
-    }
-
-    #[test]
-    fn the_store_drops_the_oldest_message_beyond_its_capacity() {
-        let mut s = Store::new(2);
-        s.insert(id(1), vec![1]);
-        s.insert(id(2), vec![2]);
-        s.insert(id(3), vec![3]);
-        assert_eq!(s.get(&id(1)), None);
-        assert_eq!(s.get(&id(2)), Some(vec![2]));
-        assert_eq!(s.get(&id(3)), Some(vec![3]));
-    }
-
-    #[test]
-    fn storing_an_id_again_replaces_its_data_without_a_second_place() {
-        let mut s = Store::new(2);
-        s.insert(id(1), vec![1]);
-        s.insert(id(1), vec![9]);
-        s.insert(id(2), vec![2]);
-        assert_eq!(s.get(&id(1)), Some(vec![9]), "still within capacity");
-        assert_eq!(s.order.len(), 2);
     }
 }
