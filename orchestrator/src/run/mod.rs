@@ -103,7 +103,8 @@ pub async fn run(scenario: &Scenario, opts: &RunOptions) -> Result<Outcome, Erro
     say_time_scale(&plan);
     let names = plan.nodes.iter().map(|n| n.name.as_str());
     // Removed when dropped, after the teardown below, on every exit.
-    let events = events_dir::EventsDir::create(&opts.reports_dir, &run_id, names)?;
+    let mut events = events_dir::EventsDir::create(&opts.reports_dir, &run_id, names)?;
+    events.share_binary(&bins.meshnode)?;
     let outcome = tokio::select! {
         r = execute(&runner, &run_id, plan, &bins, &events, opts) => r,
         _ = sigint.recv() => Err(Error::Interrupted),

@@ -63,7 +63,7 @@ pub(super) fn specs(
                     .iter()
                     .map(|a| ("net.ipv4.tcp_congestion_control".to_string(), a.to_string()))
                     .collect(),
-                mounts: vec![events.mount()],
+                mounts: events.mounts(),
                 log_max_bytes: Some(LOG_MAX_BYTES),
                 cpu_cfs_us: plan.cpu_quota.map(|q| (q.period_us, q.quota_us)),
                 ..ContainerSpec::default()
@@ -167,7 +167,7 @@ mod tests {
         let specs = specs("r", &plan, "img", &["net".into()], 1, &events, None).unwrap();
         assert_eq!(specs.len(), plan.nodes.len());
         for (spec, node) in specs.iter().zip(&plan.nodes) {
-            assert_eq!(spec.mounts, [events.mount()]);
+            assert_eq!(spec.mounts, events.mounts());
             assert_eq!(spec.log_max_bytes, Some(LOG_MAX_BYTES));
             let toml = &spec
                 .env
