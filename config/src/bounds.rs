@@ -9,9 +9,9 @@ pub const MAX_CONFIG_FILE_BYTES: u64 = 1024 * 1024;
 
 /// Most nodes one run may hold. The run's /16 subnet holds 65,533 addresses, but a run
 /// also needs a kernel neighbour entry per node pair it connects (`nodes × min(nodes, 100)`),
-/// and ~32 MiB of host memory per node: 2,048 nodes need ~64 GiB and 200,000 neighbour entries,
-/// beyond any single host of ours. `orchestrator run` also checks the host it runs on
-/// (`orchestrator doctor`).
+/// and ~20 MiB of host memory per node: 2,048 nodes need ~40 GiB and 200,000 neighbour
+/// entries, beyond any single host of ours. `orchestrator run` also checks the host it runs
+/// on (`orchestrator doctor`).
 pub const MAX_NODES: usize = 2048;
 
 /// Highest publish rate of one node, messages per second: the spec's per-topic rate limit

@@ -199,6 +199,11 @@ pub fn render(plan: &Plan, images: &ComposeImages, source: &str) -> Result<Strin
             "      net.ipv4.tcp_congestion_control: {}",
             quoted(crate::host::congestion::WANTED)
         );
+        if let Some(q) = plan.cpu_quota {
+            // The CPU model of a dilated scenario (README, "Virtual time").
+            let _ = writeln!(o, "    cpu_period: {}", q.period_us);
+            let _ = writeln!(o, "    cpu_quota: {}", q.quota_us);
+        }
         let _ = writeln!(o, "    stop_grace_period: 5s");
         let _ = writeln!(o, "    labels:");
         let _ = writeln!(o, "      meshlab.compose: {}", quoted(&plan.scenario));
@@ -409,6 +414,33 @@ size = "1KiB"
     fn flag_value<'a>(args: &'a [String], flag: &str) -> Option<&'a str> {
         let at = args.iter().position(|a| a == flag)?;
         args.get(at + 1).map(String::as_str)
+    }
+
+    #[test]
+    fn a_dilated_plan_exports_its_dilated_links_and_cpu_quota() {
+        let mut p = test_plan("userspace");
+        assert!(
+            !render(&p, &images(), "four.toml")
+                .expect("renders")
+                .contains("cpu_quota")
+        );
+        p.time_scale = lab_config::TimeScale::new(4.0).expect("valid");
+        p.cpu_quota = crate::scenario::CpuQuota::of(p.cpu_per_node, p.time_scale);
+        for n in &mut p.nodes {
+            n.time_scale = p.time_scale;
+        }
+        let yaml = render(&p, &images(), "four.toml").expect("renders");
+        assert_eq!(
+            yaml.matches("cpu_period: 4000\n    cpu_quota: 1000\n")
+                .count(),
+            4,
+            "{yaml}"
+        );
+        assert_eq!(yaml.matches("time_scale = 4.0").count(), 4, "{yaml}");
+        assert!(
+            yaml.contains("\"--delay-us\", \"100000\", \"--jitter-us\", \"10000\""),
+            "{yaml}"
+        );
     }
 
     #[test]

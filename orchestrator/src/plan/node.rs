@@ -58,7 +58,7 @@ pub struct NodePlan {
     pub(super) gossipsub: GossipsubSettings,
     /// The run's time scale (repeated from the plan for the node config).
     #[serde(skip)]
-    pub(super) time_scale: TimeScale,
+    pub(crate) time_scale: TimeScale,
 }
 
 /// One publisher's schedule: it publishes from the run's common traffic start (plus its

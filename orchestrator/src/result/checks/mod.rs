@@ -30,6 +30,7 @@ impl RunResult {
         }
         self.check_nodes(&mut p);
         check_link(&mut p, "link", &self.link);
+        self.check_dilation(&mut p);
         let duration_s = self.check_times(&mut p);
         // Latencies and phase times are measured on the monotonic clock, the run's span on
         // the wall clock: allow for a little drift between them.
@@ -42,6 +43,37 @@ impl RunResult {
         self.check_targets_against_stats(&mut p);
         self.guard_problems(&mut p);
         p
+    }
+
+    /// The time scale and CPU model in their bounds.
+    fn check_dilation(&self, p: &mut Problems) {
+        let d = &self.dilation;
+        if let Err(e) = lab_config::TimeScale::new(d.time_scale) {
+            p.push("dilation.time_scale", e);
+        }
+        if let Some(k) = d.suggested_time_scale
+            && lab_config::TimeScale::new(k).is_err()
+        {
+            p.push(
+                "dilation.suggested_time_scale",
+                format!("is {k}, not a time scale"),
+            );
+        }
+        check_name(p, "dilation.asked", &d.asked);
+        if !(d.cpu_per_node.is_finite() && d.cpu_per_node > 0.0) {
+            p.push(
+                "dilation.cpu_per_node",
+                format!("is {}, not a positive number of cores", d.cpu_per_node),
+            );
+        }
+        if let Some(q) = &d.cpu_quota
+            && !(q.period_us > 0 && q.quota_us > 0)
+        {
+            p.push(
+                "dilation.cpu_quota",
+                "period and quota must be positive microseconds",
+            );
+        }
     }
 
     fn check_nodes(&self, p: &mut Problems) {
@@ -364,7 +396,14 @@ mod tests {
         r.stats.latency.p99_us = Some(10);
         r.link.loss = 2.0;
         r.scenario = "a\u{1b}[2Jb".into();
+        r.dilation.time_scale = 0.5;
+        r.dilation.cpu_per_node = f64::NAN;
         let got = problems(&r);
+        assert!(
+            has(&got, "dilation.time_scale", "from 1 to 1000"),
+            "{got:#?}"
+        );
+        assert!(has(&got, "dilation.cpu_per_node", "positive"), "{got:#?}");
         assert!(
             has(&got, "stats.delivery.ratio", "not a ratio in 0..=1"),
             "{got:#?}"
