@@ -10,7 +10,7 @@ use super::congestion::{self, Decision, HostCongestion};
 use super::demand::{Demand, FAITHFUL_BUSY};
 use super::neighbour;
 use crate::docker::DockerRunner;
-use crate::scenario::dilation::fitting;
+use crate::scenario::dilation::{AUTO_BUSY, fitting};
 
 /// Memory a node container needs on the host, with its share of the engine and the
 /// shaper: measured per node, 6-8 MiB of the node's own (up to 17 with a full fetch store
@@ -329,7 +329,7 @@ impl Host {
                             "{demand}{scale}: above the guard's {:.0} %, the run will likely be distorted (exit 5); ~{} nodes fit at this rate in real time, or dilate: time_scale = {} (or \"auto\") fits",
                             n.host_busy * 100.0,
                             Demand::most_nodes(n.rate_per_sec, self.cores, n.host_busy),
-                            fitting(real_time.busy_share(), FAITHFUL_BUSY)
+                            fitting(real_time.busy_share(), AUTO_BUSY)
                         )
                     } else {
                         format!("{demand}{scale}")
@@ -539,16 +539,16 @@ mod tests {
         let over = demand(&big);
         assert_eq!(over.status, Status::Warn, "{over}");
         assert!(over.detail.contains("distorted (exit 5)"), "{over}");
-        assert!(over.detail.contains("time_scale = 3.75"), "{over}");
+        assert!(over.detail.contains("time_scale = 7.25 "), "{over}");
         assert_eq!(demand(&host().checks(needs(10))).status, Status::Ok);
         // Dilated by the suggested scale, the same run fits.
         let dilated = host().checks(Some(Needs {
-            time_scale: 3.75,
+            time_scale: 7.25,
             ..needs(100).expect("needs")
         }));
         let fits = demand(&dilated);
         assert_eq!(fits.status, Status::Ok, "{fits}");
-        assert!(fits.detail.contains("at time scale 3.75"), "{fits}");
+        assert!(fits.detail.contains("at time scale 7.25"), "{fits}");
     }
 
     #[test]

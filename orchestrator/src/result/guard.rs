@@ -4,9 +4,8 @@
 
 use super::RunResult;
 use crate::fsio::Problems;
-use crate::host::demand::FAITHFUL_BUSY;
 use crate::scenario::Guard;
-use crate::scenario::dilation::fitting;
+use crate::scenario::dilation::{AUTO_BUSY, fitting};
 use lab_config::time_scale::MAX_TIME_SCALE;
 
 /// What a user can do about a distorted run.
@@ -21,7 +20,7 @@ impl RunResult {
     }
 
     /// For a distorted run, the time scale that would likely fit: the window's demand
-    /// brought down to [`FAITHFUL_BUSY`], and at least twice this run's scale (a run can be
+    /// brought down to [`AUTO_BUSY`], and at least twice this run's scale (a run can be
     /// distorted by bursts at a modest average).
     fn suggested_time_scale(&self) -> Option<f64> {
         if self.distorted.is_empty() {
@@ -31,7 +30,7 @@ impl RunResult {
         let by_busy = self
             .resources
             .window_host_busy
-            .map_or(0.0, |b| fitting(b * k, FAITHFUL_BUSY).factor());
+            .map_or(0.0, |b| fitting(b * k, AUTO_BUSY).factor());
         Some(by_busy.max(2.0 * k).min(MAX_TIME_SCALE))
     }
 

@@ -5,7 +5,14 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize, Serializer};
 
-use crate::host::demand::{Demand, FAITHFUL_BUSY};
+use crate::host::demand::Demand;
+
+/// The share of the host the demand estimate may reach at the scale `auto` picks. Measured
+/// with `baseline-100.toml` (100 nodes, 5 msg/s, 2 cores): at an estimated 23 % (k = 3.75)
+/// message hops were 25 % above the imposed delay and p95/p99 17-20 % above those at twice
+/// that scale; at an estimated 12 % (k = 7.5) hops were within 10 % (the host was 21 %
+/// busy: the estimate misses the CPU quota's and the shaper's overheads).
+pub const AUTO_BUSY: f64 = 0.125;
 use lab_config::TimeScale;
 use lab_config::time_scale::MAX_TIME_SCALE;
 
@@ -32,7 +39,7 @@ pub enum TimeScaleChoice {
     /// A fixed `k` (1: real time, the default).
     Fixed(TimeScale),
     /// The smallest `k` at which the estimated demand keeps the host at most
-    /// [`FAITHFUL_BUSY`] busy ([`TimeScaleChoice::resolve`]).
+    /// [`AUTO_BUSY`] busy ([`TimeScaleChoice::resolve`]).
     Auto,
 }
 
@@ -50,14 +57,14 @@ impl TimeScaleChoice {
     }
 
     /// `k` for a run of `nodes` nodes on a topic of `rate` msg/s on a host of `cores`:
-    /// the fixed one, or for `auto` the estimated demand over [`FAITHFUL_BUSY`], rounded up
+    /// the fixed one, or for `auto` the estimated demand over [`AUTO_BUSY`], rounded up
     /// to a quarter (never below 1).
     pub fn resolve(self, nodes: usize, rate: f64, cores: usize) -> TimeScale {
         match self {
             TimeScaleChoice::Fixed(k) => k,
             TimeScaleChoice::Auto => {
                 let busy = Demand::estimate(nodes, rate, cores).busy_share();
-                fitting(busy, FAITHFUL_BUSY)
+                fitting(busy, AUTO_BUSY)
             }
         }
     }
@@ -166,10 +173,10 @@ mod tests {
         assert_eq!(TimeScaleChoice::Auto.resolve(10, 6.0, 2), TimeScale::REAL);
         // 100 nodes at 5 msg/s on 2 cores: ~87 % busy at k = 1.
         let b = TimeScaleChoice::Auto.resolve(100, 5.0, 2);
-        assert!(b.factor() >= 3.0 && b.factor() <= 4.0, "{b}");
+        assert!(b.factor() >= 6.5 && b.factor() <= 7.5, "{b}");
         // Dilation divides every rate, the nodes' idle work included: the whole demand.
         let est = Demand::estimate(100, 5.0, 2).busy_share() / b.factor();
-        assert!(est <= FAITHFUL_BUSY + 1e-9, "{est}");
+        assert!(est <= AUTO_BUSY + 1e-9, "{est}");
         // Ten times the nodes, about ten times the scale.
         let big = TimeScaleChoice::Auto.resolve(1000, 5.0, 2);
         assert!(big.factor() > 9.0 * b.factor(), "{big} {b}");
