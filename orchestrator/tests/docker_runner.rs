@@ -299,17 +299,7 @@ async fn running_container_is_followed_sampled_stopped_and_killed() {
             name: format!("{}-{name}", lab.run_id),
             image: image.tag.clone(),
             env: vec![(CHILD_ENV.to_owned(), "1".to_owned())],
-            cmd: Some(
-                [
-                    "child_process",
-                    "--exact",
-                    "--ignored",
-                    "--nocapture",
-                    "--test-threads=1",
-                ]
-                .map(str::to_owned)
-                .to_vec(),
-            ),
+            cmd: Some(ignored_test_cmd("child_process")),
             ..Default::default()
         };
         let id = runner.run_container(&spec("stopped")).await.unwrap();
@@ -579,17 +569,7 @@ async fn nodes_on_two_bridges_reach_each_other_through_the_runs_route() {
             name: format!("{}-{name}", lab.run_id),
             image: image.tag.clone(),
             env: [vec![(CHILD_ENV.to_owned(), "1".to_owned())], env].concat(),
-            cmd: Some(
-                [
-                    "bridge_peer",
-                    "--exact",
-                    "--ignored",
-                    "--nocapture",
-                    "--test-threads=1",
-                ]
-                .map(str::to_owned)
-                .to_vec(),
-            ),
+            cmd: Some(ignored_test_cmd("bridge_peer")),
             network: Some(NetworkAttachment {
                 network: nets.names[node.network].clone(),
                 ipv4: Some(node.ip),
@@ -760,4 +740,18 @@ async fn node_containers_start_on_a_host_whose_allowed_list_lacks_cubic() {
         assert_eq!(runner.wait_exit(&id).await.unwrap(), 0);
     })
     .await;
+}
+
+/// The command line that runs the ignored test `name` alone in a container of this test
+/// binary.
+fn ignored_test_cmd(name: &str) -> Vec<String> {
+    [
+        name,
+        "--exact",
+        "--ignored",
+        "--nocapture",
+        "--test-threads=1",
+    ]
+    .map(str::to_owned)
+    .to_vec()
 }
