@@ -43,10 +43,11 @@ impl Reservations {
         self.circuits.iter().filter_map(|c| {
             let mut relay = c.clone();
             relay.pop();
-            match relay.iter().last() {
-                Some(Protocol::P2p(peer)) => Some((peer, relay)),
-                _ => None,
-            }
+            let peer = match relay.iter().last() {
+                Some(Protocol::P2p(peer)) => peer,
+                _ => return None,
+            };
+            Some((peer, relay))
         })
     }
 
