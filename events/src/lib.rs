@@ -272,8 +272,10 @@ mod tests {
 
     #[test]
     fn an_old_peer_connected_line_is_direct() {
-        let r = Record::parse(r#"{"ts_ns":1,"node":"n","event":"peer_connected","peer":"p","outbound":true}"#)
-            .expect("parses");
+        let r = Record::parse(
+            r#"{"ts_ns":1,"node":"n","event":"peer_connected","peer":"p","outbound":true}"#,
+        )
+        .expect("parses");
         assert_eq!(
             r.event,
             Event::PeerConnected {

@@ -205,14 +205,16 @@ pub fn swarm(
         .with_quic_config(|c| dilation::quic(c, k))
         .with_relay_client(noise::Config::new, yamux::Config::default)
         .map_err(|e| BuildError::Transport(e.to_string()))?
-        .with_behaviour(|key, relay_client| match behaviour(key, relay_client, config, registry) {
-            Ok(b) => Ok(b),
-            Err(e) => {
-                let msg = e.to_string();
-                built = Some(e);
-                Err(msg.into())
-            }
-        });
+        .with_behaviour(
+            |key, relay_client| match behaviour(key, relay_client, config, registry) {
+                Ok(b) => Ok(b),
+                Err(e) => {
+                    let msg = e.to_string();
+                    built = Some(e);
+                    Err(msg.into())
+                }
+            },
+        );
     let swarm = match swarm {
         Ok(s) => s,
         Err(e) => return Err(built.unwrap_or_else(|| BuildError::Transport(e.to_string()))),

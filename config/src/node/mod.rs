@@ -616,7 +616,10 @@ mod tests {
         assert!(c.nat.autonat && !c.nat.hole_punch);
         assert_eq!(parse("").expect("valid").nat, NatConfig::default());
         assert!(parse("[nat]\nrelay = \"sometimes\"\n").is_err());
-        assert_eq!(fields("[nat]\nhole_punching = true\n"), ["nat.hole_punching"]);
+        assert_eq!(
+            fields("[nat]\nhole_punching = true\n"),
+            ["nat.hole_punching"]
+        );
         assert_eq!(fields("[nat]\nautonat = true\n"), ["nat.autonat"]);
     }
 }

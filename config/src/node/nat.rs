@@ -149,7 +149,8 @@ impl NatConfig {
 mod tests {
     use super::*;
 
-    const RELAY: &str = "/ip4/10.0.0.1/tcp/4001/p2p/12D3KooWDpJ7As7BWAwRMfu1VU2WCqNjvq387JEYKDBj4kx6nXTN";
+    const RELAY: &str =
+        "/ip4/10.0.0.1/tcp/4001/p2p/12D3KooWDpJ7As7BWAwRMfu1VU2WCqNjvq387JEYKDBj4kx6nXTN";
 
     fn fields(c: &NatConfig, per_peer: u32) -> Vec<String> {
         c.check(per_peer)

@@ -38,7 +38,9 @@ impl HolePunches {
         let duration = self
             .started
             .remove(&peer)
-            .map_or(std::time::Duration::ZERO, |t| now.saturating_duration_since(t));
+            .map_or(std::time::Duration::ZERO, |t| {
+                now.saturating_duration_since(t)
+            });
         let (success, reason) = match event.result {
             Ok(_) => (true, None),
             Err(e) => (false, Some(e.to_string())),

@@ -82,7 +82,10 @@ pub fn behaviour(
         relay_server: relay_server.into(),
         relay_client: nat.dials_circuits().then_some(relay_client).into(),
         autonat: autonat.into(),
-        dcutr: nat.hole_punch.then(|| dcutr::Behaviour::new(peer_id)).into(),
+        dcutr: nat
+            .hole_punch
+            .then(|| dcutr::Behaviour::new(peer_id))
+            .into(),
     }
 }
 
@@ -246,10 +249,9 @@ impl Nat {
             BehaviourEvent::Autonat(autonat::Event::StatusChanged { new, .. }) => {
                 Some(nat_status(&new))
             }
-            BehaviourEvent::Dcutr(e) => Some(
-                self.hole_punches
-                    .on_result(e, std::time::Instant::now()),
-            ),
+            BehaviourEvent::Dcutr(e) => {
+                Some(self.hole_punches.on_result(e, std::time::Instant::now()))
+            }
             BehaviourEvent::RelayServer(e) => {
                 tracing::debug!(?e, "relay server");
                 None

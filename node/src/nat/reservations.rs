@@ -114,7 +114,8 @@ mod tests {
         let listener = ListenerId::next();
         r.listening(0, listener);
         assert!(
-            r.on_listener_closed(ListenerId::next(), "x".into(), now).is_none(),
+            r.on_listener_closed(ListenerId::next(), "x".into(), now)
+                .is_none(),
             "not a relay's listener"
         );
         let failed = r.on_listener_closed(listener, "refused".into(), now);
