@@ -25,7 +25,9 @@ use std::path::PathBuf;
 
 pub use doc::{Document, FieldPath};
 pub use link::{LinkProblem, LinkShape};
-pub use node::{GossipsubSettings, LimitsConfig, NodeConfig, Role, TrafficConfig};
+pub use node::{
+    GossipsubSettings, LimitsConfig, NatConfig, NodeConfig, RelayMode, Role, TrafficConfig,
+};
 pub use shaper::{BackendChoice, ShaperConfig};
 pub use time_scale::TimeScale;
 

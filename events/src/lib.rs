@@ -87,6 +87,9 @@ pub enum Event {
         /// Whether this node dialled (else the peer did).
         #[serde(default)]
         outbound: bool,
+        /// Whether the connection runs through a relay (`/p2p-circuit`), else it is direct.
+        #[serde(default)]
+        relayed: bool,
     },
     /// The last connection to a peer closed.
     PeerDisconnected {
@@ -128,6 +131,46 @@ pub enum Event {
         verify_ns: u64,
         /// Whether every signature verified.
         verified: bool,
+    },
+    /// AutoNAT's verdict on whether peers can dial this node changed.
+    NatStatus {
+        /// `public`, `private` or `unknown`.
+        status: String,
+        /// The address a peer dialled back, when `public`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        address: Option<String>,
+    },
+    /// A relay accepted this node's reservation: peers reach it through the relay.
+    RelayReservationAccepted {
+        /// The relay's peer id.
+        relay: String,
+        /// Whether it renews an earlier reservation.
+        #[serde(default)]
+        renewal: bool,
+    },
+    /// A reservation on a relay could not be made, or was lost.
+    RelayReservationFailed {
+        /// The relay's address (`…/p2p/<id>/p2p-circuit`).
+        relay: String,
+        /// Why.
+        reason: String,
+    },
+    /// A relayed connection to a peer was established and hole punching (DCUtR) starts.
+    HolePunchAttempt {
+        /// The remote peer id.
+        peer: String,
+    },
+    /// Hole punching to a peer ended: a direct connection replaces the relayed one, or not.
+    HolePunchResult {
+        /// The remote peer id.
+        peer: String,
+        /// Whether a direct connection was established.
+        success: bool,
+        /// Real time from the relayed connection to the result, in microseconds.
+        duration_us: u64,
+        /// Why it failed.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
     },
     /// The node is shutting down; counters for the whole run.
     Stopped {
@@ -225,6 +268,71 @@ mod tests {
         let line = r.to_line();
         assert!(line.contains("\"event\":\"delivered\""), "{line}");
         assert_eq!(Record::parse(&line).expect("parses"), r);
+    }
+
+    #[test]
+    fn an_old_peer_connected_line_is_direct() {
+        let r = Record::parse(
+            r#"{"ts_ns":1,"node":"n","event":"peer_connected","peer":"p","outbound":true}"#,
+        )
+        .expect("parses");
+        assert_eq!(
+            r.event,
+            Event::PeerConnected {
+                peer: "p".into(),
+                outbound: true,
+                relayed: false
+            }
+        );
+    }
+
+    #[test]
+    fn nat_events_round_trip_with_their_tags() {
+        for (event, tag) in [
+            (
+                Event::NatStatus {
+                    status: "public".into(),
+                    address: Some("/ip4/1.2.3.4/tcp/1".into()),
+                },
+                "nat_status",
+            ),
+            (
+                Event::RelayReservationAccepted {
+                    relay: "r".into(),
+                    renewal: false,
+                },
+                "relay_reservation_accepted",
+            ),
+            (
+                Event::RelayReservationFailed {
+                    relay: "r".into(),
+                    reason: "refused".into(),
+                },
+                "relay_reservation_failed",
+            ),
+            (
+                Event::HolePunchAttempt { peer: "p".into() },
+                "hole_punch_attempt",
+            ),
+            (
+                Event::HolePunchResult {
+                    peer: "p".into(),
+                    success: true,
+                    duration_us: 7,
+                    reason: None,
+                },
+                "hole_punch_result",
+            ),
+        ] {
+            let r = Record {
+                ts_ns: 1,
+                node: "n".into(),
+                event,
+            };
+            let line = r.to_line();
+            assert!(line.contains(&format!("\"event\":\"{tag}\"")), "{line}");
+            assert_eq!(Record::parse(&line).expect("parses"), r);
+        }
     }
 
     #[test]

@@ -7,13 +7,13 @@ use std::time::Duration;
 use libp2p::swarm::behaviour::toggle::Toggle;
 use libp2p::{
     Multiaddr, PeerId, Swarm, SwarmBuilder, connection_limits, gossipsub, identify, identity, kad,
-    mdns, noise, ping, swarm::NetworkBehaviour, tcp, yamux,
+    mdns, noise, ping, relay, swarm::NetworkBehaviour, tcp, yamux,
 };
 use prometheus_client::registry::Registry;
 
 use crate::config::NodeConfig;
 use crate::dilation::{self, TimeScale};
-use crate::{conn_manager, fetch, gossip};
+use crate::{conn_manager, fetch, gossip, nat};
 
 /// Agent protocol announced by identify.
 pub const IDENTIFY_PROTOCOL: &str = "/meshlab/1.0.0";
@@ -44,6 +44,8 @@ mod composed {
         pub mdns: Toggle<mdns::tokio::Behaviour>,
         /// Fetch a message by id, and serve the store of recent messages.
         pub fetch: fetch::Behaviour,
+        /// Relay, AutoNAT and hole punching, as the `[nat]` table says.
+        pub nat: nat::Behaviour,
     }
 }
 
@@ -97,6 +99,7 @@ const WIRE_SLACK: usize = 16 * 1024;
 
 fn behaviour(
     key: &identity::Keypair,
+    relay_client: relay::client::Behaviour,
     config: &NodeConfig,
     registry: &mut Registry,
 ) -> Result<Behaviour, BuildError> {
@@ -172,13 +175,16 @@ fn behaviour(
         ),
         mdns: Toggle::from(mdns),
         fetch: fetch::Behaviour::new(fetch::STORE_CAPACITY),
+        nat: nat::behaviour(peer_id, relay_client, config),
     })
 }
 
 /// Kademlia's k (spec: 20), the replication factor; also libp2p's fixed bucket size.
 pub const KAD_K: usize = 20;
 
-/// Builds a swarm with TCP (noise, yamux) and QUIC transports; gossipsub registers its
+/// Builds a swarm with TCP (noise, yamux), QUIC and relayed (`/p2p-circuit`, noise, yamux)
+/// transports; the relayed one works only where the `[nat]` table turns the relay client
+/// on ([`lab_config::NatConfig::dials_circuits`]). Gossipsub registers its
 /// metrics in `registry`. `config` holds real times ([`NodeConfig::dilated`]); the timers
 /// it does not name are scaled by its `time_scale` here ([`crate::dilation`]).
 pub fn swarm(
@@ -197,14 +203,18 @@ pub fn swarm(
         )
         .map_err(|e| BuildError::Transport(e.to_string()))?
         .with_quic_config(|c| dilation::quic(c, k))
-        .with_behaviour(|key| match behaviour(key, config, registry) {
-            Ok(b) => Ok(b),
-            Err(e) => {
-                let msg = e.to_string();
-                built = Some(e);
-                Err(msg.into())
-            }
-        });
+        .with_relay_client(noise::Config::new, yamux::Config::default)
+        .map_err(|e| BuildError::Transport(e.to_string()))?
+        .with_behaviour(
+            |key, relay_client| match behaviour(key, relay_client, config, registry) {
+                Ok(b) => Ok(b),
+                Err(e) => {
+                    let msg = e.to_string();
+                    built = Some(e);
+                    Err(msg.into())
+                }
+            },
+        );
     let swarm = match swarm {
         Ok(s) => s,
         Err(e) => return Err(built.unwrap_or_else(|| BuildError::Transport(e.to_string()))),

@@ -3,7 +3,9 @@
 //! file, the environment and flags.
 
 use lab_config::{Diagnostic, DiagnosticList, Problem};
-pub use lab_config::{GossipsubSettings, LimitsConfig, NodeConfig, Role, TrafficConfig};
+pub use lab_config::{
+    GossipsubSettings, LimitsConfig, NatConfig, NodeConfig, RelayMode, Role, TrafficConfig,
+};
 
 /// Why a configuration was refused.
 #[derive(Debug, thiserror::Error)]

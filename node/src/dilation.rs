@@ -6,7 +6,9 @@
 //! the node and its libraries time without a configuration field is listed here, in
 //! virtual time, and each user scales it with the node's `k`: gossipsub's defaults
 //! (`gossip::config`), the transports' timeouts, identify, ping's timeout, Kademlia's query
-//! timeout, mDNS, the connection manager's grace and the redial backoff.
+//! timeout, mDNS, the connection manager's grace and the redial backoff. The NAT
+//! behaviours' timers (relay server, AutoNAT, the reservation retry) are in
+//! [`crate::nat::timers`].
 //!
 //! Event records keep real clock times: the orchestrator maps them to virtual time when it
 //! reads them (one conversion, one place). Timeouts that guard the node's own start-up and

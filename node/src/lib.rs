@@ -18,6 +18,7 @@ pub mod gossip;
 pub mod handle;
 mod listen;
 pub mod metrics;
+pub mod nat;
 pub mod node;
 pub mod pq;
 mod redial;
@@ -27,6 +28,6 @@ pub mod sink;
 mod traffic;
 pub mod validate;
 
-pub use config::{NodeConfig, Role};
+pub use config::{NatConfig, NodeConfig, RelayMode, Role};
 pub use handle::{Command, NodeError, NodeHandle, Totals};
 pub use node::{start, start_with_key};

@@ -93,7 +93,7 @@ async fn await_listeners(
 
 /// An error and its sources, joined with `: ` (libp2p's transport errors keep the OS
 /// reason, e.g. "Cannot assign requested address", in a source, not in their own message).
-fn error_chain(e: &dyn std::error::Error) -> String {
+pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
     let mut parts: Vec<String> = Vec::new();
     let mut next = Some(e);
     while let Some(e) = next {

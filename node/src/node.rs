@@ -1,7 +1,7 @@
 //! The running node: startup, and the event loop that publishes, validates and emits
 //! events. Policy lives elsewhere: the connection manager and the fetch store are
 //! behaviours (`conn_manager.rs`, `fetch.rs`), the publish schedule and the redial backoff
-//! are `traffic.rs` and `redial.rs`.
+//! are `traffic.rs` and `redial.rs`, relay, AutoNAT and hole punching are `nat/`.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -25,6 +25,7 @@ use crate::fetch;
 use crate::handle::{Command, NodeError, NodeHandle, Totals};
 use crate::listen;
 use crate::metrics::Metrics;
+use crate::nat::Nat;
 use crate::pq::{Level, PqSigner};
 use crate::redial::Redial;
 use crate::role;
@@ -80,6 +81,8 @@ pub async fn start_with_key(
         .subscribe(&topic)
         .map_err(|e| NodeError::Subscribe(e.to_string()))?;
     let listen_addrs = listen::listen(&mut swarm, &listen).await?;
+    let mut nat = Nat::new(&config, &listen)?;
+    nat.start(&mut swarm, &bootstrap);
     for addr in &bootstrap {
         if let Err(e) = swarm.dial(addr.clone()) {
             tracing::warn!(%addr, error = %e, "failed to dial bootstrap peer");
@@ -129,6 +132,7 @@ pub async fn start_with_key(
         last_mesh: Vec::new(),
         fetches: HashMap::new(),
         redial: Redial::new(bootstrap, k),
+        nat,
     };
     let task = tokio::spawn(async move {
         let totals = node.run(rx).await;
@@ -166,6 +170,7 @@ struct Node {
     /// Our fetches in flight, and where each answer goes.
     fetches: HashMap<OutboundRequestId, oneshot::Sender<Option<Vec<u8>>>>,
     redial: Redial,
+    nat: Nat,
 }
 
 impl Node {
@@ -189,6 +194,11 @@ impl Node {
                 },
                 _ = self.snapshot.tick() => self.snapshot(),
                 _ = tokio::time::sleep_until(self.redial.at()) => self.redial(),
+                _ = sleep_until(self.nat.next_at()) => {
+                    for e in self.nat.reserve(&mut self.swarm) {
+                        self.emitter.emit(e);
+                    }
+                }
                 _ = sleep_until(next_publish) => self.scheduled_publish(),
             }
         }
@@ -348,6 +358,24 @@ impl Node {
                 }
             }
             SwarmEvent::Behaviour(BehaviourEvent::Fetch(e)) => self.on_fetch(e),
+            SwarmEvent::Behaviour(BehaviourEvent::Nat(e)) => {
+                if let Some(e) = self.nat.on_event(e) {
+                    self.emitter.emit(e);
+                }
+            }
+            SwarmEvent::NewListenAddr { address, .. }
+            | SwarmEvent::NewExternalAddrCandidate { address } => {
+                self.nat.on_address(&mut self.swarm, address);
+            }
+            SwarmEvent::ListenerClosed {
+                listener_id,
+                reason,
+                ..
+            } => {
+                if let Some(e) = self.nat.on_listener_closed(listener_id, reason) {
+                    self.emitter.emit(e);
+                }
+            }
             SwarmEvent::Behaviour(BehaviourEvent::Kad(kad::Event::RoutingUpdated {
                 peer, ..
             })) => tracing::debug!(%peer, "kademlia routing updated"),
@@ -356,22 +384,33 @@ impl Node {
                 num_established,
                 endpoint,
                 ..
-            } if num_established.get() == 1 => {
-                if let ConnectedPoint::Dialer { address, .. } = &endpoint {
-                    self.redial.reached(address);
+            } => {
+                if num_established.get() == 1 {
+                    if let ConnectedPoint::Dialer { address, .. } = &endpoint {
+                        self.redial.reached(address);
+                    }
+                    self.metrics.connected_peers.set(self.peers() as i64);
+                    self.emitter.emit(Event::PeerConnected {
+                        peer: peer_id.to_string(),
+                        outbound: endpoint.is_dialer(),
+                        relayed: endpoint.is_relayed(),
+                    });
                 }
-                self.metrics.connected_peers.set(self.peers() as i64);
-                self.emitter.emit(Event::PeerConnected {
-                    peer: peer_id.to_string(),
-                    outbound: endpoint.is_dialer(),
-                });
+                if let Some(e) = self.nat.on_connection_established(peer_id, &endpoint) {
+                    self.emitter.emit(e);
+                }
             }
             SwarmEvent::ConnectionClosed {
                 peer_id,
-                num_established: 0,
+                num_established,
                 cause,
+                endpoint,
                 ..
             } => {
+                self.nat.on_connection_closed(peer_id, &endpoint);
+                if num_established > 0 {
+                    return;
+                }
                 self.metrics.connected_peers.set(self.peers() as i64);
                 self.ledger.forget(&peer_id);
                 let trimmed = self

@@ -5,11 +5,13 @@
 
 mod checks;
 mod gossipsub;
+mod nat;
 mod score;
 
 use checks::Checker;
 pub use checks::{check_dial_address, check_text};
 pub use gossipsub::GossipsubSettings;
+pub use nat::{NatConfig, RelayMode};
 
 use std::path::{Path, PathBuf};
 
@@ -97,6 +99,8 @@ pub struct NodeConfig {
     /// (default 1, real time). Event records keep real clock times; the orchestrator turns
     /// them into virtual times when it reads them.
     pub time_scale: TimeScale,
+    /// Relay, AutoNAT and hole punching (`[nat]`); all off by default.
+    pub nat: NatConfig,
 }
 
 /// The longest `events` path accepted, in bytes (Linux's `PATH_MAX`).
@@ -125,6 +129,7 @@ impl Default for NodeConfig {
             limits: LimitsConfig::default(),
             events: None,
             time_scale: TimeScale::REAL,
+            nat: NatConfig::default(),
         }
     }
 }
@@ -232,6 +237,10 @@ impl NodeConfig {
             score_snapshot_ms: ms(self.score_snapshot_ms),
             ping_interval_ms: ms(self.ping_interval_ms),
             gossipsub: self.gossipsub.dilated(k),
+            nat: NatConfig {
+                autonat_boot_delay_ms: ms(self.nat.autonat_boot_delay_ms),
+                ..self.nat.clone()
+            },
             traffic: self.traffic.as_ref().map(|t| TrafficConfig {
                 delay_ms: ms(t.delay_ms),
                 rate_per_sec: k.real_rate(t.rate_per_sec),
@@ -391,6 +400,13 @@ impl NodeConfig {
         if let Err(e) = TimeScale::new(self.time_scale.factor()) {
             c.fail("time_scale", e);
         }
+        let nat = FieldPath::root("nat");
+        c.problems.extend(
+            self.nat
+                .check(self.limits.max_connections_per_peer)
+                .into_iter()
+                .map(|p| p.under(&nat)),
+        );
         c.problems
     }
 }
@@ -572,8 +588,8 @@ mod tests {
         let mut scaled = 0;
         walk("", &render(&c), &render(&c.dilated()), &mut scaled);
         assert_eq!(
-            scaled, 10,
-            "snapshot, ping, traffic delay and 7 gossipsub durations"
+            scaled, 11,
+            "snapshot, ping, traffic delay, 7 gossipsub durations and AutoNAT's boot delay"
         );
         let real = parse("").expect("valid");
         assert_eq!(real.dilated(), real);
@@ -587,5 +603,23 @@ mod tests {
             fields("[traffic]\nrate_per_sec = 0.0\ncount = 1\n"),
             ["traffic.rate_per_sec"]
         );
+    }
+
+    #[test]
+    fn the_nat_table_is_typed_and_checked() {
+        let c = parse(
+            "[limits]\nmax_connections_per_peer = 2\n[nat]\nrelay = \"client\"\nautonat = true\n\
+             relays = [\"/ip4/10.0.0.1/tcp/4001/p2p/12D3KooWDpJ7As7BWAwRMfu1VU2WCqNjvq387JEYKDBj4kx6nXTN\"]\n",
+        )
+        .expect("valid");
+        assert_eq!(c.nat.relay, RelayMode::Client);
+        assert!(c.nat.autonat && !c.nat.hole_punch);
+        assert_eq!(parse("").expect("valid").nat, NatConfig::default());
+        assert!(parse("[nat]\nrelay = \"sometimes\"\n").is_err());
+        assert_eq!(
+            fields("[nat]\nhole_punching = true\n"),
+            ["nat.hole_punching"]
+        );
+        assert_eq!(fields("[nat]\nautonat = true\n"), ["nat.autonat"]);
     }
 }

@@ -134,6 +134,7 @@ mod tests {
             Event::PeerConnected {
                 peer: peer.into(),
                 outbound: true,
+                relayed: false,
             },
         )
     }

@@ -29,6 +29,7 @@ pub(super) fn records(mut records: Vec<Record>, k: TimeScale, origin_ns: u64) ->
                 *received_ns = at(*received_ns);
             }
             Event::Ping { rtt_us, .. } => *rtt_us = span(*rtt_us),
+            Event::HolePunchResult { duration_us, .. } => *duration_us = span(*duration_us),
             Event::CpuProbe {
                 sign_ns, verify_ns, ..
             } => {
@@ -43,6 +44,10 @@ pub(super) fn records(mut records: Vec<Record>, k: TimeScale, origin_ns: u64) ->
             | Event::PeerDisconnected { .. }
             | Event::Mesh { .. }
             | Event::Scores { .. }
+            | Event::NatStatus { .. }
+            | Event::RelayReservationAccepted { .. }
+            | Event::RelayReservationFailed { .. }
+            | Event::HolePunchAttempt { .. }
             | Event::Stopped { .. } => {}
         }
     }
