@@ -1,4 +1,4 @@
-//! Where a node lives (issue 14): whether it relays for others or reserves a relayed address
+//! Where a node lives: whether it relays for others or reserves a relayed address
 //! itself, whether it asks its peers if it can be dialled (AutoNAT) and whether it
 //! upgrades relayed connections to direct ones by hole punching (DCUtR). Everything is off
 //! by default: a node without a `[nat]` table runs exactly as before.

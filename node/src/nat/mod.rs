@@ -1,4 +1,4 @@
-//! Where a node lives (issue 14): circuit relay v2 (a server on public nodes, a client on
+//! Where a node lives: circuit relay v2 (a server on public nodes, a client on
 //! NATed ones), AutoNAT (v1), DCUtR hole punching, and the addresses peers observe
 //! (identify) feeding the swarm's external addresses — confirmed by AutoNAT, or at once on
 //! a relay server ([`external`]).
