@@ -46,6 +46,18 @@ struct Log {
 }
 
 impl Log {
+    /// A log and the sender every node of a test writes its records to.
+    fn new() -> (mpsc::Sender<Record>, Log) {
+        let (tx, rx) = mpsc::channel(10_000);
+        (
+            tx,
+            Log {
+                rx,
+                seen: Vec::new(),
+            },
+        )
+    }
+
     /// Receives records until one of `node` matches `want` (returned), or fails the test at
     /// the deadline with everything seen.
     async fn until<T>(&mut self, what: &str, mut want: impl FnMut(&Record) -> Option<T>) -> T {
@@ -128,11 +140,7 @@ fn circuit(relay: &NodeHandle, a: &NodeHandle) -> String {
 
 #[tokio::test]
 async fn a_client_reserves_on_a_relay_and_is_reached_through_it() {
-    let (tx, rx) = mpsc::channel(10_000);
-    let mut log = Log {
-        rx,
-        seen: Vec::new(),
-    };
+    let (tx, mut log) = Log::new();
     let (relay, a) = relay_and_client(&tx, &mut log, false).await;
 
     // `b` dials a only through the relay: a's circuit address is all it knows.
@@ -183,11 +191,7 @@ async fn a_client_reserves_on_a_relay_and_is_reached_through_it() {
 
 #[tokio::test]
 async fn autonat_finds_a_node_that_can_be_dialled_back_public() {
-    let (tx, rx) = mpsc::channel(10_000);
-    let mut log = Log {
-        rx,
-        seen: Vec::new(),
-    };
+    let (tx, mut log) = Log::new();
     // Loopback is not a global address: both ends must accept it.
     let autonat = NatConfig {
         autonat: true,
@@ -219,11 +223,7 @@ async fn autonat_finds_a_node_that_can_be_dialled_back_public() {
 
 #[tokio::test]
 async fn a_relayed_connection_is_upgraded_to_a_direct_one() {
-    let (tx, rx) = mpsc::channel(10_000);
-    let mut log = Log {
-        rx,
-        seen: Vec::new(),
-    };
+    let (tx, mut log) = Log::new();
     let (relay, a) = relay_and_client(&tx, &mut log, true).await;
     // `b` knows the relay (whose identify tells b its own address, the hole punch's
     // candidate) and a's circuit address.
