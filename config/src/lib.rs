@@ -16,6 +16,7 @@ pub mod doc;
 pub mod file;
 pub mod link;
 pub mod node;
+pub mod regions;
 pub mod shaper;
 pub mod time_scale;
 pub mod units;
@@ -28,6 +29,7 @@ pub use link::{LinkProblem, LinkShape};
 pub use node::{
     GossipsubSettings, LimitsConfig, NatConfig, NodeConfig, RelayMode, Role, TrafficConfig,
 };
+pub use regions::{RegionMatrix, SourceRegions};
 pub use shaper::{BackendChoice, ShaperConfig};
 pub use time_scale::TimeScale;
 

@@ -45,6 +45,9 @@ pub struct DelayStats {
     pub flushed: u64,
     /// Most packets held at once.
     pub max_held: usize,
+    /// Packets dropped by the loss of their source region's link.
+    #[serde(default)]
+    pub dropped: u64,
 }
 
 impl DelayStats {
@@ -53,6 +56,7 @@ impl DelayStats {
         self.received += other.received;
         self.released += other.released;
         self.flushed += other.flushed;
+        self.dropped += other.dropped;
         self.max_held = self.max_held.max(other.max_held);
     }
 }
@@ -184,12 +188,13 @@ mod tests {
                 released: 2,
                 flushed: 1,
                 max_held: 2,
+                dropped: 0,
             }),
             namespaces: Some(4),
         };
         assert_eq!(
             stopped.to_line(),
-            r#"{"event":"shaper_stopped","backend":"kernel","delay_line":{"received":3,"released":2,"flushed":1,"max_held":2},"namespaces":4}"#
+            r#"{"event":"shaper_stopped","backend":"kernel","delay_line":{"received":3,"released":2,"flushed":1,"max_held":2,"dropped":0},"namespaces":4}"#
         );
         let probe = ShaperReport::NetemProbe {
             netem: true,
@@ -216,12 +221,14 @@ mod tests {
             released: 3,
             flushed: 0,
             max_held: 5,
+            dropped: 2,
         });
         total.add(&DelayStats {
             received: 1,
             released: 0,
             flushed: 1,
             max_held: 2,
+            dropped: 1,
         });
         assert_eq!(
             total,
@@ -229,7 +236,8 @@ mod tests {
                 received: 4,
                 released: 3,
                 flushed: 1,
-                max_held: 5
+                max_held: 5,
+                dropped: 3,
             }
         );
     }

@@ -10,11 +10,12 @@ use crate::commands::{
     tbf_replace,
 };
 use crate::error::ShaperError;
-use crate::nfqueue::{DelayLine, QueueSocket, granularity};
+use crate::nfqueue::{DelayLine, Delays, QueueSocket, granularity};
 use crate::scheduler::JitterSampler;
 use crate::shape::check;
 use crate::shared_loop::SharedLoop;
 use crate::signals::Termination;
+use crate::sources::{RegionLinks, SourceSampler};
 
 /// The device the availability probe adds a netem qdisc to (and removes it from).
 pub const PROBE_DEV: &str = "lo";
@@ -49,6 +50,9 @@ pub struct ApplyConfig {
     pub queue_max_len: u32,
     /// Seed of the jitter generator.
     pub seed: u64,
+    /// On a testnet placed in regions, the links into this namespace's region by source
+    /// (user-space backend; `shaper.shape` is then its in-region link, for the ready line).
+    pub sources: Option<RegionLinks>,
 }
 
 /// Hands over the ready line ([`ShaperReport::ShaperReady`]) once the shape is in force.
@@ -76,6 +80,8 @@ pub fn apply(
     let backend = match cfg.shaper.backend {
         BackendChoice::Kernel => Backend::Kernel,
         BackendChoice::Userspace => Backend::Userspace,
+        // Per-source links exist in user space only.
+        BackendChoice::Auto if cfg.sources.is_some() => Backend::Userspace,
         BackendChoice::Auto => match probe() {
             ShaperReport::NetemProbe { netem: true, .. } => Backend::Kernel,
             _ => Backend::Userspace,
@@ -99,6 +105,9 @@ fn run_kernel(
     ready: &mut ReadySink<'_>,
     undo: &mut Undo,
 ) -> Result<Option<DelayStats>, ShaperError> {
+    if cfg.sources.is_some() {
+        return Err(ShaperError::KernelBySource);
+    }
     let dev = &cfg.shaper.dev;
     match netem_replace(dev, &cfg.shaper.shape).run() {
         Ok(()) => {}
@@ -125,22 +134,32 @@ fn run_userspace(
         tbf_replace(dev, rate).run()?;
         undo.push(root_qdisc_delete(dev));
     }
-    if shape.drops() {
+    // By source, each link's loss is drawn with its delay in the delay line.
+    if shape.drops() && cfg.sources.is_none() {
         loss_rule(RuleOp::Append, dev, shape.loss).run()?;
         undo.push(loss_rule(RuleOp::Delete, dev, shape.loss));
     }
-    if !shape.delays() {
+    if !shape.delays() && cfg.sources.is_none() {
         ready(ready_line(cfg, Backend::Userspace, None))?;
         term.wait()?;
         return Ok(None);
     }
     // Bind the queue before any packet is sent to it, and remove the rule before the queue
     // goes away: packets queued to an unbound queue are dropped.
-    let socket = QueueSocket::open(cfg.queue, cfg.queue_max_len)?;
+    let socket = QueueSocket::open(cfg.queue, cfg.queue_max_len, cfg.sources.is_some())?;
     nfqueue_rule(RuleOp::Append, dev, cfg.queue).run()?;
     let rule_delete = nfqueue_rule(RuleOp::Delete, dev, cfg.queue);
-    let sampler = JitterSampler::new(shape.delay, shape.jitter, cfg.seed);
-    let mut line = DelayLine::new(socket, sampler, granularity(shape.delay));
+    let (delays, finest) = match &cfg.sources {
+        Some(links) => (
+            Delays::BySource(SourceSampler::new(links, cfg.seed)),
+            links.shortest_delay(),
+        ),
+        None => (
+            Delays::Uniform(JitterSampler::new(shape.delay, shape.jitter, cfg.seed)),
+            shape.delay,
+        ),
+    };
+    let mut line = DelayLine::new(socket, delays, granularity(finest));
     let ran = match ready(ready_line(cfg, Backend::Userspace, Some(cfg.queue))) {
         Err(e) => Err(e),
         Ok(()) => {
@@ -235,6 +254,7 @@ mod tests {
             queue: 0,
             queue_max_len: 4096,
             seed: 7,
+            sources: None,
         };
         assert_eq!(
             ready_line(&cfg, Backend::Userspace, Some(0)).to_line(),

@@ -44,9 +44,33 @@ pub struct HostArgs {
     /// Process ids (as the host sees them) whose network namespaces to shape.
     #[arg(long = "pid", num_args = 1.., required_unless_present = "stdin")]
     pub pids: Vec<u32>,
-    /// Also read process ids from stdin, one a line, as the nodes start.
+    /// Also read process ids from stdin, one a line, as the nodes start (`PID`, or with
+    /// `--regions` `PID REGION`).
     #[arg(long)]
     pub stdin: bool,
+    /// A regions file (TOML, `lab_config::SourceRegions`: the latency matrix in real time
+    /// and the source addresses of each region): each namespace's packets are delayed by
+    /// the link from their source's region to its own (user-space backend only).
+    #[arg(long, requires = "stdin")]
+    pub regions: Option<std::path::PathBuf>,
+}
+
+impl HostArgs {
+    /// The regions file, read and checked, when one was given.
+    pub fn load_regions(&self) -> Result<Option<lab_config::SourceRegions>, ShaperError> {
+        let Some(path) = &self.regions else {
+            return Ok(None);
+        };
+        let text = lab_config::file::read_text(
+            path,
+            lab_config::bounds::MAX_CONFIG_FILE_BYTES,
+            "a regions file",
+        )
+        .map_err(|e| ShaperError::Regions(e.to_string()))?;
+        lab_config::SourceRegions::from_toml(&text)
+            .map(Some)
+            .map_err(|e| ShaperError::Regions(format!("{e} ({})", path.display())))
+    }
 }
 
 /// Options of `labshaper apply`.
@@ -118,6 +142,7 @@ impl ApplyArgs {
             queue: self.queue_num,
             queue_max_len: self.queue_max_len,
             seed: self.seed.unwrap_or_else(rand::random),
+            sources: None,
         })
     }
 }

@@ -32,6 +32,16 @@ pub enum ShaperError {
     /// The kernel backend was forced but the kernel has no `sch_netem`.
     #[error("use the kernel backend: netem is not available ({0})")]
     NetemUnavailable(String),
+    /// The kernel backend was forced on a testnet placed in regions: per-source links
+    /// exist in the user-space delay line only.
+    #[error(
+        "use the kernel backend with per-region links: only the user-space backend delays by source"
+    )]
+    KernelBySource,
+    /// The regions file of `labshaper host --regions` is unreadable or invalid, or a pid
+    /// line names no region of it.
+    #[error("{0}")]
+    Regions(String),
     /// An NFQUEUE operation (open, bind, receive, verdict) failed.
     #[error("{operation} on nfqueue {queue}: {source}")]
     Nfqueue {
@@ -84,9 +94,9 @@ impl ShaperError {
     /// program, 5 for a missing kernel feature, 6 for NFQUEUE trouble, 7 for a namespace that cannot be entered, 1 for anything else.
     pub fn exit_code(&self) -> u8 {
         match self {
-            Self::InvalidShape(_) => 3,
+            Self::InvalidShape(_) | Self::Regions(_) => 3,
             Self::Spawn { .. } | Self::Command { .. } => 4,
-            Self::NetemUnavailable(_) => 5,
+            Self::NetemUnavailable(_) | Self::KernelBySource => 5,
             Self::Nfqueue { .. } => 6,
             Self::Netns { .. } | Self::DuplicatePid(_) => 7,
             Self::Sys { .. }

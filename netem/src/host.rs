@@ -10,6 +10,10 @@
 //! `shaper_ready` (or `shaper_failed`) line on stdout, with its pid. On SIGTERM/SIGINT the
 //! main thread raises a [`StopFlag`] that stops every thread at once, and each removes what
 //! it installed. One such process replaces a sidecar container per node.
+//!
+//! With `--regions FILE` (a [`SourceRegions`]: the matrix in real time and the senders'
+//! addresses by region) every stdin line is `PID REGION`, and that namespace's packets are
+//! delayed by the link from their source's region to `REGION` (user-space backend only).
 
 use std::collections::HashSet;
 use std::fs::File;
@@ -18,6 +22,7 @@ use std::sync::Arc;
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::thread::{self, JoinHandle};
 
+use lab_config::SourceRegions;
 use lab_events::shaper::{Backend, DelayStats, ShaperReport};
 use nix::errno::Errno;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
@@ -28,11 +33,12 @@ use crate::error::ShaperError;
 use crate::shape::check;
 use crate::shared_loop::SharedLoop;
 use crate::signals::{StopFlag, Termination, readable};
+use crate::sources::{RegionLinks, SourceTable, source_table};
 
 /// What the shaping threads and the stdin reader tell the main thread.
 enum Report {
-    /// A node to shape, read from stdin.
-    Add(u32),
+    /// A node to shape, read from stdin, with the region it is in (if the line names one).
+    Add(u32, Option<String>),
     /// A stdin line that is not a pid.
     BadLine(String),
     /// The shape is in force in the namespace of `pid`; the thread's ready line.
@@ -66,6 +72,7 @@ impl Reporter {
 /// The main thread's view of the run.
 struct Host<'a, W: Write> {
     cfg: &'a ApplyConfig,
+    regions: Option<(&'a SourceRegions, SourceTable)>,
     out: &'a mut W,
     stop: Arc<StopFlag>,
     reporter: Reporter,
@@ -80,9 +87,11 @@ struct Host<'a, W: Write> {
 /// every pid read from stdin when `from_stdin`, until SIGTERM/SIGINT. Prints a
 /// `shaper_ready` line per namespace once its shape is in force, or a `shaper_failed` line
 /// (the others go on), and one `shaper_stopped` line with summed counters on stderr at the
-/// end. Fails at the end if any namespace could not be shaped.
+/// end. Fails at the end if any namespace could not be shaped. With `regions`, each
+/// namespace gets the links into its region by source (its stdin line names the region).
 pub fn host(
     cfg: &ApplyConfig,
+    regions: Option<&SourceRegions>,
     pids: &[u32],
     from_stdin: bool,
     term: &Termination,
@@ -108,6 +117,7 @@ pub fn host(
     let (shared, delay_loop) = SharedLoop::start()?;
     let mut host = Host {
         cfg,
+        regions: regions.map(|r| (r, source_table(r))),
         out,
         stop: Arc::new(StopFlag::new()?),
         reporter,
@@ -118,7 +128,7 @@ pub fn host(
         backend: None,
     };
     for &pid in pids {
-        host.add(pid)?;
+        host.add(pid, None)?;
     }
     let outcome = host.supervise(&rx, &wake, term);
     // Stop every thread whatever happened, and wait for each to remove what it installed.
@@ -164,7 +174,7 @@ pub fn host(
     }
 }
 
-/// Reads one pid a line from stdin until it closes.
+/// Reads one pid a line (`PID` or `PID REGION`) from stdin until it closes.
 fn read_pids(reporter: &Reporter) {
     for line in std::io::stdin().lock().lines() {
         let Ok(line) = line else { return };
@@ -172,26 +182,69 @@ fn read_pids(reporter: &Reporter) {
         if line.is_empty() {
             continue;
         }
-        match line.parse::<u32>() {
-            Ok(pid) => reporter.send(Report::Add(pid)),
-            Err(_) => reporter.send(Report::BadLine(line.to_owned())),
-        }
+        reporter.send(parse_line(line));
+    }
+}
+
+/// One stdin line: a pid, optionally followed by a region name.
+fn parse_line(line: &str) -> Report {
+    let mut words = line.split_whitespace();
+    let pid = words.next().and_then(|w| w.parse::<u32>().ok());
+    let region = words.next().map(str::to_owned);
+    match (pid, words.next()) {
+        (Some(pid), None) => Report::Add(pid, region),
+        _ => Report::BadLine(line.to_owned()),
     }
 }
 
 impl<W: Write> Host<'_, W> {
-    /// Starts shaping the namespace of `pid`; a pid that cannot be shaped is reported as
-    /// failed and counted.
-    fn add(&mut self, pid: u32) -> Result<(), ShaperError> {
+    /// The configuration of the namespace of `pid` in `region`: the run's, or with regions
+    /// its links by source (a region is then required).
+    fn config_for(&self, pid: u32, region: Option<&str>) -> Result<ApplyConfig, ShaperError> {
+        let mut cfg = self.cfg.clone();
+        cfg.seed = cfg.seed.wrapping_add(u64::from(pid));
+        let Some((regions, table)) = &self.regions else {
+            return match region {
+                None => Ok(cfg),
+                Some(r) => Err(ShaperError::Regions(format!(
+                    "shape pid {pid} in region `{r}`: no --regions file was given"
+                ))),
+            };
+        };
+        let Some(name) = region else {
+            return Err(ShaperError::Regions(format!(
+                "shape pid {pid}: with --regions every line names a region (`PID REGION`)"
+            )));
+        };
+        let links = regions
+            .matrix
+            .index(name)
+            .and_then(|own| RegionLinks::new(regions, table.clone(), own))
+            .ok_or_else(|| {
+                ShaperError::Regions(format!(
+                    "shape pid {pid}: `{name}` is none of the regions {:?}",
+                    regions.matrix.regions
+                ))
+            })?;
+        cfg.shaper.shape = links.own_link().clone();
+        cfg.sources = Some(links);
+        Ok(cfg)
+    }
+
+    /// Starts shaping the namespace of `pid` (in `region`, with regions); a pid that cannot
+    /// be shaped is reported as failed and counted.
+    fn add(&mut self, pid: u32, region: Option<String>) -> Result<(), ShaperError> {
         if !self.seen.insert(pid) {
             return self.fail(pid, &ShaperError::DuplicatePid(pid));
         }
+        let cfg = match self.config_for(pid, region.as_deref()) {
+            Ok(cfg) => cfg,
+            Err(e) => return self.fail(pid, &e),
+        };
         let ns = match File::open(format!("/proc/{pid}/ns/net")) {
             Ok(ns) => ns,
             Err(source) => return self.fail(pid, &ShaperError::Netns { pid, source }),
         };
-        let mut cfg = self.cfg.clone();
-        cfg.seed = cfg.seed.wrapping_add(u64::from(pid));
         let term = Termination::Flag(self.stop.clone());
         let reporter = self.reporter.clone();
         let shared = self.shared.clone();
@@ -251,9 +304,9 @@ impl<W: Write> Host<'_, W> {
         loop {
             for report in rx.try_iter() {
                 match report {
-                    Report::Add(pid) => self.add(pid)?,
+                    Report::Add(pid, region) => self.add(pid, region)?,
                     Report::BadLine(line) => {
-                        eprintln!("labshaper: ignoring stdin line {line:?}: not a pid");
+                        eprintln!("labshaper: ignoring stdin line {line:?}: not `PID [REGION]`");
                     }
                     Report::Ready { pid, mut ready } => {
                         if let ShaperReport::ShaperReady {
@@ -296,6 +349,26 @@ impl<W: Write> Host<'_, W> {
             if signalled && term.received()? {
                 return Ok(());
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stdin_lines_are_a_pid_and_perhaps_a_region() {
+        assert!(matches!(parse_line("42"), Report::Add(42, None)));
+        assert!(matches!(
+            parse_line("42 eu-west"),
+            Report::Add(42, Some(r)) if r == "eu-west"
+        ));
+        for bad in ["x", "42 eu us", "-1 eu", "eu 42"] {
+            assert!(
+                matches!(parse_line(bad), Report::BadLine(ref l) if l == bad),
+                "{bad}"
+            );
         }
     }
 }

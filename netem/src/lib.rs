@@ -19,6 +19,7 @@ mod scheduler;
 mod shape;
 mod shared_loop;
 mod signals;
+mod sources;
 
 pub use backend::{Applied, ApplyConfig, PROBE_DEV, ReadySink, apply, probe, ready_line};
 pub use cli::{ApplyArgs, Cli, Command, HostArgs};
@@ -28,8 +29,9 @@ pub use commands::{
 };
 pub use error::ShaperError;
 pub use host::host;
-pub use nfqueue::{DelayLine, QueueSocket, granularity};
+pub use nfqueue::{DelayLine, Delays, QueueSocket, granularity};
 pub use scheduler::{DelayQueue, JitterSampler};
 pub use shape::{ShapeError, check, format_decimal};
 pub use shared_loop::SharedLoop;
 pub use signals::{Signals, StopFlag, Termination};
+pub use sources::{RegionLinks, SourceSampler, SourceTable, source_table};

@@ -17,10 +17,13 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Probe => print_probe(),
         Command::Apply(args) => args.into_config().and_then(|cfg| apply_one(&cfg, &term)),
-        Command::Host(args) => args
-            .apply
-            .into_config()
-            .and_then(|cfg| host(&cfg, &args.pids, args.stdin, &term, &mut std::io::stdout())),
+        Command::Host(args) => args.load_regions().and_then(|regions| {
+            let pids = args.pids;
+            args.apply.into_config().and_then(|cfg| {
+                let out = &mut std::io::stdout();
+                host(&cfg, regions.as_ref(), &pids, args.stdin, &term, out)
+            })
+        }),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

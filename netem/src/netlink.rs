@@ -1,11 +1,13 @@
 //! The few netlink messages of the NFQUEUE protocol the delay line needs, encoded and
 //! decoded by hand (`linux/netfilter/nfnetlink_queue.h`): configuration requests, the
-//! packet id and arrival stamp out of each queued-packet message, and accept verdicts, many of which go to
-//! the kernel in one buffer (one `send` per release batch instead of one per packet).
+//! packet id, arrival stamp and (when asked for) IPv4 source out of each queued-packet
+//! message, and accept or drop verdicts, many of which go to the kernel in one buffer (one
+//! `send` per release batch instead of one per packet).
 //!
 //! Netlink and attribute headers are in host byte order; the nfnetlink resource id and
 //! every NFQUEUE attribute payload are big-endian.
 
+use std::net::Ipv4Addr;
 use std::time::Duration;
 
 /// Length of `struct nlmsghdr`.
@@ -26,16 +28,22 @@ const NFNETLINK_V0: u8 = 0;
 const NFQA_PACKET_HDR: u16 = 1;
 const NFQA_VERDICT_HDR: u16 = 2;
 const NFQA_TIMESTAMP: u16 = 4;
+const NFQA_PAYLOAD: u16 = 10;
 const NFQA_CFG_CMD: u16 = 1;
 const NFQA_CFG_PARAMS: u16 = 2;
 const NFQA_CFG_QUEUE_MAXLEN: u16 = 3;
 const NFQA_CFG_MASK: u16 = 4;
 const NFQA_CFG_FLAGS: u16 = 5;
 const NFQNL_COPY_META: u8 = 1;
+const NFQNL_COPY_PACKET: u8 = 2;
+/// Bytes of each packet copied when the source is needed: the IPv4 header up to and
+/// including the source address.
+pub(crate) const SOURCE_COPY_LEN: u32 = 16;
 /// `NFQA_CFG_F_GSO`: hand over GSO packets whole instead of segmenting them first.
 const NFQA_CFG_F_GSO: u32 = 1 << 2;
+const NF_DROP: u32 = 0;
 const NF_ACCEPT: u32 = 1;
-/// Size of one encoded accept verdict.
+/// Size of one encoded verdict.
 pub(crate) const VERDICT_LEN: usize = NLMSG_HDRLEN + NFGEN_HDRLEN + NLA_HDRLEN + 8;
 
 /// A configuration request for one queue number.
@@ -47,6 +55,8 @@ pub(crate) enum Config {
     Unbind,
     /// Copy metadata only (no payload).
     MetadataOnly,
+    /// Copy the first [`SOURCE_COPY_LEN`] bytes of each packet, for its source address.
+    SourceHeader,
     /// Queue GSO packets whole.
     WholeGso,
     /// Most packets waiting for a verdict; the kernel drops beyond.
@@ -62,6 +72,9 @@ pub(crate) struct Packet {
     /// microseconds); absent unless packet time stamping is on (any socket asking for
     /// receive time stamps turns it on for the whole host).
     pub(crate) stamp: Option<Duration>,
+    /// The IPv4 source address, when the queue copies the header ([`Config::SourceHeader`])
+    /// and the packet is IPv4.
+    pub(crate) source: Option<Ipv4Addr>,
 }
 
 /// What one message from the kernel says.
@@ -115,6 +128,12 @@ pub(crate) fn put_config(buf: &mut Vec<u8>, queue: u16, config: Config) {
         Config::Unbind => attr(buf, NFQA_CFG_CMD, &[2, 0, 0, 0]),
         // struct nfqnl_msg_config_params { be32 copy_range; u8 copy_mode; } (packed)
         Config::MetadataOnly => attr(buf, NFQA_CFG_PARAMS, &[0, 0, 0, 0, NFQNL_COPY_META]),
+        Config::SourceHeader => {
+            let mut params = [0u8; 5];
+            params[..4].copy_from_slice(&SOURCE_COPY_LEN.to_be_bytes());
+            params[4] = NFQNL_COPY_PACKET;
+            attr(buf, NFQA_CFG_PARAMS, &params);
+        }
         Config::WholeGso => {
             attr(buf, NFQA_CFG_FLAGS, &NFQA_CFG_F_GSO.to_be_bytes());
             attr(buf, NFQA_CFG_MASK, &NFQA_CFG_F_GSO.to_be_bytes());
@@ -126,9 +145,18 @@ pub(crate) fn put_config(buf: &mut Vec<u8>, queue: u16, config: Config) {
 
 /// Appends an accept verdict for packet `id` of `queue` ([`VERDICT_LEN`] bytes).
 pub(crate) fn put_accept(buf: &mut Vec<u8>, queue: u16, id: u32) {
+    put_verdict(buf, queue, id, NF_ACCEPT);
+}
+
+/// Appends a drop verdict for packet `id` of `queue` ([`VERDICT_LEN`] bytes).
+pub(crate) fn put_drop(buf: &mut Vec<u8>, queue: u16, id: u32) {
+    put_verdict(buf, queue, id, NF_DROP);
+}
+
+fn put_verdict(buf: &mut Vec<u8>, queue: u16, id: u32, verdict: u32) {
     let start = begin(buf, MSG_VERDICT, 0, queue);
     let mut hdr = [0u8; 8];
-    hdr[..4].copy_from_slice(&NF_ACCEPT.to_be_bytes());
+    hdr[..4].copy_from_slice(&verdict.to_be_bytes());
     hdr[4..].copy_from_slice(&id.to_be_bytes());
     attr(buf, NFQA_VERDICT_HDR, &hdr);
     end(buf, start);
@@ -157,11 +185,12 @@ pub(crate) fn replies(mut buf: &[u8]) -> impl Iterator<Item = Reply> + '_ {
     })
 }
 
-/// The id (`NFQA_PACKET_HDR`) and arrival stamp (`NFQA_TIMESTAMP`, if any) in the
-/// attributes of a packet message's body; `None` without an id.
+/// The id (`NFQA_PACKET_HDR`), arrival stamp (`NFQA_TIMESTAMP`, if any) and IPv4 source
+/// (from `NFQA_PAYLOAD`, if copied) in the attributes of a packet message's body; `None`
+/// without an id.
 fn packet(body: &[u8]) -> Option<Packet> {
     let mut attrs = body.get(NFGEN_HDRLEN..)?;
-    let (mut id, mut stamp) = (None, None);
+    let (mut id, mut stamp, mut source) = (None, None, None);
     while attrs.len() >= NLA_HDRLEN {
         let len = usize::from(u16::from_ne_bytes([attrs[0], attrs[1]]));
         let attr_type = u16::from_ne_bytes([attrs[2], attrs[3]]) & 0x3fff;
@@ -174,11 +203,20 @@ fn packet(body: &[u8]) -> Option<Packet> {
             NFQA_PACKET_HDR => id = be_u32(payload),
             // struct nfqnl_msg_packet_timestamp { be64 sec; be64 usec; }
             NFQA_TIMESTAMP => stamp = timestamp(payload),
+            NFQA_PAYLOAD => source = ipv4_source(payload),
             _ => {}
         }
         attrs = attrs.get(align4(len)..).unwrap_or_default();
     }
-    id.map(|id| Packet { id, stamp })
+    id.map(|id| Packet { id, stamp, source })
+}
+
+/// The source address of an IPv4 header's first bytes; `None` for another version or a
+/// short copy.
+fn ipv4_source(header: &[u8]) -> Option<Ipv4Addr> {
+    let version = header.first()? >> 4;
+    let octets: [u8; 4] = header.get(12..16)?.try_into().ok()?;
+    (version == 4).then(|| Ipv4Addr::from(octets))
 }
 
 fn be_u32(payload: &[u8]) -> Option<u32> {
@@ -224,7 +262,11 @@ mod tests {
     }
 
     fn id_only(id: u32) -> Reply {
-        Reply::Packet(Packet { id, stamp: None })
+        Reply::Packet(Packet {
+            id,
+            stamp: None,
+            source: None,
+        })
     }
 
     #[test]
@@ -305,7 +347,8 @@ mod tests {
             replies(&buf).collect::<Vec<_>>(),
             [Reply::Packet(Packet {
                 id: 7,
-                stamp: Some(stamp)
+                stamp: Some(stamp),
+                source: None,
             })]
         );
         // A zero stamp is no stamp; a short one is ignored, the id still read.
@@ -317,5 +360,47 @@ mod tests {
         attr(&mut short, NFQA_TIMESTAMP, &[0; 12]);
         end(&mut short, start);
         assert_eq!(replies(&short).collect::<Vec<_>>(), [id_only(9)]);
+    }
+
+    #[test]
+    fn reads_the_ipv4_source_from_the_copied_header() {
+        let mut buf = Vec::new();
+        let start = begin(&mut buf, MSG_PACKET, 0, 0);
+        attr(&mut buf, NFQA_PACKET_HDR, &[0, 0, 0, 5, 8, 0, 1]);
+        let mut header = [0u8; 16];
+        header[0] = 0x45;
+        header[12..16].copy_from_slice(&[10, 77, 1, 9]);
+        attr(&mut buf, NFQA_PAYLOAD, &header);
+        end(&mut buf, start);
+        assert_eq!(
+            replies(&buf).collect::<Vec<_>>(),
+            [Reply::Packet(Packet {
+                id: 5,
+                stamp: None,
+                source: Some(Ipv4Addr::new(10, 77, 1, 9)),
+            })]
+        );
+        // Not IPv4, or cut short: no source.
+        header[0] = 0x60;
+        assert_eq!(ipv4_source(&header), None);
+        assert_eq!(ipv4_source(&[0x45; 12]), None);
+    }
+
+    #[test]
+    fn drop_verdicts_differ_from_accepts_only_in_the_verdict() {
+        let (mut accept, mut drop) = (Vec::new(), Vec::new());
+        put_accept(&mut accept, 1, 9);
+        put_drop(&mut drop, 1, 9);
+        assert_eq!(drop.len(), VERDICT_LEN);
+        assert_eq!(&drop[24..28], &[0, 0, 0, 0]);
+        assert_eq!(accept[..24], drop[..24]);
+        assert_eq!(accept[28..], drop[28..]);
+    }
+
+    #[test]
+    fn the_source_header_config_copies_sixteen_bytes() {
+        let mut buf = Vec::new();
+        put_config(&mut buf, 3, Config::SourceHeader);
+        assert_eq!(&buf[24..29], &[0, 0, 0, 16, NFQNL_COPY_PACKET]);
     }
 }

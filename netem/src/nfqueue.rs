@@ -25,9 +25,12 @@ use nix::sys::time::TimeSpec;
 
 use crate::datagrams::Datagrams;
 use crate::error::ShaperError;
-use crate::netlink::{Config, Packet, Reply, VERDICT_LEN, put_accept, put_config, replies};
+use crate::netlink::{
+    Config, Packet, Reply, VERDICT_LEN, put_accept, put_config, put_drop, replies,
+};
 use crate::scheduler::{DelayQueue, JitterSampler};
 use crate::signals::readable;
+use crate::sources::SourceSampler;
 
 /// Most packets taken from the socket before due packets are released again.
 const RECEIVE_BATCH: usize = 1024;
@@ -74,10 +77,11 @@ pub struct QueueSocket {
 
 impl QueueSocket {
     /// Opens the netlink socket and binds queue `number`, asking for packet metadata only
-    /// (the payload is never needed to delay a packet), whole GSO packets, and at most
+    /// (the payload is never needed to delay a packet) or, with `sources`, the first bytes
+    /// of the IP header too (for the source address), whole GSO packets, and at most
     /// `max_len` packets waiting for a verdict (the kernel drops beyond that, like a full
     /// device queue).
-    pub fn open(number: u16, max_len: u32) -> Result<Self, ShaperError> {
+    pub fn open(number: u16, max_len: u32, sources: bool) -> Result<Self, ShaperError> {
         let err = |operation| {
             move |e: Errno| ShaperError::Nfqueue {
                 operation,
@@ -113,7 +117,12 @@ impl QueueSocket {
             verdicts: Vec::with_capacity(VERDICT_BATCH * VERDICT_LEN),
         };
         socket.configure(Config::Bind, "bind")?;
-        socket.configure(Config::MetadataOnly, "set the copy range")?;
+        let copy = if sources {
+            Config::SourceHeader
+        } else {
+            Config::MetadataOnly
+        };
+        socket.configure(copy, "set the copy range")?;
         socket.configure(Config::WholeGso, "accept gso packets")?;
         socket.configure(Config::MaxLen(max_len), "set the queue length")?;
         Ok(socket)
@@ -203,6 +212,15 @@ impl QueueSocket {
         Ok(())
     }
 
+    /// Queues a drop verdict for packet `id`, sent like the accepts.
+    fn drop_packet(&mut self, id: u32) -> Result<(), ShaperError> {
+        put_drop(&mut self.verdicts, self.number, id);
+        if self.verdicts.len() >= VERDICT_BATCH * VERDICT_LEN {
+            self.send_verdicts()?;
+        }
+        Ok(())
+    }
+
     /// Sends the queued verdicts in one message buffer.
     fn send_verdicts(&mut self) -> Result<(), ShaperError> {
         if self.verdicts.is_empty() {
@@ -215,11 +233,39 @@ impl QueueSocket {
     }
 }
 
+/// How a delay line draws each packet's delay.
+#[derive(Debug, Clone)]
+pub enum Delays {
+    /// One link for every packet.
+    Uniform(JitterSampler),
+    /// The link from the packet's source region (the queue must copy the header), which
+    /// may also drop it.
+    BySource(SourceSampler),
+}
+
+impl Delays {
+    /// The shortest delay any packet can draw.
+    fn min_delay(&self) -> Duration {
+        match self {
+            Delays::Uniform(s) => s.min_delay(),
+            Delays::BySource(s) => s.min_delay(),
+        }
+    }
+
+    /// The delay of `packet`, or `None` to drop it.
+    fn sample(&mut self, packet: &Packet) -> Option<Duration> {
+        match self {
+            Delays::Uniform(s) => Some(s.sample()),
+            Delays::BySource(s) => s.sample(packet.source),
+        }
+    }
+}
+
 /// The delay line: the queue, the held packet ids and the delay sampler.
 pub struct DelayLine {
     socket: QueueSocket,
     held: DelayQueue<u32>,
-    sampler: JitterSampler,
+    sampler: Delays,
     granularity: Duration,
     read_interval: Duration,
     last_read: Option<Instant>,
@@ -233,7 +279,7 @@ impl DelayLine {
     /// A delay line over an opened queue. The loop serving it wakes at most once per
     /// `granularity` (the finest of its lines'), so a packet may leave up to that much
     /// late, never early; zero wakes for every release.
-    pub fn new(socket: QueueSocket, sampler: JitterSampler, granularity: Duration) -> Self {
+    pub fn new(socket: QueueSocket, sampler: Delays, granularity: Duration) -> Self {
         let read_interval = read_interval(sampler.min_delay(), granularity);
         Self {
             socket,
@@ -262,13 +308,24 @@ impl DelayLine {
         } = self;
         let since_epoch = wall.duration_since(SystemTime::UNIX_EPOCH).ok();
         let mut unstamped = false;
+        let mut dropped = Vec::new();
         let taken = socket.receive(RECEIVE_BATCH, |p| {
             let arrived = arrival(p.stamp, now, since_epoch);
             unstamped |= arrived.is_none();
-            held.push(arrived.unwrap_or(now) + sampler.sample(), p.id);
+            match sampler.sample(&p) {
+                Some(delay) => held.push(arrived.unwrap_or(now) + delay, p.id),
+                None => dropped.push(p.id),
+            }
         })?;
         if taken > 0 {
             self.unstamped = unstamped;
+        }
+        for &id in &dropped {
+            self.socket.drop_packet(id)?;
+        }
+        if !dropped.is_empty() {
+            self.socket.send_verdicts()?;
+            self.stats.dropped += dropped.len() as u64;
         }
         self.last_read = Some(now);
         self.stats.received += taken as u64;

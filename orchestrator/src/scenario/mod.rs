@@ -61,6 +61,7 @@
 pub(crate) use lab_config::doc;
 pub mod dilation;
 mod load;
+pub mod matrix;
 pub mod profile;
 mod raw;
 pub(crate) mod units;

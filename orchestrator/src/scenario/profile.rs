@@ -85,6 +85,18 @@ pub(crate) struct RawLink {
     rate: Option<String>,
 }
 
+impl RawLink {
+    /// A link table without a rate (a region matrix's links have none).
+    pub(crate) fn new(delay: Option<String>, jitter: Option<String>, loss: Option<f64>) -> Self {
+        RawLink {
+            delay,
+            jitter,
+            loss,
+            rate: None,
+        }
+    }
+}
+
 /// A profile file, as written.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
