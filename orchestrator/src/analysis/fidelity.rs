@@ -36,11 +36,17 @@ pub(super) fn fidelity(
     window: Option<Window>,
 ) -> Option<LinkFidelity> {
     let from_ns = window.map_or(index.reference_ns, |w| w.start_ns);
-    let mut one_way_us = one_way_delays(records, index, from_ns);
+    let (mut one_way_us, mut imposed_us): (Vec<u64>, Vec<u64>) =
+        one_way_delays(records, plan, index, from_ns)
+            .into_iter()
+            .unzip();
     one_way_us.sort_unstable();
+    imposed_us.sort_unstable();
     let measured = median_u64(&one_way_us)?;
     let h = histogram(&one_way_us);
-    let imposed = u64::try_from(plan.link.delay.as_micros()).unwrap_or(u64::MAX);
+    // One link: its delay. By region: the median of each ping's pair's delay (the
+    // breakdown by pair is `regions`').
+    let imposed = median_u64(&imposed_us).unwrap_or_default();
     let error = measured as i64 - imposed as i64;
     Some(LinkFidelity {
         samples: one_way_us.len() as u64,
@@ -53,17 +59,26 @@ pub(super) fn fidelity(
 }
 
 /// Half the RTT of the pings of the plan's nodes at or after `from_ns`, or of all of them
-/// when none is.
-fn one_way_delays(records: &[Record], index: &Index, from_ns: u64) -> Vec<u64> {
-    let mut after: Vec<u64> = Vec::new();
-    let mut all: Vec<u64> = Vec::new();
+/// when none is, each with the one-way delay imposed between the two ends (the mean of
+/// both directions'; the run's link when the peer is unknown).
+fn one_way_delays(records: &[Record], plan: &Plan, index: &Index, from_ns: u64) -> Vec<(u64, u64)> {
+    let mut after = Vec::new();
+    let mut all = Vec::new();
     for r in records {
-        if let Event::Ping { rtt_us, .. } = &r.event
-            && index.of(r).is_some()
+        if let Event::Ping { rtt_us, peer } = &r.event
+            && let Some(me) = index.of(r)
         {
-            all.push(rtt_us / 2);
+            let imposed = match index.peer_node.get(peer.as_str()) {
+                Some(&other) => (plan.one_way(me, other) + plan.one_way(other, me)) / 2,
+                None => plan.link.delay,
+            };
+            let sample = (
+                rtt_us / 2,
+                u64::try_from(imposed.as_micros()).unwrap_or(u64::MAX),
+            );
+            all.push(sample);
             if r.ts_ns >= from_ns {
-                after.push(rtt_us / 2);
+                after.push(sample);
             }
         }
     }

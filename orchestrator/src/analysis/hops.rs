@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use super::index::Index;
 use super::latency::{histogram, quantile};
+use super::median::median_u64;
 use crate::plan::Plan;
 
 /// The distribution of per-hop times of the sample's honest messages.
@@ -80,6 +81,7 @@ pub(super) fn hops(records: &[Record], plan: &Plan, index: &Index) -> Option<Mes
     // time order).
     let mut mesh: HashMap<usize, HashSet<&str>> = HashMap::new();
     let mut samples = Vec::new();
+    let mut imposed = Vec::new();
     let mut indirect = 0u64;
     for r in records {
         let Some(node) = index.of(r) else {
@@ -119,6 +121,7 @@ pub(super) fn hops(records: &[Record], plan: &Plan, index: &Index) -> Option<Mes
             .is_some_and(|me| mesh.get(&relay).is_some_and(|m| m.contains(me)));
         if origin || along_mesh {
             samples.push((received_ns - sent) / 1000);
+            imposed.push(u64::try_from(plan.one_way(relay, node).as_micros()).unwrap_or(u64::MAX));
         } else {
             indirect += 1;
         }
@@ -127,6 +130,7 @@ pub(super) fn hops(records: &[Record], plan: &Plan, index: &Index) -> Option<Mes
         return None;
     }
     samples.sort_unstable();
+    imposed.sort_unstable();
     let h = histogram(&samples);
     let q = |p: f64| quantile(&h, p).unwrap_or_default();
     Some(MessageHops {
@@ -136,7 +140,8 @@ pub(super) fn hops(records: &[Record], plan: &Plan, index: &Index) -> Option<Mes
         p50_us: q(0.50),
         p90_us: q(0.90),
         p99_us: q(0.99),
-        imposed_us: u64::try_from(plan.link.delay.as_micros()).unwrap_or(u64::MAX),
+        // One link: its delay; by region, the median of each hop's link's.
+        imposed_us: median_u64(&imposed).unwrap_or_default(),
     })
 }
 

@@ -10,7 +10,9 @@
 //! - **delivery ratio**: distinct (message, honest receiver) deliveries / (messages × S);
 //! - **defence**: the last score each honest node gave each attacker, and when the median
 //!   of those scores first fell below each threshold;
-//! - **link fidelity**: median of ping `rtt / 2` against the imposed one-way delay;
+//! - **link fidelity**: median of ping `rtt / 2` against the imposed one-way delay (in a
+//!   run placed in regions, against the median of each ping's region pair's delay, and
+//!   per region pair in `regions`);
 //! - **duplicates**: redundant copies per unique message, from the honest nodes' `stopped`
 //!   counters (the events report only the first, validated copy of a message).
 //!
@@ -19,7 +21,7 @@
 //! [`compute`] indexes the records once (`index`), then calls one module per figure
 //! family: `latency` (summaries, coverage), `delivery`, `nodes` (per node and group),
 //! `rejections`, `defence`, `fidelity`, `duplicates`, `hops`, `mesh_health`, `graphs` (on
-//! `graph`), `cpu_probe`; [`median()`] is shared.
+//! `graph`), `cpu_probe`, `regions`; [`median()`] is shared.
 
 mod cpu_probe;
 mod defence;
@@ -34,6 +36,7 @@ mod latency;
 mod median;
 mod mesh_health;
 mod nodes;
+mod regions;
 mod rejections;
 
 #[cfg(test)]
@@ -57,6 +60,7 @@ pub use self::latency::{COVERAGE_LEVELS, CoverageLevel, LatencySummary};
 pub use self::median::median;
 pub use self::mesh_health::{HealthPoint, MeanParts, MeshHealth, P3Fill, ScoreHealth};
 pub use self::nodes::{GroupStats, NodeStats};
+pub use self::regions::{FromTo, PairFidelity, RegionLatency, RegionStats};
 use self::rejections::Rejections;
 use crate::plan::Plan;
 pub use crate::run::Window;
@@ -108,6 +112,9 @@ pub struct Stats {
     /// results written before nodes probed).
     #[serde(default)]
     pub cpu_probe: Option<CpuProbe>,
+    /// By region pair and region, for a run placed in regions; `None` otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub regions: Option<RegionStats>,
 }
 
 /// Messages published.
@@ -155,6 +162,7 @@ pub fn compute(records: &[Record], plan: &Plan, window: Option<Window>) -> Stats
         hops,
         graphs: graphs::graphs(records, plan, &index, window),
         cpu_probe: cpu_probe::cpu_probe(records),
+        regions: regions::regions(records, plan, &index, window),
     }
 }
 

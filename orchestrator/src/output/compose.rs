@@ -103,6 +103,11 @@ fn service_name_ok(name: &str) -> bool {
 /// The compose file of `plan` on `images`; `source` names the scenario in the header.
 pub fn render(plan: &Plan, images: &ComposeImages, source: &str) -> Result<String, Error> {
     let shaped = plan.shapes() && images.tools.is_some();
+    if shaped && plan.regions.is_some() {
+        return Err(Error::Usage(
+            "export compose: a scenario placed in regions (`[network] matrix`) needs the run's one shaper, which delays by source; compose files give each node a sidecar with one link (run it with `orchestrator run`, or use a `profile`)".into(),
+        ));
+    }
     let publishers: Vec<&str> = plan
         .nodes
         .iter()

@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use super::{dilation_text, link_text, mesh_text};
+use super::{dilation_text, link_text, mesh_text, region_text};
 use crate::analysis::{LatencySummary, Stats};
 use crate::host::Cost;
 use crate::result::{REMEDY, RunResult, Verdict, target_table};
@@ -16,6 +16,7 @@ pub fn render(result: &RunResult) -> String {
     let _ = writeln!(o);
     figures(&mut o, &result.stats);
     defence_and_link(&mut o, &result.stats);
+    regions(&mut o, &result.stats);
     mesh(&mut o, &result.stats);
     host(&mut o, result);
     if let Some(cost) = &result.resources.cost {
@@ -57,7 +58,10 @@ fn header(o: &mut String, r: &RunResult) {
         } else {
             format!("  tcp {}", r.tcp_congestion)
         },
-        link_text(&r.link, "", "")
+        match &r.stats.regions {
+            Some(regions) => region_text::link(regions),
+            None => link_text(&r.link, "", ""),
+        }
     );
     let _ = writeln!(o, "time scale     {}", dilation_text::line(r));
     if let Some(ready) = r.phases.ready_after_s {
@@ -180,6 +184,25 @@ fn defence_and_link(o: &mut String, s: &Stats) {
     }
 }
 
+/// A run placed in regions: pings per region pair against the matrix, and latency by the
+/// receiver's region.
+fn regions(o: &mut String, s: &Stats) {
+    let Some(r) = &s.regions else {
+        return;
+    };
+    let _ = writeln!(o, "region links   {}", region_text::worst(r));
+    for p in &r.links {
+        let _ = writeln!(o, "  {}", region_text::pair(p));
+    }
+    let _ = writeln!(
+        o,
+        "by region      latency at honest receivers, by their region"
+    );
+    for rcv in &r.receivers {
+        let _ = writeln!(o, "  {}", region_text::receivers(rcv));
+    }
+}
+
 /// Mesh health: sizes, scores, and a warning when meshes were still forming.
 fn mesh(o: &mut String, s: &Stats) {
     if let Some(g) = &s.graphs {
@@ -286,7 +309,7 @@ fn ms_text(us: u64) -> String {
     format!("{:.1} ms", us as f64 / 1000.0)
 }
 
-fn opt_ms(us: Option<u64>) -> String {
+pub(crate) fn opt_ms(us: Option<u64>) -> String {
     us.map_or_else(|| "-".to_string(), ms_text)
 }
 

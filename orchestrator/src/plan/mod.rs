@@ -25,6 +25,7 @@
 mod bridges;
 mod check;
 mod node;
+mod regions;
 mod subnet;
 mod topology;
 mod traffic;
@@ -32,6 +33,7 @@ mod traffic;
 pub use bridges::{Bridges, MAX_BRIDGES, NODES_PER_BRIDGE};
 pub use check::{load, node_problem, parse};
 pub use node::{NodePlan, NodeTraffic};
+pub use regions::Regions;
 pub use subnet::Subnet;
 pub use topology::{DEGREE, MAX_INBOUND_DIALS, REWIRE};
 
@@ -96,6 +98,9 @@ pub struct Plan {
     pub link_profile: Option<String>,
     /// The link impairment applied to every node's egress.
     pub link: LinkProfile,
+    /// With a region matrix, the nodes' regions and the links between them (`link` is
+    /// then no impairment).
+    pub regions: Option<Regions>,
     /// Which shaper back end the scenario asks for.
     pub shaper: ShaperChoice,
     /// The shape of the connection graph.
@@ -150,7 +155,19 @@ impl Plan {
 
     /// Whether the run shapes links at all.
     pub fn shapes(&self) -> bool {
-        self.shaper != ShaperChoice::None && !self.link.is_none()
+        self.shaper != ShaperChoice::None && (self.regions.is_some() || !self.link.is_none())
+    }
+
+    /// The one-way delay (virtual) the links impose on a packet from node `from` to node
+    /// `to` (indices): the matrix's link between their regions, or the run's one link.
+    pub fn one_way(&self, from: usize, to: usize) -> Duration {
+        match &self.regions {
+            Some(r) => match (r.of_node.get(from), r.of_node.get(to)) {
+                (Some(&a), Some(&b)) => r.delay(a, b),
+                _ => Duration::ZERO,
+            },
+            None => self.link.delay,
+        }
     }
 
     /// The node called `name`.
@@ -240,6 +257,13 @@ pub fn plan_with_bridges(s: &Scenario, subnet: Subnet, nodes_per_bridge: usize) 
         topic: s.traffic.topic.clone(),
         link_profile: s.network.profile.clone(),
         link: s.network.link.clone(),
+        regions: s.network.matrix.as_ref().and_then(|m| {
+            let names = s
+                .groups
+                .iter()
+                .flat_map(|g| std::iter::repeat_n(g.region.as_deref(), g.count));
+            Regions::place(m, names)
+        }),
         shaper: s.network.shaper,
         topology: s.network.topology,
         targets: s.targets.clone(),

@@ -8,6 +8,9 @@ use crate::scenario::Guard;
 use crate::scenario::dilation::{AUTO_BUSY, fitting};
 use lab_config::time_scale::MAX_TIME_SCALE;
 
+/// Fewest pings between two regions for their pair to be judged by the guard.
+pub(super) const MIN_PAIR_PINGS: u64 = 10;
+
 /// What a user can do about a distorted run.
 pub const REMEDY: &str = "dilate time (scenario.time_scale, e.g. auto), or run fewer nodes or a lower traffic rate, or on a larger host";
 
@@ -34,16 +37,26 @@ impl RunResult {
         Some(by_busy.max(2.0 * k).min(MAX_TIME_SCALE))
     }
 
-    /// The causes of distortion the guard and the measurement give.
+    /// The causes of distortion the guard and the measurement give. In a run placed in
+    /// regions the pings are judged by the region pair farthest from the matrix (among
+    /// pairs with at least [`MIN_PAIR_PINGS`] pings), else by their median.
     fn distortion(&self) -> Vec<String> {
+        let worst_pair = self.stats.regions.as_ref().and_then(|r| {
+            r.links
+                .iter()
+                .filter(|l| l.samples >= MIN_PAIR_PINGS)
+                .filter_map(|l| l.relative_error.map(|e| (e, l.measured_us, l.imposed_us)))
+                .max_by(|a, b| a.0.total_cmp(&b.0))
+        });
         distortion(
             &self.guard,
             Measured {
-                link: self
-                    .stats
-                    .fidelity
-                    .as_ref()
-                    .and_then(|f| f.relative_error.map(|e| (e, f.measured_us, f.imposed_us))),
+                link: worst_pair.or_else(|| {
+                    self.stats
+                        .fidelity
+                        .as_ref()
+                        .and_then(|f| f.relative_error.map(|e| (e, f.measured_us, f.imposed_us)))
+                }),
                 hop: self
                     .stats
                     .hops

@@ -105,6 +105,18 @@ impl EventsDir {
         mounts
     }
 
+    /// Writes `text` to the file `name` in the folder (a file the run hands a container,
+    /// such as the shaper's regions file); returns its host path.
+    pub(super) fn write_file(&self, name: &str, text: &str) -> Result<PathBuf, Error> {
+        let path = self.host.join(name);
+        fs::write(&path, text).map_err(|e| Error::Io {
+            action: "write".into(),
+            path: path.clone(),
+            source: e,
+        })?;
+        Ok(path)
+    }
+
     /// The file of `node` on the host.
     pub(super) fn host_file(&self, node: &str) -> PathBuf {
         self.host.join(file_name(node))

@@ -219,8 +219,14 @@ async fn execute(
         plan.traffic.rate_per_sec
     );
     // The shaper starts first, and each node is handed to it as soon as it runs.
+    let regions_file = match shaper::regions_file_text(&plan) {
+        Some(text) => Some(events.write_file(".regions.toml", &text?)?),
+        None => None,
+    };
     let mut shaper = match &images.tools {
-        Some(image) => Some(HostShaper::start(runner, run_id, &plan, image).await?),
+        Some(image) => {
+            Some(HostShaper::start(runner, run_id, &plan, image, regions_file.as_deref()).await?)
+        }
         None => None,
     };
     let bar = phase_bar(specs.len() as u64, "starting nodes");

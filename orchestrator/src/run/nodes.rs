@@ -116,7 +116,7 @@ pub(super) async fn start(
         .map(|(index, spec)| async move {
             let id = runner.run_container(spec).await.map_err(infra)?;
             if let Some(shaper) = shaper {
-                shaper.shape(runner.container_pid(&id).await.map_err(infra)?)?;
+                shaper.shape(index, runner.container_pid(&id).await.map_err(infra)?)?;
             }
             Ok::<_, Error>((index, id))
         })

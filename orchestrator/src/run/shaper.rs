@@ -17,10 +17,12 @@ use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 use tokio::task::JoinHandle;
 
 use crate::docker::tools_image::LABSHAPER_IN_IMAGE;
-use crate::docker::{ContainerSpec, DockerError, DockerRunner, LogSource};
+use crate::docker::{BindMount, ContainerSpec, DockerError, DockerRunner, LogSource};
 use crate::error::Error;
 use crate::plan::Plan;
 
+/// Where the regions file is bound in the shaper container.
+pub const REGIONS_IN_CONTAINER: &str = "/regions.toml";
 /// The role label of the shaper container.
 pub const SHAPER_ROLE: &str = "shaper";
 /// How long the shaper may take to shape the last node after it was handed over.
@@ -30,19 +32,25 @@ const READY_TIMEOUT: Duration = Duration::from_secs(60);
 pub struct HostShaper {
     /// The container's id.
     pub id: String,
-    pids: UnboundedSender<u32>,
+    /// Each node's region name (in node order), when the run is placed in regions: its
+    /// stdin line says it after the pid.
+    regions: Option<Vec<String>>,
+    pids: UnboundedSender<String>,
     reports: UnboundedReceiver<ShaperReport>,
     writer: JoinHandle<Result<(), String>>,
     reader: JoinHandle<()>,
 }
 
 impl HostShaper {
-    /// Starts the shaper container for `plan`'s link shape and attaches to its stdin.
+    /// Starts the shaper container for `plan`'s link shape and attaches to its stdin; with
+    /// regions, `regions_file` is the host file of [`regions_file_text`], bound in at
+    /// [`REGIONS_IN_CONTAINER`].
     pub async fn start(
         runner: &DockerRunner,
         run_id: &str,
         plan: &Plan,
         image: &str,
+        regions_file: Option<&std::path::Path>,
     ) -> Result<Self, Error> {
         let cmd = host_shaper_command(plan).ok_or_else(|| {
             Error::Infra("start the shaper: the scenario's shaper is `none`".into())
@@ -58,6 +66,14 @@ impl HostShaper {
             // NET_ADMIN for tc/iptables/NFQUEUE, SYS_ADMIN for setns into each node's
             // namespace, SYS_PTRACE to open /proc/<pid>/ns/net of the node processes.
             cap_add: vec!["NET_ADMIN".into(), "SYS_ADMIN".into(), "SYS_PTRACE".into()],
+            mounts: regions_file
+                .map(|host| BindMount {
+                    host: host.to_path_buf(),
+                    container: REGIONS_IN_CONTAINER.to_string(),
+                    read_only: true,
+                })
+                .into_iter()
+                .collect(),
             ..ContainerSpec::default()
         };
         let id = runner.create_container(&spec).await.map_err(infra)?;
@@ -76,8 +92,15 @@ impl HostShaper {
                 }
             }
         });
+        let regions = plan.regions.as_ref().map(|r| {
+            r.of_node
+                .iter()
+                .map(|&i| r.names().get(i).cloned().unwrap_or_default())
+                .collect()
+        });
         Ok(Self {
             id,
+            regions,
             pids,
             reports,
             writer,
@@ -85,10 +108,15 @@ impl HostShaper {
         })
     }
 
-    /// Hands a running node (its pid as the host sees it) to the shaper.
-    pub fn shape(&self, pid: u32) -> Result<(), Error> {
+    /// Hands a running node (its index in the plan, its pid as the host sees it) to the
+    /// shaper.
+    pub fn shape(&self, node: usize, pid: u32) -> Result<(), Error> {
+        let line = match self.regions.as_ref().and_then(|r| r.get(node)) {
+            Some(region) => format!("{pid} {region}"),
+            None => pid.to_string(),
+        };
         self.pids
-            .send(pid)
+            .send(line)
             .map_err(|_| Error::Infra(format!("hand pid {pid} to the shaper: it stopped reading")))
     }
 
@@ -152,14 +180,14 @@ impl Drop for HostShaper {
     }
 }
 
-/// Writes each pid, one a line, to the shaper's stdin.
+/// Writes each node's line (`PID` or `PID REGION`) to the shaper's stdin.
 async fn write_pids(
     mut input: Pin<Box<dyn AsyncWrite + Send>>,
-    mut pids: UnboundedReceiver<u32>,
+    mut pids: UnboundedReceiver<String>,
 ) -> Result<(), String> {
-    while let Some(pid) = pids.recv().await {
+    while let Some(line) = pids.recv().await {
         input
-            .write_all(format!("{pid}\n").as_bytes())
+            .write_all(format!("{line}\n").as_bytes())
             .await
             .map_err(|e| e.to_string())?;
         input.flush().await.map_err(|e| e.to_string())?;
@@ -181,6 +209,7 @@ fn parse_report(line: &str) -> Option<ShaperReport> {
 /// shaper is `none`.
 pub fn shaper_config(plan: &Plan) -> Option<ShaperConfig> {
     Some(ShaperConfig {
+        // With regions each namespace's links come from the regions file.
         shape: plan.link.dilated(plan.time_scale),
         backend: plan.shaper.backend()?,
         dev: DEFAULT_DEV.to_string(),
@@ -204,8 +233,27 @@ pub fn host_shaper_command(plan: &Plan) -> Option<Vec<String>> {
         "host".into(),
         "--stdin".into(),
     ];
+    if plan.regions.is_some() {
+        args.extend(["--regions".to_string(), REGIONS_IN_CONTAINER.to_string()]);
+    }
     args.extend(shaper_config(plan)?.to_args());
     Some(args)
+}
+
+/// The regions file the shaper reads for `plan` (its matrix in real time and each region's
+/// node addresses); `None` when the run is not placed in regions.
+pub fn regions_file_text(plan: &Plan) -> Option<Result<String, Error>> {
+    let regions = plan.regions.as_ref()?;
+    let ips: Vec<std::net::Ipv4Addr> = plan.nodes.iter().map(|n| n.ip).collect();
+    Some(
+        regions
+            .for_shaper(plan.time_scale, &ips)
+            .to_toml()
+            .map_err(|e| Error::Encode {
+                what: "the shaper's regions file".into(),
+                message: e,
+            }),
+    )
 }
 
 fn infra(e: DockerError) -> Error {

@@ -17,6 +17,8 @@
 //! shaper = "auto"          # auto | kernel | userspace | none (default auto)
 //! topology = "random"      # random | ring | small-world | banded (default random):
 //!                          # whom each node dials at start (see `plan::topology`)
+//! # matrix = "world-5"     # instead of profile/link: netem/matrix/world-5.toml, the link
+//!                          # between every pair of regions (see [`matrix`])
 //!
 //! [[groups]]
 //! id = "honest"            # node names are `<id>-<i>`; lowercase letters, digits, `-`
@@ -24,6 +26,7 @@
 //! role = "honest"          # honest | invalid-signature (default honest)
 //! transport = "tcp"        # tcp | quic (default tcp): how this group's nodes dial
 //! mldsa_level = 87         # 44 | 65 | 87 (default 87)
+//! region = "eu-west"       # with a matrix (then required): the region its nodes are in
 //!
 //! [traffic]
 //! topic = "vigilia/consensus/v1"   # default
@@ -148,6 +151,16 @@ pub struct Network {
     pub shaper: ShaperChoice,
     /// The shape of the connection graph the nodes dial at start.
     pub topology: Topology,
+    /// The region latency matrix, when the nodes are placed in regions (`link` is then
+    /// no impairment: every link comes from the matrix).
+    pub matrix: Option<matrix::Matrix>,
+}
+
+impl Network {
+    /// Whether any link is impaired (a profile, an inline link or a matrix).
+    pub fn impairs(&self) -> bool {
+        self.matrix.is_some() || !self.link.is_none()
+    }
 }
 
 /// `network.topology`: the shape of the planned connection graph (whom each node dials at
@@ -231,6 +244,8 @@ pub struct Group {
     pub transport: Transport,
     /// ML-DSA parameter set: 44, 65 or 87.
     pub mldsa_level: u16,
+    /// The region its nodes are in (a region of the network's matrix), when it has one.
+    pub region: Option<String>,
 }
 
 /// `[traffic]`: the whole run's publish schedule.

@@ -43,6 +43,7 @@ pub(super) struct RawHeader {
 pub(super) struct RawNetwork {
     pub(super) profile: Option<String>,
     pub(super) link: Option<RawLink>,
+    pub(super) matrix: Option<String>,
     #[serde(default)]
     pub(super) shaper: ShaperChoice,
     #[serde(default)]
@@ -60,6 +61,7 @@ pub(super) struct RawGroup {
     #[serde(default)]
     pub(super) transport: Transport,
     pub(super) mldsa_level: Option<i64>,
+    pub(super) region: Option<String>,
 }
 
 /// `[traffic]`.

@@ -1,15 +1,18 @@
-//! `[[groups]]`: ids, counts, ML-DSA levels, the node total and at least one honest group.
+//! `[[groups]]`: ids, counts, ML-DSA levels, regions, the node total and at least one
+//! honest group.
 
 use std::collections::BTreeSet;
 
 use super::Validator;
 use crate::scenario::doc::FieldPath;
+use crate::scenario::matrix::Matrix;
 use crate::scenario::raw::RawGroup;
 use crate::scenario::{Group, MAX_NODES};
 
 impl Validator<'_, '_> {
     /// Every group, in file order; ids must be unique and the total must fit one run.
-    pub(super) fn groups(&mut self, raw: &[RawGroup]) -> Vec<Group> {
+    /// With a region `matrix`, every group names one of its regions.
+    pub(super) fn groups(&mut self, raw: &[RawGroup], matrix: Option<&Matrix>) -> Vec<Group> {
         let at = FieldPath::root("groups");
         if raw.is_empty() {
             self.err(&at, "must list at least one group");
@@ -20,7 +23,8 @@ impl Validator<'_, '_> {
         for (i, g) in raw.iter().enumerate() {
             let gp = at.index(i);
             self.group_id(&gp, &g.id, &mut seen);
-            let group = self.group(&gp, g);
+            let mut group = self.group(&gp, g);
+            group.region = self.region(&gp, g.region.as_deref(), matrix);
             total = total.saturating_add(group.count);
             groups.push(group);
         }
@@ -86,6 +90,49 @@ impl Validator<'_, '_> {
             role: g.role,
             transport: g.transport,
             mldsa_level,
+            region: None,
+        }
+    }
+
+    /// The group's region: required with a matrix and one of its regions, refused without.
+    fn region(
+        &mut self,
+        gp: &FieldPath,
+        region: Option<&str>,
+        matrix: Option<&Matrix>,
+    ) -> Option<String> {
+        match (region, matrix) {
+            (None, None) => None,
+            (Some(_), None) => {
+                self.err(
+                    &gp.key("region"),
+                    "needs `[network] matrix` (the links between regions) to place nodes in a region",
+                );
+                None
+            }
+            (None, Some(m)) => {
+                self.err(
+                    gp,
+                    format!(
+                        "must name its `region` (the network's matrix `{}` has {})",
+                        m.name,
+                        m.links.regions.join(", ")
+                    ),
+                );
+                None
+            }
+            (Some(r), Some(m)) if m.links.index(r).is_none() => {
+                self.err(
+                    &gp.key("region"),
+                    format!(
+                        "`{r}` is not a region of matrix `{}` ({})",
+                        m.name,
+                        m.links.regions.join(", ")
+                    ),
+                );
+                None
+            }
+            (Some(r), Some(_)) => Some(r.to_string()),
         }
     }
 }

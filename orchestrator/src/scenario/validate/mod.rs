@@ -15,6 +15,7 @@ use lab_config::bounds::MAX_RUN_SECS;
 
 use super::dilation::{MAX_CPU_PER_NODE, MIN_CPU_PER_NODE, TimeScaleChoice};
 use super::doc::{Document, FieldPath};
+use super::matrix::{self, Matrix};
 use super::raw::{RawFile, RawHeader, RawNetwork};
 use super::units;
 use super::{LinkProfile, Network, Scenario, ShaperChoice, Topology, profile};
@@ -73,7 +74,7 @@ impl<'d, 'a> Validator<'d, 'a> {
         let (duration, warmup) = self.header(&raw.scenario);
         let (time_scale, cpu_per_node) = self.dilation(&raw.scenario);
         let network = self.network(raw.network.as_ref(), netem_dir);
-        let groups = self.groups(&raw.groups);
+        let groups = self.groups(&raw.groups, network.matrix.as_ref());
         let honest: usize = groups
             .iter()
             .filter(|g| g.role.is_honest())
@@ -172,8 +173,26 @@ impl<'d, 'a> Validator<'d, 'a> {
                 link: LinkProfile::none(),
                 shaper: ShaperChoice::Auto,
                 topology: Topology::default(),
+                matrix: None,
             };
         };
+        let matrix = match (&raw.matrix, raw.profile.is_some() || raw.link.is_some()) {
+            (Some(_), true) => {
+                self.err(
+                    &at.key("matrix"),
+                    "give either `matrix` (every link by region pair) or `profile`/`[network.link]`, not both",
+                );
+                None
+            }
+            (Some(name), false) => self.matrix(&at.key("matrix"), name, netem_dir),
+            (None, _) => None,
+        };
+        if matrix.is_some() && raw.shaper == ShaperChoice::Kernel {
+            self.err(
+                &at.key("shaper"),
+                "`kernel` cannot delay by region pair (kernel netem here has one class a device); use `userspace` or `auto` with a matrix",
+            );
+        }
         let link = match (&raw.profile, &raw.link) {
             (Some(_), Some(_)) => {
                 self.err(
@@ -193,6 +212,38 @@ impl<'d, 'a> Validator<'d, 'a> {
             link,
             shaper: raw.shaper,
             topology: raw.topology,
+            matrix,
+        }
+    }
+
+    /// The region matrix `name` (at `field`) from `netem_dir/matrix`; its own problems are
+    /// located in its own file.
+    fn matrix(&mut self, field: &FieldPath, name: &str, netem_dir: &Path) -> Option<Matrix> {
+        if !is_name(name, &['-', '_', '.']) || name.contains("..") {
+            self.err(
+                field,
+                format!("`{name}` is not a matrix name (letters, digits, `-`, `_`, `.`)"),
+            );
+            return None;
+        }
+        let file = matrix::matrix_path(netem_dir, name);
+        if !file.is_file() {
+            self.err(
+                field,
+                format!("unknown region matrix `{name}`: no file {}", file.display()),
+            );
+            return None;
+        }
+        match matrix::load(&file) {
+            Ok(m) => Some(m),
+            Err(Error::ScenarioInvalid(d)) => {
+                self.diags.extend(d);
+                None
+            }
+            Err(other) => {
+                self.err(field, other.to_string());
+                None
+            }
         }
     }
 

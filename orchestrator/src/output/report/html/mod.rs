@@ -22,6 +22,7 @@
 mod cost;
 mod figures;
 mod mesh;
+mod regions;
 mod style;
 mod summary;
 mod tables;
@@ -75,6 +76,7 @@ pub(super) fn page(input: &Input<'_>) -> String {
                     (figures::coverage(input))
                     (figures::timeline(input))
                     (tables::breakdown(r))
+                    (regions::regions(r.stats.regions.as_ref()))
                     (mesh::mesh(r))
                     (cost::cost(r))
                     (figures::resources(r))
