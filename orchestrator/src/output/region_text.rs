@@ -18,10 +18,9 @@ pub(crate) fn link(s: &RegionStats) -> String {
 pub(crate) fn worst(s: &RegionStats) -> String {
     match s.worst_link() {
         Some(w) => format!(
-            "{} pairs measured; farthest from the matrix {} (error {:.1} %)",
+            "{} pairs measured; farthest from the matrix {}",
             s.links.len(),
-            pair(w),
-            w.relative_error.unwrap_or(0.0) * 100.0
+            pair(w)
         ),
         None => "no pings between placed nodes".to_string(),
     }

@@ -385,6 +385,52 @@ mesh_n = 5
     }
 
     #[test]
+    fn publishers_come_from_every_honest_group_in_turn() {
+        let text = r#"
+[scenario]
+name = "t"
+seed = 1
+duration = "30s"
+[[groups]]
+id = "a"
+count = 5
+[[groups]]
+id = "evil"
+count = 2
+role = "invalid-signature"
+[[groups]]
+id = "b"
+count = 2
+[[groups]]
+id = "c"
+count = 3
+[traffic]
+publishers = 6
+rate = "6/s"
+size = "1KiB"
+"#;
+        let s = crate::scenario::parse(Path::new("t.toml"), text, Path::new("/nonexistent"))
+            .expect("valid scenario");
+        let p = plan(&s, Subnet::DEFAULT);
+        let honest_pubs: Vec<&str> = p
+            .honest_nodes()
+            .filter(|n| n.publishes)
+            .map(|n| n.name.as_str())
+            .collect();
+        assert_eq!(honest_pubs, ["a-0", "a-1", "b-0", "b-1", "c-0", "c-1"]);
+        // Staggered in the order they were taken: a round of every group, then the next.
+        let offset = |name: &str| {
+            p.node(name)
+                .and_then(|n| n.traffic.as_ref())
+                .map(|t| t.offset_ms)
+        };
+        assert_eq!(offset("a-0"), Some(0));
+        assert_eq!(offset("b-0"), Some(167));
+        assert_eq!(offset("c-0"), Some(333));
+        assert_eq!(offset("a-1"), Some(500));
+    }
+
+    #[test]
     fn bootstrap_lists_are_distinct_nodes_without_a_hub() {
         let p = plan(&scenario(5), Subnet::DEFAULT);
         assert_eq!(p.topology, Topology::Random);

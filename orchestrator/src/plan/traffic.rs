@@ -1,4 +1,6 @@
-//! Who publishes, and when: the first `publishers` honest nodes share the scenario's rate
+//! Who publishes, and when: `publishers` honest nodes, taken from the honest groups in
+//! turn (the first of each group, then the second, …, so that every group — and region —
+//! has its publishers; with one honest group, its first nodes), share the scenario's rate
 //! evenly, staggered so that their publishes interleave; every non-honest node publishes
 //! at the per-publisher rate too (that is its attack).
 
@@ -8,12 +10,10 @@ use crate::scenario::Scenario;
 /// Gives the publishers among `nodes` their schedules (see the module documentation).
 pub(super) fn assign(nodes: &mut [NodePlan], s: &Scenario) {
     let p = s.traffic.publishers.min(s.honest_count());
-    let chosen: Vec<usize> = nodes
-        .iter()
-        .filter(|n| n.is_honest())
-        .map(|n| n.index)
-        .take(p)
-        .collect();
+    let mut honest: Vec<&NodePlan> = nodes.iter().filter(|n| n.is_honest()).collect();
+    // Stable: within a round the groups keep their file order.
+    honest.sort_by_key(|n| n.group_index);
+    let chosen: Vec<usize> = honest.iter().map(|n| n.index).take(p).collect();
     let per_rate = if p > 0 {
         s.traffic.rate_per_sec / p as f64
     } else {
