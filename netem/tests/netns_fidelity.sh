@@ -11,7 +11,9 @@
 # Cases: no shaping (base RTT); 25 ms and 50 ms delay (20 pings each, min/median/max);
 # 25 ms ± 5 ms jitter (every RTT inside the band); 25 ms ± 2.5 ms (the band's lower edge
 # is 22.5 ms, not 22 or 23: sub-millisecond jitter is kept); loss 0.3 (share dropped of
-# 200 pings); rate 1000 kbit (tbf installed, removed after). After each case the shaper gets
+# 200 pings); rate 1000 kbit (tbf installed, removed after); by source (`labshaper host
+# --regions`: replies from B's two addresses, in two regions, get 10 and 40 ms). After each
+# case the shaper gets
 # SIGTERM and must exit 0 and leave no rule or qdisc behind. Idle CPU of the delay loop is
 # reported. Prints one "N passed, N failed" line; exits non-zero on any failure. Cleans up
 # on exit.
@@ -31,6 +33,7 @@ VETH_A=lsfa$ID
 VETH_B=lsfb$ID
 ADDR_A=10.213.77.1
 ADDR_B=10.213.77.2
+ADDR_FAR=10.213.77.6   # B's second address, in another region
 TMP=$(mktemp -d)
 SHAPER_PID=
 PASSED=0
@@ -57,6 +60,8 @@ ip -n "$NS_A" link set lo up
 ip -n "$NS_B" link set lo up
 ip -n "$NS_A" link set "$VETH_A" up
 ip -n "$NS_B" link set "$VETH_B" up
+ip -n "$NS_B" addr add "$ADDR_FAR/32" dev "$VETH_B"
+ip -n "$NS_A" route add "$ADDR_FAR/32" dev "$VETH_A"
 
 in_a() { ip netns exec "$NS_A" "$@"; }
 
@@ -94,10 +99,11 @@ stop_shaper() {
     check "$1 removes its qdisc" $? "$(in_a tc qdisc show dev "$VETH_A" | head -n1)"
 }
 
-# rtts COUNT INTERVAL: ping B from A, one RTT in ms per line (truncated to 0.1 ms above
-# 10 ms). -U: user-space timestamps, which see the delay imposed on A's ingress.
+# rtts COUNT INTERVAL [ADDR]: ping B (or ADDR) from A, one RTT in ms per line (truncated
+# to 0.1 ms above 10 ms). -U: user-space timestamps, which see the delay imposed on A's
+# ingress.
 rtts() {
-    { in_a ping -U -n -c "$1" -i "$2" -W 2 "$ADDR_B" || true; } |
+    { in_a ping -U -n -c "$1" -i "$2" -W 2 "${3:-$ADDR_B}" || true; } |
         awk -F'time=' '/time=/{split($2, a, " "); print a[1]}'
 }
 
@@ -177,6 +183,46 @@ start_shaper --rate-kbit 1000
 in_a tc qdisc show dev "$VETH_A" | grep -q "tbf.*rate 1Mbit"
 check "rate 1000 kbit" $? "$(in_a tc qdisc show dev "$VETH_A" | head -n1)"
 stop_shaper "rate"
+
+# By source: `labshaper host` shapes A (entered by the pid of a process in it) with a
+# regions file: A in region `a`; B's first address in `near` (10 ms to A), its second in
+# `far` (40 ms to A).
+cat >"$TMP/regions.toml" <<REGIONS
+senders = [["$ADDR_A"], ["$ADDR_B"], ["$ADDR_FAR"]]
+[matrix]
+regions = ["a", "near", "far"]
+links = [
+  [{ delay = "1ms", jitter = "0s", loss = 0.0 }, { delay = "10ms", jitter = "0s", loss = 0.0 }, { delay = "40ms", jitter = "0s", loss = 0.0 }],
+  [{ delay = "10ms", jitter = "0s", loss = 0.0 }, { delay = "1ms", jitter = "0s", loss = 0.0 }, { delay = "1ms", jitter = "0s", loss = 0.0 }],
+  [{ delay = "40ms", jitter = "0s", loss = 0.0 }, { delay = "1ms", jitter = "0s", loss = 0.0 }, { delay = "1ms", jitter = "0s", loss = 0.0 }],
+]
+REGIONS
+ip netns exec "$NS_A" sleep 600 &
+HOLDER=$!
+# `ip netns exec` enters A after the fork: wait until the holder is in it.
+for _ in $(seq 100); do
+    ip netns pids "$NS_A" | grep -qx "$HOLDER" && break
+    sleep 0.05
+done
+coproc SHAPER { exec "$BIN" host --stdin --regions "$TMP/regions.toml" --dev "$VETH_A" --backend userspace --seed 5 2>"$TMP/stderr"; }
+SHAPER_PID=$SHAPER_PID
+echo "$HOLDER a" >&"${SHAPER[1]}"
+if read -r -t 10 -u "${SHAPER[0]}" line; then
+    echo "     ready: $line"
+    read -r MIN MED MAX N < <(rtts 20 0.1 "$ADDR_B" | summary)
+    echo "by source near  RTT ms  min $MIN  median $MED  max $MAX  ($N replies)"
+    hi=$(awk -v b="$BMED" 'BEGIN { print 10 + b + 3 }')
+    within "$MED" 10 "$hi"; check "by source near" $? "median $MED ms in [10, $hi]"
+    read -r MIN MED MAX N < <(rtts 20 0.1 "$ADDR_FAR" | summary)
+    echo "by source far   RTT ms  min $MIN  median $MED  max $MAX  ($N replies)"
+    hi=$(awk -v b="$BMED" 'BEGIN { print 40 + b + 3 }')
+    within "$MED" 40 "$hi"; check "by source far" $? "median $MED ms in [40, $hi]"
+    within "$MIN" 40 "$hi"; check "by source far min" $? "min $MIN ms >= 40"
+else
+    check "by source ready" 1 "no ready line: $(cat "$TMP/stderr")"
+fi
+stop_shaper "by source"
+kill "$HOLDER" 2>/dev/null; wait "$HOLDER" 2>/dev/null
 
 echo "$PASSED passed, $FAILED failed"
 [[ $FAILED -eq 0 ]]

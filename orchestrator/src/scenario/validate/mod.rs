@@ -284,6 +284,7 @@ mod tests {
     use std::path::Path;
     use std::time::Duration;
 
+    use crate::error::Error;
     use crate::scenario::fixture::{GOOD, diags, pos};
     use crate::scenario::{ShaperChoice, parse};
 
@@ -369,6 +370,85 @@ mod tests {
         assert_eq!(d[0].field, "network.profile");
         assert_eq!((d[0].line, d[0].column), pos(&text, "\"mars\""));
         assert!(d[0].message.contains("mars.toml"), "{}", d[0]);
+    }
+
+    /// A netem dir with matrix `two` (regions `eu` and `us`).
+    fn matrix_dir() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::create_dir(dir.path().join("matrix")).expect("mkdir");
+        std::fs::write(
+            dir.path().join("matrix/two.toml"),
+            "source = \"t\"\nregions = [\"eu\", \"us\"]\n[[links]]\nbetween = [\"eu\"]\ndelay = \"5ms\"\n[[links]]\nbetween = [\"us\"]\ndelay = \"5ms\"\n[[links]]\nbetween = [\"eu\", \"us\"]\ndelay = \"40ms\"\n",
+        )
+        .expect("write");
+        dir
+    }
+
+    #[test]
+    fn groups_are_placed_in_the_matrixs_regions() {
+        let dir = matrix_dir();
+        let text = GOOD
+            .replace(
+                "link = { delay = \"25ms\", jitter = \"2.5ms\" }",
+                "matrix = \"two\"",
+            )
+            .replace("count = 10\n", "count = 10\nregion = \"us\"\n")
+            .replace("count = 2\n", "count = 2\nregion = \"eu\"\n");
+        let s = parse(Path::new("s.toml"), &text, dir.path()).expect("valid");
+        let m = s.network.matrix.as_ref().expect("matrix");
+        assert_eq!(m.name, "two");
+        assert!(s.network.link.is_none() && s.network.impairs());
+        let regions: Vec<Option<&str>> = s.groups.iter().map(|g| g.region.as_deref()).collect();
+        assert_eq!(regions, [Some("us"), Some("eu")]);
+    }
+
+    #[test]
+    fn region_mistakes_are_located() {
+        let dir = matrix_dir();
+        let errors = |text: &str| -> Vec<String> {
+            match parse(Path::new("s.toml"), text, dir.path()) {
+                Err(Error::ScenarioInvalid(d)) => d.iter().map(ToString::to_string).collect(),
+                other => panic!("expected diagnostics, got {other:?}"),
+            }
+        };
+        // A region without a matrix.
+        let d = errors(&GOOD.replace("count = 10\n", "count = 10\nregion = \"eu\"\n"));
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert!(
+            d[0].contains("field `groups[0].region`: needs `[network] matrix`"),
+            "{d:?}"
+        );
+        // A matrix and a link.
+        let d = errors(&GOOD.replace("shaper = \"auto\"", "matrix = \"two\""));
+        assert!(
+            d[0].contains("field `network.matrix`: give either `matrix`"),
+            "{d:?}"
+        );
+        // The kernel back end; an unknown region; a group without one.
+        let text = GOOD
+            .replace(
+                "link = { delay = \"25ms\", jitter = \"2.5ms\" }",
+                "matrix = \"two\"",
+            )
+            .replace("shaper = \"auto\"", "shaper = \"kernel\"")
+            .replace("count = 10\n", "count = 10\nregion = \"asia\"\n");
+        let d = errors(&text);
+        assert_eq!(d.len(), 3, "{d:?}");
+        assert!(d[0].contains("field `network.shaper`"), "{d:?}");
+        assert!(
+            d[1].contains("`asia` is not a region of matrix `two` (eu, us)"),
+            "{d:?}"
+        );
+        assert!(
+            d[2].contains("field `groups[1]`: must name its `region`"),
+            "{d:?}"
+        );
+        // An unknown matrix.
+        let d = errors(&GOOD.replace(
+            "link = { delay = \"25ms\", jitter = \"2.5ms\" }",
+            "matrix = \"mars\"",
+        ));
+        assert!(d[0].contains("unknown region matrix `mars`"), "{d:?}");
     }
 
     #[test]
