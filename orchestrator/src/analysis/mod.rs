@@ -19,7 +19,8 @@
 //! [`compute`] indexes the records once (`index`), then calls one module per figure
 //! family: `latency` (summaries, coverage), `delivery`, `nodes` (per node and group),
 //! `rejections`, `defence`, `fidelity`, `duplicates`, `hops`, `mesh_health`, `graphs` (on
-//! `graph`), `cpu_probe`; [`median()`] is shared.
+//! `graph`), `cpu_probe`, `nat` (hole punching, relays, AutoNAT, colocation behind NATs);
+//! [`median()`] is shared.
 
 mod cpu_probe;
 mod defence;
@@ -33,6 +34,7 @@ mod index;
 mod latency;
 mod median;
 mod mesh_health;
+mod nat;
 mod nodes;
 mod rejections;
 
@@ -56,6 +58,10 @@ use self::index::Index;
 pub use self::latency::{COVERAGE_LEVELS, CoverageLevel, LatencySummary};
 pub use self::median::median;
 pub use self::mesh_health::{HealthPoint, MeanParts, MeshHealth, P3Fill, ScoreHealth};
+pub use self::nat::{
+    AutonatStats, AutonatVerdict, Colocation, NatCell, NatStats, PunchCount, RelayedShare,
+    SideFigures,
+};
 pub use self::nodes::{GroupStats, NodeStats};
 use self::rejections::Rejections;
 use crate::plan::Plan;
@@ -108,6 +114,11 @@ pub struct Stats {
     /// results written before nodes probed).
     #[serde(default)]
     pub cpu_probe: Option<CpuProbe>,
+    /// What NATs did: the hole-punch matrix, relayed connections, AutoNAT's verdicts, the
+    /// colocation penalty; `None` when no node sat behind a NAT (and in results written
+    /// before NATs existed).
+    #[serde(default)]
+    pub nat: Option<NatStats>,
 }
 
 /// Messages published.
@@ -155,6 +166,7 @@ pub fn compute(records: &[Record], plan: &Plan, window: Option<Window>) -> Stats
         hops,
         graphs: graphs::graphs(records, plan, &index, window),
         cpu_probe: cpu_probe::cpu_probe(records),
+        nat: nat::nat(records, plan, &index, &receipts, window),
     }
 }
 

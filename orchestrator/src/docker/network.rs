@@ -34,6 +34,10 @@ pub enum Egress {
     /// Left with the container's own address ([`MASQUERADE_OPTION`] `false`), for a run
     /// whose bridges the host routes between: a node sees its peers' real addresses.
     Routed,
+    /// None: an internal network (the engine gives its containers no default route and
+    /// the host forwards nothing out of it), a NAT's private side, which only its router
+    /// leaves.
+    Internal,
 }
 
 impl DockerRunner {
@@ -59,7 +63,7 @@ impl DockerRunner {
         egress: Egress,
     ) -> Result<NetworkHandle, DockerError> {
         let options = match egress {
-            Egress::Masqueraded => None,
+            Egress::Masqueraded | Egress::Internal => None,
             Egress::Routed => Some(HashMap::from([(
                 MASQUERADE_OPTION.to_owned(),
                 "false".to_owned(),
@@ -77,6 +81,7 @@ impl DockerRunner {
                 options: None,
             }),
             labels: Some(run_labels(run_id)),
+            internal: (egress == Egress::Internal).then_some(true),
             options,
             ..Default::default()
         };

@@ -24,6 +24,11 @@
 //! role = "honest"          # honest | invalid-signature (default honest)
 //! transport = "tcp"        # tcp | quic (default tcp): how this group's nodes dial
 //! mldsa_level = 87         # 44 | 65 | 87 (default 87)
+//! nat = "none"             # none | full-cone | address-restricted | port-restricted |
+//!                          # symmetric (default none): behind a NAT router of that type
+//! nat_group = "cgnat-1"    # nodes (of any groups) naming the same nat_group share one
+//!                          # router and public address; without it each NATed node has
+//!                          # its own router (see `nat`)
 //!
 //! [traffic]
 //! topic = "vigilia/consensus/v1"   # default
@@ -61,6 +66,7 @@
 pub(crate) use lab_config::doc;
 pub mod dilation;
 mod load;
+pub mod nat;
 pub mod profile;
 mod raw;
 pub(crate) mod units;
@@ -75,6 +81,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 pub use crate::scenario::dilation::{CpuQuota, TimeScaleChoice};
+pub use crate::scenario::nat::NatType;
 pub use crate::scenario::profile::{LinkProfile, ShaperChoice};
 pub use lab_config::{GossipsubSettings, Role};
 pub use load::{LaterCheck, default_netem_dir, load, load_with_netem_dir, parse, parse_with};
@@ -124,6 +131,11 @@ impl Scenario {
     /// All nodes in all groups.
     pub fn node_count(&self) -> usize {
         self.groups.iter().map(|g| g.count).sum()
+    }
+
+    /// Whether any node sits behind a NAT.
+    pub fn has_nat(&self) -> bool {
+        self.groups.iter().any(|g| g.nat.is_nated())
     }
 
     /// Nodes in honest groups.
@@ -230,6 +242,11 @@ pub struct Group {
     pub transport: Transport,
     /// ML-DSA parameter set: 44, 65 or 87.
     pub mldsa_level: u16,
+    /// The NAT its nodes sit behind.
+    pub nat: NatType,
+    /// The shared NAT (one router, one public address) its nodes sit behind, with the
+    /// nodes of every group naming it; `None`: each node behind a router of its own.
+    pub nat_group: Option<String>,
 }
 
 /// `[traffic]`: the whole run's publish schedule.

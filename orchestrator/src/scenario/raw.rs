@@ -5,6 +5,7 @@
 use serde::Deserialize;
 
 use super::dilation::RawTimeScale;
+use super::nat::NatType;
 use super::profile::{RawLink, ShaperChoice};
 use super::{Topology, Transport};
 use lab_config::{GossipsubSettings, Role};
@@ -60,6 +61,9 @@ pub(super) struct RawGroup {
     #[serde(default)]
     pub(super) transport: Transport,
     pub(super) mldsa_level: Option<i64>,
+    #[serde(default)]
+    pub(super) nat: NatType,
+    pub(super) nat_group: Option<String>,
 }
 
 /// `[traffic]`.

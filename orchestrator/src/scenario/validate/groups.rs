@@ -7,6 +7,16 @@ use crate::scenario::doc::FieldPath;
 use crate::scenario::raw::RawGroup;
 use crate::scenario::{Group, MAX_NODES};
 
+/// Whether `id` has the form of a group id (and of a `nat_group`): 1-32 lowercase letters,
+/// digits or `-`, starting with a letter.
+pub(super) fn is_id(id: &str) -> bool {
+    id.len() <= 32
+        && id.starts_with(|c: char| c.is_ascii_lowercase())
+        && id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+}
+
 impl Validator<'_, '_> {
     /// Every group, in file order; ids must be unique and the total must fit one run.
     pub(super) fn groups(&mut self, raw: &[RawGroup]) -> Vec<Group> {
@@ -35,17 +45,13 @@ impl Validator<'_, '_> {
         if !raw.is_empty() && !groups.iter().any(|g| g.role.is_honest()) {
             self.err(&at, "must include at least one honest group");
         }
+        self.nats(&groups);
         groups
     }
 
     /// The id of the group at `gp`: its form, and that no earlier group (in `seen`) has it.
     fn group_id<'r>(&mut self, gp: &FieldPath, id: &'r str, seen: &mut BTreeSet<&'r str>) {
-        if id.len() > 32
-            || !id.starts_with(|c: char| c.is_ascii_lowercase())
-            || !id
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-        {
+        if !is_id(id) {
             self.err(
                 &gp.key("id"),
                 "must be 1-32 lowercase letters, digits or `-`, starting with a letter",
@@ -86,6 +92,8 @@ impl Validator<'_, '_> {
             role: g.role,
             transport: g.transport,
             mldsa_level,
+            nat: g.nat,
+            nat_group: g.nat_group.clone(),
         }
     }
 }

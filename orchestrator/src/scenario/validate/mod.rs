@@ -5,6 +5,7 @@
 //! have a file each.
 
 mod groups;
+mod nat;
 mod targets;
 mod traffic;
 
