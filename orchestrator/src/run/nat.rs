@@ -1,7 +1,9 @@
 //! The NAT routers of a run, and the default route of each node behind one.
 //!
-//! Per router (`plan::nat`): an internal bridge network, its private side (the engine gives
-//! its containers no default route and forwards nothing out of it); and a container of
+//! Per router (`plan::nat`): a bridge network, its private side, unmasqueraded and kept
+//! apart from every other network by the engine's isolation between bridges (not an
+//! `internal` network, whose rules would drop the bridged packets between a node and its
+//! router's far side); and a container of
 //! the tools image on the run's network at the router's public address and on the private
 //! network at `.2`, with `NET_ADMIN` and `net.ipv4.ip_forward = 1` in its own namespace,
 //! idling in `ip monitor link`. Its rules (`plan::nat::rules`) are loaded by
@@ -62,7 +64,7 @@ pub(super) async fn start(
     for r in &plan.routers {
         let name = private_network(run_id, r);
         runner
-            .create_bridge(run_id, &name, &r.private_cidr, Egress::Internal)
+            .create_bridge(run_id, &name, &r.private_cidr, Egress::Private)
             .await
             .map_err(infra)?;
         private.push(name);
