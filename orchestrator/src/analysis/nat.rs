@@ -2,17 +2,20 @@
 //!
 //! - **the NAT matrix**: for each planned dial between two NATed nodes behind different
 //!   routers (dialler's type × listener's type), whether a relayed connection came up
-//!   (an attempt: `hole_punch_attempt` at either end) and whether hole punching replaced
-//!   it with a direct connection (`hole_punch_result` with `success` at either end), with
-//!   the time from the relayed connection to the direct one (virtual, the result's
-//!   `duration_us`); next to what RFC 4787 predicts (`NatType::punch_predicted`). Dials
+//!   (an attempt: `hole_punch_attempt` at either end), whether a direct connection joined
+//!   it (`direct_connection` at either end: the connectivity RFC 4787 speaks of), with the
+//!   time from the attempt to the first direct connection (virtual), and whether DCUtR
+//!   itself reported success (`hole_punch_result`): DCUtR counts only its own dials, so
+//!   where the peer's packets get through first (a permissive filter) its dial collides
+//!   with the connection the peer opened and it reports a failure although the pair is
+//!   directly connected; next to what RFC 4787 predicts (`NatType::punch_predicted`). Dials
 //!   between nodes behind the same router are counted apart (`same_nat`): a NAT without
 //!   hairpinning cannot connect its own nodes through its public address;
 //! - **relayed at the end**: of the connections open at each node's last record, the share
-//!   still relayed (a relayed first connection to a peer without a successful hole punch
+//!   still relayed (a relayed first connection to a peer without a direct connection
 //!   since), and of the window's deliveries the share forwarded by a peer the receiver
-//!   was connected to only through a relay (gossipsub does not run on relayed, limited
-//!   connections, so this should be 0);
+//!   was connected to only through a relay (gossipsub runs on relayed connections too,
+//!   within the relay's limits: 2 minutes and 128 KiB a circuit by default);
 //! - **AutoNAT**: each node's last `nat_status` against the plan's truth (public when no
 //!   host it never sent to is filtered: no NAT or a full cone; else private), and the
 //!   time from its start to its first verdict other than `unknown`;
@@ -56,7 +59,11 @@ pub struct PunchCount {
     pub dials: u64,
     /// Of them, those whose relayed connection came up (hole punching started).
     pub attempts: u64,
-    /// Of the attempts, those that ended in a direct connection.
+    /// Of the attempts, those where a direct connection joined the relayed one.
+    pub direct: u64,
+    /// `direct / attempts`.
+    pub direct_rate: Option<f64>,
+    /// Of the attempts, those DCUtR reported a success for (its own dial got through).
     pub successes: u64,
     /// `successes / attempts`.
     pub success_rate: Option<f64>,
@@ -73,13 +80,13 @@ pub struct NatCell {
     pub predicted: bool,
     /// What happened.
     pub punches: PunchCount,
-    /// Median time from the relayed connection to the direct one, ms (virtual).
+    /// Median time from the attempt to the first direct connection, ms (virtual).
     pub direct_p50_ms: Option<f64>,
     /// Its largest, ms (virtual).
     pub direct_max_ms: Option<f64>,
     /// Whether the measurement agrees with the prediction: `None` without attempts; a
-    /// predicted success agrees when at least half the attempts succeeded, a predicted
-    /// failure when none did.
+    /// predicted success agrees when at least half the attempts ended directly connected,
+    /// a predicted failure when none did.
     pub agrees: Option<bool>,
 }
 
@@ -173,28 +180,35 @@ pub(super) fn nat(
     }
     let nat_of = |i: usize| plan.nodes[i].nat;
     let peer = |id: &str| index.peer_node.get(id).copied();
-    // Per unordered pair: attempted, succeeded, success durations.
-    let mut attempted: HashSet<(usize, usize)> = HashSet::new();
-    let mut succeeded: HashMap<(usize, usize), u64> = HashMap::new();
+    // Per unordered pair: the first attempt, the first direct connection, DCUtR's success.
+    let mut attempted: HashMap<(usize, usize), u64> = HashMap::new();
+    let mut direct: HashMap<(usize, usize), u64> = HashMap::new();
+    let mut succeeded: HashSet<(usize, usize)> = HashSet::new();
     let pair = |a: usize, b: usize| (a.min(b), a.max(b));
+    let first = |m: &mut HashMap<(usize, usize), u64>, key, ts: u64| {
+        let e = m.entry(key).or_insert(ts);
+        *e = (*e).min(ts);
+    };
     for r in records {
         let Some(i) = index.of(r) else { continue };
         match &r.event {
             Event::HolePunchAttempt { peer: p } => {
                 if let Some(j) = peer(p) {
-                    attempted.insert(pair(i, j));
+                    first(&mut attempted, pair(i, j), r.ts_ns);
+                }
+            }
+            Event::DirectConnection { peer: p, .. } => {
+                if let Some(j) = peer(p) {
+                    first(&mut direct, pair(i, j), r.ts_ns);
                 }
             }
             Event::HolePunchResult {
                 peer: p,
                 success: true,
-                duration_us,
                 ..
             } => {
                 if let Some(j) = peer(p) {
-                    attempted.insert(pair(i, j));
-                    let e = succeeded.entry(pair(i, j)).or_insert(*duration_us);
-                    *e = (*e).min(*duration_us);
+                    succeeded.insert(pair(i, j));
                 }
             }
             _ => {}
@@ -207,18 +221,21 @@ pub(super) fn nat(
             continue;
         };
         let key = pair(a, b);
+        let started = attempted.get(&key).copied();
+        let joined = direct.get(&key).copied().filter(|_| started.is_some());
         let count = if pa.router == pb.router {
             &mut same_nat
         } else {
             let cell = cells.entry((nat_of(a), nat_of(b))).or_default();
-            if let Some(us) = succeeded.get(&key) {
-                cell.1.push(*us as f64 / 1000.0);
+            if let (Some(t0), Some(t1)) = (started, joined) {
+                cell.1.push(t1.saturating_sub(t0) as f64 / 1e6);
             }
             &mut cell.0
         };
         count.dials += 1;
-        count.attempts += u64::from(attempted.contains(&key));
-        count.successes += u64::from(succeeded.contains_key(&key));
+        count.attempts += u64::from(started.is_some());
+        count.direct += u64::from(joined.is_some());
+        count.successes += u64::from(started.is_some() && succeeded.contains(&key));
     }
     finish(&mut same_nat);
     let matrix = NatType::NATED
@@ -235,11 +252,11 @@ pub(super) fn nat(
                 predicted,
                 direct_p50_ms: median(&times),
                 direct_max_ms: times.last().copied(),
-                agrees: punches.success_rate.map(|rate| {
+                agrees: punches.direct_rate.map(|rate| {
                     if predicted {
                         rate >= 0.5
                     } else {
-                        punches.successes == 0
+                        punches.direct == 0
                     }
                 }),
                 punches,
@@ -255,9 +272,11 @@ pub(super) fn nat(
     })
 }
 
-/// Sets the success rate of `c`.
+/// Sets the rates of `c`.
 fn finish(c: &mut PunchCount) {
-    c.success_rate = (c.attempts > 0).then(|| c.successes as f64 / c.attempts as f64);
+    let of = |n: u64| (c.attempts > 0).then(|| n as f64 / c.attempts as f64);
+    c.direct_rate = of(c.direct);
+    c.success_rate = of(c.successes);
 }
 
 /// Whether each node's connection to each peer is relayed only, record by record.
@@ -289,11 +308,7 @@ fn relayed(records: &[Record], index: &Index, window: Option<Window>) -> Relayed
                     links.open.remove(&(i, j));
                 }
             }
-            Event::HolePunchResult {
-                peer: p,
-                success: true,
-                ..
-            } => {
+            Event::DirectConnection { peer: p, .. } => {
                 if let Some(j) = peer(p) {
                     // A direct connection now runs next to the relayed one, at both ends.
                     for key in [(i, j), (j, i)] {
@@ -554,6 +569,8 @@ mod tests {
         assert_eq!(s.matrix.len(), 16);
         let successes: u64 = s.matrix.iter().map(|c| c.punches.successes).sum();
         assert_eq!(successes, expect_success);
+        let direct: u64 = s.matrix.iter().map(|c| c.punches.direct).sum();
+        assert_eq!(direct, expect_success);
         for c in &s.matrix {
             if c.punches.attempts > 0 {
                 let both_pr = c.dialler == "port-restricted" && c.listener == "port-restricted";
@@ -611,11 +628,9 @@ mod tests {
         records.push(rec(
             T + 2,
             &p.nodes[9].name,
-            Event::HolePunchResult {
+            Event::DirectConnection {
                 peer: id(8),
-                success: true,
-                duration_us: 1,
-                reason: None,
+                outbound: false,
             },
         ));
         let index = Index::new(&records, &p, None);

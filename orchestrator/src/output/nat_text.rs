@@ -6,7 +6,8 @@ use std::fmt::Write as _;
 
 use crate::analysis::{AutonatStats, Colocation, NatCell, NatStats, PunchCount, RelayedShare};
 
-/// The matrix's cell as text: `3/5 (60 %) 412 ms ✓`.
+/// The matrix's cell as text: `3/5 (60 %) 412 ms ok`: attempts that ended directly
+/// connected, and the median time to it.
 pub(crate) fn cell_text(c: &NatCell) -> String {
     let p = &c.punches;
     if p.dials == 0 {
@@ -24,13 +25,23 @@ pub(crate) fn cell_text(c: &NatCell) -> String {
     t
 }
 
-/// Successes of attempts: `3/5 (60 %)`, or `0/0 of 2 dials` when no relayed connection
-/// came up.
+/// Attempts that ended directly connected: `3/5 (60 %)`, or `0/0 of 2 dials` when no
+/// relayed connection came up.
 pub(crate) fn punch_text(p: &PunchCount) -> String {
-    match p.success_rate {
-        Some(r) => format!("{}/{} ({:.0} %)", p.successes, p.attempts, r * 100.0),
+    match p.direct_rate {
+        Some(r) => format!("{}/{} ({:.0} %)", p.direct, p.attempts, r * 100.0),
         None => format!("0/0 of {} dials", p.dials),
     }
+}
+
+/// What DCUtR itself reported over the whole matrix: `12 of 40 attempts`.
+pub(crate) fn dcutr_line(n: &NatStats) -> String {
+    let (ok, of) = n.matrix.iter().fold((0, 0), |(ok, of), c| {
+        (ok + c.punches.successes, of + c.punches.attempts)
+    });
+    format!(
+        "DCUtR reported success for {ok} of {of} attempts (it counts only its own dial: a direct connection the peer opened first is not one)"
+    )
 }
 
 /// The matrix as fixed-width lines: one row per dialler type, one column per listener
@@ -148,6 +159,8 @@ mod tests {
             punches: PunchCount {
                 dials: of,
                 attempts: of,
+                direct: ok,
+                direct_rate: (of > 0).then(|| ok as f64 / of as f64),
                 successes: ok,
                 success_rate: (of > 0).then(|| ok as f64 / of as f64),
             },

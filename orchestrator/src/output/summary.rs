@@ -189,11 +189,12 @@ fn nat(o: &mut String, s: &Stats) {
     };
     let _ = writeln!(
         o,
-        "hole punching  successes/attempts (rate) and median time to a direct connection per NAT pair; + RFC 4787 predicts success, - failure"
+        "hole punching  attempts directly connected (rate) and median time to it, per NAT pair; + RFC 4787 predicts success, - failure"
     );
     for line in nat_text::matrix_lines(n) {
         let _ = writeln!(o, "  {line}");
     }
+    let _ = writeln!(o, "dcutr          {}", nat_text::dcutr_line(n));
     let _ = writeln!(
         o,
         "same NAT       {} (no hairpinning: nodes behind one NAT meet only through others)",

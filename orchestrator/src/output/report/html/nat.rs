@@ -21,11 +21,11 @@ pub(super) fn nat(r: &RunResult) -> Markup {
     html! {
         h2 { "NATs" }
         p {
-            "Hole punching (DCUtR) per pair of NAT types: successes of the attempts (planned \
-             dials whose relayed connection came up) and the median time from the relayed \
-             connection to the direct one (virtual). A green cell is one RFC 4787 predicts \
-             to succeed, a grey one to fail; “UNEXPECTED” marks a measurement that \
-             contradicts the prediction."
+            "Hole punching per pair of NAT types: of the attempts (planned dials whose \
+             relayed connection came up), those a direct connection joined, and the median \
+             time from the relayed connection to the direct one (virtual). A green cell is \
+             one RFC 4787 predicts to succeed, a grey one to fail; “UNEXPECTED” marks a \
+             measurement that contradicts the prediction."
         }
         table {
             thead { tr { th { "dialler \\ listener" } @for l in &listeners { th { (l) } } } }
@@ -42,6 +42,7 @@ pub(super) fn nat(r: &RunResult) -> Markup {
                 }
             }
         }
+        p { (nat_text::dcutr_line(n)) "." }
         p { "Behind the same NAT: " (nat_text::punch_text(&n.same_nat)) " (no hairpinning)." }
         p { "Relayed: " (nat_text::relayed_line(&n.relayed)) "." }
         p { "AutoNAT: " (nat_text::autonat_line(&n.autonat)) "." }
