@@ -13,6 +13,13 @@
 //! [`MAX_INBOUND_DIALS`] inbound dials a node (see `topology`). [`Plan::graph`] is the
 //! graph.
 //!
+//! NATs (`nat`): NATed nodes sit behind routers ([`Plan::routers`]) on private networks of
+//! the run's NAT /16 ([`Subnet::nat`]), routers take node slots on the run's network after
+//! the nodes; in a scenario with NATs every node's identity is derived from a seed (its
+//! peer id is in the plan), public honest nodes relay, and the drawn graph's links are
+//! dialled so that each can work (a public node never dials a NATed one; NATed pairs dial
+//! through a relay).
+//!
 //! Traffic: the first `publishers` honest nodes share the scenario's rate evenly and
 //! publish until stopped (the measurement window, not a count, bounds the sample);
 //! publisher `k` starts `k / rate` seconds after the common start so that publishes

@@ -7,7 +7,7 @@
 //! - `images`: the node image, and the tools image when links are shaped;
 //! - [`network`]: the run's bridge on the first free /16 (several bridges, routed between,
 //!   above `plan::NODES_PER_BRIDGE` nodes);
-//! - `nat`: the NAT routers and their private networks, when nodes sit behind NATs (and
+//! - [`nat`]: the NAT routers and their private networks, when nodes sit behind NATs (and
 //!   each NATed node's default route, as it starts);
 //! - [`shaper`]: the one shaper container, started before the nodes;
 //! - `events_dir`: the folder the nodes write their events to (`follow` reads it);
@@ -26,7 +26,7 @@ mod collect;
 mod events_dir;
 mod follow;
 mod images;
-mod nat;
+pub mod nat;
 pub mod network;
 mod nodes;
 pub mod outcome;

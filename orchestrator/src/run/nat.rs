@@ -33,7 +33,7 @@ use crate::plan::nat::rules;
 use crate::plan::{Plan, RouterPlan};
 
 /// Container role label of a router.
-pub(super) const ROUTER_ROLE: &str = "nat";
+pub const ROUTER_ROLE: &str = "nat";
 /// Container role label of a short-lived helper in a router's or node's namespace.
 const HELPER_ROLE: &str = "nat-helper";
 /// Where a router's rules are put in its helper.
@@ -41,9 +41,9 @@ const RULES_FILE: &str = "rules.v4";
 
 /// The run's NATs, once up: each router's private network (by router index).
 #[derive(Debug, Default)]
-pub(super) struct Nats {
+pub struct Nats {
     /// Each router's private network name.
-    pub(super) private: Vec<String>,
+    pub private: Vec<String>,
 }
 
 /// The private network of router `r` in run `run_id`.
@@ -53,7 +53,7 @@ fn private_network(run_id: &str, r: &RouterPlan) -> String {
 
 /// Creates every router's private network and starts the routers with their rules
 /// (`networks` are the run's bridges). Returns when every router forwards.
-pub(super) async fn start(
+pub async fn start(
     runner: &DockerRunner,
     run_id: &str,
     plan: &Plan,
@@ -152,7 +152,7 @@ async fn start_router(
 
 /// Points the default route of running node container `id` (named `node`) at `gateway`,
 /// its router's private address.
-pub(super) async fn route(
+pub async fn route(
     runner: &DockerRunner,
     run_id: &str,
     tools: &str,
