@@ -536,7 +536,7 @@ async fn nodes_on_two_bridges_reach_each_other_through_the_runs_route() {
         let planned = plan::plan_with_bridges(&scenario, Subnet::DEFAULT, 2);
         assert_eq!(planned.bridges.count, 2);
 
-        let nets = network::create(runner, &lab.run_id, planned.bridges)
+        let nets = network::create(runner, &lab.run_id, planned.bridges, false)
             .await
             .unwrap();
         let planned = planned.in_subnet(nets.subnet);
@@ -684,7 +684,7 @@ async fn nat_routers_map_and_filter_by_type() {
         )
         .unwrap();
         let planned = plan::plan(&scenario, Subnet::DEFAULT);
-        let nets = network::create(runner, &lab.run_id, planned.bridges)
+        let nets = network::create(runner, &lab.run_id, planned.bridges, true)
             .await
             .unwrap();
         let planned = planned.in_subnet(nets.subnet);

@@ -146,6 +146,9 @@ pub struct Colocation {
     pub weight: f64,
     /// The shared NATs: (router name, nodes behind it).
     pub shared: Vec<(String, usize)>,
+    /// The most nodes of one shared NAT any one node was connected to at once: P6 counts
+    /// only connected peers, so it applies only where this exceeds the threshold.
+    pub most_connected_at_once: u64,
     /// The honest nodes behind them.
     pub colocated: SideFigures,
     /// The other honest nodes.
@@ -429,9 +432,41 @@ fn colocation(
         .collect();
     let mut meshes: Vec<Vec<f64>> = vec![Vec::new(); plan.nodes.len()];
     let mut scores: HashMap<(usize, usize), f64> = HashMap::new();
-    for r in records {
+    // Connected peers behind each shared router, per node.
+    let mut together: HashMap<(usize, usize), u64> = HashMap::new();
+    let mut most_connected_at_once = 0;
+    let mut order: Vec<&Record> = records.iter().collect();
+    order.sort_by_key(|r| r.ts_ns);
+    let router_of = |j: usize| {
+        plan.nodes[j]
+            .nat_place
+            .filter(|_| colocated[j])
+            .map(|p| p.router)
+    };
+    for r in order {
         let Some(i) = index.of(r) else { continue };
         match &r.event {
+            Event::PeerConnected { peer, .. } => {
+                if let Some(router) = index
+                    .peer_node
+                    .get(peer.as_str())
+                    .and_then(|&j| router_of(j))
+                {
+                    let n = together.entry((i, router)).or_default();
+                    *n += 1;
+                    most_connected_at_once = most_connected_at_once.max(*n);
+                }
+            }
+            Event::PeerDisconnected { peer, .. } => {
+                if let Some(router) = index
+                    .peer_node
+                    .get(peer.as_str())
+                    .and_then(|&j| router_of(j))
+                {
+                    let n = together.entry((i, router)).or_default();
+                    *n = n.saturating_sub(1);
+                }
+            }
             Event::Mesh { peers, .. } if window.is_none_or(|w| w.contains(r.ts_ns)) => {
                 meshes[i].push(peers.len() as f64);
             }
@@ -478,6 +513,7 @@ fn colocation(
         threshold: plan.gossipsub.ip_colocation_factor_threshold,
         weight: plan.gossipsub.ip_colocation_factor_weight,
         shared,
+        most_connected_at_once,
         colocated: side(true),
         others: side(false),
     })

@@ -11,7 +11,7 @@ use crate::analysis::{AutonatStats, Colocation, NatCell, NatStats, PunchCount, R
 pub(crate) fn cell_text(c: &NatCell) -> String {
     let p = &c.punches;
     if p.dials == 0 {
-        return "-".to_string();
+        return "no dials".to_string();
     }
     let mut t = punch_text(p);
     if let Some(ms) = c.direct_p50_ms {
@@ -59,7 +59,7 @@ pub(crate) fn matrix_lines(n: &NatStats) -> Vec<String> {
         "dialler \\ listener",
         listeners
             .iter()
-            .map(|l| format!("{l:<30}"))
+            .map(|l| format!("{l:<34}"))
             .collect::<String>()
     )];
     for row in n.matrix.chunks(listeners.len().max(1)) {
@@ -68,7 +68,7 @@ pub(crate) fn matrix_lines(n: &NatStats) -> Vec<String> {
             .iter()
             .map(|c| {
                 let predicted = if c.predicted { "+" } else { "-" };
-                format!("{:<30}", format!("{predicted} {}", cell_text(c)))
+                format!("{:<34}", format!("{predicted} {}", cell_text(c)))
             })
             .collect();
         lines.push(format!("  {:<20}{cells}", first.dialler));
@@ -133,10 +133,11 @@ pub(crate) fn colocation_line(c: &Colocation) -> String {
         .map(|(name, n)| format!("{name} ({n})"))
         .collect();
     format!(
-        "behind shared NATs {} (P6 weight {} above {} on one address): {}; others {}",
+        "behind shared NATs {} (P6 weight {} above {} connected peers on one address; at most {} connected to one node at once): {}; others {}",
         shared.join(", "),
         c.weight,
         c.threshold,
+        c.most_connected_at_once,
         side(&c.colocated),
         side(&c.others)
     )
@@ -193,6 +194,6 @@ mod tests {
             lines[2].contains("- 1/2 (50 %) 412 ms UNEXPECTED"),
             "{lines:?}"
         );
-        assert!(lines[2].contains("- -"), "{lines:?}");
+        assert!(lines[2].contains("- no dials"), "{lines:?}");
     }
 }

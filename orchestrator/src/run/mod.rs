@@ -203,7 +203,7 @@ async fn execute(
     phases.images_ready_after_s = elapsed_s(t0);
 
     let congestion = prepare_host(plan.nodes.len())?;
-    let networks = network::create(runner, run_id, plan.bridges).await?;
+    let networks = network::create(runner, run_id, plan.bridges, plan.has_nat()).await?;
     let plan = plan.in_subnet(networks.subnet);
     let nats = match (&images.tools, plan.has_nat()) {
         (Some(tools), true) => nat::start(runner, run_id, &plan, tools, &networks.names).await?,
