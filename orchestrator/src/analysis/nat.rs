@@ -582,6 +582,16 @@ mod tests {
                     reason: None,
                 },
             ));
+            if success {
+                records.push(rec(
+                    T + 1 + 40_000_000,
+                    &p.nodes[b].name,
+                    Event::DirectConnection {
+                        peer: id(a),
+                        outbound: true,
+                    },
+                ));
+            }
         }
         records.push(rec(
             T + 5_000_000_000,
