@@ -133,11 +133,6 @@ impl Scenario {
         self.groups.iter().map(|g| g.count).sum()
     }
 
-    /// Whether any node sits behind a NAT.
-    pub fn has_nat(&self) -> bool {
-        self.groups.iter().any(|g| g.nat.is_nated())
-    }
-
     /// Nodes in honest groups.
     pub fn honest_count(&self) -> usize {
         self.groups

@@ -110,11 +110,9 @@ mod tests {
     fn nat_types_parse_and_default_to_none() {
         let s = parse_str(GOOD).expect("valid");
         assert!(s.groups.iter().all(|g| g.nat == NatType::None));
-        assert!(!s.has_nat());
         let s = parse_str(&with("", "nat = \"symmetric\"\nnat_group = \"cg\"\n")).expect("valid");
         assert_eq!(s.groups[2].nat, NatType::Symmetric);
         assert_eq!(s.groups[2].nat_group.as_deref(), Some("cg"));
-        assert!(s.has_nat());
     }
 
     #[test]
