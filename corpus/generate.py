@@ -273,6 +273,15 @@ for slug, body, field in [
         want.append(f"field `{field}`")
     scen.add(f"profile-{slug}", ["validate", "{dir}/" + sfile], 2, want)
 
+# --- NATs -------------------------------------------------------------------------------
+replace("nat-type-unknown", 'id = "honest"\ncount = 10', 'id = "honest"\ncount = 10\nnat = "cone"', "groups[0].nat", ["unknown variant `cone`"], needle='nat = "cone"')
+replace("nat-group-without-nat", 'id = "honest"\ncount = 10', 'id = "honest"\ncount = 10\nnat_group = "cg"', "groups[0].nat_group", ["nat` type"], needle='nat_group = "cg"')
+replace("nat-group-bad-name", 'id = "honest"\ncount = 10', 'id = "honest"\ncount = 10\nnat = "symmetric"\nnat_group = "CG 1"', "groups[0].nat_group", ["lowercase"], needle='nat_group = "CG 1"')
+replace("nat-without-a-public-relay", 'id = "honest"\ncount = 10', 'id = "honest"\ncount = 10\nnat = "full-cone"', "groups[0].nat", ["honest group with nat = \"none\""], needle='nat = "full-cone"')
+replace("nat-group-of-two-types", "[traffic]", '[[groups]]\nid = "a"\ncount = 2\nnat = "full-cone"\nnat_group = "cg"\n[[groups]]\nid = "b"\ncount = 2\nnat = "symmetric"\nnat_group = "cg"\n[traffic]', "groups[3].nat", ["one shared NAT has one type"], needle='nat = "symmetric"')
+replace("nat-group-too-large", "[traffic]", '[[groups]]\nid = "a"\ncount = 251\nnat = "port-restricted"\nnat_group = "cg"\n[traffic]', "groups[2].nat_group", ["at most 250"], needle='nat_group = "cg"')
+replace("nat-too-many-routers", "[traffic]", '[[groups]]\nid = "a"\ncount = 251\nnat = "port-restricted"\n[traffic]', "groups[2].nat", ["at most 250"], needle='nat = "port-restricted"')
+
 # Files that are not there or not files.
 scen.add("file-missing", ["validate", "{dir}/no-such-scenario.toml"], 2, ["no-such-scenario.toml", "no such file"])
 scen.add("file-is-a-directory", ["validate", "{dir}"], 2, ["scenarios:1:1:", "is a directory"])

@@ -14,6 +14,7 @@
 pub mod bounds;
 pub mod doc;
 pub mod file;
+pub mod identity;
 pub mod link;
 pub mod node;
 pub mod regions;

@@ -160,6 +160,16 @@ pub enum Event {
         /// The remote peer id.
         peer: String,
     },
+    /// A direct connection to a peer came up while a relayed one was open: by hole
+    /// punching, or the peer's own dial getting through (DCUtR reports only its own dials,
+    /// so a punch it calls failed may still have left a direct connection).
+    DirectConnection {
+        /// The remote peer id.
+        peer: String,
+        /// Whether this node dialled it.
+        #[serde(default)]
+        outbound: bool,
+    },
     /// Hole punching to a peer ended: a direct connection replaces the relayed one, or not.
     HolePunchResult {
         /// The remote peer id.
@@ -313,6 +323,13 @@ mod tests {
             (
                 Event::HolePunchAttempt { peer: "p".into() },
                 "hole_punch_attempt",
+            ),
+            (
+                Event::DirectConnection {
+                    peer: "p".into(),
+                    outbound: true,
+                },
+                "direct_connection",
             ),
             (
                 Event::HolePunchResult {

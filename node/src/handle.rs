@@ -34,6 +34,9 @@ pub enum NodeError {
         /// Why.
         message: String,
     },
+    /// The identity could not be derived from the configuration's `identity_seed`.
+    #[error("derive the identity from `identity_seed`: {0}")]
+    Identity(String),
     /// The topic could not be subscribed.
     #[error("subscribe to topic: {0}")]
     Subscribe(String),

@@ -34,9 +34,17 @@ use crate::sink::{Emitter, EventSink};
 use crate::traffic::Traffic;
 use crate::validate::{Validator, Verdict};
 
-/// Starts a node with a fresh identity; returns once it listens on every configured address.
+/// Starts a node with the identity its configuration's `identity_seed` derives
+/// ([`lab_config::identity`]), or a fresh one; returns once it listens on every configured
+/// address.
 pub async fn start(config: NodeConfig, sink: Box<dyn EventSink>) -> Result<NodeHandle, NodeError> {
-    start_with_key(identity::Keypair::generate_ed25519(), config, sink).await
+    let key = match &config.identity_seed {
+        Some(seed) => {
+            lab_config::identity::keypair(seed).map_err(|e| NodeError::Identity(e.to_string()))?
+        }
+        None => identity::Keypair::generate_ed25519(),
+    };
+    start_with_key(key, config, sink).await
 }
 
 /// Starts a node with the given libp2p identity.
@@ -387,7 +395,7 @@ impl Node {
             } => {
                 if num_established.get() == 1 {
                     if let ConnectedPoint::Dialer { address, .. } = &endpoint {
-                        self.redial.reached(address);
+                        self.redial.reached(&peer_id, address);
                     }
                     self.metrics.connected_peers.set(self.peers() as i64);
                     self.emitter.emit(Event::PeerConnected {

@@ -12,7 +12,8 @@
 
 use std::time::Duration;
 
-use libp2p::Multiaddr;
+use libp2p::multiaddr::Protocol;
+use libp2p::{Multiaddr, PeerId};
 use tokio::time::Instant;
 
 use crate::dilation::TimeScale;
@@ -63,15 +64,18 @@ impl Redial {
         self.bootstrap.len()
     }
 
-    /// A connection we dialled to `address` is up: the bootstrap peer it reached (the
-    /// address extends the bootstrap one, e.g. with `/p2p/<id>`) needs no more dials.
-    pub(crate) fn reached(&mut self, address: &Multiaddr) {
+    /// A connection we dialled to `peer` at `address` is up: the bootstrap peer it reached
+    /// (the address extends the bootstrap one, e.g. with `/p2p/<id>`, or the bootstrap
+    /// address names the peer, as a relayed one does) needs no more dials.
+    pub(crate) fn reached(&mut self, peer: &PeerId, address: &Multiaddr) {
         if self.bootstrap.is_empty() {
             return;
         }
         let reached = address.to_string();
-        self.bootstrap
-            .retain(|b| !reached.starts_with(&b.to_string()));
+        self.bootstrap.retain(|b| {
+            let names_peer = matches!(b.iter().last(), Some(Protocol::P2p(id)) if id == *peer);
+            !names_peer && !reached.starts_with(&b.to_string())
+        });
     }
 
     /// The check that is due, with `peers` connected, and schedules the next one: sooner
@@ -127,11 +131,27 @@ mod tests {
     #[test]
     fn a_reached_peer_is_dialled_no_more() {
         let mut r = Redial::new(vec![addr(1), addr(2)], TimeScale::REAL);
-        let reached: Multiaddr = format!("{}/p2p/{}", addr(1), libp2p::PeerId::random())
+        let peer = PeerId::random();
+        let reached: Multiaddr = format!("{}/p2p/{peer}", addr(1))
             .parse()
             .expect("valid address");
-        r.reached(&reached);
+        r.reached(&peer, &reached);
         assert_eq!(r.left(), 1);
+        assert_eq!(r.due(0, 4, 8).dial, vec![addr(2)]);
+    }
+
+    #[test]
+    fn a_peer_named_by_its_bootstrap_address_is_reached_at_any_address() {
+        let peer = PeerId::random();
+        let circuit: Multiaddr = format!(
+            "{}/p2p/{}/p2p-circuit/p2p/{peer}",
+            addr(1),
+            PeerId::random()
+        )
+        .parse()
+        .expect("valid address");
+        let mut r = Redial::new(vec![circuit, addr(2)], TimeScale::REAL);
+        r.reached(&peer, &addr(3));
         assert_eq!(r.due(0, 4, 8).dial, vec![addr(2)]);
     }
 

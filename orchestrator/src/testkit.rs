@@ -89,6 +89,36 @@ impl Small {
     }
 }
 
+/// A small scenario with NATs: 8 public nodes, 4 behind port-restricted NATs of their
+/// own, and 6 (from two groups) behind one shared symmetric NAT.
+pub(crate) const NATS: &str = r#"
+[scenario]
+name = "nat"
+seed = 3
+duration = "30s"
+[[groups]]
+id = "pub"
+count = 8
+[[groups]]
+id = "home"
+count = 4
+nat = "port-restricted"
+[[groups]]
+id = "cg"
+count = 4
+nat = "symmetric"
+nat_group = "carrier"
+[[groups]]
+id = "cg2"
+count = 2
+nat = "symmetric"
+nat_group = "carrier"
+[traffic]
+publishers = 2
+rate = "2/s"
+size = "1KiB"
+"#;
+
 /// `text` as a valid scenario (panics with the diagnostics otherwise); profiles are not
 /// looked up.
 pub(crate) fn parse(text: &str) -> Scenario {

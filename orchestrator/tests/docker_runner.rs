@@ -536,7 +536,7 @@ async fn nodes_on_two_bridges_reach_each_other_through_the_runs_route() {
         let planned = plan::plan_with_bridges(&scenario, Subnet::DEFAULT, 2);
         assert_eq!(planned.bridges.count, 2);
 
-        let nets = network::create(runner, &lab.run_id, planned.bridges)
+        let nets = network::create(runner, &lab.run_id, planned.bridges, false)
             .await
             .unwrap();
         let planned = planned.in_subnet(nets.subnet);
@@ -633,11 +633,197 @@ async fn nodes_on_two_bridges_reach_each_other_through_the_runs_route() {
     .await;
 }
 
-/// Not a test of its own: the program the `bridges` containers run. With [`LISTEN_ENV`],
-/// listens and prints every peer's address until it is killed; with [`CONNECT_ENV`],
-/// connects and exits 0, or exits 1 when it cannot within [`CONNECT_MS_ENV`].
+const NATS: &str = r#"
+[scenario]
+name = "nats"
+seed = 1
+duration = "30s"
+[[groups]]
+id = "pub"
+count = 2
+[[groups]]
+id = "fc"
+count = 1
+nat = "full-cone"
+[[groups]]
+id = "ar"
+count = 1
+nat = "address-restricted"
+[[groups]]
+id = "pr"
+count = 1
+nat = "port-restricted"
+[[groups]]
+id = "sym"
+count = 1
+nat = "symmetric"
+[traffic]
+publishers = 1
+rate = "1/s"
+size = "1KiB"
+"#;
+
+/// A router of every type, from the run's own code (`run::nat`), with the lab's child
+/// program as its nodes: each NATed node reaches a public one from its router's public
+/// address (the mapping), and a public node's unsolicited dial to the router's port 4001
+/// reaches the node behind it only as RFC 4787's filtering says: full cone from anyone;
+/// address-restricted only from an address the node has sent to; port-restricted and
+/// symmetric never. Everything is removed by the run's teardown.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nat_routers_map_and_filter_by_type() {
+    use orchestrator::docker::tools_image::tools_context;
+    use orchestrator::plan::{self, Subnet};
+    use orchestrator::run::{nat, network, teardown};
+    use orchestrator::scenario::NatType;
+    with_lab("nat", |lab| async move {
+        let runner = &lab.runner;
+        let scenario = plan::parse(
+            std::path::Path::new("nats.toml"),
+            NATS,
+            std::path::Path::new("/nonexistent"),
+        )
+        .unwrap();
+        let planned = plan::plan(&scenario, Subnet::DEFAULT);
+        let nets = network::create(runner, &lab.run_id, planned.bridges, true)
+            .await
+            .unwrap();
+        let planned = planned.in_subnet(nets.subnet);
+        // The router uses only the image's `ip` and `iptables`: any static binary stands
+        // in for labshaper.
+        let tools = runner
+            .ensure_image(
+                &format!("{}-tools", lab.image_prefix),
+                tools_context(&std::env::current_exe().unwrap()).unwrap(),
+            )
+            .await
+            .unwrap();
+        let nats = nat::start(runner, &lab.run_id, &planned, &tools.tag, &nets.names)
+            .await
+            .unwrap();
+        let image = child_image(runner, &lab.image_prefix).await;
+        let child = |name: &str, env: Vec<(String, String)>| ContainerSpec {
+            run_id: lab.run_id.clone(),
+            role: "child".to_owned(),
+            name: format!("{}-{name}", lab.run_id),
+            image: image.tag.clone(),
+            env: [vec![(CHILD_ENV.to_owned(), "1".to_owned())], env].concat(),
+            cmd: Some(ignored_test_cmd("bridge_peer")),
+            ..Default::default()
+        };
+        let listen = vec![(LISTEN_ENV.to_owned(), "4001".to_owned())];
+        let dial = |to: String, ms: u64| {
+            vec![
+                (CONNECT_ENV.to_owned(), format!("{to}:4001")),
+                (CONNECT_MS_ENV.to_owned(), ms.to_string()),
+            ]
+        };
+        let on = |node: &plan::NodePlan, network: &str| NetworkAttachment {
+            network: network.to_owned(),
+            ipv4: Some(node.ip),
+        };
+        // Runs `spec` to its end: whether it connected.
+        let connects = async |spec: ContainerSpec| {
+            let id = runner.run_container(&spec).await.unwrap();
+            let code = runner.wait_exit(&id).await.unwrap();
+            runner.remove_container(&id).await.unwrap();
+            code == 0
+        };
+        let (public, prober) = (&planned.nodes[0], &planned.nodes[1]);
+        let server = runner
+            .run_container(&ContainerSpec {
+                network: Some(on(public, &nets.names[0])),
+                ..child("pub-0", listen.clone())
+            })
+            .await
+            .unwrap();
+        let mut server_lines = runner.follow_logs(&server, LogSource::Stdout);
+        for node in &planned.nodes[2..] {
+            let place = node.nat_place.unwrap();
+            let router = &planned.routers[place.router];
+            let id = runner
+                .run_container(&ContainerSpec {
+                    network: Some(on(node, &nats.private[place.router])),
+                    ..child(&node.name, listen.clone())
+                })
+                .await
+                .unwrap();
+            nat::route(
+                runner,
+                &lab.run_id,
+                &tools.tag,
+                &id,
+                &node.name,
+                router.private_ip,
+            )
+            .await
+            .unwrap();
+            let unsolicited = ContainerSpec {
+                network: Some(on(prober, &nets.names[0])),
+                ..child(
+                    &format!("{}-probe", node.name),
+                    dial(router.public_ip.to_string(), 2_000),
+                )
+            };
+            assert_eq!(
+                connects(unsolicited).await,
+                node.nat == NatType::FullCone,
+                "{}: a stranger's dial",
+                node.name
+            );
+            // The node dials the public listener, which sees the router's address.
+            let out = ContainerSpec {
+                network_mode_container: Some(id.clone()),
+                ..child(
+                    &format!("{}-out", node.name),
+                    dial(public.ip.to_string(), 20_000),
+                )
+            };
+            assert!(connects(out).await, "{}: dial out", node.name);
+            let seen = tokio::time::timeout(WAIT, async {
+                loop {
+                    let line = server_lines.next().await.unwrap().unwrap();
+                    if line.contains(r#""peer""#) {
+                        return line;
+                    }
+                }
+            })
+            .await
+            .unwrap();
+            assert_eq!(
+                seen,
+                format!(r#"{{"child":"peer","addr":"{}"}}"#, router.public_ip),
+                "{}",
+                node.name
+            );
+            // Now the public node's own dial to the router, from the address it was sent to.
+            let back = ContainerSpec {
+                network_mode_container: Some(server.clone()),
+                ..child(
+                    &format!("{}-back", node.name),
+                    dial(router.public_ip.to_string(), 2_000),
+                )
+            };
+            assert_eq!(
+                connects(back).await,
+                matches!(node.nat, NatType::FullCone | NatType::AddressRestricted),
+                "{}: a dial from an address it sent to",
+                node.name
+            );
+        }
+        teardown::teardown(runner, &lab.run_id, false).await;
+        let (containers, networks) = labelled_in_engine(&lab.run_id).await;
+        assert!(containers.is_empty(), "containers left: {containers:?}");
+        assert!(networks.is_empty(), "networks left: {networks:?}");
+    })
+    .await;
+}
+
+/// Not a test of its own: the program the `bridges` and `nat` containers run. With
+/// [`LISTEN_ENV`], listens and prints every peer's address until it is killed; with
+/// [`CONNECT_ENV`], connects (trying again until the deadline) and exits 0, or exits 1
+/// when it cannot within [`CONNECT_MS_ENV`].
 #[test]
-#[ignore = "runs inside a container started by nodes_on_two_bridges_reach_each_other_through_the_runs_route"]
+#[ignore = "runs inside the containers of the bridges and NAT router tests"]
 fn bridge_peer() {
     use std::io::Write;
     use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -658,11 +844,20 @@ fn bridge_peer() {
     } else if let Ok(target) = std::env::var(CONNECT_ENV) {
         let addr: SocketAddr = target.parse().unwrap();
         let ms: u64 = std::env::var(CONNECT_MS_ENV).unwrap().parse().unwrap();
-        match TcpStream::connect_timeout(&addr, Duration::from_millis(ms)) {
-            Ok(_) => println!(r#"{{"child":"connected"}}"#),
-            Err(e) => {
-                eprintln!("child: connect {addr}: {e}");
-                std::process::exit(1);
+        // Tried again until the deadline: a NATed node's route may come a moment later.
+        let deadline = Instant::now() + Duration::from_millis(ms);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match TcpStream::connect_timeout(&addr, left.max(Duration::from_millis(1))) {
+                Ok(_) => {
+                    println!(r#"{{"child":"connected"}}"#);
+                    return;
+                }
+                Err(e) if Instant::now() >= deadline => {
+                    eprintln!("child: connect {addr}: {e}");
+                    std::process::exit(1);
+                }
+                Err(_) => std::thread::sleep(Duration::from_millis(100)),
             }
         }
     }

@@ -101,6 +101,12 @@ pub struct NodeConfig {
     pub time_scale: TimeScale,
     /// Relay, AutoNAT and hole punching (`[nat]`); all off by default.
     pub nat: NatConfig,
+    /// The text the node's libp2p identity is derived from ([`crate::identity`]), so that
+    /// whoever writes the configuration knows the node's peer id in advance (a relay's id
+    /// in a relay address, a NATed peer's in a circuit address). Absent: a fresh random
+    /// identity. A testnet's: anyone who reads the text has the key.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub identity_seed: Option<String>,
 }
 
 /// The longest `events` path accepted, in bytes (Linux's `PATH_MAX`).
@@ -130,6 +136,7 @@ impl Default for NodeConfig {
             events: None,
             time_scale: TimeScale::REAL,
             nat: NatConfig::default(),
+            identity_seed: None,
         }
     }
 }
@@ -396,6 +403,9 @@ impl NodeConfig {
         c.problems.extend(lc.problems);
         if let Some(path) = &self.events {
             c.events_path("events", path);
+        }
+        if let Some(seed) = &self.identity_seed {
+            c.text("identity_seed", seed);
         }
         if let Err(e) = TimeScale::new(self.time_scale.factor()) {
             c.fail("time_scale", e);

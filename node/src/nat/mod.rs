@@ -204,14 +204,21 @@ impl Nat {
             .on_listener_closed(listener, reason, Instant::now())
     }
 
-    /// A connection was established; a relayed one starts a hole punch.
+    /// A connection was established; a relayed one starts a hole punch, a direct one next
+    /// to a relayed one is reported.
     pub(crate) fn on_connection_established(
         &mut self,
         peer: PeerId,
         endpoint: &ConnectedPoint,
     ) -> Option<Event> {
         if !endpoint.is_relayed() {
-            return None;
+            return self
+                .relayed
+                .contains_key(&peer)
+                .then(|| Event::DirectConnection {
+                    peer: peer.to_string(),
+                    outbound: endpoint.is_dialer(),
+                });
         }
         *self.relayed.entry(peer).or_default() += 1;
         if !self.hole_punch {

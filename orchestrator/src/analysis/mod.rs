@@ -21,7 +21,8 @@
 //! [`compute`] indexes the records once (`index`), then calls one module per figure
 //! family: `latency` (summaries, coverage), `delivery`, `nodes` (per node and group),
 //! `rejections`, `defence`, `fidelity`, `duplicates`, `hops`, `mesh_health`, `graphs` (on
-//! `graph`), `cpu_probe`, `regions`; [`median()`] is shared.
+//! `graph`), `cpu_probe`, `regions`, `nat` (hole punching, relays, AutoNAT, colocation
+//! behind NATs); [`median()`] is shared.
 
 mod cpu_probe;
 mod defence;
@@ -35,6 +36,7 @@ mod index;
 mod latency;
 mod median;
 mod mesh_health;
+mod nat;
 mod nodes;
 mod regions;
 mod rejections;
@@ -59,6 +61,10 @@ use self::index::Index;
 pub use self::latency::{COVERAGE_LEVELS, CoverageLevel, LatencySummary};
 pub use self::median::median;
 pub use self::mesh_health::{HealthPoint, MeanParts, MeshHealth, P3Fill, ScoreHealth};
+pub use self::nat::{
+    AutonatStats, AutonatVerdict, Colocation, NatCell, NatStats, PunchCount, RelayedShare,
+    SideFigures,
+};
 pub use self::nodes::{GroupStats, NodeStats};
 pub use self::regions::{FromTo, PairFidelity, RegionLatency, RegionStats};
 use self::rejections::Rejections;
@@ -115,6 +121,11 @@ pub struct Stats {
     /// By region pair and region, for a run placed in regions; `None` otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub regions: Option<RegionStats>,
+    /// What NATs did: the hole-punch matrix, relayed connections, AutoNAT's verdicts, the
+    /// colocation penalty; `None` when no node sat behind a NAT (and in results written
+    /// before NATs existed).
+    #[serde(default)]
+    pub nat: Option<NatStats>,
 }
 
 /// Messages published.
@@ -163,6 +174,7 @@ pub fn compute(records: &[Record], plan: &Plan, window: Option<Window>) -> Stats
         graphs: graphs::graphs(records, plan, &index, window),
         cpu_probe: cpu_probe::cpu_probe(records),
         regions: regions::regions(records, plan, &index, window),
+        nat: nat::nat(records, plan, &index, &receipts, window),
     }
 }
 

@@ -34,6 +34,13 @@ pub enum Egress {
     /// Left with the container's own address ([`MASQUERADE_OPTION`] `false`), for a run
     /// whose bridges the host routes between: a node sees its peers' real addresses.
     Routed,
+    /// Left unmasqueraded, and kept by the engine's isolation between bridge networks
+    /// from reaching any other: a NAT's private side, which only its router leaves (its
+    /// containers' default route must then point at the router). Not an `internal`
+    /// network: the engine's rules for those drop bridged packets to or from another
+    /// subnet (the host filters bridged traffic), so a node could not reach its router's
+    /// far side either.
+    Private,
 }
 
 impl DockerRunner {
@@ -60,7 +67,7 @@ impl DockerRunner {
     ) -> Result<NetworkHandle, DockerError> {
         let options = match egress {
             Egress::Masqueraded => None,
-            Egress::Routed => Some(HashMap::from([(
+            Egress::Routed | Egress::Private => Some(HashMap::from([(
                 MASQUERADE_OPTION.to_owned(),
                 "false".to_owned(),
             )])),

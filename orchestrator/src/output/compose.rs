@@ -102,6 +102,11 @@ fn service_name_ok(name: &str) -> bool {
 
 /// The compose file of `plan` on `images`; `source` names the scenario in the header.
 pub fn render(plan: &Plan, images: &ComposeImages, source: &str) -> Result<String, Error> {
+    if plan.has_nat() {
+        return Err(Error::Usage(format!(
+            "export compose {source}: the scenario puts nodes behind NATs, whose routers and private networks only `run` sets up (export it without `nat`)"
+        )));
+    }
     let shaped = plan.shapes() && images.tools.is_some();
     if shaped && plan.regions.is_some() {
         return Err(Error::Usage(

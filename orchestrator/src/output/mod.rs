@@ -5,6 +5,7 @@ pub mod compose;
 pub(crate) mod dilation_text;
 pub mod junit;
 pub(crate) mod mesh_text;
+pub(crate) mod nat_text;
 pub(crate) mod region_text;
 pub mod report;
 pub mod summary;

@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use super::{dilation_text, link_text, mesh_text, region_text};
+use super::{dilation_text, link_text, mesh_text, nat_text, region_text};
 use crate::analysis::{LatencySummary, Stats};
 use crate::host::Cost;
 use crate::result::{REMEDY, RunResult, Verdict, target_table};
@@ -18,6 +18,7 @@ pub fn render(result: &RunResult) -> String {
     defence_and_link(&mut o, &result.stats);
     regions(&mut o, &result.stats);
     mesh(&mut o, &result.stats);
+    nat(&mut o, &result.stats);
     host(&mut o, result);
     if let Some(cost) = &result.resources.cost {
         let _ = writeln!(o, "cost           {}", cost_text(cost));
@@ -200,6 +201,32 @@ fn regions(o: &mut String, s: &Stats) {
     );
     for rcv in &r.receivers {
         let _ = writeln!(o, "  {}", region_text::receivers(rcv));
+    }
+}
+
+/// What NATs did: the hole-punch matrix (dialler rows, listener columns; `+`/`-` what
+/// RFC 4787 predicts), relayed connections, AutoNAT, colocation.
+fn nat(o: &mut String, s: &Stats) {
+    let Some(n) = &s.nat else {
+        return;
+    };
+    let _ = writeln!(
+        o,
+        "hole punching  attempts directly connected (rate) and median time to it, per NAT pair; + RFC 4787 predicts success, - failure"
+    );
+    for line in nat_text::matrix_lines(n) {
+        let _ = writeln!(o, "  {line}");
+    }
+    let _ = writeln!(o, "dcutr          {}", nat_text::dcutr_line(n));
+    let _ = writeln!(
+        o,
+        "same NAT       {} (no hairpinning: nodes behind one NAT meet only through others)",
+        nat_text::punch_text(&n.same_nat)
+    );
+    let _ = writeln!(o, "relayed        {}", nat_text::relayed_line(&n.relayed));
+    let _ = writeln!(o, "autonat        {}", nat_text::autonat_line(&n.autonat));
+    if let Some(c) = &n.colocation {
+        let _ = writeln!(o, "colocation     {}", nat_text::colocation_line(c));
     }
 }
 

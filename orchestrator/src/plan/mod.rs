@@ -13,6 +13,13 @@
 //! [`MAX_INBOUND_DIALS`] inbound dials a node (see `topology`). [`Plan::graph`] is the
 //! graph.
 //!
+//! NATs (`nat`): NATed nodes sit behind routers ([`Plan::routers`]) on private networks of
+//! the run's NAT /16 ([`Subnet::nat`]), routers take node slots on the run's network after
+//! the nodes; in a scenario with NATs every node's identity is derived from a seed (its
+//! peer id is in the plan), public honest nodes relay, and the drawn graph's links are
+//! dialled so that each can work (a public node never dials a NATed one; NATed pairs dial
+//! through a relay).
+//!
 //! Traffic: the first `publishers` honest nodes share the scenario's rate evenly and
 //! publish until stopped (the measurement window, not a count, bounds the sample);
 //! publisher `k` starts `k / rate` seconds after the common start so that publishes
@@ -24,6 +31,7 @@
 
 mod bridges;
 mod check;
+pub mod nat;
 mod node;
 mod regions;
 mod subnet;
@@ -32,6 +40,7 @@ mod traffic;
 
 pub use bridges::{Bridges, MAX_BRIDGES, NODES_PER_BRIDGE};
 pub use check::{load, node_problem, parse};
+pub use nat::{NodeNat, RouterPlan};
 pub use node::{NodePlan, NodeTraffic};
 pub use regions::Regions;
 pub use subnet::Subnet;
@@ -117,6 +126,8 @@ pub struct Plan {
     pub groups: Vec<Group>,
     /// Every node, in index order.
     pub nodes: Vec<NodePlan>,
+    /// The NAT routers, in index order (none without NATs; see `nat`).
+    pub routers: Vec<RouterPlan>,
 }
 
 impl Plan {
@@ -128,6 +139,10 @@ impl Plan {
             let [_, _, hi, lo] = n.ip.octets();
             n.ip = subnet.host(u32::from(u16::from_be_bytes([hi, lo])));
         }
+        if !self.routers.is_empty() {
+            nat::place(&mut self.nodes, &mut self.routers, subnet, self.bridges);
+            return self.with_nat_addresses();
+        }
         let ips: Vec<Ipv4Addr> = self.nodes.iter().map(|n| n.ip).collect();
         for n in &mut self.nodes {
             let transport = n.transport;
@@ -138,6 +153,41 @@ impl Plan {
                 .collect();
         }
         self
+    }
+
+    /// Every node's dial and relay addresses in a scenario with NATs (see `nat`).
+    fn with_nat_addresses(mut self) -> Plan {
+        let nodes = &self.nodes;
+        let dials: Vec<Vec<String>> = nodes
+            .iter()
+            .map(|n| {
+                n.bootstrap_peers
+                    .iter()
+                    .map(|&j| nat::dial_address(nodes, n.index, j))
+                    .collect()
+            })
+            .collect();
+        let tables: Vec<_> = nodes
+            .iter()
+            .map(|n| {
+                let relays = n
+                    .relays
+                    .iter()
+                    .map(|&r| nat::relay_address(&nodes[r]))
+                    .collect();
+                nat::nat_table(n, relays)
+            })
+            .collect();
+        for ((n, dial), table) in self.nodes.iter_mut().zip(dials).zip(tables) {
+            n.bootstrap = dial;
+            n.nat_table = Some(table);
+        }
+        self
+    }
+
+    /// Whether any node sits behind a NAT.
+    pub fn has_nat(&self) -> bool {
+        !self.routers.is_empty()
     }
 
     /// The planned connection graph: a link between every node and each of its
@@ -206,7 +256,8 @@ pub fn plan_with_bridges(s: &Scenario, subnet: Subnet, nodes_per_bridge: usize) 
     let mut rng = StdRng::seed_from_u64(s.seed);
 
     let total = s.node_count();
-    let bridges = Bridges::split(total, nodes_per_bridge);
+    // Routers take node slots on the run's network, after the nodes.
+    let bridges = Bridges::split(total + nat::router_count(&s.groups), nodes_per_bridge);
     let small = total <= SMALL_TESTNET;
     let time_scale = s
         .time_scale
@@ -225,6 +276,12 @@ pub fn plan_with_bridges(s: &Scenario, subnet: Subnet, nodes_per_bridge: usize) 
                 ip: subnet.host(bridges.host_offset(index)),
                 transport: g.transport,
                 mldsa_level: g.mldsa_level,
+                nat: g.nat,
+                nat_place: None,
+                peer_id: None,
+                identity_seed: None,
+                relays: Vec::new(),
+                nat_table: None,
                 publishes: false,
                 traffic: None,
                 bootstrap: Vec::new(),
@@ -241,6 +298,18 @@ pub fn plan_with_bridges(s: &Scenario, subnet: Subnet, nodes_per_bridge: usize) 
 
     traffic::assign(&mut nodes, s);
     topology::bootstrap(&mut nodes, s.network.topology, &mut rng);
+    let routers = nat::routers(&mut nodes, &s.groups);
+    if !routers.is_empty() {
+        for n in &mut nodes {
+            let seed = nat::identity_seed(&s.name, s.seed, &n.name);
+            n.peer_id = lab_config::identity::peer_id(&seed)
+                .ok()
+                .map(|id| id.to_string());
+            n.identity_seed = Some(seed);
+        }
+        nat::choose_relays(&mut nodes, &mut rng);
+        nat::orient(&mut nodes);
+    }
 
     Plan {
         scenario: s.name.clone(),
@@ -272,6 +341,7 @@ pub fn plan_with_bridges(s: &Scenario, subnet: Subnet, nodes_per_bridge: usize) 
         gossipsub: s.gossipsub.clone(),
         groups: s.groups.clone(),
         nodes,
+        routers,
     }
     .in_subnet(subnet)
 }

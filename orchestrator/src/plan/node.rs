@@ -5,9 +5,10 @@ use std::net::Ipv4Addr;
 
 use serde::Serialize;
 
+use super::nat::{self, NodeNat};
 use crate::error::Error;
-use crate::scenario::{GossipsubSettings, Role, Transport};
-use lab_config::{NodeConfig, TimeScale, TrafficConfig};
+use crate::scenario::{GossipsubSettings, NatType, Role, Transport};
+use lab_config::{LimitsConfig, NatConfig, NodeConfig, TimeScale, TrafficConfig};
 
 /// One node of the plan.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -30,6 +31,20 @@ pub struct NodePlan {
     pub transport: Transport,
     /// ML-DSA parameter set.
     pub mldsa_level: u16,
+    /// The NAT it sits behind (`none`: on the run's network).
+    pub nat: NatType,
+    /// Its router and slot, when it sits behind a NAT.
+    pub nat_place: Option<NodeNat>,
+    /// Its libp2p peer id, derived from its identity seed, in a scenario with NATs.
+    pub peer_id: Option<String>,
+    /// The text its identity is derived from, in a scenario with NATs.
+    #[serde(skip)]
+    pub(super) identity_seed: Option<String>,
+    /// The relay servers it reserves slots on (indices), when NATed.
+    #[serde(skip)]
+    pub(super) relays: Vec<usize>,
+    /// Its `[nat]` table, in a scenario with NATs (relays, AutoNAT, hole punching).
+    pub nat_table: Option<NatConfig>,
     /// Whether it publishes (honest publishers and every non-honest node).
     pub publishes: bool,
     /// Its publish schedule, when it publishes.
@@ -124,6 +139,13 @@ impl NodePlan {
                 count: None,
             }),
             time_scale: self.time_scale,
+            limits: if self.nat_table.is_some() {
+                nat::limits()
+            } else {
+                LimitsConfig::default()
+            },
+            nat: self.nat_table.clone().unwrap_or_default(),
+            identity_seed: self.identity_seed.clone(),
             ..NodeConfig::default()
         }
     }

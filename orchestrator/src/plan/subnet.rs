@@ -26,6 +26,13 @@ impl Subnet {
         format!("{}.{}.0.0/16", self.octets[0], self.octets[1])
     }
 
+    /// The /16 of this run's NAT routers' private networks: `A.(B+100)` (10.177 to 10.196
+    /// for the runs' 10.77 to 10.96; the compose export's 10.97 gives 10.197), so that each
+    /// run's NATs have a /16 of their own next to its network.
+    pub fn nat(&self) -> Subnet {
+        Subnet::new(self.octets[0], self.octets[1].wrapping_add(100))
+    }
+
     /// The gateway address `A.B.0.1`.
     pub fn gateway(&self) -> Ipv4Addr {
         self.host(1)

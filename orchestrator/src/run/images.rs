@@ -1,5 +1,5 @@
-//! The run's images: the node image always, the tools image (the shaper) when links are
-//! shaped. Both are tagged by content, so an unchanged image is not rebuilt.
+//! The run's images: the node image always, the tools image (the shaper, the NAT routers)
+//! when links are shaped or nodes sit behind NATs. Both are tagged by content, so an unchanged image is not rebuilt.
 
 use super::binaries::Binaries;
 use super::infra;
@@ -11,15 +11,16 @@ use crate::error::Error;
 pub(super) struct Images {
     /// The node image.
     pub(super) node: String,
-    /// The tools image, when links are shaped.
+    /// The tools image, when links are shaped or nodes sit behind NATs.
     pub(super) tools: Option<String>,
 }
 
-/// Builds (or finds) the node image, and the tools image when `shapes`.
+/// Builds (or finds) the node image, and the tools image when `tools` (links shaped, or
+/// NAT routers).
 pub(super) async fn ensure(
     runner: &DockerRunner,
     bins: &Binaries,
-    shapes: bool,
+    tools: bool,
 ) -> Result<Images, Error> {
     eprintln!("==> images");
     let node = runner
@@ -34,7 +35,7 @@ pub(super) async fn ensure(
         node.tag,
         if node.built { "built" } else { "cached" }
     );
-    let tools = if shapes {
+    let tools = if tools {
         let ctx = tools_context(&bins.labshaper).map_err(|e| Error::Infra(e.to_string()))?;
         let img = runner.ensure_image(TOOLS_REPO, ctx).await.map_err(infra)?;
         eprintln!(

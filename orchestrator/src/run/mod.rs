@@ -7,6 +7,8 @@
 //! - `images`: the node image, and the tools image when links are shaped;
 //! - [`network`]: the run's bridge on the first free /16 (several bridges, routed between,
 //!   above `plan::NODES_PER_BRIDGE` nodes);
+//! - [`nat`]: the NAT routers and their private networks, when nodes sit behind NATs (and
+//!   each NATed node's default route, as it starts);
 //! - [`shaper`]: the one shaper container, started before the nodes;
 //! - `events_dir`: the folder the nodes write their events to (`follow` reads it);
 //! - `nodes`: node containers, each handed to the shaper as soon as it runs;
@@ -24,6 +26,7 @@ mod collect;
 mod events_dir;
 mod follow;
 mod images;
+pub mod nat;
 pub mod network;
 mod nodes;
 pub mod outcome;
@@ -196,12 +199,16 @@ async fn execute(
     let host_monitor = HostMonitor::start();
     let mut phases = Phases::default();
 
-    let images = images::ensure(runner, bins, plan.shapes()).await?;
+    let images = images::ensure(runner, bins, plan.shapes() || plan.has_nat()).await?;
     phases.images_ready_after_s = elapsed_s(t0);
 
     let congestion = prepare_host(plan.nodes.len())?;
-    let networks = network::create(runner, run_id, plan.bridges).await?;
+    let networks = network::create(runner, run_id, plan.bridges, plan.has_nat()).await?;
     let plan = plan.in_subnet(networks.subnet);
+    let nats = match (&images.tools, plan.has_nat()) {
+        (Some(tools), true) => nat::start(runner, run_id, &plan, tools, &networks.names).await?,
+        _ => nat::Nats::default(),
+    };
 
     let traffic_ns = now_ns();
     phases.traffic_started_after_s = elapsed_s(t0);
@@ -209,7 +216,10 @@ async fn execute(
         run_id,
         &plan,
         &images.node,
-        &networks.names,
+        nodes::NodeNetworks {
+            bridges: &networks.names,
+            private: &nats.private,
+        },
         traffic_ns / 1_000_000,
         events,
         congestion.sysctl.as_deref(),
@@ -230,7 +240,8 @@ async fn execute(
         None => None,
     };
     let bar = phase_bar(specs.len() as u64, "starting nodes");
-    let node_ids = nodes::start(runner, &specs, shaper.as_ref(), &bar).await?;
+    let routes = nodes::Routes::of(&plan, images.tools.as_deref(), run_id);
+    let node_ids = nodes::start(runner, &specs, shaper.as_ref(), &routes, &bar).await?;
     bar.finish();
     phases.containers_started_after_s = elapsed_s(t0);
     eprintln!("==> {} node containers started", node_ids.len());
@@ -285,7 +296,11 @@ async fn execute(
             .await
             .map_err(infra)?;
     }
-    nodes::stop(runner, &plan, &networks.names, &node_ids).await?;
+    let attached = nodes::NodeNetworks {
+        bridges: &networks.names,
+        private: &nats.private,
+    };
+    nodes::stop(runner, &plan, attached, &node_ids).await?;
     let names: Vec<String> = plan.nodes.iter().map(|n| n.name.clone()).collect();
     let records = collect::collect(events, &names).await?;
     let records = virtual_time::records(records, plan.time_scale, measured.window.traffic_ns);

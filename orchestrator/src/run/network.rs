@@ -40,10 +40,17 @@ pub fn network_name(run_id: &str, bridges: Bridges, k: usize) -> String {
 /// several and the host does not forward IPv4. What was created carries the run label,
 /// and the rule the run's comment, so the run's teardown removes them also after a
 /// failure here.
+///
+/// With `nats` (a run with NAT routers) no bridge masquerades either: the engine's
+/// masquerading rule for a bridge's subnet (`-s SUBNET ! -o BRIDGE -j MASQUERADE`) also
+/// catches the packets a router forwards from the run's network onto its private bridge
+/// (the host filters bridged traffic), and would rewrite every unsolicited packet reaching
+/// a node behind a NAT to come from the host.
 pub async fn create(
     runner: &DockerRunner,
     run_id: &str,
     bridges: Bridges,
+    nats: bool,
 ) -> Result<RunNetworks, Error> {
     if bridges.routed() {
         bridges::ensure_ip_forward().map_err(|e| Error::Infra(e.to_string()))?;
@@ -53,7 +60,7 @@ pub async fn create(
     let mut created = None;
     for k in 0..CANDIDATES {
         let subnet = Subnet::new(10, 77 + (start + k) % CANDIDATES);
-        match create_in(runner, run_id, bridges, subnet).await {
+        match create_in(runner, run_id, bridges, subnet, nats).await {
             Ok(names) => {
                 created = Some((subnet, names));
                 break;
@@ -97,8 +104,9 @@ async fn create_in(
     run_id: &str,
     bridges: Bridges,
     subnet: Subnet,
+    nats: bool,
 ) -> Result<Vec<String>, String> {
-    let egress = if bridges.routed() {
+    let egress = if bridges.routed() || nats {
         Egress::Routed
     } else {
         Egress::Masqueraded

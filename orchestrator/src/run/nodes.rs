@@ -29,15 +29,24 @@ pub(super) const STOP_GRACE: Duration = Duration::from_secs(5);
 /// The most of a node's stderr the engine keeps (its events do not pass there).
 pub(super) const LOG_MAX_BYTES: u64 = 16 << 20;
 
+/// The networks nodes are attached to.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct NodeNetworks<'a> {
+    /// The run's bridges (by `NodePlan::network`).
+    pub(super) bridges: &'a [String],
+    /// Each NAT router's private network (by router index).
+    pub(super) private: &'a [String],
+}
+
 /// One container spec per planned node, in plan order, each on its bridge among
-/// `networks` (the run's, by `NodePlan::network`). `traffic_ms` is the wall-clock
+/// the run's `networks`, or a NATed node on its router's private network. `traffic_ms` is the wall-clock
 /// traffic start (ms since the epoch); `events` the folder the nodes write their events
 /// to; `congestion` the TCP congestion control to set in each node's namespace, if any.
 pub(super) fn specs(
     run_id: &str,
     plan: &Plan,
     image: &str,
-    networks: &[String],
+    networks: NodeNetworks<'_>,
     traffic_ms: u64,
     events: &EventsDir,
     congestion: Option<&str>,
@@ -72,14 +81,29 @@ pub(super) fn specs(
         .collect()
 }
 
-/// The name of node `n`'s network among the run's `networks`.
-fn network_of<'a>(n: &NodePlan, networks: &'a [String]) -> Result<&'a str, Error> {
-    networks.get(n.network).map(String::as_str).ok_or_else(|| {
+/// The name of node `n`'s network among the run's `networks`: its bridge, or its router's
+/// private network.
+fn network_of<'a>(n: &NodePlan, networks: NodeNetworks<'a>) -> Result<&'a str, Error> {
+    let NodeNetworks { bridges, private } = networks;
+    if let Some(place) = n.nat_place {
+        return private
+            .get(place.router)
+            .map(String::as_str)
+            .ok_or_else(|| {
+                Error::Infra(format!(
+                    "attach node {} to the network of router {}: the run has {} NAT networks",
+                    n.name,
+                    place.router,
+                    private.len()
+                ))
+            });
+    }
+    bridges.get(n.network).map(String::as_str).ok_or_else(|| {
         Error::Infra(format!(
             "attach node {} to bridge {}: the run has {} networks",
             n.name,
             n.network,
-            networks.len()
+            bridges.len()
         ))
     })
 }
@@ -102,19 +126,66 @@ fn config_toml(n: &NodePlan, traffic_ms: u64) -> Result<String, Error> {
     })
 }
 
-/// Starts every node container, at most [`CONCURRENCY`] engine calls in flight, and hands
-/// each to the shaper as soon as it runs. Returns the ids in the order of `specs`; stops at
+/// The default routes NATed nodes need as they start: each node's router (by plan order),
+/// set from the tools image.
+pub(super) struct Routes<'a> {
+    run_id: &'a str,
+    tools: Option<&'a str>,
+    gateways: Vec<Option<std::net::Ipv4Addr>>,
+}
+
+impl<'a> Routes<'a> {
+    /// The routes of `plan`'s nodes, set with the `tools` image in run `run_id`.
+    pub(super) fn of(plan: &Plan, tools: Option<&'a str>, run_id: &'a str) -> Self {
+        Routes {
+            run_id,
+            tools,
+            gateways: plan
+                .nodes
+                .iter()
+                .map(|n| n.nat_place.map(|p| plan.routers[p.router].private_ip))
+                .collect(),
+        }
+    }
+
+    /// Points node `index`'s default route (container `id`, named by `spec`) at its
+    /// router, if it has one.
+    async fn set(
+        &self,
+        runner: &DockerRunner,
+        index: usize,
+        id: &str,
+        spec: &ContainerSpec,
+    ) -> Result<(), Error> {
+        let (Some(gateway), Some(tools)) =
+            (self.gateways.get(index).copied().flatten(), self.tools)
+        else {
+            return Ok(());
+        };
+        let node = spec
+            .name
+            .strip_prefix(&format!("{}-", self.run_id))
+            .unwrap_or(&spec.name);
+        super::nat::route(runner, self.run_id, tools, id, node, gateway).await
+    }
+}
+
+/// Starts every node container, at most [`CONCURRENCY`] engine calls in flight, points a
+/// NATed node's default route at its router (`routes`), and hands each to the shaper as
+/// soon as it runs. Returns the ids in the order of `specs`; stops at
 /// the first failure (what was created carries the run label, so teardown removes it).
 pub(super) async fn start(
     runner: &DockerRunner,
     specs: &[ContainerSpec],
     shaper: Option<&HostShaper>,
+    routes: &Routes<'_>,
     bar: &ProgressBar,
 ) -> Result<Vec<String>, Error> {
     let mut ids = vec![String::new(); specs.len()];
     let mut started = futures::stream::iter(specs.iter().enumerate())
         .map(|(index, spec)| async move {
             let id = runner.run_container(spec).await.map_err(infra)?;
+            routes.set(runner, index, &id, spec).await?;
             if let Some(shaper) = shaper {
                 shaper.shape(index, runner.container_pid(&id).await.map_err(infra)?)?;
             }
@@ -137,7 +208,7 @@ pub(super) async fn start(
 pub(super) async fn stop(
     runner: &DockerRunner,
     plan: &Plan,
-    networks: &[String],
+    networks: NodeNetworks<'_>,
     ids: &[String],
 ) -> Result<(), Error> {
     for (n, id) in plan.nodes.iter().zip(ids) {
@@ -164,7 +235,19 @@ mod tests {
         let reports = tempfile::tempdir().unwrap();
         let names = plan.nodes.iter().map(|n| n.name.as_str());
         let events = EventsDir::create(reports.path(), "r", names).unwrap();
-        let specs = specs("r", &plan, "img", &["net".into()], 1, &events, None).unwrap();
+        let specs = specs(
+            "r",
+            &plan,
+            "img",
+            NodeNetworks {
+                bridges: &["net".into()],
+                private: &[],
+            },
+            1,
+            &events,
+            None,
+        )
+        .unwrap();
         assert_eq!(specs.len(), plan.nodes.len());
         for (spec, node) in specs.iter().zip(&plan.nodes) {
             assert_eq!(spec.mounts, events.mounts());
@@ -196,7 +279,19 @@ mod tests {
         let names = plan.nodes.iter().map(|n| n.name.as_str());
         let events = EventsDir::create(reports.path(), "r", names).unwrap();
         let nets: Vec<String> = ["a", "b", "c"].map(String::from).to_vec();
-        let made = specs("r", &plan, "img", &nets, 1, &events, None).unwrap();
+        let made = specs(
+            "r",
+            &plan,
+            "img",
+            NodeNetworks {
+                bridges: &nets,
+                private: &[],
+            },
+            1,
+            &events,
+            None,
+        )
+        .unwrap();
         let on: Vec<(&str, String)> = made
             .iter()
             .map(|s| {
@@ -214,7 +309,19 @@ mod tests {
                 ("c", "10.77.32.2".to_string()),
             ]
         );
-        let err = specs("r", &plan, "img", &nets[..2], 1, &events, None).unwrap_err();
+        let err = specs(
+            "r",
+            &plan,
+            "img",
+            NodeNetworks {
+                bridges: &nets[..2],
+                private: &[],
+            },
+            1,
+            &events,
+            None,
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("bridge 2"), "{err}");
     }
 }

@@ -48,6 +48,7 @@ pub(super) fn records(mut records: Vec<Record>, k: TimeScale, origin_ns: u64) ->
             | Event::RelayReservationAccepted { .. }
             | Event::RelayReservationFailed { .. }
             | Event::HolePunchAttempt { .. }
+            | Event::DirectConnection { .. }
             | Event::Stopped { .. } => {}
         }
     }

@@ -27,6 +27,11 @@
 //! transport = "tcp"        # tcp | quic (default tcp): how this group's nodes dial
 //! mldsa_level = 87         # 44 | 65 | 87 (default 87)
 //! region = "eu-west"       # with a matrix (then required): the region its nodes are in
+//! nat = "none"             # none | full-cone | address-restricted | port-restricted |
+//!                          # symmetric (default none): behind a NAT router of that type
+//! nat_group = "cgnat-1"    # nodes (of any groups) naming the same nat_group share one
+//!                          # router and public address; without it each NATed node has
+//!                          # its own router (see `nat`)
 //!
 //! [traffic]
 //! topic = "vigilia/consensus/v1"   # default
@@ -65,6 +70,7 @@ pub(crate) use lab_config::doc;
 pub mod dilation;
 mod load;
 pub mod matrix;
+pub mod nat;
 pub mod profile;
 mod raw;
 pub(crate) mod units;
@@ -79,6 +85,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 pub use crate::scenario::dilation::{CpuQuota, TimeScaleChoice};
+pub use crate::scenario::nat::NatType;
 pub use crate::scenario::profile::{LinkProfile, ShaperChoice};
 pub use lab_config::{GossipsubSettings, Role};
 pub use load::{LaterCheck, default_netem_dir, load, load_with_netem_dir, parse, parse_with};
@@ -246,6 +253,11 @@ pub struct Group {
     pub mldsa_level: u16,
     /// The region its nodes are in (a region of the network's matrix), when it has one.
     pub region: Option<String>,
+    /// The NAT its nodes sit behind.
+    pub nat: NatType,
+    /// The shared NAT (one router, one public address) its nodes sit behind, with the
+    /// nodes of every group naming it; `None`: each node behind a router of its own.
+    pub nat_group: Option<String>,
 }
 
 /// `[traffic]`: the whole run's publish schedule.

@@ -5,6 +5,7 @@
 use serde::Deserialize;
 
 use super::dilation::RawTimeScale;
+use super::nat::NatType;
 use super::profile::{RawLink, ShaperChoice};
 use super::{Topology, Transport};
 use lab_config::{GossipsubSettings, Role};
@@ -62,6 +63,9 @@ pub(super) struct RawGroup {
     pub(super) transport: Transport,
     pub(super) mldsa_level: Option<i64>,
     pub(super) region: Option<String>,
+    #[serde(default)]
+    pub(super) nat: NatType,
+    pub(super) nat_group: Option<String>,
 }
 
 /// `[traffic]`.

@@ -9,6 +9,16 @@ use crate::scenario::matrix::Matrix;
 use crate::scenario::raw::RawGroup;
 use crate::scenario::{Group, MAX_NODES};
 
+/// Whether `id` has the form of a group id (and of a `nat_group`): 1-32 lowercase letters,
+/// digits or `-`, starting with a letter.
+pub(super) fn is_id(id: &str) -> bool {
+    id.len() <= 32
+        && id.starts_with(|c: char| c.is_ascii_lowercase())
+        && id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+}
+
 impl Validator<'_, '_> {
     /// Every group, in file order; ids must be unique and the total must fit one run.
     /// With a region `matrix`, every group names one of its regions.
@@ -25,6 +35,14 @@ impl Validator<'_, '_> {
             self.group_id(&gp, &g.id, &mut seen);
             let mut group = self.group(&gp, g);
             group.region = self.region(&gp, g.region.as_deref(), matrix);
+            if matrix.is_some() && group.nat.is_nated() {
+                // The shaper knows a sender's region by its address; behind a NAT that is
+                // the router's, which the regions file does not list yet.
+                self.err(
+                    &gp.key("nat"),
+                    "cannot be combined with `[network] matrix` yet: the shaper would not know the region of packets a NAT router sends; place NATed nodes on one link profile",
+                );
+            }
             total = total.saturating_add(group.count);
             groups.push(group);
         }
@@ -39,17 +57,13 @@ impl Validator<'_, '_> {
         if !raw.is_empty() && !groups.iter().any(|g| g.role.is_honest()) {
             self.err(&at, "must include at least one honest group");
         }
+        self.nats(&groups);
         groups
     }
 
     /// The id of the group at `gp`: its form, and that no earlier group (in `seen`) has it.
     fn group_id<'r>(&mut self, gp: &FieldPath, id: &'r str, seen: &mut BTreeSet<&'r str>) {
-        if id.len() > 32
-            || !id.starts_with(|c: char| c.is_ascii_lowercase())
-            || !id
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-        {
+        if !is_id(id) {
             self.err(
                 &gp.key("id"),
                 "must be 1-32 lowercase letters, digits or `-`, starting with a letter",
@@ -90,6 +104,8 @@ impl Validator<'_, '_> {
             role: g.role,
             transport: g.transport,
             mldsa_level,
+            nat: g.nat,
+            nat_group: g.nat_group.clone(),
             region: None,
         }
     }

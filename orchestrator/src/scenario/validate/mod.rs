@@ -5,6 +5,7 @@
 //! have a file each.
 
 mod groups;
+mod nat;
 mod targets;
 mod traffic;
 
@@ -441,6 +442,24 @@ mod tests {
         );
         assert!(
             d[2].contains("field `groups[1]`: must name its `region`"),
+            "{d:?}"
+        );
+        // NATs with a matrix.
+        let text = GOOD
+            .replace(
+                "link = { delay = \"25ms\", jitter = \"2.5ms\" }",
+                "matrix = \"two\"",
+            )
+            .replace("count = 10\n", "count = 10\nregion = \"eu\"\n")
+            .replace(
+                "count = 2\n",
+                "count = 2\nregion = \"us\"\nnat = \"symmetric\"\n",
+            );
+        let d = errors(&text);
+        assert!(
+            d.iter()
+                .any(|d| d
+                    .contains("field `groups[1].nat`: cannot be combined with `[network] matrix`")),
             "{d:?}"
         );
         // An unknown matrix.

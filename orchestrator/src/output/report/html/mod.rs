@@ -15,6 +15,7 @@
 //! - `figures`: the chart sections (latency, coverage, latency over the run, container
 //!   cost);
 //! - `cost`: where the host's CPU went over the window, and the nodes' memory;
+//! - `mesh`: mesh health; `nat`: the hole-punch matrix, AutoNAT and colocation behind NATs;
 //! - `tables`: honest and Byzantine nodes, and the per-node table;
 //! - `text`: how durations, ratios and sizes read;
 //! - `style`: the inline style sheet and sorting script.
@@ -22,6 +23,7 @@
 mod cost;
 mod figures;
 mod mesh;
+mod nat;
 mod regions;
 mod style;
 mod summary;
@@ -78,6 +80,7 @@ pub(super) fn page(input: &Input<'_>) -> String {
                     (tables::breakdown(r))
                     (regions::regions(r.stats.regions.as_ref()))
                     (mesh::mesh(r))
+                    (nat::nat(r))
                     (cost::cost(r))
                     (figures::resources(r))
                     (tables::nodes(r))
