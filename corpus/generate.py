@@ -116,7 +116,7 @@ replace("unknown-top-level", "[scenario]\n", "colour = \"red\"\n[scenario]\n", "
 replace("unknown-in-scenario", "seed = 1\n", "seed = 1\nseeds = 2\n", "scenario.seeds", needle="seeds")
 replace("unknown-in-network", 'shaper = "auto"', 'shaper = "auto"\nbandwidth = "1gbit"', "network.bandwidth", needle="bandwidth")
 replace("unknown-in-link", 'jitter = "2.5ms" }', 'jitter = "2.5ms", corrupt = 0.1 }', "network.link.corrupt", needle="link = {")
-replace("unknown-in-group", 'id = "honest"\ncount = 10', 'id = "honest"\ncount = 10\nregion = "eu"', "groups[0].region", needle="region")
+replace("unknown-in-group", 'id = "honest"\ncount = 10', 'id = "honest"\ncount = 10\nzone = "eu"', "groups[0].zone", needle="zone")
 replace("unknown-in-traffic", 'size = "1KiB"', 'size = "1KiB"\nburst = 4', "traffic.burst", needle="burst")
 replace("unknown-in-gossipsub", "mesh_n = 6", "mesh_m = 6", "gossipsub.mesh_m")
 replace("unknown-in-targets", "delivery = 0.99", "delivery = 0.99\np50 = \"10ms\"", "targets.p50", needle="p50")
