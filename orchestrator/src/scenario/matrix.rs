@@ -163,9 +163,9 @@ fn validate(raw: &RawMatrix, doc: &Document<'_>, diags: &mut Vec<Diagnostic>) ->
         links[b][a] = Some(link);
     }
     let mut missing = Vec::new();
-    for a in 0..n {
-        for b in a..n {
-            if links[a][b].is_none() {
+    for (a, row) in links.iter().enumerate() {
+        for (b, link) in row.iter().enumerate().skip(a) {
+            if link.is_none() {
                 missing.push(format!("{} <-> {}", raw.regions[a], raw.regions[b]));
             }
         }
