@@ -52,6 +52,18 @@ pub struct NatStats {
     pub colocation: Option<Colocation>,
 }
 
+impl NatStats {
+    /// The listener types of the matrix, in column order (the cells of its first row).
+    pub fn listeners(&self) -> Vec<&str> {
+        let first = self.matrix.first().map(|c| c.dialler.as_str());
+        self.matrix
+            .iter()
+            .take_while(|c| Some(c.dialler.as_str()) == first)
+            .map(|c| c.listener.as_str())
+            .collect()
+    }
+}
+
 /// Hole punches of one kind of pair.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct PunchCount {

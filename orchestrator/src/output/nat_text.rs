@@ -47,13 +47,7 @@ pub(crate) fn dcutr_line(n: &NatStats) -> String {
 /// The matrix as fixed-width lines: one row per dialler type, one column per listener
 /// type, each cell `successes/attempts (rate) p50 ms` and whether RFC 4787 agrees.
 pub(crate) fn matrix_lines(n: &NatStats) -> Vec<String> {
-    let first = n.matrix.first().map(|c| c.dialler.as_str());
-    let listeners: Vec<&str> = n
-        .matrix
-        .iter()
-        .take_while(|c| Some(c.dialler.as_str()) == first)
-        .map(|c| c.listener.as_str())
-        .collect();
+    let listeners = n.listeners();
     let mut lines = vec![format!(
         "  {:<20}{}",
         "dialler \\ listener",

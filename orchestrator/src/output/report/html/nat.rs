@@ -11,13 +11,7 @@ pub(super) fn nat(r: &RunResult) -> Markup {
     let Some(n) = &r.stats.nat else {
         return html! {};
     };
-    let first = n.matrix.first().map(|c| c.dialler.as_str());
-    let listeners: Vec<&str> = n
-        .matrix
-        .iter()
-        .take_while(|c| Some(c.dialler.as_str()) == first)
-        .map(|c| c.listener.as_str())
-        .collect();
+    let listeners = n.listeners();
     html! {
         h2 { "NATs" }
         p {
