@@ -194,8 +194,6 @@ impl RegionStats {
 
 #[cfg(test)]
 mod tests {
-    use std::path::Path;
-
     use lab_events::Event;
 
     use super::super::fixture::{T0, delivered, published, rec, started, test_plan};
@@ -207,31 +205,11 @@ mod tests {
     /// The fixture's plan (h-0..h-3 honest, a-0 attacker) with h-0, h-1 in `eu` and the
     /// rest in `us`.
     fn placed() -> Plan {
-        let m = matrix::parse(
-            Path::new("two.toml"),
-            r#"source = "test"
-regions = ["eu", "us", "asia"]
-[[links]]
-between = ["eu"]
-delay = "5ms"
-[[links]]
-between = ["us"]
-delay = "6ms"
-[[links]]
-between = ["asia"]
-delay = "7ms"
-[[links]]
-between = ["eu", "us"]
-delay = "40ms"
-[[links]]
-between = ["eu", "asia"]
-delay = "100ms"
-[[links]]
-between = ["us", "asia"]
-delay = "80ms"
-"#,
-        )
-        .expect("valid");
+        let m = matrix::fixture(
+            &["eu", "us", "asia"],
+            &[5, 6, 7],
+            &[(0, 1, 40), (0, 2, 100), (1, 2, 80)],
+        );
         let mut plan = test_plan();
         let names = plan
             .nodes

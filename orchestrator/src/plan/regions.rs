@@ -64,28 +64,11 @@ impl Regions {
 
 #[cfg(test)]
 mod tests {
-    use std::path::Path;
-
     use super::*;
     use crate::scenario::matrix;
 
     fn two() -> Matrix {
-        matrix::parse(
-            Path::new("two.toml"),
-            r#"source = "test"
-regions = ["eu", "us"]
-[[links]]
-between = ["eu"]
-delay = "5ms"
-[[links]]
-between = ["us"]
-delay = "6ms"
-[[links]]
-between = ["eu", "us"]
-delay = "40ms"
-"#,
-        )
-        .expect("valid")
+        matrix::fixture(&["eu", "us"], &[5, 6], &[(0, 1, 40)])
     }
 
     #[test]

@@ -201,6 +201,33 @@ pub fn is_region_name(s: &str) -> bool {
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
 }
 
+/// A matrix named `two` for tests: `regions`, each region's own delay (`own_ms`) and the
+/// delay between pairs of them (`between_ms`, by index), no jitter.
+#[cfg(test)]
+pub(crate) fn fixture(
+    regions: &[&str],
+    own_ms: &[u64],
+    between_ms: &[(usize, usize, u64)],
+) -> Matrix {
+    use std::fmt::Write as _;
+    let names: Vec<String> = regions.iter().map(|r| format!("{r:?}")).collect();
+    let mut text = format!("source = \"test\"\nregions = [{}]\n", names.join(", "));
+    for (r, ms) in regions.iter().zip(own_ms) {
+        let _ = write!(text, "[[links]]\nbetween = [{r:?}]\ndelay = \"{ms}ms\"\n");
+    }
+    for &(a, b, ms) in between_ms {
+        let _ = write!(
+            text,
+            "[[links]]\nbetween = [{:?}, {:?}]\ndelay = \"{ms}ms\"\n",
+            regions[a], regions[b]
+        );
+    }
+    match parse(Path::new("two.toml"), &text) {
+        Ok(m) => m,
+        Err(e) => panic!("fixture matrix: {e}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
