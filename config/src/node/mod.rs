@@ -7,11 +7,13 @@ mod checks;
 mod gossipsub;
 mod nat;
 mod score;
+mod security;
 
 use checks::Checker;
 pub use checks::{check_dial_address, check_text};
 pub use gossipsub::GossipsubSettings;
 pub use nat::{NatConfig, RelayMode};
+pub use security::{Security, is_quic};
 
 use std::path::{Path, PathBuf};
 
@@ -107,6 +109,9 @@ pub struct NodeConfig {
     /// identity. A testnet's: anyone who reads the text has the key.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub identity_seed: Option<String>,
+    /// The key exchange of its connections ([`Security`]): `hybrid` (default), `pq-only`
+    /// (no QUIC address may then be listened on or dialled) or `classical`.
+    pub security: Security,
 }
 
 /// The longest `events` path accepted, in bytes (Linux's `PATH_MAX`).
@@ -137,6 +142,7 @@ impl Default for NodeConfig {
             time_scale: TimeScale::REAL,
             nat: NatConfig::default(),
             identity_seed: None,
+            security: Security::Hybrid,
         }
     }
 }
@@ -410,6 +416,7 @@ impl NodeConfig {
         if let Err(e) = TimeScale::new(self.time_scale.factor()) {
             c.fail("time_scale", e);
         }
+        self.check_security(&mut c);
         let nat = FieldPath::root("nat");
         c.problems.extend(
             self.nat
@@ -418,6 +425,25 @@ impl NodeConfig {
                 .map(|p| p.under(&nat)),
         );
         c.problems
+    }
+
+    /// `pq-only` runs no QUIC ([`Security::allows_quic`]): a QUIC listen or bootstrap
+    /// address is an error at that address.
+    fn check_security(&self, c: &mut Checker) {
+        if self.security.allows_quic() {
+            return;
+        }
+        for (list, addrs) in [("listen", &self.listen), ("bootstrap", &self.bootstrap)] {
+            for (i, a) in addrs.iter().enumerate().filter(|(_, a)| is_quic(a)) {
+                c.problems.push(Problem {
+                    field: FieldPath::root(list).index(i),
+                    message: format!(
+                        "is a QUIC address `{a}`, but `security = \"pq-only\"` runs no QUIC (its key exchange cannot be pinned to X25519MLKEM768)"
+                    ),
+                    related: vec![FieldPath::root("security")],
+                });
+            }
+        }
     }
 }
 
@@ -613,6 +639,27 @@ mod tests {
             fields("[traffic]\nrate_per_sec = 0.0\ncount = 1\n"),
             ["traffic.rate_per_sec"]
         );
+    }
+
+    #[test]
+    fn security_is_kebab_case_and_pq_only_refuses_quic() {
+        assert_eq!(parse("").expect("valid").security, Security::Hybrid);
+        let c =
+            parse("security = \"pq-only\"\nlisten = [\"/ip4/0.0.0.0/tcp/4001\"]\n").expect("valid");
+        assert_eq!(c.security, Security::PqOnly);
+        assert!(parse("security = \"quantum\"").is_err());
+        assert_eq!(
+            fields("security = \"pq-only\"\n"),
+            ["security"],
+            "the default listen list (not in the file) holds a QUIC address"
+        );
+        assert_eq!(
+            fields(
+                "security = \"pq-only\"\nlisten = [\"/ip4/0.0.0.0/tcp/1\"]\nbootstrap = [\"/ip4/10.0.0.1/udp/1/quic-v1\"]\n"
+            ),
+            ["bootstrap[0]"]
+        );
+        assert!(parse("security = \"classical\"\n").is_ok());
     }
 
     #[test]
