@@ -91,6 +91,25 @@ pub enum Event {
         #[serde(default)]
         relayed: bool,
     },
+    /// A connection's security handshake, one per established connection (spec §9.1).
+    Handshake {
+        /// The remote peer id.
+        peer: String,
+        /// Whether this node dialled.
+        outbound: bool,
+        /// `tcp`, `quic` or `relay` (a circuit through a relay).
+        transport: String,
+        /// `tls`, `noise`, `quic-tls` (QUIC's built-in TLS 1.3), or `unknown`.
+        security: String,
+        /// The negotiated key-exchange group as IANA names it (`X25519MLKEM768`, `X25519`;
+        /// `X25519` for noise), or `unknown` where the node cannot see it (QUIC).
+        group: String,
+        /// Real time from dial (or accept) to the established connection, microseconds.
+        established_us: u64,
+        /// Bytes the security handshake read and wrote, when the node saw them (not QUIC).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        handshake_bytes: Option<u64>,
+    },
     /// The last connection to a peer closed.
     PeerDisconnected {
         /// The remote peer id.

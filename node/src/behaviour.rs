@@ -4,15 +4,18 @@ use std::collections::HashSet;
 use std::num::NonZeroUsize;
 use std::time::Duration;
 
+use libp2p::core::muxing::StreamMuxerBox;
+use libp2p::core::transport::OptionalTransport;
 use libp2p::swarm::behaviour::toggle::Toggle;
 use libp2p::{
-    Multiaddr, PeerId, Swarm, SwarmBuilder, connection_limits, gossipsub, identify, identity, kad,
-    mdns, noise, ping, relay, swarm::NetworkBehaviour, tcp, yamux,
+    Multiaddr, PeerId, Swarm, SwarmBuilder, Transport, connection_limits, gossipsub, identify,
+    identity, kad, mdns, ping, quic, relay, swarm::NetworkBehaviour, tcp, yamux,
 };
 use prometheus_client::registry::Registry;
 
 use crate::config::NodeConfig;
 use crate::dilation::{self, TimeScale};
+use crate::security::{self, Handshakes};
 use crate::{conn_manager, fetch, gossip, nat};
 
 /// Agent protocol announced by identify.
@@ -182,28 +185,48 @@ fn behaviour(
 /// Kademlia's k (spec: 20), the replication factor; also libp2p's fixed bucket size.
 pub const KAD_K: usize = 20;
 
-/// Builds a swarm with TCP (noise, yamux), QUIC and relayed (`/p2p-circuit`, noise, yamux)
-/// transports; the relayed one works only where the `[nat]` table turns the relay client
-/// on ([`lab_config::NatConfig::dials_circuits`]). Gossipsub registers its
-/// metrics in `registry`. `config` holds real times ([`NodeConfig::dilated`]); the timers
-/// it does not name are scaled by its `time_scale` here ([`crate::dilation`]).
+/// Builds a swarm with TCP and relayed (`/p2p-circuit`) transports secured by
+/// [`security::Upgrade`] (TLS 1.3 with the groups of `config.security`, noise as fallback
+/// unless `pq-only`; yamux), and QUIC unless `pq-only` ([`lab_config::Security::allows_quic`]); the
+/// relayed one works only where the `[nat]` table turns the relay client on
+/// ([`lab_config::NatConfig::dials_circuits`]). The upgrades leave their records in
+/// `handshakes`. Gossipsub registers its metrics in `registry`. `config` holds real times
+/// ([`NodeConfig::dilated`]); the timers it does not name are scaled by its `time_scale`
+/// here ([`crate::dilation`]).
 pub fn swarm(
     key: identity::Keypair,
     config: &NodeConfig,
+    handshakes: &Handshakes,
     registry: &mut Registry,
 ) -> Result<Swarm<Behaviour>, BuildError> {
     let k: TimeScale = config.time_scale;
+    let security = config.security;
     let mut built: Option<BuildError> = None;
     let swarm = SwarmBuilder::with_existing_identity(key)
         .with_tokio()
         .with_tcp(
             tcp::Config::default().nodelay(true),
-            noise::Config::new,
+            |key: &identity::Keypair| security::Upgrade::new(key, security, handshakes.clone()),
             yamux::Config::default,
         )
         .map_err(|e| BuildError::Transport(e.to_string()))?
-        .with_quic_config(|c| dilation::quic(c, k))
-        .with_relay_client(noise::Config::new, yamux::Config::default)
+        .with_other_transport(|key| {
+            // pq-only: no QUIC at all (its rustls groups are libp2p-quic's, not ours).
+            let quic = if security.allows_quic() {
+                OptionalTransport::some(quic::tokio::Transport::new(dilation::quic(
+                    quic::Config::new(key),
+                    k,
+                )))
+            } else {
+                OptionalTransport::none()
+            };
+            quic.map(|(peer, muxer), _| (peer, StreamMuxerBox::new(muxer)))
+        })
+        .map_err(|e| BuildError::Transport(e.to_string()))?
+        .with_relay_client(
+            |key: &identity::Keypair| security::Upgrade::new(key, security, handshakes.clone()),
+            yamux::Config::default,
+        )
         .map_err(|e| BuildError::Transport(e.to_string()))?
         .with_behaviour(
             |key, relay_client| match behaviour(key, relay_client, config, registry) {

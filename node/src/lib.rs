@@ -2,8 +2,8 @@
 //! ML-DSA, built to run by the hundred in containers and be measured.
 //!
 //! It speaks gossipsub 1.1 with the spec's mesh and peer-score settings, Kademlia,
-//! identify, ping, mDNS and a fetch-by-id request-response protocol over TCP (noise, yamux)
-//! and QUIC, and writes one JSON event per line for everything a lab needs to measure.
+//! identify, ping, mDNS and a fetch-by-id request-response protocol over TCP (TLS 1.3 with
+//! the ML-KEM-768 hybrid, or noise; yamux) and QUIC, and writes one JSON event per line for everything a lab needs to measure.
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 pub mod behaviour;
@@ -24,6 +24,7 @@ pub mod pq;
 mod redial;
 pub mod role;
 pub mod score_parts;
+pub mod security;
 pub mod sink;
 mod traffic;
 pub mod validate;

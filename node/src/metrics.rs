@@ -37,6 +37,8 @@ pub struct Metrics {
     pub connected_peers: Gauge,
     /// Peers in the topic mesh.
     pub mesh_peers: Gauge,
+    /// Handshakes by transport, security and group, and their times.
+    pub handshakes: crate::security::HandshakeMetrics,
 }
 
 impl Metrics {
@@ -64,6 +66,7 @@ impl Metrics {
             "peers in the topic mesh",
             self.mesh_peers.clone(),
         );
+        self.handshakes.register(r);
     }
 }
 

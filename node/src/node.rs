@@ -30,6 +30,7 @@ use crate::pq::{Level, PqSigner};
 use crate::redial::Redial;
 use crate::role;
 use crate::score_parts::ScoreLedger;
+use crate::security::Handshakes;
 use crate::sink::{Emitter, EventSink};
 use crate::traffic::Traffic;
 use crate::validate::{Validator, Verdict};
@@ -81,7 +82,8 @@ pub async fn start_with_key(
         .collect::<Result<Vec<_>, _>>()?;
 
     let mut registry = Registry::with_prefix("meshnode");
-    let mut swarm = behaviour::swarm(key, &config, &mut registry)?;
+    let handshakes = Handshakes::default();
+    let mut swarm = behaviour::swarm(key, &config, &handshakes, &mut registry)?;
     let topic = IdentTopic::new(config.topic.clone());
     swarm
         .behaviour_mut()
@@ -141,6 +143,7 @@ pub async fn start_with_key(
         fetches: HashMap::new(),
         redial: Redial::new(bootstrap, k),
         nat,
+        handshakes,
     };
     let task = tokio::spawn(async move {
         let totals = node.run(rx).await;
@@ -179,6 +182,8 @@ struct Node {
     fetches: HashMap<OutboundRequestId, oneshot::Sender<Option<Vec<u8>>>>,
     redial: Redial,
     nat: Nat,
+    /// Upgrade records waiting for their connections.
+    handshakes: Handshakes,
 }
 
 impl Node {
@@ -391,8 +396,14 @@ impl Node {
                 peer_id,
                 num_established,
                 endpoint,
+                established_in,
                 ..
             } => {
+                let handshake = self
+                    .handshakes
+                    .established(&peer_id, &endpoint, established_in);
+                self.metrics.handshakes.observe(&handshake);
+                self.emitter.emit(handshake.event(&peer_id));
                 if num_established.get() == 1 {
                     if let ConnectedPoint::Dialer { address, .. } = &endpoint {
                         self.redial.reached(&peer_id, address);
