@@ -275,6 +275,7 @@ pub fn plan_with_bridges(s: &Scenario, subnet: Subnet, nodes_per_bridge: usize) 
                 network: bridges.of(index),
                 ip: subnet.host(bridges.host_offset(index)),
                 transport: g.transport,
+                security: g.security,
                 mldsa_level: g.mldsa_level,
                 nat: g.nat,
                 nat_place: None,
@@ -531,6 +532,21 @@ size = "1KiB"
                 .iter()
                 .all(|a| a.ends_with("/udp/4001/quic-v1"))
         );
+    }
+
+    #[test]
+    fn each_node_gets_its_group_security_and_pq_only_listens_without_quic() {
+        let mut s = scenario(3);
+        s.groups[0].security = lab_config::Security::PqOnly;
+        s.groups[1].security = lab_config::Security::Classical;
+        let p = plan(&s, Subnet::DEFAULT);
+        for n in &p.nodes {
+            let c = n.node_config(None);
+            assert_eq!(c.security, s.groups[usize::from(n.group == "evil")].security);
+            assert!(c.check().is_empty(), "{:?}", c.check());
+            let quic = c.listen.iter().any(|a| lab_config::node::is_quic(a));
+            assert_eq!(quic, n.group == "evil", "{}: {:?}", n.name, c.listen);
+        }
     }
 
     #[test]

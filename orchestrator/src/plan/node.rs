@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::nat::{self, NodeNat};
 use crate::error::Error;
-use crate::scenario::{GossipsubSettings, NatType, Role, Transport};
+use crate::scenario::{GossipsubSettings, NatType, Role, Security, Transport};
 use lab_config::{LimitsConfig, NatConfig, NodeConfig, TimeScale, TrafficConfig};
 
 /// One node of the plan.
@@ -29,6 +29,8 @@ pub struct NodePlan {
     pub ip: Ipv4Addr,
     /// The transport it dials with.
     pub transport: Transport,
+    /// The key exchange of its connections.
+    pub security: Security,
     /// ML-DSA parameter set.
     pub mldsa_level: u16,
     /// The NAT it sits behind (`none`: on the run's network).
@@ -120,7 +122,13 @@ impl NodePlan {
 
     /// The node's configuration (see [`NodePlan::node_config_toml`]).
     pub fn node_config(&self, traffic_start_ms: Option<u64>) -> NodeConfig {
+        let mut listen = NodeConfig::default().listen;
+        if !self.security.allows_quic() {
+            listen.retain(|a| !lab_config::node::is_quic(a));
+        }
         NodeConfig {
+            listen,
+            security: self.security,
             name: Some(self.name.clone()),
             role: self.role,
             bootstrap: self.bootstrap.clone(),

@@ -30,6 +30,7 @@ pub(super) fn records(mut records: Vec<Record>, k: TimeScale, origin_ns: u64) ->
             }
             Event::Ping { rtt_us, .. } => *rtt_us = span(*rtt_us),
             Event::HolePunchResult { duration_us, .. } => *duration_us = span(*duration_us),
+            Event::Handshake { established_us, .. } => *established_us = span(*established_us),
             Event::CpuProbe {
                 sign_ns, verify_ns, ..
             } => {

@@ -19,6 +19,9 @@
 //!                          # whom each node dials at start (see `plan::topology`)
 //! # matrix = "world-5"     # instead of profile/link: netem/matrix/world-5.toml, the link
 //!                          # between every pair of regions (see [`matrix`])
+//! security = "hybrid"      # hybrid | pq-only | classical (default hybrid): the key
+//!                          # exchange of every node's TLS ([`Security`]); pq-only runs
+//!                          # no QUIC, so no group may then use transport = "quic"
 //!
 //! [[groups]]
 //! id = "honest"            # node names are `<id>-<i>`; lowercase letters, digits, `-`
@@ -32,6 +35,7 @@
 //! nat_group = "cgnat-1"    # nodes (of any groups) naming the same nat_group share one
 //!                          # router and public address; without it each NATed node has
 //!                          # its own router (see `nat`)
+//! security = "classical"   # this group's own `[network] security` (default: that one)
 //!
 //! [traffic]
 //! topic = "vigilia/consensus/v1"   # default
@@ -87,7 +91,7 @@ use serde::{Deserialize, Serialize};
 pub use crate::scenario::dilation::{CpuQuota, TimeScaleChoice};
 pub use crate::scenario::nat::NatType;
 pub use crate::scenario::profile::{LinkProfile, ShaperChoice};
-pub use lab_config::{GossipsubSettings, Role};
+pub use lab_config::{GossipsubSettings, Role, Security};
 pub use load::{LaterCheck, default_netem_dir, load, load_with_netem_dir, parse, parse_with};
 use units::{duration_str, opt_duration_str};
 
@@ -161,6 +165,8 @@ pub struct Network {
     /// The region latency matrix, when the nodes are placed in regions (`link` is then
     /// no impairment: every link comes from the matrix).
     pub matrix: Option<matrix::Matrix>,
+    /// The key exchange of every group that names none.
+    pub security: Security,
 }
 
 impl Network {
@@ -258,6 +264,8 @@ pub struct Group {
     /// The shared NAT (one router, one public address) its nodes sit behind, with the
     /// nodes of every group naming it; `None`: each node behind a router of its own.
     pub nat_group: Option<String>,
+    /// The key exchange of its nodes' connections (its own, or the network's).
+    pub security: Security,
 }
 
 /// `[traffic]`: the whole run's publish schedule.

@@ -8,7 +8,7 @@ use super::dilation::RawTimeScale;
 use super::nat::NatType;
 use super::profile::{RawLink, ShaperChoice};
 use super::{Topology, Transport};
-use lab_config::{GossipsubSettings, Role};
+use lab_config::{GossipsubSettings, Role, Security};
 
 /// A scenario file as written.
 #[derive(Debug, Deserialize)]
@@ -49,6 +49,8 @@ pub(super) struct RawNetwork {
     pub(super) shaper: ShaperChoice,
     #[serde(default)]
     pub(super) topology: Topology,
+    #[serde(default)]
+    pub(super) security: Security,
 }
 
 /// One `[[groups]]` entry.
@@ -66,6 +68,7 @@ pub(super) struct RawGroup {
     #[serde(default)]
     pub(super) nat: NatType,
     pub(super) nat_group: Option<String>,
+    pub(super) security: Option<Security>,
 }
 
 /// `[traffic]`.

@@ -107,6 +107,8 @@ impl Validator<'_, '_> {
             nat: g.nat,
             nat_group: g.nat_group.clone(),
             region: None,
+            // Resolved against the network's by `Validator::security`.
+            security: g.security.unwrap_or_default(),
         }
     }
 

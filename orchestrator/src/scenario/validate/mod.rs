@@ -6,6 +6,7 @@
 
 mod groups;
 mod nat;
+mod security;
 mod targets;
 mod traffic;
 
@@ -19,7 +20,7 @@ use super::doc::{Document, FieldPath};
 use super::matrix::{self, Matrix};
 use super::raw::{RawFile, RawHeader, RawNetwork};
 use super::units;
-use super::{LinkProfile, Network, Scenario, ShaperChoice, Topology, profile};
+use super::{LinkProfile, Network, Scenario, Security, ShaperChoice, Topology, profile};
 use crate::error::{Diagnostic, Error};
 
 /// Collects the problems of one scenario file, located in its document.
@@ -75,7 +76,8 @@ impl<'d, 'a> Validator<'d, 'a> {
         let (duration, warmup) = self.header(&raw.scenario);
         let (time_scale, cpu_per_node) = self.dilation(&raw.scenario);
         let network = self.network(raw.network.as_ref(), netem_dir);
-        let groups = self.groups(&raw.groups, network.matrix.as_ref());
+        let mut groups = self.groups(&raw.groups, network.matrix.as_ref());
+        self.security(&raw.groups, network.security, &mut groups);
         let honest: usize = groups
             .iter()
             .filter(|g| g.role.is_honest())
@@ -175,6 +177,7 @@ impl<'d, 'a> Validator<'d, 'a> {
                 shaper: ShaperChoice::Auto,
                 topology: Topology::default(),
                 matrix: None,
+                security: Security::default(),
             };
         };
         let matrix = match (&raw.matrix, raw.profile.is_some() || raw.link.is_some()) {
@@ -214,6 +217,7 @@ impl<'d, 'a> Validator<'d, 'a> {
             shaper: raw.shaper,
             topology: raw.topology,
             matrix,
+            security: raw.security,
         }
     }
 
