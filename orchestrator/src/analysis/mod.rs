@@ -22,7 +22,7 @@
 //! family: `latency` (summaries, coverage), `delivery`, `nodes` (per node and group),
 //! `rejections`, `defence`, `fidelity`, `duplicates`, `hops`, `mesh_health`, `graphs` (on
 //! `graph`), `cpu_probe`, `regions`, `nat` (hole punching, relays, AutoNAT, colocation
-//! behind NATs); [`median()`] is shared.
+//! behind NATs), `handshakes` (per transport, security and group); [`median()`] is shared.
 
 mod cpu_probe;
 mod defence;
@@ -31,6 +31,7 @@ mod duplicates;
 mod fidelity;
 pub mod graph;
 mod graphs;
+mod handshakes;
 mod hops;
 mod index;
 mod latency;
@@ -56,6 +57,7 @@ use self::delivery::Receipts;
 pub use self::duplicates::Duplicates;
 pub use self::fidelity::LinkFidelity;
 pub use self::graphs::Graphs;
+pub use self::handshakes::{HandshakeRow, HandshakeStats, HandshakeTimes};
 pub use self::hops::MessageHops;
 use self::index::Index;
 pub use self::latency::{COVERAGE_LEVELS, CoverageLevel, LatencySummary};
@@ -126,6 +128,10 @@ pub struct Stats {
     /// before NATs existed).
     #[serde(default)]
     pub nat: Option<NatStats>,
+    /// Connection handshakes by transport, security and key-exchange group; `None`
+    /// without `handshake` events (and in results written before nodes reported them).
+    #[serde(default)]
+    pub handshakes: Option<HandshakeStats>,
 }
 
 /// Messages published.
@@ -175,6 +181,7 @@ pub fn compute(records: &[Record], plan: &Plan, window: Option<Window>) -> Stats
         cpu_probe: cpu_probe::cpu_probe(records),
         regions: regions::regions(records, plan, &index, window),
         nat: nat::nat(records, plan, &index, &receipts, window),
+        handshakes: handshakes::handshakes(records, &index),
     }
 }
 

@@ -542,7 +542,10 @@ size = "1KiB"
         let p = plan(&s, Subnet::DEFAULT);
         for n in &p.nodes {
             let c = n.node_config(None);
-            assert_eq!(c.security, s.groups[usize::from(n.group == "evil")].security);
+            assert_eq!(
+                c.security,
+                s.groups[usize::from(n.group == "evil")].security
+            );
             assert!(c.check().is_empty(), "{:?}", c.check());
             let quic = c.listen.iter().any(|a| lab_config::node::is_quic(a));
             assert_eq!(quic, n.group == "evil", "{}: {:?}", n.name, c.listen);

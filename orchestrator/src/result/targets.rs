@@ -46,7 +46,7 @@ impl Comparison {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TargetCheck {
-    /// `p95`, `p99`, `delivery` or `link_error`.
+    /// `p95`, `p99`, `delivery`, `link_error`, `handshake_p95` or `handshake_p99`.
     pub name: String,
     /// Unit of `target` and `measured`: `ms` or `ratio`.
     pub unit: String,
@@ -180,6 +180,24 @@ pub fn check_targets(targets: &Targets, stats: &Stats) -> Vec<TargetCheck> {
             stats.delivery.ratio,
         ));
     }
+    let handshakes = stats.handshakes.as_ref().map(|h| &h.all);
+    for (name, target, measured) in [
+        (
+            "handshake_p95",
+            targets.handshake_p95,
+            handshakes.and_then(|h| h.p95_ms),
+        ),
+        (
+            "handshake_p99",
+            targets.handshake_p99,
+            handshakes.and_then(|h| h.p99_ms),
+        ),
+    ] {
+        if let Some(t) = target {
+            let target = t.as_secs_f64() * 1000.0;
+            out.push(check(name, "ms", Comparison::Below, target, measured));
+        }
+    }
     if let Some(t) = targets.link_error {
         let measured = stats.fidelity.as_ref().and_then(|f| f.relative_error);
         out.push(check(
@@ -244,5 +262,35 @@ mod tests {
         assert_eq!(r.targets.len(), 3);
         assert!(r.targets.iter().all(|t| !t.met && t.measured.is_none()));
         assert!(!r.verdict());
+    }
+
+    #[test]
+    fn handshake_targets_are_checked_against_every_outbound_handshake() {
+        use crate::analysis::{HandshakeStats, HandshakeTimes};
+        use std::time::Duration;
+        let targets = Targets {
+            handshake_p95: Some(Duration::from_millis(50)),
+            handshake_p99: Some(Duration::from_secs(1)),
+            ..Targets::default()
+        };
+        let mut stats = stats_with(None, None, None);
+        let missing = check_targets(&targets, &stats);
+        assert_eq!(missing.len(), 2);
+        assert!(missing.iter().all(|t| !t.met && t.measured.is_none()));
+        stats.handshakes = Some(HandshakeStats {
+            rows: Vec::new(),
+            all: HandshakeTimes {
+                connections: 10,
+                p50_ms: Some(20.0),
+                p95_ms: Some(60.0),
+                p99_ms: Some(90.0),
+                max_ms: Some(95.0),
+            },
+        });
+        let c = check_targets(&targets, &stats);
+        assert_eq!(c[0].name, "handshake_p95");
+        assert!(!c[0].met, "60 ms is not below 50 ms");
+        assert_eq!(c[1].name, "handshake_p99");
+        assert!(c[1].met);
     }
 }

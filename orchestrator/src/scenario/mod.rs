@@ -52,6 +52,8 @@
 //! p99 = "200ms"            # delivery latency p99 strictly below
 //! delivery = 0.99          # delivery ratio at least
 //! link_error = 0.1         # |measured − imposed| / imposed link delay at most
+//! handshake_p95 = "500ms"  # handshake time (dial to established) p95 strictly below
+//! handshake_p99 = "1s"     # handshake time p99 strictly below (spec: 1 s)
 //!
 //! [guard]                  # optional: beyond these the run is distorted, not judged
 //! link_error = 0.1         # pings: |measured − imposed| / imposed one-way delay at most
@@ -297,6 +299,13 @@ pub struct Targets {
     pub delivery: Option<f64>,
     /// Relative error of the measured one-way link delay must be at most this.
     pub link_error: Option<f64>,
+    /// Handshake time (dial to established, every outbound connection) p95 must be
+    /// strictly below this.
+    #[serde(with = "opt_duration_str", default)]
+    pub handshake_p95: Option<Duration>,
+    /// Handshake time p99 must be strictly below this (spec: 1 s with ML-KEM-768).
+    #[serde(with = "opt_duration_str", default)]
+    pub handshake_p99: Option<Duration>,
 }
 
 /// `[guard]`: the bounds beyond which a run measured the lab's own host rather than the

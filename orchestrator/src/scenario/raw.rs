@@ -90,6 +90,8 @@ pub(super) struct RawTargets {
     pub(super) p99: Option<String>,
     pub(super) delivery: Option<f64>,
     pub(super) link_error: Option<f64>,
+    pub(super) handshake_p95: Option<String>,
+    pub(super) handshake_p99: Option<String>,
 }
 
 /// `[guard]`, as written.

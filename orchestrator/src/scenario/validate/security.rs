@@ -83,4 +83,27 @@ mod tests {
         assert_eq!((d[0].line, d[0].column), pos(&text, "\"quic\""));
         assert!(d[0].message.contains("`honest`"), "{}", d[0]);
     }
+
+    #[test]
+    fn handshake_targets_are_durations_in_order() {
+        let text = GOOD.replace(
+            "delivery = 0.99",
+            "delivery = 0.99\nhandshake_p95 = \"2s\"\nhandshake_p99 = \"1s\"",
+        );
+        let d = diags(&text);
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert_eq!(d[0].field, "targets.handshake_p99");
+        assert!(d[0].message.contains("handshake_p95"), "{}", d[0]);
+        let text = GOOD.replace(
+            "delivery = 0.99",
+            "delivery = 0.99\nhandshake_p99 = \"fast\"",
+        );
+        assert_eq!(diags(&text)[0].field, "targets.handshake_p99");
+        let text = GOOD.replace("delivery = 0.99", "delivery = 0.99\nhandshake_p99 = \"1s\"");
+        let s = parse_str(&text).expect("valid");
+        assert_eq!(
+            s.targets.handshake_p99,
+            Some(std::time::Duration::from_secs(1))
+        );
+    }
 }

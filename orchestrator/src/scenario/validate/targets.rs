@@ -1,5 +1,5 @@
 //! `[gossipsub]` (the node's own rules, located in the scenario), `[targets]` (latency
-//! bounds, delivery ratio, link error) and `[guard]` (when a run is distorted).
+//! bounds, delivery ratio, link error, handshake times) and `[guard]` (when a run is distorted).
 
 use std::time::Duration;
 
@@ -20,7 +20,12 @@ impl Validator<'_, '_> {
     /// The targets as given, each checked; a rejected latency is left out.
     pub(super) fn targets(&mut self, raw: &RawTargets) -> Targets {
         let at = FieldPath::root("targets");
-        let (p95, p99) = self.latencies(&at, raw);
+        let (p95, p99) = self.latencies(&at, ["p95", "p99"], [&raw.p95, &raw.p99]);
+        let (handshake_p95, handshake_p99) = self.latencies(
+            &at,
+            ["handshake_p95", "handshake_p99"],
+            [&raw.handshake_p95, &raw.handshake_p99],
+        );
         if let Some(d) = raw.delivery.filter(|d| !(0.0..=1.0).contains(d)) {
             self.err(
                 &at.key("delivery"),
@@ -44,6 +49,8 @@ impl Validator<'_, '_> {
             p99,
             delivery: raw.delivery,
             link_error: raw.link_error,
+            handshake_p95,
+            handshake_p99,
         }
     }
 
@@ -64,21 +71,22 @@ impl Validator<'_, '_> {
         guard
     }
 
-    /// `p95` and `p99`: each positive and at most an hour, and p99 not below p95.
+    /// A p95 and a p99 (`names`, `raw`): each positive and at most an hour, and the p99
+    /// not below the p95.
     fn latencies(
         &mut self,
         at: &FieldPath,
-        raw: &RawTargets,
+        names: [&str; 2],
+        raw: [&Option<String>; 2],
     ) -> (Option<Duration>, Option<Duration>) {
-        let p95 = raw
-            .p95
+        let [n95, n99] = names;
+        let p95 = raw[0]
             .as_deref()
-            .and_then(|s| self.duration(&at.key("p95"), s));
-        let p99 = raw
-            .p99
+            .and_then(|s| self.duration(&at.key(n95), s));
+        let p99 = raw[1]
             .as_deref()
-            .and_then(|s| self.duration(&at.key("p99"), s));
-        for (name, value) in [("p95", p95), ("p99", p99)] {
+            .and_then(|s| self.duration(&at.key(n99), s));
+        for (name, value) in [(n95, p95), (n99, p99)] {
             match value {
                 Some(d) if d.is_zero() => {
                     self.err(&at.key(name), "must be positive: no latency is below 0s")
@@ -93,9 +101,9 @@ impl Validator<'_, '_> {
         if matches!((p95, p99), (Some(a), Some(b)) if a > b) {
             let (a, b) = (p95.unwrap_or_default(), p99.unwrap_or_default());
             self.err(
-                &at.key("p99"),
+                &at.key(n99),
                 format!(
-                    "must not be below p95 ({} < {})",
+                    "must not be below {n95} ({} < {})",
                     units::format_duration(b),
                     units::format_duration(a)
                 ),

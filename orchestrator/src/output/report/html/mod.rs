@@ -16,12 +16,14 @@
 //!   cost);
 //! - `cost`: where the host's CPU went over the window, and the nodes' memory;
 //! - `mesh`: mesh health; `nat`: the hole-punch matrix, AutoNAT and colocation behind NATs;
+//!   `handshakes`: connections by transport, security and key-exchange group;
 //! - `tables`: honest and Byzantine nodes, and the per-node table;
 //! - `text`: how durations, ratios and sizes read;
 //! - `style`: the inline style sheet and sorting script.
 
 mod cost;
 mod figures;
+mod handshakes;
 mod mesh;
 mod nat;
 mod regions;
@@ -81,6 +83,7 @@ pub(super) fn page(input: &Input<'_>) -> String {
                     (regions::regions(r.stats.regions.as_ref()))
                     (mesh::mesh(r))
                     (nat::nat(r))
+                    (handshakes::handshakes(r))
                     (cost::cost(r))
                     (figures::resources(r))
                     (tables::nodes(r))
