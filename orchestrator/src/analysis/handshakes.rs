@@ -4,7 +4,10 @@
 //! median bytes the security handshake exchanged. Only the dialler's records count: each
 //! connection once, timed from its dial (the listener's record times accept to
 //! established). The whole run counts, not just the window: most connections come up
-//! before traffic starts. QUIC's group is `unknown` (libp2p-quic does not expose it; the
+//! before traffic starts. A dial that began before its listener had started (its `started`
+//! record) is left out and counted apart (`early_dials`): its time is the wait for the
+//! peer's container to boot (a testnet's nodes start one after another, and the first
+//! ones dial planned peers that are not up yet), not a handshake. QUIC's group is `unknown` (libp2p-quic does not expose it; the
 //! node's wire test shows it) and its bytes are not seen.
 
 use std::collections::BTreeMap;
@@ -25,6 +28,8 @@ pub struct HandshakeStats {
     /// Every outbound handshake's time, all rows together: what `handshake_p95` and
     /// `handshake_p99` are checked against.
     pub all: HandshakeTimes,
+    /// Outbound handshakes left out: dialled before the listener had started.
+    pub early_dials: u64,
 }
 
 /// Handshake times, ms (virtual).
@@ -77,9 +82,17 @@ pub(super) fn handshakes(records: &[Record], index: &Index) -> Option<HandshakeS
     type Key<'a> = (&'a str, &'a str, &'a str);
     let mut by: BTreeMap<Key<'_>, (Vec<u64>, Vec<u64>)> = BTreeMap::new();
     let mut all = Vec::new();
+    let mut started: Vec<Option<u64>> = vec![None; index.nodes()];
+    for r in records {
+        if let (Event::Started { .. }, Some(i)) = (&r.event, index.of(r)) {
+            started[i].get_or_insert(r.ts_ns);
+        }
+    }
+    let mut early_dials = 0;
     for r in records.iter().filter(|r| index.of(r).is_some()) {
         if let Event::Handshake {
             outbound: true,
+            peer,
             transport,
             security,
             group,
@@ -88,13 +101,22 @@ pub(super) fn handshakes(records: &[Record], index: &Index) -> Option<HandshakeS
             ..
         } = &r.event
         {
+            let dialled_ns = r.ts_ns.saturating_sub(established_us.saturating_mul(1000));
+            let listener_started = index
+                .peer_node
+                .get(peer.as_str())
+                .and_then(|&i| started.get(i).copied().flatten());
+            if listener_started.is_some_and(|s| dialled_ns < s) {
+                early_dials += 1;
+                continue;
+            }
             let (t, b) = by.entry((transport, security, group)).or_default();
             t.push(*established_us);
             b.extend(handshake_bytes);
             all.push(*established_us);
         }
     }
-    if all.is_empty() {
+    if all.is_empty() && early_dials == 0 {
         return None;
     }
     let rows = by
@@ -113,20 +135,35 @@ pub(super) fn handshakes(records: &[Record], index: &Index) -> Option<HandshakeS
     Some(HandshakeStats {
         rows,
         all: times(&all),
+        early_dials,
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analysis::fixture::{T0, rec, test_plan};
+    use crate::analysis::fixture::{T0, rec, started, test_plan};
 
     fn hs(node: &str, outbound: bool, transport: &str, group: &str, us: u64, bytes: u64) -> Record {
+        hs_with("p", T0, node, outbound, transport, group, us, bytes)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn hs_with(
+        peer: &str,
+        ts_ns: u64,
+        node: &str,
+        outbound: bool,
+        transport: &str,
+        group: &str,
+        us: u64,
+        bytes: u64,
+    ) -> Record {
         rec(
-            T0,
+            ts_ns,
             node,
             Event::Handshake {
-                peer: "p".into(),
+                peer: peer.into(),
                 outbound,
                 transport: transport.into(),
                 security: if transport == "quic" {
@@ -158,6 +195,7 @@ mod tests {
         ];
         let index = Index::new(&records, &plan, None);
         let s = handshakes(&records, &index).expect("handshakes");
+        assert_eq!(s.early_dials, 0);
         let keys: Vec<(&str, &str)> = s
             .rows
             .iter()
@@ -187,5 +225,43 @@ mod tests {
         assert_eq!(s.all.max_ms, Some(6.0));
         let none = Index::new(&[], &plan, None);
         assert_eq!(handshakes(&[], &none), None);
+    }
+
+    #[test]
+    fn a_dial_before_the_listener_started_is_left_out() {
+        let plan = test_plan();
+        let ms = 1_000_000;
+        let mut late = started("h-1", "P1");
+        late.ts_ns = T0 + 500 * ms;
+        let records = vec![
+            late,
+            // Dialled at T0 + 100 ms, before h-1 started: waited for it to boot.
+            hs_with(
+                "P1",
+                T0 + 900 * ms,
+                "h-0",
+                true,
+                "tcp",
+                "X25519MLKEM768",
+                800_000,
+                1,
+            ),
+            // Dialled at T0 + 600 ms, after.
+            hs_with(
+                "P1",
+                T0 + 800 * ms,
+                "h-2",
+                true,
+                "tcp",
+                "X25519MLKEM768",
+                200_000,
+                1,
+            ),
+        ];
+        let index = Index::new(&records, &plan, None);
+        let s = handshakes(&records, &index).expect("handshakes");
+        assert_eq!(s.early_dials, 1);
+        assert_eq!(s.all.connections, 1);
+        assert_eq!(s.all.max_ms, Some(200.0));
     }
 }

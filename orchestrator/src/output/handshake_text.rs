@@ -34,9 +34,18 @@ pub(crate) fn bytes_text(r: &HandshakeRow) -> String {
     )
 }
 
-/// The summary's lines, one per row.
+/// The summary's lines, one per row, and the dials left out.
 pub(crate) fn lines(s: &HandshakeStats) -> Vec<String> {
-    s.rows.iter().map(row_line).collect()
+    let mut lines: Vec<String> = s.rows.iter().map(row_line).collect();
+    if s.early_dials > 0 {
+        lines.push(early_text(s.early_dials));
+    }
+    lines
+}
+
+/// The dials left out of the times, and why.
+pub(crate) fn early_text(n: u64) -> String {
+    format!("{n} dials left out: made before their listener had started (their time is its boot)")
 }
 
 #[cfg(test)]

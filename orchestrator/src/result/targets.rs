@@ -83,8 +83,9 @@ pub fn target_table(
     judged: bool,
 ) -> String {
     let w = measured_width;
+    let nw = targets.iter().map(|t| t.name.len()).max().unwrap_or(0).max(12);
     let mut o = format!(
-        "{:<12} {:<14} {measured_heading:<w$} result\n",
+        "{:<nw$} {:<14} {measured_heading:<w$} result\n",
         "target", "wanted"
     );
     for t in targets {
@@ -97,7 +98,7 @@ pub fn target_table(
             (true, true) => "MET",
             (true, false) => "MISSED",
         };
-        let _ = writeln!(o, "{:<12} {wanted:<14} {measured:<w$} {met}", t.name);
+        let _ = writeln!(o, "{:<nw$} {wanted:<14} {measured:<w$} {met}", t.name);
     }
     o
 }
@@ -286,6 +287,7 @@ mod tests {
                 p99_ms: Some(90.0),
                 max_ms: Some(95.0),
             },
+            early_dials: 0,
         });
         let c = check_targets(&targets, &stats);
         assert_eq!(c[0].name, "handshake_p95");

@@ -36,5 +36,6 @@ pub(super) fn handshakes(r: &RunResult) -> Markup {
                 }
             }
         }
+        @if h.early_dials > 0 { p { (handshake_text::early_text(h.early_dials)) "." } }
     }
 }
