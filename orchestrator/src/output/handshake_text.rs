@@ -61,7 +61,7 @@ mod tests {
             group: "X25519MLKEM768".into(),
             times: HandshakeTimes {
                 connections: 40,
-                p50_ms: Some(3.14),
+                p50_ms: Some(3.06),
                 p95_ms: Some(5.0),
                 p99_ms: None,
                 max_ms: Some(9.0),

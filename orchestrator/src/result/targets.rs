@@ -83,7 +83,12 @@ pub fn target_table(
     judged: bool,
 ) -> String {
     let w = measured_width;
-    let nw = targets.iter().map(|t| t.name.len()).max().unwrap_or(0).max(12);
+    let nw = targets
+        .iter()
+        .map(|t| t.name.len())
+        .max()
+        .unwrap_or(0)
+        .max(12);
     let mut o = format!(
         "{:<nw$} {:<14} {measured_heading:<w$} result\n",
         "target", "wanted"
