@@ -379,3 +379,272 @@ fn the_server_hello_parser_reads_a_key_share() {
     wire.extend(msg);
     assert_eq!(wire_key_share(&wire), (X25519, 32));
 }
+
+/// A UDP proxy to `target`: relays datagrams both ways for one client and keeps them,
+/// client to server and server to client.
+struct UdpProxy {
+    addr: SocketAddr,
+    to_server: Arc<Mutex<Vec<Vec<u8>>>>,
+    to_client: Arc<Mutex<Vec<Vec<u8>>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl UdpProxy {
+    async fn start(target: SocketAddr) -> UdpProxy {
+        let front = tokio::net::UdpSocket::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let back = tokio::net::UdpSocket::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = front.local_addr().expect("address");
+        let to_server = Arc::new(Mutex::new(Vec::new()));
+        let to_client = Arc::new(Mutex::new(Vec::new()));
+        let (up, down) = (to_server.clone(), to_client.clone());
+        let task = tokio::spawn(async move {
+            let mut client = None;
+            let (mut a, mut b) = ([0u8; 65536], [0u8; 65536]);
+            loop {
+                tokio::select! {
+                    Ok((n, from)) = front.recv_from(&mut a) => {
+                        client = Some(from);
+                        up.lock().expect("lock").push(a[..n].to_vec());
+                        let _ = back.send_to(&a[..n], target).await;
+                    }
+                    Ok((n, _)) = back.recv_from(&mut b) => {
+                        down.lock().expect("lock").push(b[..n].to_vec());
+                        if let Some(c) = client {
+                            let _ = front.send_to(&b[..n], c).await;
+                        }
+                    }
+                }
+            }
+        });
+        UdpProxy {
+            addr,
+            to_server,
+            to_client,
+            task,
+        }
+    }
+}
+
+impl Drop for UdpProxy {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// A QUIC variable-length integer at the start of `b`: (value, its length).
+fn varint(b: &[u8]) -> Option<(u64, usize)> {
+    let first = *b.first()?;
+    let len = 1usize << (first >> 6);
+    let mut v = u64::from(first & 0x3f);
+    for &x in b.get(1..len)? {
+        v = v << 8 | u64::from(x);
+    }
+    Some((v, len))
+}
+
+/// A long-header Initial packet's parts: (DCID, the offset of its packet number, the
+/// offset where it ends), or `None` for anything else.
+fn initial_parts(p: &[u8]) -> Option<(&[u8], usize, usize)> {
+    let first = *p.first()?;
+    // Long header, type Initial (0), version 1. The fixed bit (0x40) is not checked:
+    // quinn greases it (RFC 9287) when the peer allows.
+    if first & 0x80 == 0 || (first >> 4) & 0x03 != 0 || p.get(1..5)? != [0, 0, 0, 1] {
+        return None;
+    }
+    let dcid_len = usize::from(*p.get(5)?);
+    let dcid = p.get(6..6 + dcid_len)?;
+    let mut at = 6 + dcid_len;
+    at += 1 + usize::from(*p.get(at)?); // source connection id
+    let (token, n) = varint(p.get(at..)?)?;
+    at += n + usize::try_from(token).ok()?;
+    let (length, n) = varint(p.get(at..)?)?;
+    at += n;
+    Some((dcid, at, at + usize::try_from(length).ok()?))
+}
+
+/// The CRYPTO frames of a decrypted Initial payload: (offset, data).
+fn crypto_frames(mut payload: &[u8]) -> Option<Vec<(u64, Vec<u8>)>> {
+    let mut chunks: Vec<(u64, Vec<u8>)> = Vec::new();
+    while let Some((kind, n)) = varint(payload) {
+        payload = &payload[n..];
+        match kind {
+            0x00 | 0x01 => {} // PADDING, PING
+            0x02 | 0x03 => {
+                // ACK: largest, delay, range count, first range, then (gap, length) pairs.
+                let mut fields = 4;
+                let mut i = 0;
+                while i < fields {
+                    let (v, n) = varint(payload)?;
+                    payload = &payload[n..];
+                    if i == 2 {
+                        fields += 2 * usize::try_from(v).ok()?;
+                    }
+                    i += 1;
+                }
+                if kind == 0x03 {
+                    for _ in 0..3 {
+                        let (_, n) = varint(payload)?;
+                        payload = &payload[n..];
+                    }
+                }
+            }
+            0x06 => {
+                let (offset, n) = varint(payload)?;
+                payload = &payload[n..];
+                let (len, n) = varint(payload)?;
+                payload = &payload[n..];
+                let len = usize::try_from(len).ok()?;
+                chunks.push((offset, payload.get(..len)?.to_vec()));
+                payload = &payload[len..];
+            }
+            _ => break,
+        }
+    }
+    Some(chunks)
+}
+
+/// The CRYPTO stream from offset 0 as far as it is contiguous.
+fn crypto_stream(mut chunks: Vec<(u64, Vec<u8>)>) -> Vec<u8> {
+    chunks.sort();
+    let mut out = Vec::new();
+    for (offset, data) in chunks {
+        let Ok(offset) = usize::try_from(offset) else {
+            break;
+        };
+        if offset > out.len() {
+            break;
+        }
+        out.extend(data.iter().skip(out.len() - offset));
+    }
+    out
+}
+
+/// The server's ServerHello key share, from the server's Initial packets decrypted with
+/// the Initial keys derived from the client's first destination connection id (RFC 9001
+/// §5.2: anyone on the path can).
+fn quic_server_key_share(to_server: &[Vec<u8>], to_client: &[Vec<u8>]) -> Option<(u16, usize)> {
+    use rustls::crypto::aws_lc_rs::cipher_suite::TLS13_AES_128_GCM_SHA256;
+    let suite = TLS13_AES_128_GCM_SHA256.tls13()?.quic_suite()?;
+    // Each connection the client opened through the proxy: its first Initial's DCID.
+    let mut dcids: Vec<&[u8]> = Vec::new();
+    for (dcid, _, _) in to_server.iter().filter_map(|d| initial_parts(d)) {
+        if !dcids.contains(&dcid) {
+            dcids.push(dcid);
+        }
+    }
+    dcids.into_iter().find_map(|dcid| {
+        let keys = suite.keys(dcid, rustls::Side::Client, rustls::quic::Version::V1);
+        let mut chunks = Vec::new();
+        for datagram in to_client {
+            // Another connection's packets do not decrypt with these keys: skipped.
+            if let Some(frames) = decrypt_initial(&keys, datagram) {
+                chunks.extend(frames);
+            }
+            if let Some(share) = server_hello_key_share(&crypto_stream(chunks.clone())) {
+                return Some(share);
+            }
+        }
+        None
+    })
+}
+
+/// The CRYPTO frames of the Initial packet at the start of `datagram`, if it is one and
+/// decrypts with `keys` (header protection removed first, RFC 9001 §5.4).
+fn decrypt_initial(keys: &rustls::quic::Keys, datagram: &[u8]) -> Option<Vec<(u64, Vec<u8>)>> {
+    let (_, pn_at, end) = initial_parts(datagram)?;
+    let mut p = datagram.get(..end)?.to_vec();
+    let sample = p
+        .get(pn_at + 4..pn_at + 4 + keys.remote.header.sample_len())?
+        .to_vec();
+    let (head, rest) = p.split_at_mut(pn_at);
+    keys.remote
+        .header
+        .decrypt_in_place(&sample, &mut head[0], rest.get_mut(..4)?)
+        .ok()?;
+    let pn_len = usize::from(p[0] & 0x03) + 1;
+    let pn = p[pn_at..pn_at + pn_len]
+        .iter()
+        .fold(0u64, |v, &b| v << 8 | u64::from(b));
+    let (header, payload) = p.split_at_mut(pn_at + pn_len);
+    let plain = keys
+        .remote
+        .packet
+        .decrypt_in_place(pn, header, payload)
+        .ok()?;
+    crypto_frames(plain)
+}
+
+/// The node's first `handshake` event: (transport, security, group, bytes).
+async fn quic_handshake(rx: &mut mpsc::Receiver<Record>) -> (String, String, String, Option<u64>) {
+    let wait = async {
+        while let Some(r) = rx.recv().await {
+            if let Event::Handshake {
+                transport,
+                security,
+                group,
+                handshake_bytes,
+                ..
+            } = r.event
+            {
+                return (transport, security, group, handshake_bytes);
+            }
+        }
+        panic!("the node stopped before a handshake");
+    };
+    tokio::time::timeout(DEADLINE, wait)
+        .await
+        .expect("a handshake event in time")
+}
+
+/// Two hybrid nodes over QUIC, through the UDP proxy: the ServerHello in the server's
+/// Initial packet chose X25519MLKEM768 (libp2p-quic's own TLS settings), although the
+/// node can only report the group as `unknown`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quic_initial_packets_show_x25519mlkem768() {
+    let quic = |name: &str, bootstrap: Vec<String>| {
+        let mut c = NodeConfig::sharing_a_host(name, "/ip4/127.0.0.1/udp/0/quic-v1", bootstrap);
+        c.security = Security::Hybrid;
+        c
+    };
+    let (tx, mut listener_rx) = mpsc::channel(4096);
+    let listener = meshnode::start(quic("listener", Vec::new()), Box::new(ChannelSink(tx)))
+        .await
+        .expect("listener starts");
+    let port = listener.listen_addrs[0]
+        .iter()
+        .find_map(|p| match p {
+            libp2p::multiaddr::Protocol::Udp(port) => Some(port),
+            _ => None,
+        })
+        .expect("a udp address");
+    let proxy = UdpProxy::start(SocketAddr::from(([127, 0, 0, 1], port))).await;
+    let via = format!("/ip4/127.0.0.1/udp/{}/quic-v1", proxy.addr.port());
+    let (tx, mut dialler_rx) = mpsc::channel(4096);
+    let dialler = meshnode::start(quic("dialler", vec![via]), Box::new(ChannelSink(tx)))
+        .await
+        .expect("dialler starts");
+    let seen = quic_handshake(&mut dialler_rx).await;
+    assert_eq!(
+        seen,
+        ("quic".into(), "quic-tls".into(), "unknown".into(), None),
+        "the node reports what it cannot see as unknown"
+    );
+    quic_handshake(&mut listener_rx).await;
+    let to_server = proxy.to_server.lock().expect("lock").clone();
+    let to_client = proxy.to_client.lock().expect("lock").clone();
+    let Some((group, key_len)) = quic_server_key_share(&to_server, &to_client) else {
+        panic!(
+            "no ServerHello in the Initials: {} datagrams to the server, {} back",
+            to_server.len(),
+            to_client.len()
+        );
+    };
+    assert_eq!(group, X25519MLKEM768, "ServerHello key_share group");
+    assert_eq!(key_len, 1088 + 32);
+    dialler.shutdown().await.expect("stops");
+    listener.shutdown().await.expect("stops");
+}
