@@ -372,6 +372,27 @@ mod tests {
     }
 
     #[test]
+    fn a_handshake_round_trips_and_omits_unseen_bytes() {
+        let r = Record {
+            ts_ns: 1,
+            node: "n".into(),
+            event: Event::Handshake {
+                peer: "p".into(),
+                outbound: true,
+                transport: "quic".into(),
+                security: "quic-tls".into(),
+                group: "unknown".into(),
+                established_us: 2500,
+                handshake_bytes: None,
+            },
+        };
+        let line = r.to_line();
+        assert!(line.contains("\"event\":\"handshake\""), "{line}");
+        assert!(!line.contains("handshake_bytes"), "{line}");
+        assert_eq!(Record::parse(&line).expect("parses"), r);
+    }
+
+    #[test]
     fn garbage_is_an_error() {
         assert!(Record::parse("{\"ts_ns\":1}").is_err());
         assert!(Record::parse("not json").is_err());

@@ -64,3 +64,39 @@ impl HandshakeMetrics {
             .observe(h.established.as_secs_f64());
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use prometheus_client::encoding::text::encode;
+
+    use super::*;
+
+    #[test]
+    fn a_handshake_is_counted_and_timed() {
+        let m = HandshakeMetrics::default();
+        let mut r = Registry::with_prefix("meshnode");
+        m.register(&mut r);
+        m.observe(&Handshake {
+            outbound: true,
+            transport: "tcp",
+            security: "tls".into(),
+            group: "X25519MLKEM768".into(),
+            established: Duration::from_millis(3),
+            bytes: Some(3793),
+        });
+        let mut text = String::new();
+        encode(&mut text, &r).expect("encodes");
+        assert!(
+            text.contains(
+                "meshnode_handshakes_total{transport=\"tcp\",security=\"tls\",group=\"X25519MLKEM768\"} 1"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("meshnode_handshake_seconds_count{transport=\"tcp\",security=\"tls\"} 1"),
+            "{text}"
+        );
+    }
+}
