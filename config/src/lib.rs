@@ -28,7 +28,8 @@ use std::path::PathBuf;
 pub use doc::{Document, FieldPath};
 pub use link::{LinkProblem, LinkShape};
 pub use node::{
-    GossipsubSettings, LimitsConfig, NatConfig, NodeConfig, RelayMode, Role, TrafficConfig,
+    DhtConfig, GossipsubSettings, LimitsConfig, NatConfig, NodeConfig, RelayMode, Role,
+    TrafficConfig,
 };
 pub use regions::{RegionMatrix, SourceRegions};
 pub use shaper::{BackendChoice, ShaperConfig};
