@@ -22,11 +22,12 @@
 //! family: `latency` (summaries, coverage), `delivery`, `nodes` (per node and group),
 //! `rejections`, `defence`, `fidelity`, `duplicates`, `hops`, `mesh_health`, `graphs` (on
 //! `graph`), `cpu_probe`, `regions`, `nat` (hole punching, relays, AutoNAT, colocation
-//! behind NATs); [`median()`] is shared.
+//! behind NATs), `discovery` (DHT queries, mDNS, join times); [`median()`] is shared.
 
 mod cpu_probe;
 mod defence;
 mod delivery;
+mod discovery;
 mod duplicates;
 mod fidelity;
 pub mod graph;
@@ -53,6 +54,7 @@ pub use self::cpu_probe::CpuProbe;
 pub use self::defence::{DefenceStats, ScorePoint, ThresholdCrossing};
 pub use self::delivery::DeliveryRatio;
 use self::delivery::Receipts;
+pub use self::discovery::{DHT_KINDS, DhtKind, DhtStats, DiscoveryStats, JoinStats, MdnsStats};
 pub use self::duplicates::Duplicates;
 pub use self::fidelity::LinkFidelity;
 pub use self::graphs::Graphs;
@@ -126,6 +128,10 @@ pub struct Stats {
     /// before NATs existed).
     #[serde(default)]
     pub nat: Option<NatStats>,
+    /// DHT queries, mDNS and join times; `None` without `started` events (and in results
+    /// written before they were measured).
+    #[serde(default)]
+    pub discovery: Option<DiscoveryStats>,
 }
 
 /// Messages published.
@@ -175,6 +181,7 @@ pub fn compute(records: &[Record], plan: &Plan, window: Option<Window>) -> Stats
         cpu_probe: cpu_probe::cpu_probe(records),
         regions: regions::regions(records, plan, &index, window),
         nat: nat::nat(records, plan, &index, &receipts, window),
+        discovery: discovery::discovery(records, plan, &index, window),
     }
 }
 

@@ -48,7 +48,7 @@ impl Comparison {
 pub struct TargetCheck {
     /// `p95`, `p99`, `delivery` or `link_error`.
     pub name: String,
-    /// Unit of `target` and `measured`: `ms` or `ratio`.
+    /// Unit of `target` and `measured`: `ms`, `ratio` or `qps` (queries a second).
     pub unit: String,
     /// How `measured` must compare with `target`.
     pub comparison: Comparison,
@@ -66,6 +66,8 @@ impl TargetCheck {
     fn value_text(&self, v: f64) -> String {
         if self.unit == "ms" {
             format!("{v:.1} ms")
+        } else if self.unit == "qps" {
+            format!("{v:.1}/s")
         } else {
             format!("{v:.4}")
         }
@@ -187,6 +189,72 @@ pub fn check_targets(targets: &Targets, stats: &Stats) -> Vec<TargetCheck> {
             "ratio",
             Comparison::AtMost,
             t,
+            measured,
+        ));
+    }
+    out.extend(discovery_checks(targets, stats));
+    out
+}
+
+/// The p95 of `s` over `nodes` nodes, of which those not in `s` never got there: none
+/// when they are more than 5 % (the p95 is then a node that never did).
+fn p95_of_all(s: &crate::analysis::LatencySummary, nodes: u64) -> Option<u64> {
+    let never = nodes.saturating_sub(s.count);
+    (never as f64 <= 0.05 * nodes as f64)
+        .then_some(s.p95_us)
+        .flatten()
+}
+
+/// The discovery targets (`dht_p95`, `dht_success`, `dht_qps`, `mdns_p95`, `join_p95`).
+fn discovery_checks(targets: &Targets, stats: &Stats) -> Vec<TargetCheck> {
+    let ms = |us: Option<u64>| us.map(|us| us as f64 / 1000.0);
+    let target_ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0;
+    let d = stats.discovery.as_ref();
+    let dht = d.and_then(|d| d.dht.as_ref());
+    let mut out = Vec::new();
+    if let Some(t) = targets.dht_p95 {
+        let measured = ms(dht.and_then(|q| q.all.latency.p95_us));
+        out.push(check(
+            "dht_p95",
+            "ms",
+            Comparison::Below,
+            target_ms(t),
+            measured,
+        ));
+    }
+    if let Some(t) = targets.dht_success {
+        let measured = dht.and_then(|q| q.all.success);
+        out.push(check(
+            "dht_success",
+            "ratio",
+            Comparison::AtLeast,
+            t,
+            measured,
+        ));
+    }
+    if let Some(t) = targets.dht_qps {
+        let measured = dht.and_then(|q| q.qps);
+        out.push(check("dht_qps", "qps", Comparison::AtLeast, t, measured));
+    }
+    if let Some(t) = targets.mdns_p95 {
+        let measured = ms(d
+            .and_then(|d| d.mdns.as_ref())
+            .and_then(|m| p95_of_all(&m.first, m.nodes)));
+        out.push(check(
+            "mdns_p95",
+            "ms",
+            Comparison::Below,
+            target_ms(t),
+            measured,
+        ));
+    }
+    if let Some(t) = targets.join_p95 {
+        let measured = ms(d.and_then(|d| p95_of_all(&d.join.mesh, d.join.nodes)));
+        out.push(check(
+            "join_p95",
+            "ms",
+            Comparison::Below,
+            target_ms(t),
             measured,
         ));
     }

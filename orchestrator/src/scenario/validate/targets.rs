@@ -44,6 +44,7 @@ impl Validator<'_, '_> {
             p99,
             delivery: raw.delivery,
             link_error: raw.link_error,
+            ..self.discovery_targets(&at, raw)
         }
     }
 
