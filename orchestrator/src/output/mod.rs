@@ -3,6 +3,7 @@
 
 pub mod compose;
 pub(crate) mod dilation_text;
+pub(crate) mod discovery_text;
 pub mod junit;
 pub(crate) mod mesh_text;
 pub(crate) mod nat_text;

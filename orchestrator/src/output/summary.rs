@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use super::{dilation_text, link_text, mesh_text, nat_text, region_text};
+use super::{dilation_text, discovery_text, link_text, mesh_text, nat_text, region_text};
 use crate::analysis::{LatencySummary, Stats};
 use crate::host::Cost;
 use crate::result::{REMEDY, RunResult, Verdict, target_table};
@@ -19,6 +19,11 @@ pub fn render(result: &RunResult) -> String {
     regions(&mut o, &result.stats);
     mesh(&mut o, &result.stats);
     nat(&mut o, &result.stats);
+    if let Some(d) = &result.stats.discovery {
+        for line in discovery_text::summary_lines(d) {
+            let _ = writeln!(o, "{line}");
+        }
+    }
     host(&mut o, result);
     if let Some(cost) = &result.resources.cost {
         let _ = writeln!(o, "cost           {}", cost_text(cost));

@@ -300,6 +300,66 @@ mod tests {
     }
 
     #[test]
+    fn discovery_targets_are_checked_and_missing_nodes_count() {
+        use crate::analysis::{DhtKind, DhtStats, DiscoveryStats, JoinStats, LatencySummary};
+        let lat = |count: u64, p95_ms: u64| LatencySummary {
+            count,
+            p95_us: Some(p95_ms * 1000),
+            ..LatencySummary::default()
+        };
+        let all = DhtKind {
+            kind: "all".into(),
+            queries: 100,
+            ok: 99,
+            success: Some(0.99),
+            latency: lat(99, 120),
+            failures: Vec::new(),
+        };
+        let mut stats = stats_with(Some(1), Some(2), Some(1.0));
+        stats.discovery = Some(DiscoveryStats {
+            dht: Some(DhtStats {
+                kinds: Vec::new(),
+                all,
+                span_s: 10.0,
+                qps: Some(10.0),
+                qps_node_p50: Some(1.0),
+                qps_node_min: Some(1.0),
+            }),
+            mdns: None,
+            join: JoinStats {
+                nodes: 10,
+                first_connection: lat(10, 100),
+                mesh: lat(9, 400),
+            },
+        });
+        let targets = Targets {
+            dht_p95: Some(std::time::Duration::from_millis(500)),
+            dht_success: Some(0.99),
+            dht_qps: Some(20.0),
+            mdns_p95: Some(std::time::Duration::from_secs(5)),
+            join_p95: Some(std::time::Duration::from_secs(1)),
+            ..Targets::default()
+        };
+        let checks = check_targets(&targets, &stats);
+        let got: Vec<(&str, Option<f64>, bool)> = checks
+            .iter()
+            .map(|t| (t.name.as_str(), t.measured, t.met))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("dht_p95", Some(120.0), true),
+                ("dht_success", Some(0.99), true),
+                ("dht_qps", Some(10.0), false),
+                ("mdns_p95", None, false),
+                // One node of ten never joined: more than 5 %, so no p95.
+                ("join_p95", None, false),
+            ]
+        );
+        assert!(target_table(&checks, "measured", 12, true).contains("10.0/s"));
+    }
+
+    #[test]
     fn nothing_measured_misses_the_target() {
         let r = RunResult::new(
             "run-3",

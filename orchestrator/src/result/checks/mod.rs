@@ -324,7 +324,7 @@ pub(crate) fn check_targets_list(p: &mut Problems, at: &str, targets: &[TargetCh
         let unit_ok = match t.name.as_str() {
             "p95" | "p99" => t.unit == "ms",
             "delivery" | "link_error" => t.unit == "ratio",
-            _ => t.unit == "ms" || t.unit == "ratio",
+            _ => matches!(t.unit.as_str(), "ms" | "ratio" | "qps"),
         };
         if !unit_ok {
             p.push(

@@ -16,11 +16,13 @@
 //!   cost);
 //! - `cost`: where the host's CPU went over the window, and the nodes' memory;
 //! - `mesh`: mesh health; `nat`: the hole-punch matrix, AutoNAT and colocation behind NATs;
+//! - `discovery`: join times, mDNS and the scheduled DHT queries;
 //! - `tables`: honest and Byzantine nodes, and the per-node table;
 //! - `text`: how durations, ratios and sizes read;
 //! - `style`: the inline style sheet and sorting script.
 
 mod cost;
+mod discovery;
 mod figures;
 mod mesh;
 mod nat;
@@ -81,6 +83,7 @@ pub(super) fn page(input: &Input<'_>) -> String {
                     (regions::regions(r.stats.regions.as_ref()))
                     (mesh::mesh(r))
                     (nat::nat(r))
+                    (discovery::discovery(r))
                     (cost::cost(r))
                     (figures::resources(r))
                     (tables::nodes(r))
