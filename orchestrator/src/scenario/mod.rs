@@ -58,7 +58,7 @@
 //! [discovery]              # optional: how nodes find peers besides their bootstrap list
 //! mdns = true              # mDNS on every node (default false)
 //! lookups = "1/s"          # per node: get-closest-peers of random keys (default off)
-//! provides = "1/10s"       # per node: provider records put, each followed by a
+//! provides = "6/m"         # per node: provider records put, each followed by a
 //!                          # get-providers of a peer's key (default off)
 //!
 //! [guard]                  # optional: beyond these the run is distorted, not judged
