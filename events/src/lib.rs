@@ -193,7 +193,7 @@ pub enum Event {
         /// Real time from the query's start to its end (`providers`: to the first
         /// provider found), in microseconds.
         duration_us: u64,
-        /// Peers (`closest`, `provide`: the closest peers it found) or providers found.
+        /// What it found: peers (`closest`), providers (`providers`); 0 for `provide`.
         found: u64,
         /// Why it failed.
         #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -9,8 +9,12 @@
 //! - **provide**: `start_providing` of a fresh key; it succeeds when the record was put
 //!   without a timeout. Right after it, a
 //! - **providers** lookup: `get_providers` of a key a peer provided two rounds earlier; it
-//!   succeeds at the first provider found (the query is then stopped: that is the time a
-//!   user waits).
+//!   succeeds at the first provider a peer reports (the query is then stopped: that is the
+//!   time a user waits). A node that stores the record itself (it is among the key's k
+//!   closest: every node of a testnet of up to k = 20 nodes) has the answer at once;
+//!   that answer is not counted, the walk goes on to the first peer's, so that the time is
+//!   a lookup's and not a read of the node's own store. Should no peer report a provider,
+//!   the node's own record makes the lookup succeed when the walk ends.
 //!
 //! Keys are derived, not drawn: round `r` of the node with peer id `p` provides
 //! `blake3("meshlab dht provide" ‖ p ‖ r)`, so that any node can name the keys every other
@@ -88,12 +92,30 @@ impl Schedule {
     }
 }
 
+/// A query in flight.
+struct Running {
+    kind: Kind,
+    since: Instant,
+    /// Providers the node's own store gave (a `providers` lookup).
+    local: u64,
+}
+
+impl Running {
+    fn new(kind: Kind, since: Instant) -> Self {
+        Running {
+            kind,
+            since,
+            local: 0,
+        }
+    }
+}
+
 /// The node's scheduled queries and those in flight.
 pub(crate) struct Lookups {
     local: PeerId,
     closest: Option<Schedule>,
     provide: Option<Schedule>,
-    running: HashMap<QueryId, (Kind, Instant)>,
+    running: HashMap<QueryId, Running>,
     /// Closest lookups started.
     closest_n: u64,
     /// Provide rounds started.
@@ -143,7 +165,7 @@ impl Lookups {
             let random = key(b"meshlab dht closest", &self.local, self.closest_n);
             self.closest_n += 1;
             let id = kad.get_closest_peers(random.to_vec());
-            self.running.insert(id, (Kind::Closest, now));
+            self.running.insert(id, Running::new(Kind::Closest, now));
         }
         if self.provide.as_mut().is_some_and(|s| s.take(now)) {
             let round = self.rounds;
@@ -151,7 +173,7 @@ impl Lookups {
             let own = key(b"meshlab dht provide", &self.local, round);
             match kad.start_providing(kad::RecordKey::new(&own)) {
                 Ok(id) => {
-                    self.running.insert(id, (Kind::Provide, now));
+                    self.running.insert(id, Running::new(Kind::Provide, now));
                 }
                 Err(e) => {
                     failed.push(self.ended(Kind::Provide, now, false, 0, Some(e.to_string())))
@@ -163,7 +185,7 @@ impl Lookups {
             {
                 let wanted = key(b"meshlab dht provide", &peer, round - 2);
                 let id = kad.get_providers(kad::RecordKey::new(&wanted));
-                self.running.insert(id, (Kind::Providers, now));
+                self.running.insert(id, Running::new(Kind::Providers, now));
             }
         }
         failed
@@ -187,12 +209,16 @@ impl Lookups {
     /// A Kademlia event: the `dht_query` event of one of our queries that ended.
     pub(crate) fn on_event(&mut self, kad: &mut Kad, event: &kad::Event) -> Option<Event> {
         let kad::Event::OutboundQueryProgressed {
-            id, result, step, ..
+            id,
+            result,
+            step,
+            stats,
         } = event
         else {
             return None;
         };
-        let &(kind, since) = self.running.get(id)?;
+        let running = self.running.get_mut(id)?;
+        let (kind, since) = (running.kind, running.since);
         let ended = match result {
             QueryResult::GetClosestPeers(Ok(ok)) => {
                 let found = ok.peers.len() as u64;
@@ -210,15 +236,24 @@ impl Lookups {
             QueryResult::GetProviders(Ok(kad::GetProvidersOk::FoundProviders {
                 providers,
                 ..
+            })) if stats.num_requests() == 0 => {
+                // From the node's own store, before any peer was asked.
+                running.local = providers.len() as u64;
+                None
+            }
+            QueryResult::GetProviders(Ok(kad::GetProvidersOk::FoundProviders {
+                providers,
+                ..
             })) if !providers.is_empty() => {
                 if let Some(mut q) = kad.query_mut(id) {
                     q.finish();
                 }
                 Some((true, providers.len() as u64, None))
             }
-            QueryResult::GetProviders(Ok(_)) => step
-                .last
-                .then(|| (false, 0, Some("no provider found".to_string()))),
+            QueryResult::GetProviders(Ok(_)) => step.last.then(|| match running.local {
+                0 => (false, 0, Some("no provider found".to_string())),
+                n => (true, n, None),
+            }),
             QueryResult::GetProviders(Err(e)) => Some((false, 0, Some(e.to_string()))),
             _ => step
                 .last

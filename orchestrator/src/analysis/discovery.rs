@@ -232,8 +232,7 @@ fn dht(
         let mut ok_times = Vec::new();
         let mut failures: HashMap<&str, u64> = HashMap::new();
         let mut n = 0;
-        for (_, k, ok, us, reason) in queries.iter().filter(|q| wanted(q.1)) {
-            let _ = k;
+        for (_, _, ok, us, reason) in queries.iter().filter(|q| wanted(q.1)) {
             n += 1;
             if *ok {
                 ok_times.push(*us);
