@@ -30,6 +30,11 @@ impl DhtConfig {
         self.lookups_per_min > 0.0 || self.provides_per_min > 0.0
     }
 
+    /// Whether no query is scheduled (the table is then left out when written).
+    pub fn is_off(&self) -> bool {
+        !self.is_on()
+    }
+
     /// The rates in real time under time scale `k` (divided by k).
     pub(super) fn dilated(&self, k: crate::TimeScale) -> DhtConfig {
         DhtConfig {

@@ -109,7 +109,8 @@ pub struct NodeConfig {
     /// identity. A testnet's: anyone who reads the text has the key.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub identity_seed: Option<String>,
-    /// Scheduled Kademlia queries (`[dht]`); off by default.
+    /// Scheduled Kademlia queries (`[dht]`); off by default, and then not written.
+    #[serde(skip_serializing_if = "DhtConfig::is_off")]
     pub dht: DhtConfig,
 }
 
