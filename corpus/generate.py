@@ -183,6 +183,9 @@ replace("bound-delivery-inf", "delivery = 0.99", "delivery = inf", "targets.deli
 replace("bound-link-error-negative", "link_error = 0.1", "link_error = -1.0", "targets.link_error")
 replace("bound-link-error-inf", "link_error = 0.1", "link_error = inf", "targets.link_error")
 replace("bound-link-error-zero", "link_error = 0.1", "link_error = 0.0", "targets.link_error")
+replace("bound-bandwidth-efficiency-above-1", "link_error = 0.1", "link_error = 0.1\nbandwidth_efficiency = 1.5", "targets.bandwidth_efficiency", ["(0, 1]"], needle="bandwidth_efficiency")
+replace("bound-bandwidth-efficiency-zero", "link_error = 0.1", "link_error = 0.1\nbandwidth_efficiency = 0.0", "targets.bandwidth_efficiency", needle="bandwidth_efficiency")
+replace("bound-bandwidth-efficiency-nan", "link_error = 0.1", "link_error = 0.1\nbandwidth_efficiency = nan", "targets.bandwidth_efficiency", needle="bandwidth_efficiency")
 
 # --- names -------------------------------------------------------------------------------
 replace("name-empty", 'name = "corpus"', 'name = ""', "scenario.name")

@@ -22,8 +22,10 @@
 //! family: `latency` (summaries, coverage), `delivery`, `nodes` (per node and group),
 //! `rejections`, `defence`, `fidelity`, `duplicates`, `hops`, `mesh_health`, `graphs` (on
 //! `graph`), `cpu_probe`, `regions`, `nat` (hole punching, relays, AutoNAT, colocation
-//! behind NATs); [`median()`] is shared.
+//! behind NATs); [`median()`] is shared. `bandwidth` needs the nodes' interface counters
+//! too, which the run measures: the pipeline adds it ([`bandwidth()`]).
 
+mod bandwidth;
 mod cpu_probe;
 mod defence;
 mod delivery;
@@ -49,6 +51,7 @@ use std::collections::BTreeMap;
 use lab_events::Record;
 use serde::{Deserialize, Serialize};
 
+pub use self::bandwidth::{Bandwidth, Spread, bandwidth};
 pub use self::cpu_probe::CpuProbe;
 pub use self::defence::{DefenceStats, ScorePoint, ThresholdCrossing};
 pub use self::delivery::DeliveryRatio;
@@ -126,6 +129,11 @@ pub struct Stats {
     /// before NATs existed).
     #[serde(default)]
     pub nat: Option<NatStats>,
+    /// Payload delivered against bytes on the wire over the window; filled by the run
+    /// from the nodes' interface counters ([`bandwidth()`]), `None` without them (and in
+    /// results written before it was measured).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bandwidth: Option<Bandwidth>,
 }
 
 /// Messages published.
@@ -175,6 +183,7 @@ pub fn compute(records: &[Record], plan: &Plan, window: Option<Window>) -> Stats
         cpu_probe: cpu_probe::cpu_probe(records),
         regions: regions::regions(records, plan, &index, window),
         nat: nat::nat(records, plan, &index, &receipts, window),
+        bandwidth: None,
     }
 }
 

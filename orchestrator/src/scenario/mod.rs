@@ -48,6 +48,7 @@
 //! p99 = "200ms"            # delivery latency p99 strictly below
 //! delivery = 0.99          # delivery ratio at least
 //! link_error = 0.1         # |measured − imposed| / imposed link delay at most
+//! bandwidth_efficiency = 0.8  # payload accepted / bytes received on the wire at least
 //!
 //! [guard]                  # optional: beyond these the run is distorted, not judged
 //! link_error = 0.1         # pings: |measured − imposed| / imposed one-way delay at most
@@ -289,6 +290,10 @@ pub struct Targets {
     pub delivery: Option<f64>,
     /// Relative error of the measured one-way link delay must be at most this.
     pub link_error: Option<f64>,
+    /// Payload delivered per byte the nodes received over the window must be at least
+    /// this (0..=1; spec: 0.8). Absent in results written before it existed.
+    #[serde(default)]
+    pub bandwidth_efficiency: Option<f64>,
 }
 
 /// `[guard]`: the bounds beyond which a run measured the lab's own host rather than the

@@ -87,6 +87,7 @@ pub(super) struct RawTargets {
     pub(super) p99: Option<String>,
     pub(super) delivery: Option<f64>,
     pub(super) link_error: Option<f64>,
+    pub(super) bandwidth_efficiency: Option<f64>,
 }
 
 /// `[guard]`, as written.
