@@ -23,7 +23,10 @@
 //! `rejections`, `defence`, `fidelity`, `duplicates`, `hops`, `mesh_health`, `graphs` (on
 //! `graph`), `cpu_probe`, `regions`, `nat` (hole punching, relays, AutoNAT, colocation
 //! behind NATs), `discovery` (DHT queries, mDNS, join times); [`median()`] is shared.
+//! `bandwidth` needs the nodes' interface counters too, which the run measures: the
+//! pipeline adds it ([`bandwidth()`]).
 
+mod bandwidth;
 mod cpu_probe;
 mod defence;
 mod delivery;
@@ -50,6 +53,7 @@ use std::collections::BTreeMap;
 use lab_events::Record;
 use serde::{Deserialize, Serialize};
 
+pub use self::bandwidth::{Bandwidth, Spread, bandwidth};
 pub use self::cpu_probe::CpuProbe;
 pub use self::defence::{DefenceStats, ScorePoint, ThresholdCrossing};
 pub use self::delivery::DeliveryRatio;
@@ -132,6 +136,11 @@ pub struct Stats {
     /// written before they were measured).
     #[serde(default)]
     pub discovery: Option<DiscoveryStats>,
+    /// Payload delivered against bytes on the wire over the window; filled by the run
+    /// from the nodes' interface counters ([`bandwidth()`]), `None` without them (and in
+    /// results written before it was measured).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bandwidth: Option<Bandwidth>,
 }
 
 /// Messages published.
@@ -182,6 +191,7 @@ pub fn compute(records: &[Record], plan: &Plan, window: Option<Window>) -> Stats
         regions: regions::regions(records, plan, &index, window),
         nat: nat::nat(records, plan, &index, &receipts, window),
         discovery: discovery::discovery(records, plan, &index, window),
+        bandwidth: None,
     }
 }
 

@@ -3,7 +3,9 @@
 
 use std::fmt::Write as _;
 
-use super::{dilation_text, discovery_text, link_text, mesh_text, nat_text, region_text};
+use super::{
+    bandwidth_text, dilation_text, discovery_text, link_text, mesh_text, nat_text, region_text,
+};
 use crate::analysis::{LatencySummary, Stats};
 use crate::host::Cost;
 use crate::result::{REMEDY, RunResult, Verdict, target_table};
@@ -34,6 +36,9 @@ pub fn render(result: &RunResult) -> String {
             "node cpu       {ms:.2} ms per honest delivery (nodes' CPU over the window / {} deliveries)",
             result.stats.delivery.delivered
         );
+    }
+    if let Some(b) = &result.stats.bandwidth {
+        let _ = writeln!(o, "bandwidth      {}", bandwidth_text::line(b));
     }
     let _ = writeln!(o);
     targets(&mut o, result);

@@ -192,6 +192,16 @@ pub fn check_targets(targets: &Targets, stats: &Stats) -> Vec<TargetCheck> {
             measured,
         ));
     }
+    if let Some(t) = targets.bandwidth_efficiency {
+        let measured = stats.bandwidth.as_ref().and_then(|b| b.efficiency);
+        out.push(check(
+            "bandwidth_efficiency",
+            "ratio",
+            Comparison::AtLeast,
+            t,
+            measured,
+        ));
+    }
     out.extend(discovery_checks(targets, stats));
     out
 }
@@ -372,5 +382,42 @@ mod tests {
         assert_eq!(r.targets.len(), 3);
         assert!(r.targets.iter().all(|t| !t.met && t.measured.is_none()));
         assert!(!r.verdict());
+    }
+
+    #[test]
+    fn bandwidth_efficiency_is_judged_on_the_measured_ratio() {
+        let mut p = test_plan();
+        p.targets.bandwidth_efficiency = Some(0.8);
+        let mut stats = stats_with(Some(1), Some(2), Some(1.0));
+        let by_name = |r: &RunResult| {
+            r.targets
+                .iter()
+                .find(|t| t.name == "bandwidth_efficiency")
+                .cloned()
+                .expect("target")
+        };
+        let unmeasured = RunResult::new("run-5", &p, stats.clone(), "none", 1, 2);
+        assert_eq!(by_name(&unmeasured).measured, None);
+        assert!(!unmeasured.verdict());
+        stats.bandwidth = Some(crate::analysis::Bandwidth {
+            nodes: 2,
+            deliveries: 10,
+            payload_bytes: 10_240,
+            message_bytes: 74_000,
+            rx_bytes: 204_800,
+            tx_bytes: 204_800,
+            efficiency: Some(0.05),
+            envelope_share: Some(10_240.0 / 74_000.0),
+            wire_per_message: Some(204_800.0 / 74_000.0),
+            per_node: None,
+        });
+        let low = RunResult::new("run-6", &p, stats.clone(), "none", 1, 2);
+        let t = by_name(&low);
+        assert_eq!(
+            (t.measured, t.met, t.unit.as_str()),
+            (Some(0.05), false, "ratio")
+        );
+        p.targets.bandwidth_efficiency = Some(0.05);
+        assert!(RunResult::new("run-7", &p, stats, "none", 1, 2).verdict());
     }
 }

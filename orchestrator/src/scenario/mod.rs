@@ -48,6 +48,7 @@
 //! p99 = "200ms"            # delivery latency p99 strictly below
 //! delivery = 0.99          # delivery ratio at least
 //! link_error = 0.1         # |measured − imposed| / imposed link delay at most
+//! bandwidth_efficiency = 0.8  # payload accepted / bytes received on the wire at least
 //!
 //! dht_p95 = "500ms"        # scheduled DHT queries' latency p95 strictly below
 //! dht_success = 0.99       # their success rate at least
@@ -330,6 +331,10 @@ pub struct Targets {
     pub delivery: Option<f64>,
     /// Relative error of the measured one-way link delay must be at most this.
     pub link_error: Option<f64>,
+    /// Payload delivered per byte the nodes received over the window must be at least
+    /// this (0..=1; spec: 0.8). Absent in results written before it existed.
+    #[serde(default)]
+    pub bandwidth_efficiency: Option<f64>,
     /// Scheduled DHT queries' latency p95 must be strictly below this.
     #[serde(with = "opt_duration_str", default)]
     pub dht_p95: Option<Duration>,

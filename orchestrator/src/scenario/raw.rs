@@ -89,6 +89,7 @@ pub(super) struct RawTargets {
     pub(super) p99: Option<String>,
     pub(super) delivery: Option<f64>,
     pub(super) link_error: Option<f64>,
+    pub(super) bandwidth_efficiency: Option<f64>,
     pub(super) dht_p95: Option<String>,
     pub(super) dht_success: Option<f64>,
     pub(super) dht_qps: Option<f64>,

@@ -168,6 +168,8 @@ fn test_result(p: &Plan, records: &[Record]) -> RunResult {
             cpu_percent_mean: Some(1.0 + i as f64 * 0.25),
             cpu_percent_peak: Some(2.0),
             mem_peak_bytes: Some((8 + i as u64) << 20),
+            net_rx_bytes: Some(1_000_000),
+            net_tx_bytes: Some(1_000_000),
         })
         .collect();
     r.resources.cost = Some(crate::result::fixtures::test_cost());
