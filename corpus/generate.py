@@ -183,6 +183,16 @@ replace("bound-delivery-inf", "delivery = 0.99", "delivery = inf", "targets.deli
 replace("bound-link-error-negative", "link_error = 0.1", "link_error = -1.0", "targets.link_error")
 replace("bound-link-error-inf", "link_error = 0.1", "link_error = inf", "targets.link_error")
 replace("bound-link-error-zero", "link_error = 0.1", "link_error = 0.0", "targets.link_error")
+replace("bound-bandwidth-efficiency-above-1", "link_error = 0.1", "link_error = 0.1\nbandwidth_efficiency = 1.5", "targets.bandwidth_efficiency", ["(0, 1]"], needle="bandwidth_efficiency")
+replace("bound-bandwidth-efficiency-zero", "link_error = 0.1", "link_error = 0.1\nbandwidth_efficiency = 0.0", "targets.bandwidth_efficiency", needle="bandwidth_efficiency")
+replace("bound-bandwidth-efficiency-nan", "link_error = 0.1", "link_error = 0.1\nbandwidth_efficiency = nan", "targets.bandwidth_efficiency", needle="bandwidth_efficiency")
+replace("bound-dht-p95-zero", "link_error = 0.1", 'link_error = 0.1\ndht_p95 = "0s"', "targets.dht_p95", needle='dht_p95 = "0s"')
+replace("bound-dht-success-above-one", "link_error = 0.1", "link_error = 0.1\ndht_success = 1.5", "targets.dht_success", ["0..=1"], needle="dht_success = 1.5")
+replace("bound-dht-qps-nan", "link_error = 0.1", "link_error = 0.1\ndht_qps = nan", "targets.dht_qps", needle="dht_qps = nan")
+replace("bound-join-p95-a-day", "link_error = 0.1", 'link_error = 0.1\njoin_p95 = "24h"', "targets.join_p95", ["at most 1h"], needle='join_p95 = "24h"')
+scenario("bound-discovery-lookups-too-fast", BASE + '\n[discovery]\nlookups = "100/s"\n', "discovery.lookups", needle='lookups = "100/s"')
+scenario("type-discovery-mdns-string", BASE + '\n[discovery]\nmdns = "yes"\n', "discovery.mdns", needle='mdns = "yes"')
+scenario("unknown-discovery-field", BASE + '\n[discovery]\nlookup = "1/s"\n', "discovery.lookup", needle='lookup = "1/s"')
 
 # --- names -------------------------------------------------------------------------------
 replace("name-empty", 'name = "corpus"', 'name = ""', "scenario.name")
@@ -339,6 +349,8 @@ node_config("per-peer-huge", "[limits]\nmax_connections_per_peer = 4000000000\n"
 node_config("duplicate-key", "mdns = true\nmdns = false\n", "mdns", 2, ["duplicate key `mdns`"])
 node_config("negative-port", "metrics_port = -1\n", "metrics_port", 1)
 node_config("port-too-big", "metrics_port = 70000\n", "metrics_port", 1)
+node_config("dht-lookups-huge", "[dht]\nlookups_per_min = 1e9\n", "dht.lookups_per_min", 2)
+node_config("dht-unknown-field", "[dht]\nlookups = 1.0\n", "dht.lookups", 2)
 node.add("config-missing-file", ["--config", "{dir}/no-such.toml"], 2, ["no-such.toml", "no such file"], program="meshnode")
 node.add("config-dev-zero", ["--config", "/dev/zero"], 2, ["/dev/zero:1:1:", "larger than the 1 MiB"], program="meshnode")
 node.add("config-env-bad", [], 2, ["MESHNODE_CONFIG_TOML:2:", "field `gossipsub.mesh_n`"], program="meshnode",

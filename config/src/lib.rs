@@ -28,7 +28,7 @@ use std::path::PathBuf;
 pub use doc::{Document, FieldPath};
 pub use link::{LinkProblem, LinkShape};
 pub use node::{
-    GossipsubSettings, LimitsConfig, NatConfig, NodeConfig, RelayMode, Role, Security,
+    DhtConfig, GossipsubSettings, LimitsConfig, NatConfig, NodeConfig, RelayMode, Role, Security,
     TrafficConfig,
 };
 pub use regions::{RegionMatrix, SourceRegions};

@@ -201,6 +201,36 @@ pub enum Event {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reason: Option<String>,
     },
+    /// A scheduled Kademlia query ended (the node's `[dht]` table).
+    DhtQuery {
+        /// `closest` (get-closest-peers of a random key), `provide` (a provider record
+        /// put) or `providers` (get-providers of a key a peer provided).
+        kind: String,
+        /// Whether it succeeded: `closest` and `provide` finished without a timeout,
+        /// `providers` found at least one provider.
+        ok: bool,
+        /// Real time from the query's start to its end (`providers`: to the first
+        /// provider found), in microseconds.
+        duration_us: u64,
+        /// What it found: peers (`closest`), providers (`providers`); 0 for `provide`.
+        found: u64,
+        /// Why it failed.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
+    /// mDNS discovered peers not known to it before.
+    MdnsDiscovered {
+        /// Peers new in this discovery.
+        new: u64,
+        /// Distinct peers mDNS has discovered since the start.
+        total: u64,
+    },
+    /// The node's topic mesh held a peer for the first time: the earliest a published
+    /// message can reach it through the mesh.
+    MeshJoined {
+        /// Peers in the mesh then.
+        peers: u64,
+    },
     /// The node is shutting down; counters for the whole run.
     Stopped {
         /// Messages published.
@@ -390,6 +420,36 @@ mod tests {
         assert!(line.contains("\"event\":\"handshake\""), "{line}");
         assert!(!line.contains("handshake_bytes"), "{line}");
         assert_eq!(Record::parse(&line).expect("parses"), r);
+    }
+
+    #[test]
+    fn discovery_events_round_trip_with_their_tags() {
+        for (event, tag) in [
+            (
+                Event::DhtQuery {
+                    kind: "closest".into(),
+                    ok: false,
+                    duration_us: 9,
+                    found: 0,
+                    reason: Some("timeout".into()),
+                },
+                "dht_query",
+            ),
+            (
+                Event::MdnsDiscovered { new: 2, total: 3 },
+                "mdns_discovered",
+            ),
+            (Event::MeshJoined { peers: 1 }, "mesh_joined"),
+        ] {
+            let r = Record {
+                ts_ns: 1,
+                node: "n".into(),
+                event,
+            };
+            let line = r.to_line();
+            assert!(line.contains(&format!("\"event\":\"{tag}\"")), "{line}");
+            assert_eq!(Record::parse(&line).expect("parses"), r);
+        }
     }
 
     #[test]

@@ -17,6 +17,7 @@ pub mod fetch;
 pub mod gossip;
 pub mod handle;
 mod listen;
+mod lookups;
 pub mod metrics;
 pub mod nat;
 pub mod node;

@@ -16,7 +16,9 @@ use std::time::Duration;
 
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -67,6 +69,54 @@ impl Metrics {
             self.mesh_peers.clone(),
         );
         self.handshakes.register(r);
+    }
+}
+
+/// The scheduled Kademlia queries (`lookups.rs`): a counter by kind and outcome, and a
+/// histogram of their real durations in seconds (1 ms to ~33 s).
+#[derive(Debug, Clone)]
+pub struct DhtMetrics {
+    /// Queries ended, labelled `kind` (`closest`, `provide`, `providers`) and `outcome`
+    /// (`ok`, `failed`).
+    pub queries: Family<Vec<(String, String)>, Counter>,
+    /// Their durations, seconds.
+    pub duration: Histogram,
+}
+
+impl Default for DhtMetrics {
+    fn default() -> Self {
+        Self {
+            queries: Family::default(),
+            duration: Histogram::new(exponential_buckets(0.001, 2.0, 16)),
+        }
+    }
+}
+
+impl DhtMetrics {
+    /// Registers both metrics in `r`.
+    pub fn register(&self, r: &mut Registry) {
+        r.register(
+            "dht_queries",
+            "scheduled kademlia queries ended, by kind and outcome",
+            self.queries.clone(),
+        );
+        r.register(
+            "dht_query_seconds",
+            "scheduled kademlia query durations",
+            self.duration.clone(),
+        );
+    }
+
+    /// Counts one query of `kind` that ended (`ok` or not) after `took`.
+    pub fn record(&self, kind: &str, ok: bool, took: Duration) {
+        let outcome = if ok { "ok" } else { "failed" };
+        self.queries
+            .get_or_create(&vec![
+                ("kind".to_string(), kind.to_string()),
+                ("outcome".to_string(), outcome.to_string()),
+            ])
+            .inc();
+        self.duration.observe(took.as_secs_f64());
     }
 }
 
@@ -239,6 +289,25 @@ meshnode_topic_msg_recv_counts_total{hash=\"a\"} 4\nother_total 9\n";
             .expect("answered in time");
         server.abort();
         String::from_utf8(answer).expect("text")
+    }
+
+    #[test]
+    fn dht_queries_are_counted_by_kind_and_outcome() {
+        let mut r = Registry::with_prefix("meshnode");
+        let m = DhtMetrics::default();
+        m.register(&mut r);
+        m.record("closest", true, Duration::from_millis(20));
+        m.record("closest", false, Duration::from_secs(60));
+        let mut text = String::new();
+        encode(&mut text, &r).expect("encodes");
+        assert!(
+            text.contains("meshnode_dht_queries_total{kind=\"closest\",outcome=\"ok\"} 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("meshnode_dht_query_seconds_count 2"),
+            "{text}"
+        );
     }
 
     #[tokio::test]

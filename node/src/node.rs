@@ -1,9 +1,10 @@
 //! The running node: startup, and the event loop that publishes, validates and emits
 //! events. Policy lives elsewhere: the connection manager and the fetch store are
 //! behaviours (`conn_manager.rs`, `fetch.rs`), the publish schedule and the redial backoff
-//! are `traffic.rs` and `redial.rs`, relay, AutoNAT and hole punching are `nat/`.
+//! are `traffic.rs` and `redial.rs`, the scheduled DHT queries `lookups.rs`, relay, AutoNAT
+//! and hole punching are `nat/`.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,7 +14,8 @@ use libp2p::core::ConnectedPoint;
 use libp2p::gossipsub::{self, IdentTopic, MessageAcceptance, MessageId};
 use libp2p::request_response::OutboundRequestId;
 use libp2p::swarm::SwarmEvent;
-use libp2p::{PeerId, Swarm, identify, identity, kad, mdns, ping};
+use libp2p::swarm::dial_opts::DialOpts;
+use libp2p::{Multiaddr, PeerId, Swarm, identify, identity, kad, mdns, ping};
 use prometheus_client::registry::Registry;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::{Instant, Interval, MissedTickBehavior};
@@ -24,7 +26,8 @@ use crate::envelope::Draft;
 use crate::fetch;
 use crate::handle::{Command, NodeError, NodeHandle, Totals};
 use crate::listen;
-use crate::metrics::Metrics;
+use crate::lookups::Lookups;
+use crate::metrics::{DhtMetrics, Metrics};
 use crate::nat::Nat;
 use crate::pq::{Level, PqSigner};
 use crate::redial::Redial;
@@ -111,6 +114,8 @@ pub async fn start_with_key(
 
     let metrics = Metrics::default();
     metrics.register(&mut registry);
+    let dht_metrics = DhtMetrics::default();
+    dht_metrics.register(&mut registry);
     let registry = Arc::new(registry);
     let metrics_task = (config.metrics_port != 0).then(|| {
         let registry = registry.clone();
@@ -124,6 +129,7 @@ pub async fn start_with_key(
 
     let (tx, rx) = mpsc::channel(64);
     let ledger = ScoreLedger::new(&config.gossipsub);
+    let lookups = Lookups::new(peer_id, &config.dht, dht_metrics);
     let node = Node {
         ledger,
         validator: Validator::new(config.max_payload, topic.hash()),
@@ -144,6 +150,9 @@ pub async fn start_with_key(
         redial: Redial::new(bootstrap, k),
         nat,
         handshakes,
+        lookups,
+        joined: false,
+        mdns_seen: HashSet::new(),
     };
     let task = tokio::spawn(async move {
         let totals = node.run(rx).await;
@@ -184,14 +193,35 @@ struct Node {
     nat: Nat,
     /// Upgrade records waiting for their connections.
     handshakes: Handshakes,
+    /// Scheduled Kademlia queries (`[dht]`), started once the node has joined its mesh.
+    lookups: Lookups,
+    /// Whether the topic mesh has held a peer (`mesh_joined` was emitted).
+    joined: bool,
+    /// Peers mDNS has discovered.
+    mdns_seen: HashSet<PeerId>,
 }
+
+/// Until the node has joined its mesh, the mesh is checked this often (real time) besides
+/// after every swarm event: a graft received from a peer reaches no event of the loop.
+const JOIN_PROBE: Duration = Duration::from_millis(20);
 
 impl Node {
     async fn run(mut self, mut commands: mpsc::Receiver<Command>) -> Totals {
         loop {
             let next_publish = self.traffic.as_ref().and_then(Traffic::due);
             tokio::select! {
-                event = self.swarm.select_next_some() => self.on_swarm_event(event),
+                event = self.swarm.select_next_some() => {
+                    self.on_swarm_event(event);
+                    self.check_joined();
+                }
+                _ = sleep_until((!self.joined).then(|| Instant::now() + JOIN_PROBE)) => {
+                    self.check_joined();
+                }
+                _ = sleep_until(self.lookups.next_at()) => {
+                    for e in self.lookups.run_due(&mut self.swarm.behaviour_mut().kad) {
+                        self.emitter.emit(e);
+                    }
+                }
                 command = commands.recv() => match command {
                     Some(Command::Publish { size }) => self.publish(size),
                     Some(Command::Fetch { peer, msg_id, reply }) => {
@@ -248,6 +278,64 @@ impl Node {
                 .behaviour_mut()
                 .kad
                 .get_closest_peers(self.peer_id);
+        }
+    }
+
+    /// The first time the topic mesh holds a peer: `mesh_joined`, and the scheduled DHT
+    /// queries start.
+    fn check_joined(&mut self) {
+        if self.joined {
+            return;
+        }
+        let peers = self
+            .swarm
+            .behaviour()
+            .gossipsub
+            .mesh_peers(&self.topic.hash())
+            .count();
+        if peers > 0 {
+            self.joined = true;
+            self.emitter.emit(Event::MeshJoined {
+                peers: peers as u64,
+            });
+            self.lookups.start();
+        }
+    }
+
+    /// Peers mDNS found: reported when new, their addresses learnt (into k-buckets with
+    /// room, as identify's), and dialled while the node is below its target peer count.
+    /// Dialling every peer found, as the node used to, connected each node to its whole
+    /// bridge at once; the connection manager then trimmed the excess after its grace
+    /// period, and mDNS, which reports a peer only once, never dialled it back: no loop, but
+    /// a burst of handshakes at start for nothing.
+    fn on_mdns(&mut self, found: Vec<(PeerId, Multiaddr)>) {
+        let mut by_peer: HashMap<PeerId, Vec<Multiaddr>> = HashMap::new();
+        for (peer, addr) in found {
+            by_peer.entry(peer).or_default().push(addr);
+        }
+        let new = by_peer
+            .keys()
+            .filter(|p| self.mdns_seen.insert(**p))
+            .count();
+        if new > 0 {
+            self.emitter.emit(Event::MdnsDiscovered {
+                new: new as u64,
+                total: self.mdns_seen.len() as u64,
+            });
+        }
+        let target = self.config.limits.target_peers as usize;
+        let mut dials = self.peers();
+        for (peer, addrs) in by_peer {
+            self.swarm
+                .behaviour_mut()
+                .learn_addresses(&peer, addrs.clone());
+            if self.swarm.is_connected(&peer) || (target > 0 && dials >= target) {
+                continue;
+            }
+            dials += 1;
+            let _ = self
+                .swarm
+                .dial(DialOpts::peer_id(peer).addresses(addrs).build());
         }
     }
 
@@ -360,15 +448,7 @@ impl Node {
                 rtt_us: u64::try_from(rtt.as_micros()).unwrap_or(u64::MAX),
             }),
             SwarmEvent::Behaviour(BehaviourEvent::Mdns(mdns::Event::Discovered(found))) => {
-                for (peer, addr) in found {
-                    self.swarm
-                        .behaviour_mut()
-                        .kad
-                        .add_address(&peer, addr.clone());
-                    if !self.swarm.is_connected(&peer) {
-                        let _ = self.swarm.dial(addr);
-                    }
-                }
+                self.on_mdns(found);
             }
             SwarmEvent::Behaviour(BehaviourEvent::Fetch(e)) => self.on_fetch(e),
             SwarmEvent::Behaviour(BehaviourEvent::Nat(e)) => {
@@ -389,9 +469,17 @@ impl Node {
                     self.emitter.emit(e);
                 }
             }
-            SwarmEvent::Behaviour(BehaviourEvent::Kad(kad::Event::RoutingUpdated {
-                peer, ..
-            })) => tracing::debug!(%peer, "kademlia routing updated"),
+            SwarmEvent::Behaviour(BehaviourEvent::Kad(e)) => {
+                if let kad::Event::RoutingUpdated { peer, .. } = &e {
+                    tracing::debug!(%peer, "kademlia routing updated");
+                }
+                if let Some(e) = self
+                    .lookups
+                    .on_event(&mut self.swarm.behaviour_mut().kad, &e)
+                {
+                    self.emitter.emit(e);
+                }
+            }
             SwarmEvent::ConnectionEstablished {
                 peer_id,
                 num_established,

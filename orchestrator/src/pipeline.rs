@@ -24,7 +24,13 @@ pub async fn run_once(path: &Path, opts: &RunOptions) -> Result<RunResult, Error
 /// one a point).
 pub async fn run_scenario(scenario: &Scenario, opts: &RunOptions) -> Result<RunResult, Error> {
     let outcome = run::run(scenario, opts).await?;
-    let stats = analysis::compute(&outcome.records, &outcome.plan, Some(outcome.window));
+    let mut stats = analysis::compute(&outcome.records, &outcome.plan, Some(outcome.window));
+    stats.bandwidth = analysis::bandwidth(
+        &outcome.records,
+        &outcome.plan,
+        Some(outcome.window),
+        &outcome.resources.containers,
+    );
     let mut result = RunResult::new(
         &outcome.run_id,
         &outcome.plan,

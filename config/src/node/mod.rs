@@ -4,6 +4,7 @@
 //! run and checks a scenario's `[gossipsub]` table with [`GossipsubSettings::check`].
 
 mod checks;
+mod dht;
 mod gossipsub;
 mod nat;
 mod score;
@@ -11,6 +12,7 @@ mod security;
 
 use checks::Checker;
 pub use checks::{check_dial_address, check_text};
+pub use dht::{DhtConfig, MAX_DHT_PER_MIN, MIN_DHT_PER_MIN};
 pub use gossipsub::GossipsubSettings;
 pub use nat::{NatConfig, RelayMode};
 pub use security::{Security, is_quic};
@@ -112,6 +114,9 @@ pub struct NodeConfig {
     /// The key exchange of its connections ([`Security`]): `hybrid` (default), `pq-only`
     /// (no QUIC address may then be listened on or dialled) or `classical`.
     pub security: Security,
+    /// Scheduled Kademlia queries (`[dht]`); off by default, and then not written.
+    #[serde(skip_serializing_if = "DhtConfig::is_off")]
+    pub dht: DhtConfig,
 }
 
 /// The longest `events` path accepted, in bytes (Linux's `PATH_MAX`).
@@ -143,6 +148,7 @@ impl Default for NodeConfig {
             nat: NatConfig::default(),
             identity_seed: None,
             security: Security::Hybrid,
+            dht: DhtConfig::default(),
         }
     }
 }
@@ -259,6 +265,7 @@ impl NodeConfig {
                 rate_per_sec: k.real_rate(t.rate_per_sec),
                 ..t.clone()
             }),
+            dht: self.dht.dilated(k),
             ..self.clone()
         }
     }
@@ -424,6 +431,9 @@ impl NodeConfig {
                 .into_iter()
                 .map(|p| p.under(&nat)),
         );
+        let dht = FieldPath::root("dht");
+        c.problems
+            .extend(self.dht.check().into_iter().map(|p| p.under(&dht)));
         c.problems
     }
 
@@ -595,7 +605,8 @@ mod tests {
     #[test]
     fn dilation_scales_every_period_and_the_rate() {
         let c = parse(
-            "time_scale = 4.0\n[traffic]\nrate_per_sec = 2.0\ndelay_ms = 250\nstart_at_ms = 1000\n",
+            "time_scale = 4.0\n[traffic]\nrate_per_sec = 2.0\ndelay_ms = 250\nstart_at_ms = 1000\n\
+             [dht]\nlookups_per_min = 60.0\nprovides_per_min = 6.0\n",
         )
         .expect("valid");
         fn walk(path: &str, a: &toml::Value, b: &toml::Value, scaled: &mut usize) {
@@ -613,7 +624,7 @@ mod tests {
                     assert_eq!(*y, x * 4, "{path} is a period: scaled");
                 }
                 (toml::Value::Float(x), toml::Value::Float(y))
-                    if path.ends_with("rate_per_sec") =>
+                    if path.ends_with("rate_per_sec") || path.ends_with("_per_min") =>
                 {
                     assert_eq!(*y, x / 4.0, "{path} is a rate: divided");
                 }
@@ -678,5 +689,24 @@ mod tests {
             ["nat.hole_punching"]
         );
         assert_eq!(fields("[nat]\nautonat = true\n"), ["nat.autonat"]);
+    }
+
+    #[test]
+    fn the_dht_table_is_off_by_default_and_bounded() {
+        let c = parse("").expect("valid");
+        assert!(!c.dht.is_on());
+        let c = parse("[dht]\nlookups_per_min = 60.0\n").expect("valid");
+        assert!(c.dht.is_on());
+        assert_eq!(
+            fields("[dht]\nlookups_per_min = 601.0\nprovides_per_min = -1.0\n"),
+            ["dht.lookups_per_min", "dht.provides_per_min"]
+        );
+        assert_eq!(
+            fields("[dht]\nlookups_per_min = nan\n"),
+            ["dht.lookups_per_min"]
+        );
+        let d = parse("[dht]\nprovides_per_min = 1e9\n").expect_err("too fast");
+        assert_eq!((d[0].line, d[0].column), (2, 20), "{}", d[0]);
+        assert!(parse("[dht]\nlookups = 1.0\n").is_err());
     }
 }

@@ -22,11 +22,16 @@
 //! family: `latency` (summaries, coverage), `delivery`, `nodes` (per node and group),
 //! `rejections`, `defence`, `fidelity`, `duplicates`, `hops`, `mesh_health`, `graphs` (on
 //! `graph`), `cpu_probe`, `regions`, `nat` (hole punching, relays, AutoNAT, colocation
-//! behind NATs), `handshakes` (per transport, security and group); [`median()`] is shared.
+//! behind NATs), `discovery` (DHT queries, mDNS, join times), `handshakes` (per transport,
+//! security and group); [`median()`] is shared.
+//! `bandwidth` needs the nodes' interface counters too, which the run measures: the
+//! pipeline adds it ([`bandwidth()`]).
 
+mod bandwidth;
 mod cpu_probe;
 mod defence;
 mod delivery;
+mod discovery;
 mod duplicates;
 mod fidelity;
 pub mod graph;
@@ -50,10 +55,12 @@ use std::collections::BTreeMap;
 use lab_events::Record;
 use serde::{Deserialize, Serialize};
 
+pub use self::bandwidth::{Bandwidth, Spread, bandwidth};
 pub use self::cpu_probe::CpuProbe;
 pub use self::defence::{DefenceStats, ScorePoint, ThresholdCrossing};
 pub use self::delivery::DeliveryRatio;
 use self::delivery::Receipts;
+pub use self::discovery::{DHT_KINDS, DhtKind, DhtStats, DiscoveryStats, JoinStats, MdnsStats};
 pub use self::duplicates::Duplicates;
 pub use self::fidelity::LinkFidelity;
 pub use self::graphs::Graphs;
@@ -132,6 +139,15 @@ pub struct Stats {
     /// without `handshake` events (and in results written before nodes reported them).
     #[serde(default)]
     pub handshakes: Option<HandshakeStats>,
+    /// DHT queries, mDNS and join times; `None` without `started` events (and in results
+    /// written before they were measured).
+    #[serde(default)]
+    pub discovery: Option<DiscoveryStats>,
+    /// Payload delivered against bytes on the wire over the window; filled by the run
+    /// from the nodes' interface counters ([`bandwidth()`]), `None` without them (and in
+    /// results written before it was measured).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bandwidth: Option<Bandwidth>,
 }
 
 /// Messages published.
@@ -182,6 +198,8 @@ pub fn compute(records: &[Record], plan: &Plan, window: Option<Window>) -> Stats
         regions: regions::regions(records, plan, &index, window),
         nat: nat::nat(records, plan, &index, &receipts, window),
         handshakes: handshakes::handshakes(records, &index),
+        discovery: discovery::discovery(records, plan, &index, window),
+        bandwidth: None,
     }
 }
 

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::cgroup::CgroupUse;
 use super::cpu::CpuTimes;
 use super::engine::USER_HZ;
+use super::netdev::NetBytes;
 
 /// One container's cost over the window.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -21,6 +22,14 @@ pub struct ContainerUsage {
     pub cpu_percent_peak: Option<f64>,
     /// Peak memory in bytes.
     pub mem_peak_bytes: Option<u64>,
+    /// Bytes its interfaces received over the window (a node's network namespace, every
+    /// interface but loopback); `None` for the shaper, where unreadable, and in results
+    /// written before it was measured.
+    #[serde(default)]
+    pub net_rx_bytes: Option<u64>,
+    /// Bytes its interfaces sent over the window; see `net_rx_bytes`.
+    #[serde(default)]
+    pub net_tx_bytes: Option<u64>,
 }
 
 /// The window's cost, in cores (1.0 = one CPU busy throughout) unless named otherwise.
@@ -97,6 +106,8 @@ pub struct CostSample {
     pub engine_ticks: Option<u64>,
     /// Each node's cgroup, in the sampler's order.
     pub nodes: Vec<Option<CgroupUse>>,
+    /// Each node's interface counters, in the sampler's order.
+    pub nodes_net: Vec<Option<NetBytes>>,
     /// The shaper's cgroup, if there is a shaper.
     pub shaper: Option<CgroupUse>,
     /// MemTotal − MemAvailable, bytes.
@@ -259,6 +270,11 @@ fn container_usage(
                 .map(|c| c * 100.0)
             };
             let (first, last) = (&samples[0], &samples[samples.len() - 1]);
+            let net = |s: &CostSample| s.nodes_net.get(i).copied().flatten();
+            let wire = match (net(first), net(last)) {
+                (Some(a), Some(b)) if i < node_count => a.until(b),
+                _ => None,
+            };
             ContainerUsage {
                 name: name.clone(),
                 cpu_percent_mean: percent(first, last),
@@ -270,6 +286,8 @@ fn container_usage(
                     .iter()
                     .filter_map(|s| reading(s, i).map(|c| c.memory_bytes))
                     .max(),
+                net_rx_bytes: wire.map(|w| w.rx_bytes),
+                net_tx_bytes: wire.map(|w| w.tx_bytes),
             }
         })
         .collect()
@@ -292,6 +310,15 @@ mod tests {
             cpu: CpuTimes::parse(&format!("cpu  {cpu}\ncpu0 0\ncpu1 0\n")),
             engine_ticks: Some(engine),
             nodes: nodes.iter().map(use_of).collect(),
+            nodes_net: nodes
+                .iter()
+                .map(|&(cpu_ns, _)| {
+                    Some(NetBytes {
+                        rx_bytes: cpu_ns / 1000,
+                        tx_bytes: cpu_ns / 2000,
+                    })
+                })
+                .collect(),
             shaper: Some(CgroupUse {
                 cpu_ns: shaper,
                 memory_bytes: 10,
@@ -343,6 +370,11 @@ mod tests {
         close(usage[0].cpu_percent_mean, 50.0);
         close(usage[0].cpu_percent_peak, 60.0);
         assert_eq!(usage[0].mem_peak_bytes, Some(300));
+        assert_eq!(
+            (usage[1].net_rx_bytes, usage[1].net_tx_bytes),
+            (Some(200_000), Some(100_000))
+        );
+        assert_eq!(usage[2].net_rx_bytes, None);
         assert_eq!(usage[2].name, "shaper");
         close(usage[2].cpu_percent_mean, 10.0);
         assert_eq!(usage[2].mem_peak_bytes, Some(10));

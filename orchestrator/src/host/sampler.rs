@@ -1,6 +1,7 @@
 //! Reads what [`CostSample`] holds, all from files: each container's cgroup (found once
-//! from its main process), the engine's processes (found once), `/proc/stat` and
-//! `/proc/meminfo`. No engine calls: sampling costs a few file reads per container.
+//! from its main process), each node's interface counters (through its main process),
+//! the engine's processes (found once), `/proc/stat` and `/proc/meminfo`. No engine calls:
+//! sampling costs a few file reads per container.
 
 use std::time::Instant;
 
@@ -9,12 +10,14 @@ use super::cost::CostSample;
 use super::cpu::CpuTimes;
 use super::engine::EngineProcesses;
 use super::monitor::mem_used;
+use super::netdev::NetBytes;
 
 /// Samples the cost of one run's containers.
 #[derive(Debug)]
 pub struct CostSampler {
     start: Instant,
     nodes: Vec<Option<Cgroup>>,
+    node_pids: Vec<Option<u32>>,
     shaper: Option<Cgroup>,
     engine: EngineProcesses,
 }
@@ -35,6 +38,7 @@ impl CostSampler {
                 .iter()
                 .map(|p| p.and_then(Cgroup::of_pid))
                 .collect(),
+            node_pids: node_pids.to_vec(),
             shaper: shaper_pid.and_then(Cgroup::of_pid),
             engine,
         }
@@ -57,6 +61,11 @@ impl CostSampler {
                 .iter()
                 .map(|c| c.as_ref().and_then(Cgroup::read))
                 .collect(),
+            nodes_net: self
+                .node_pids
+                .iter()
+                .map(|p| p.and_then(NetBytes::of_pid))
+                .collect(),
             shaper: self.shaper.as_ref().and_then(Cgroup::read),
             host_mem_bytes: mem_used(),
         }
@@ -76,6 +85,8 @@ mod tests {
         assert_eq!(a.nodes.len(), 2);
         assert!(a.nodes[0].is_some(), "{a:?}");
         assert_eq!(a.nodes[1], None);
+        assert!(a.nodes_net[0].is_some(), "{a:?}");
+        assert_eq!(a.nodes_net[1], None);
         assert!(a.cpu.is_some() && a.host_mem_bytes.is_some(), "{a:?}");
     }
 }

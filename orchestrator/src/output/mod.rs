@@ -1,8 +1,10 @@
 //! What a run gives its user: the terminal summary, the self-contained HTML report, JUnit
 //! XML for CI systems, and the scenario as a compose file.
 
+pub(crate) mod bandwidth_text;
 pub mod compose;
 pub(crate) mod dilation_text;
+pub(crate) mod discovery_text;
 pub(crate) mod handshake_text;
 pub mod junit;
 pub(crate) mod mesh_text;

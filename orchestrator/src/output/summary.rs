@@ -3,7 +3,10 @@
 
 use std::fmt::Write as _;
 
-use super::{dilation_text, handshake_text, link_text, mesh_text, nat_text, region_text};
+use super::{
+    bandwidth_text, dilation_text, discovery_text, handshake_text, link_text, mesh_text, nat_text,
+    region_text,
+};
 use crate::analysis::{LatencySummary, Stats};
 use crate::host::Cost;
 use crate::result::{REMEDY, RunResult, Verdict, target_table};
@@ -24,6 +27,11 @@ pub fn render(result: &RunResult) -> String {
             let _ = writeln!(o, "handshakes     {line}");
         }
     }
+    if let Some(d) = &result.stats.discovery {
+        for line in discovery_text::summary_lines(d) {
+            let _ = writeln!(o, "{line}");
+        }
+    }
     host(&mut o, result);
     if let Some(cost) = &result.resources.cost {
         let _ = writeln!(o, "cost           {}", cost_text(cost));
@@ -34,6 +42,9 @@ pub fn render(result: &RunResult) -> String {
             "node cpu       {ms:.2} ms per honest delivery (nodes' CPU over the window / {} deliveries)",
             result.stats.delivery.delivered
         );
+    }
+    if let Some(b) = &result.stats.bandwidth {
+        let _ = writeln!(o, "bandwidth      {}", bandwidth_text::line(b));
     }
     let _ = writeln!(o);
     targets(&mut o, result);

@@ -58,7 +58,7 @@ use crate::error::Error;
 use crate::scenario::profile::{LinkProfile, ShaperChoice};
 use crate::scenario::units::duration_str;
 use crate::scenario::{
-    CpuQuota, GossipsubSettings, Group, Guard, Scenario, Targets, Topology, Traffic,
+    CpuQuota, Discovery, GossipsubSettings, Group, Guard, Scenario, Targets, Topology, Traffic,
 };
 use lab_config::TimeScale;
 
@@ -118,6 +118,8 @@ pub struct Plan {
     pub targets: Targets,
     /// The scenario's guard against distorted runs.
     pub guard: Guard,
+    /// mDNS and the nodes' scheduled DHT queries.
+    pub discovery: Discovery,
     /// The scenario's whole traffic (all honest publishers together).
     pub traffic: Traffic,
     /// Gossipsub settings of every node (the scenario's over the spec's defaults).
@@ -288,11 +290,14 @@ pub fn plan_with_bridges(s: &Scenario, subnet: Subnet, nodes_per_bridge: usize) 
                 bootstrap: Vec::new(),
                 bootstrap_peers: Vec::new(),
                 ping_interval_ms: if small { 2_000 } else { 15_000 },
-                kad_learn: small,
+                // Scheduled DHT queries need a routing table: identify fills it (only
+                // buckets with room, so no dial loop; `Behaviour::learn_addresses`).
+                kad_learn: small || s.discovery.dht_on(),
                 score_snapshot_ms: if small { 1_000 } else { 2_000 },
                 topic: s.traffic.topic.clone(),
                 gossipsub: s.gossipsub.clone(),
                 time_scale,
+                discovery: s.discovery.clone(),
             });
         }
     }
@@ -338,6 +343,7 @@ pub fn plan_with_bridges(s: &Scenario, subnet: Subnet, nodes_per_bridge: usize) 
         topology: s.network.topology,
         targets: s.targets.clone(),
         guard: s.guard,
+        discovery: s.discovery.clone(),
         traffic: s.traffic.clone(),
         gossipsub: s.gossipsub.clone(),
         groups: s.groups.clone(),

@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::nat::{self, NodeNat};
 use crate::error::Error;
-use crate::scenario::{GossipsubSettings, NatType, Role, Security, Transport};
+use crate::scenario::{Discovery, GossipsubSettings, NatType, Role, Security, Transport};
 use lab_config::{LimitsConfig, NatConfig, NodeConfig, TimeScale, TrafficConfig};
 
 /// One node of the plan.
@@ -76,6 +76,9 @@ pub struct NodePlan {
     /// The run's time scale (repeated from the plan for the node config).
     #[serde(skip)]
     pub(crate) time_scale: TimeScale,
+    /// mDNS and the scheduled DHT queries (repeated from the scenario for the node config).
+    #[serde(skip)]
+    pub(super) discovery: Discovery,
 }
 
 /// One publisher's schedule: it publishes from the run's common traffic start (plus its
@@ -133,7 +136,8 @@ impl NodePlan {
             role: self.role,
             bootstrap: self.bootstrap.clone(),
             mldsa_level: self.mldsa_level,
-            mdns: false,
+            mdns: self.discovery.mdns,
+            dht: self.discovery.dht(),
             kad_learn: self.kad_learn,
             ping_interval_ms: self.ping_interval_ms,
             score_snapshot_ms: self.score_snapshot_ms,

@@ -48,7 +48,7 @@ impl Comparison {
 pub struct TargetCheck {
     /// `p95`, `p99`, `delivery`, `link_error`, `handshake_p95` or `handshake_p99`.
     pub name: String,
-    /// Unit of `target` and `measured`: `ms` or `ratio`.
+    /// Unit of `target` and `measured`: `ms`, `ratio` or `qps` (queries a second).
     pub unit: String,
     /// How `measured` must compare with `target`.
     pub comparison: Comparison,
@@ -66,6 +66,8 @@ impl TargetCheck {
     fn value_text(&self, v: f64) -> String {
         if self.unit == "ms" {
             format!("{v:.1} ms")
+        } else if self.unit == "qps" {
+            format!("{v:.1}/s")
         } else {
             format!("{v:.4}")
         }
@@ -214,6 +216,82 @@ pub fn check_targets(targets: &Targets, stats: &Stats) -> Vec<TargetCheck> {
             measured,
         ));
     }
+    if let Some(t) = targets.bandwidth_efficiency {
+        let measured = stats.bandwidth.as_ref().and_then(|b| b.efficiency);
+        out.push(check(
+            "bandwidth_efficiency",
+            "ratio",
+            Comparison::AtLeast,
+            t,
+            measured,
+        ));
+    }
+    out.extend(discovery_checks(targets, stats));
+    out
+}
+
+/// The p95 of `s` over `nodes` nodes, of which those not in `s` never got there: none
+/// when they are more than 5 % (the p95 is then a node that never did).
+fn p95_of_all(s: &crate::analysis::LatencySummary, nodes: u64) -> Option<u64> {
+    let never = nodes.saturating_sub(s.count);
+    (never as f64 <= 0.05 * nodes as f64)
+        .then_some(s.p95_us)
+        .flatten()
+}
+
+/// The discovery targets (`dht_p95`, `dht_success`, `dht_qps`, `mdns_p95`, `join_p95`).
+fn discovery_checks(targets: &Targets, stats: &Stats) -> Vec<TargetCheck> {
+    let ms = |us: Option<u64>| us.map(|us| us as f64 / 1000.0);
+    let target_ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0;
+    let d = stats.discovery.as_ref();
+    let dht = d.and_then(|d| d.dht.as_ref());
+    let mut out = Vec::new();
+    if let Some(t) = targets.dht_p95 {
+        let measured = ms(dht.and_then(|q| q.all.latency.p95_us));
+        out.push(check(
+            "dht_p95",
+            "ms",
+            Comparison::Below,
+            target_ms(t),
+            measured,
+        ));
+    }
+    if let Some(t) = targets.dht_success {
+        let measured = dht.and_then(|q| q.all.success);
+        out.push(check(
+            "dht_success",
+            "ratio",
+            Comparison::AtLeast,
+            t,
+            measured,
+        ));
+    }
+    if let Some(t) = targets.dht_qps {
+        let measured = dht.and_then(|q| q.qps);
+        out.push(check("dht_qps", "qps", Comparison::AtLeast, t, measured));
+    }
+    if let Some(t) = targets.mdns_p95 {
+        let measured = ms(d
+            .and_then(|d| d.mdns.as_ref())
+            .and_then(|m| p95_of_all(&m.first, m.nodes)));
+        out.push(check(
+            "mdns_p95",
+            "ms",
+            Comparison::Below,
+            target_ms(t),
+            measured,
+        ));
+    }
+    if let Some(t) = targets.join_p95 {
+        let measured = ms(d.and_then(|d| p95_of_all(&d.join.mesh, d.join.nodes)));
+        out.push(check(
+            "join_p95",
+            "ms",
+            Comparison::Below,
+            target_ms(t),
+            measured,
+        ));
+    }
     out
 }
 
@@ -253,6 +331,66 @@ mod tests {
         );
         assert!(ok.verdict());
         assert_eq!(ok.exit_code(), EXIT_TARGETS_MET);
+    }
+
+    #[test]
+    fn discovery_targets_are_checked_and_missing_nodes_count() {
+        use crate::analysis::{DhtKind, DhtStats, DiscoveryStats, JoinStats, LatencySummary};
+        let lat = |count: u64, p95_ms: u64| LatencySummary {
+            count,
+            p95_us: Some(p95_ms * 1000),
+            ..LatencySummary::default()
+        };
+        let all = DhtKind {
+            kind: "all".into(),
+            queries: 100,
+            ok: 99,
+            success: Some(0.99),
+            latency: lat(99, 120),
+            failures: Vec::new(),
+        };
+        let mut stats = stats_with(Some(1), Some(2), Some(1.0));
+        stats.discovery = Some(DiscoveryStats {
+            dht: Some(DhtStats {
+                kinds: Vec::new(),
+                all,
+                span_s: 10.0,
+                qps: Some(10.0),
+                qps_node_p50: Some(1.0),
+                qps_node_min: Some(1.0),
+            }),
+            mdns: None,
+            join: JoinStats {
+                nodes: 10,
+                first_connection: lat(10, 100),
+                mesh: lat(9, 400),
+            },
+        });
+        let targets = Targets {
+            dht_p95: Some(std::time::Duration::from_millis(500)),
+            dht_success: Some(0.99),
+            dht_qps: Some(20.0),
+            mdns_p95: Some(std::time::Duration::from_secs(5)),
+            join_p95: Some(std::time::Duration::from_secs(1)),
+            ..Targets::default()
+        };
+        let checks = check_targets(&targets, &stats);
+        let got: Vec<(&str, Option<f64>, bool)> = checks
+            .iter()
+            .map(|t| (t.name.as_str(), t.measured, t.met))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("dht_p95", Some(120.0), true),
+                ("dht_success", Some(0.99), true),
+                ("dht_qps", Some(10.0), false),
+                ("mdns_p95", None, false),
+                // One node of ten never joined: more than 5 %, so no p95.
+                ("join_p95", None, false),
+            ]
+        );
+        assert!(target_table(&checks, "measured", 12, true).contains("10.0/s"));
     }
 
     #[test]
@@ -299,5 +437,42 @@ mod tests {
         assert!(!c[0].met, "60 ms is not below 50 ms");
         assert_eq!(c[1].name, "handshake_p99");
         assert!(c[1].met);
+    }
+
+    #[test]
+    fn bandwidth_efficiency_is_judged_on_the_measured_ratio() {
+        let mut p = test_plan();
+        p.targets.bandwidth_efficiency = Some(0.8);
+        let mut stats = stats_with(Some(1), Some(2), Some(1.0));
+        let by_name = |r: &RunResult| {
+            r.targets
+                .iter()
+                .find(|t| t.name == "bandwidth_efficiency")
+                .cloned()
+                .expect("target")
+        };
+        let unmeasured = RunResult::new("run-5", &p, stats.clone(), "none", 1, 2);
+        assert_eq!(by_name(&unmeasured).measured, None);
+        assert!(!unmeasured.verdict());
+        stats.bandwidth = Some(crate::analysis::Bandwidth {
+            nodes: 2,
+            deliveries: 10,
+            payload_bytes: 10_240,
+            message_bytes: 74_000,
+            rx_bytes: 204_800,
+            tx_bytes: 204_800,
+            efficiency: Some(0.05),
+            envelope_share: Some(10_240.0 / 74_000.0),
+            wire_per_message: Some(204_800.0 / 74_000.0),
+            per_node: None,
+        });
+        let low = RunResult::new("run-6", &p, stats.clone(), "none", 1, 2);
+        let t = by_name(&low);
+        assert_eq!(
+            (t.measured, t.met, t.unit.as_str()),
+            (Some(0.05), false, "ratio")
+        );
+        p.targets.bandwidth_efficiency = Some(0.05);
+        assert!(RunResult::new("run-7", &p, stats, "none", 1, 2).verdict());
     }
 }

@@ -29,7 +29,9 @@ pub(super) fn records(mut records: Vec<Record>, k: TimeScale, origin_ns: u64) ->
                 *received_ns = at(*received_ns);
             }
             Event::Ping { rtt_us, .. } => *rtt_us = span(*rtt_us),
-            Event::HolePunchResult { duration_us, .. } => *duration_us = span(*duration_us),
+            Event::HolePunchResult { duration_us, .. } | Event::DhtQuery { duration_us, .. } => {
+                *duration_us = span(*duration_us)
+            }
             Event::Handshake { established_us, .. } => *established_us = span(*established_us),
             Event::CpuProbe {
                 sign_ns, verify_ns, ..
@@ -50,6 +52,8 @@ pub(super) fn records(mut records: Vec<Record>, k: TimeScale, origin_ns: u64) ->
             | Event::RelayReservationFailed { .. }
             | Event::HolePunchAttempt { .. }
             | Event::DirectConnection { .. }
+            | Event::MdnsDiscovered { .. }
+            | Event::MeshJoined { .. }
             | Event::Stopped { .. } => {}
         }
     }

@@ -54,6 +54,19 @@
 //! link_error = 0.1         # |measured − imposed| / imposed link delay at most
 //! handshake_p95 = "500ms"  # handshake time (dial to established) p95 strictly below
 //! handshake_p99 = "1s"     # handshake time p99 strictly below (spec: 1 s)
+//! bandwidth_efficiency = 0.8  # payload accepted / bytes received on the wire at least
+//!
+//! dht_p95 = "500ms"        # scheduled DHT queries' latency p95 strictly below
+//! dht_success = 0.99       # their success rate at least
+//! dht_qps = 100            # queries a second over the network, in the window, at least
+//! mdns_p95 = "5s"          # node start to first mDNS discovery, p95 strictly below
+//! join_p95 = "1s"          # node start to its first mesh peer, p95 strictly below
+//!
+//! [discovery]              # optional: how nodes find peers besides their bootstrap list
+//! mdns = true              # mDNS on every node (default false)
+//! lookups = "1/s"          # per node: get-closest-peers of random keys (default off)
+//! provides = "6/m"         # per node: provider records put, each followed by a
+//!                          # get-providers of a peer's key (default off)
 //!
 //! [guard]                  # optional: beyond these the run is distorted, not judged
 //! link_error = 0.1         # pings: |measured − imposed| / imposed one-way delay at most
@@ -135,6 +148,35 @@ pub struct Scenario {
     pub targets: Targets,
     /// When a run measured its host rather than the network.
     pub guard: Guard,
+    /// mDNS and the scheduled DHT queries.
+    pub discovery: Discovery,
+}
+
+/// `[discovery]`: mDNS and each node's scheduled Kademlia queries (rates per node, virtual
+/// time; 0 = off).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Discovery {
+    /// Whether every node runs mDNS.
+    pub mdns: bool,
+    /// Get-closest-peers lookups a second, per node.
+    pub lookups_per_sec: f64,
+    /// Provider records put (each followed by a get-providers lookup) a second, per node.
+    pub provides_per_sec: f64,
+}
+
+impl Discovery {
+    /// Whether nodes run scheduled DHT queries.
+    pub fn dht_on(&self) -> bool {
+        self.lookups_per_sec > 0.0 || self.provides_per_sec > 0.0
+    }
+
+    /// The node's `[dht]` table.
+    pub fn dht(&self) -> lab_config::DhtConfig {
+        lab_config::DhtConfig {
+            lookups_per_min: self.lookups_per_sec * 60.0,
+            provides_per_min: self.provides_per_sec * 60.0,
+        }
+    }
 }
 
 impl Scenario {
@@ -306,6 +348,25 @@ pub struct Targets {
     /// Handshake time p99 must be strictly below this (spec: 1 s with ML-KEM-768).
     #[serde(with = "opt_duration_str", default)]
     pub handshake_p99: Option<Duration>,
+    /// Payload delivered per byte the nodes received over the window must be at least
+    /// this (0..=1; spec: 0.8). Absent in results written before it existed.
+    #[serde(default)]
+    pub bandwidth_efficiency: Option<f64>,
+    /// Scheduled DHT queries' latency p95 must be strictly below this.
+    #[serde(with = "opt_duration_str", default)]
+    pub dht_p95: Option<Duration>,
+    /// Their success rate must be at least this (0..=1).
+    #[serde(default)]
+    pub dht_success: Option<f64>,
+    /// Queries a second over the whole network, in the window, must be at least this.
+    #[serde(default)]
+    pub dht_qps: Option<f64>,
+    /// Node start to first mDNS discovery, p95, must be strictly below this.
+    #[serde(with = "opt_duration_str", default)]
+    pub mdns_p95: Option<Duration>,
+    /// Node start to its first mesh peer, p95, must be strictly below this.
+    #[serde(with = "opt_duration_str", default)]
+    pub join_p95: Option<Duration>,
 }
 
 /// `[guard]`: the bounds beyond which a run measured the lab's own host rather than the

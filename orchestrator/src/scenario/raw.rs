@@ -24,6 +24,8 @@ pub(super) struct RawFile {
     pub(super) targets: RawTargets,
     #[serde(default)]
     pub(super) guard: RawGuard,
+    #[serde(default)]
+    pub(super) discovery: RawDiscovery,
 }
 
 /// `[scenario]`.
@@ -92,6 +94,21 @@ pub(super) struct RawTargets {
     pub(super) link_error: Option<f64>,
     pub(super) handshake_p95: Option<String>,
     pub(super) handshake_p99: Option<String>,
+    pub(super) bandwidth_efficiency: Option<f64>,
+    pub(super) dht_p95: Option<String>,
+    pub(super) dht_success: Option<f64>,
+    pub(super) dht_qps: Option<f64>,
+    pub(super) mdns_p95: Option<String>,
+    pub(super) join_p95: Option<String>,
+}
+
+/// `[discovery]`, as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawDiscovery {
+    pub(super) mdns: Option<bool>,
+    pub(super) lookups: Option<String>,
+    pub(super) provides: Option<String>,
 }
 
 /// `[guard]`, as written.

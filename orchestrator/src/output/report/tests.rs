@@ -168,6 +168,8 @@ fn test_result(p: &Plan, records: &[Record]) -> RunResult {
             cpu_percent_mean: Some(1.0 + i as f64 * 0.25),
             cpu_percent_peak: Some(2.0),
             mem_peak_bytes: Some((8 + i as u64) << 20),
+            net_rx_bytes: Some(1_000_000),
+            net_tx_bytes: Some(1_000_000),
         })
         .collect();
     r.resources.cost = Some(crate::result::fixtures::test_cost());
@@ -543,4 +545,38 @@ fn every_section_shows_its_figures_in_order() {
         "{nodes}"
     );
     assert!(html.contains("<script>"), "the table sorts");
+}
+
+#[test]
+fn the_discovery_figures_are_in_the_report_and_the_summary() {
+    let p = test_plan();
+    let mut records = events(&p);
+    records.push(rec(
+        T0 - 4_700_000_000,
+        "h-0",
+        Event::MeshJoined { peers: 2 },
+    ));
+    records.push(rec(
+        T0 + 3,
+        "h-0",
+        Event::DhtQuery {
+            kind: "closest".into(),
+            ok: true,
+            duration_us: 120_000,
+            found: 6,
+            reason: None,
+        },
+    ));
+    let r = test_result(&p, &records);
+    let html = render(&r, Some(&records), Vec::new(), &provenance());
+    assert!(html.contains("<h2>Discovery</h2>"), "no discovery section");
+    assert!(html.contains("first mesh peer p50 300.0 ms"), "{html}");
+    assert!(html.contains("<td>closest</td>"), "no DHT table");
+    let text = crate::output::summary::render(&r);
+    assert!(text.contains("\njoin           from node start"), "{text}");
+    assert!(
+        text.contains("\n  closest      1 queries, 100.0 % ok, p50 120.1 ms"),
+        "{text}"
+    );
+    assert!(!text.contains("\nmdns "), "mDNS was off: {text}");
 }

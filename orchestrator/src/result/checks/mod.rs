@@ -227,6 +227,10 @@ impl RunResult {
                     "stats.fidelity.relative_error",
                     s.fidelity.as_ref().and_then(|f| f.relative_error),
                 ),
+                "bandwidth_efficiency" => (
+                    "stats.bandwidth.efficiency",
+                    s.bandwidth.as_ref().and_then(|b| b.efficiency),
+                ),
                 _ => continue,
             };
             let agrees = match (t.measured, value) {
@@ -323,8 +327,8 @@ pub(crate) fn check_targets_list(p: &mut Problems, at: &str, targets: &[TargetCh
         }
         let unit_ok = match t.name.as_str() {
             "p95" | "p99" => t.unit == "ms",
-            "delivery" | "link_error" => t.unit == "ratio",
-            _ => t.unit == "ms" || t.unit == "ratio",
+            "delivery" | "link_error" | "bandwidth_efficiency" => t.unit == "ratio",
+            _ => matches!(t.unit.as_str(), "ms" | "ratio" | "qps"),
         };
         if !unit_ok {
             p.push(
@@ -337,7 +341,7 @@ pub(crate) fn check_targets_list(p: &mut Problems, at: &str, targets: &[TargetCh
         if let Some(m) = t.measured {
             check_non_negative(p, &format!("{at}.measured"), m);
         }
-        if t.name == "delivery" {
+        if t.name == "delivery" || t.name == "bandwidth_efficiency" {
             for (field, v) in [("target", Some(t.target)), ("measured", t.measured)] {
                 if let Some(v) = v.filter(|v| *v > 1.0) {
                     p.push(

@@ -4,6 +4,7 @@
 //! found). This file holds the `[scenario]` header and `[network]`; the other sections
 //! have a file each.
 
+mod discovery;
 mod groups;
 mod nat;
 mod security;
@@ -91,6 +92,7 @@ impl<'d, 'a> Validator<'d, 'a> {
         self.gossipsub(&raw.gossipsub);
         let targets = self.targets(&raw.targets);
         let guard = self.guard(&raw.guard);
+        let discovery = self.discovery(&raw.discovery);
         Scenario {
             path: path.to_path_buf(),
             name: raw.scenario.name,
@@ -105,6 +107,7 @@ impl<'d, 'a> Validator<'d, 'a> {
             gossipsub: raw.gossipsub,
             targets,
             guard,
+            discovery,
         }
     }
 

@@ -1,5 +1,6 @@
 //! `[gossipsub]` (the node's own rules, located in the scenario), `[targets]` (latency
-//! bounds, delivery ratio, link error, handshake times) and `[guard]` (when a run is distorted).
+//! bounds, delivery ratio, link error, bandwidth efficiency, handshake times) and `[guard]`
+//! (when a run is distorted).
 
 use std::time::Duration;
 
@@ -32,6 +33,18 @@ impl Validator<'_, '_> {
                 format!("must be a ratio in 0..=1, got {}", lab_config::num(d)),
             );
         }
+        if let Some(b) = raw
+            .bandwidth_efficiency
+            .filter(|b| !(b.is_finite() && *b > 0.0 && *b <= 1.0))
+        {
+            self.err(
+                &at.key("bandwidth_efficiency"),
+                format!(
+                    "must be a ratio in (0, 1] (payload bytes per byte on the wire), got {}",
+                    lab_config::num(b)
+                ),
+            );
+        }
         if let Some(e) = raw
             .link_error
             .filter(|e| !(e.is_finite() && *e > 0.0 && *e <= 10.0))
@@ -51,6 +64,8 @@ impl Validator<'_, '_> {
             link_error: raw.link_error,
             handshake_p95,
             handshake_p99,
+            bandwidth_efficiency: raw.bandwidth_efficiency,
+            ..self.discovery_targets(&at, raw)
         }
     }
 

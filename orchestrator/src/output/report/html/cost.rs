@@ -1,10 +1,11 @@
-//! The "Cost over the window" section: where the host's CPU went (chart and table) and the
-//! memory the nodes held.
+//! The "Cost over the window" section: where the host's CPU went (chart and table), the
+//! memory the nodes held, and the bandwidth their payload used.
 
 use maud::{Markup, html};
 
 use super::figures::figure;
 use super::text::{NONE, mib};
+use crate::output::bandwidth_text;
 use crate::output::report::charts;
 use crate::output::summary::cost_text;
 use crate::result::RunResult;
@@ -99,6 +100,12 @@ pub(super) fn cost(r: &RunResult) -> Markup {
             "); the host's peak in use was "
             (c.host_mem_peak_bytes.map_or_else(|| NONE.to_string(), mib))
             "."
+        }
+        @if let Some(b) = &r.stats.bandwidth {
+            p {
+                "Bandwidth (interface counters of every node's network namespace, every \
+                 protocol and header): " (bandwidth_text::line(b)) "."
+            }
         }
     }
 }

@@ -17,11 +17,13 @@
 //! - `cost`: where the host's CPU went over the window, and the nodes' memory;
 //! - `mesh`: mesh health; `nat`: the hole-punch matrix, AutoNAT and colocation behind NATs;
 //!   `handshakes`: connections by transport, security and key-exchange group;
+//! - `discovery`: join times, mDNS and the scheduled DHT queries;
 //! - `tables`: honest and Byzantine nodes, and the per-node table;
 //! - `text`: how durations, ratios and sizes read;
 //! - `style`: the inline style sheet and sorting script.
 
 mod cost;
+mod discovery;
 mod figures;
 mod handshakes;
 mod mesh;
@@ -84,6 +86,7 @@ pub(super) fn page(input: &Input<'_>) -> String {
                     (mesh::mesh(r))
                     (nat::nat(r))
                     (handshakes::handshakes(r))
+                    (discovery::discovery(r))
                     (cost::cost(r))
                     (figures::resources(r))
                     (tables::nodes(r))

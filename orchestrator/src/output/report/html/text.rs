@@ -66,6 +66,7 @@ pub(super) fn target_label(name: &str) -> &str {
         "p99" => "latency p99",
         "delivery" => "delivery ratio",
         "link_error" => "link fidelity error",
+        "bandwidth_efficiency" => "bandwidth efficiency",
         other => other,
     }
 }
