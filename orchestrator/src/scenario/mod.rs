@@ -62,6 +62,11 @@
 //! provides = "6/m"         # per node: provider records put, each followed by a
 //!                          # get-providers of a peer's key (default off)
 //!
+//! [[timeline]]             # optional, any number: faults in the window (see [`timeline`])
+//! at = "20s"               # virtual time after the window starts
+//! partition = [["honest"], ["evil"]]   # or heal, kill, restart, pause, unpause
+//! for = "15s"
+//!
 //! [guard]                  # optional: beyond these the run is distorted, not judged
 //! link_error = 0.1         # pings: |measured − imposed| / imposed one-way delay at most
 //! hop_error = 0.25         # message hops: |median hop − imposed| / imposed at most
@@ -86,6 +91,7 @@ pub mod matrix;
 pub mod nat;
 pub mod profile;
 mod raw;
+pub mod timeline;
 pub(crate) mod units;
 mod validate;
 
@@ -100,6 +106,7 @@ use serde::{Deserialize, Serialize};
 pub use crate::scenario::dilation::{CpuQuota, TimeScaleChoice};
 pub use crate::scenario::nat::NatType;
 pub use crate::scenario::profile::{LinkProfile, ShaperChoice};
+pub use crate::scenario::timeline::Timeline;
 pub use lab_config::{GossipsubSettings, Role};
 pub use load::{LaterCheck, default_netem_dir, load, load_with_netem_dir, parse, parse_with};
 use units::{duration_str, opt_duration_str};
@@ -144,6 +151,8 @@ pub struct Scenario {
     pub guard: Guard,
     /// mDNS and the scheduled DHT queries.
     pub discovery: Discovery,
+    /// The faults injected during the window (`[[timeline]]`; see [`timeline`]).
+    pub timeline: Timeline,
 }
 
 /// `[discovery]`: mDNS and each node's scheduled Kademlia queries (rates per node, virtual

@@ -8,6 +8,7 @@ mod discovery;
 mod groups;
 mod nat;
 mod targets;
+mod timeline;
 mod traffic;
 
 use std::path::Path;
@@ -91,6 +92,7 @@ impl<'d, 'a> Validator<'d, 'a> {
         let targets = self.targets(&raw.targets);
         let guard = self.guard(&raw.guard);
         let discovery = self.discovery(&raw.discovery);
+        let timeline = self.timeline(&raw.timeline, &groups, window);
         Scenario {
             path: path.to_path_buf(),
             name: raw.scenario.name,
@@ -106,6 +108,7 @@ impl<'d, 'a> Validator<'d, 'a> {
             targets,
             guard,
             discovery,
+            timeline,
         }
     }
 
