@@ -112,6 +112,14 @@ impl Validator<'_, '_> {
                     .flatten()
                     .next();
                 let sel = sel.and_then(|s| self.selector(&field, s, groups));
+                let nated =
+                    |s: &Selector| groups.iter().any(|g| g.id == s.group && g.nat.is_nated());
+                if name == "restart" && sel.as_ref().is_some_and(nated) {
+                    self.err(
+                        &field.key("group"),
+                        "cannot restart nodes behind a NAT yet (their default route is set as they first start)",
+                    );
+                }
                 sel.map(|s| match name {
                     "kill" => Action::Kill(s),
                     "restart" => Action::Restart(s),
