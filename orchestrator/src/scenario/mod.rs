@@ -55,6 +55,8 @@
 //! dht_qps = 100            # queries a second over the network, in the window, at least
 //! mdns_p95 = "5s"          # node start to first mDNS discovery, p95 strictly below
 //! join_p95 = "1s"          # node start to its first mesh peer, p95 strictly below
+//! recovery = "10s"         # the timeline's last heal until messages reach every running
+//!                          # honest node again, at most
 //!
 //! [discovery]              # optional: how nodes find peers besides their bootstrap list
 //! mdns = true              # mDNS on every node (default false)
@@ -359,6 +361,10 @@ pub struct Targets {
     /// Node start to its first mesh peer, p95, must be strictly below this.
     #[serde(with = "opt_duration_str", default)]
     pub join_p95: Option<Duration>,
+    /// Time from the timeline's last heal until every message reaches every running
+    /// honest node, at most this (see [`timeline`]).
+    #[serde(with = "opt_duration_str", default)]
+    pub recovery: Option<Duration>,
 }
 
 /// `[guard]`: the bounds beyond which a run measured the lab's own host rather than the

@@ -97,6 +97,7 @@ pub(super) struct RawTargets {
     pub(super) dht_qps: Option<f64>,
     pub(super) mdns_p95: Option<String>,
     pub(super) join_p95: Option<String>,
+    pub(super) recovery: Option<String>,
 }
 
 /// `[discovery]`, as written.

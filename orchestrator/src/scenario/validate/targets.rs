@@ -57,6 +57,7 @@ impl Validator<'_, '_> {
             delivery: raw.delivery,
             link_error: raw.link_error,
             bandwidth_efficiency: raw.bandwidth_efficiency,
+            recovery: self.recovery_target(&at.key("recovery"), raw.recovery.as_deref()),
             ..self.discovery_targets(&at, raw)
         }
     }

@@ -153,6 +153,26 @@ impl Validator<'_, '_> {
         out
     }
 
+    /// The `recovery` target at `field`: positive, at most an hour.
+    pub(super) fn recovery_target(
+        &mut self,
+        field: &FieldPath,
+        s: Option<&str>,
+    ) -> Option<Duration> {
+        let d = self.duration(field, s?)?;
+        if d.is_zero() || d > Duration::from_secs(3600) {
+            self.err(
+                field,
+                format!(
+                    "must be positive and at most 1h, got {}",
+                    units::format_duration(d)
+                ),
+            );
+            return None;
+        }
+        Some(d)
+    }
+
     /// `at`: a virtual time inside the window.
     fn fault_time(
         &mut self,

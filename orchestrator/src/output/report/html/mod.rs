@@ -17,6 +17,7 @@
 //! - `cost`: where the host's CPU went over the window, and the nodes' memory;
 //! - `mesh`: mesh health; `nat`: the hole-punch matrix, AutoNAT and colocation behind NATs;
 //! - `discovery`: join times, mDNS and the scheduled DHT queries;
+//! - `phases`: the fault timeline, phase by phase;
 //! - `tables`: honest and Byzantine nodes, and the per-node table;
 //! - `text`: how durations, ratios and sizes read;
 //! - `style`: the inline style sheet and sorting script.
@@ -26,6 +27,7 @@ mod discovery;
 mod figures;
 mod mesh;
 mod nat;
+mod phases;
 mod regions;
 mod style;
 mod summary;
@@ -79,6 +81,7 @@ pub(super) fn page(input: &Input<'_>) -> String {
                     (figures::latency(input))
                     (figures::coverage(input))
                     (figures::timeline(input))
+                    (phases::phases(r))
                     (tables::breakdown(r))
                     (regions::regions(r.stats.regions.as_ref()))
                     (mesh::mesh(r))
