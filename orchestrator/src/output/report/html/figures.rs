@@ -149,15 +149,7 @@ pub(super) fn timeline(input: &Input<'_>) -> Markup {
         Some(s) => {
             let targets = charts::latency_targets(&input.result.targets);
             let buckets = series::per_second(&s.samples);
-            // Fault times count from the window start, as the chart's axis does.
-            let marks: Vec<(f64, &str)> = input
-                .result
-                .stats
-                .phases
-                .iter()
-                .flat_map(|p| &p.faults)
-                .map(|f| (f.at_ms as f64 / 1000.0, f.action.as_str()))
-                .collect();
+            let marks: Vec<(f64, &str)> = s.faults.iter().map(|(t, a)| (*t, a.as_str())).collect();
             let (svg, above) = charts::timeline(&s.samples, &buckets, &targets, &marks);
             let cut = if above > 0 {
                 format!(" {above} deliveries lie above the y axis.")
