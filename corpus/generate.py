@@ -194,6 +194,26 @@ scenario("bound-discovery-lookups-too-fast", BASE + '\n[discovery]\nlookups = "1
 scenario("type-discovery-mdns-string", BASE + '\n[discovery]\nmdns = "yes"\n', "discovery.mdns", needle='mdns = "yes"')
 scenario("unknown-discovery-field", BASE + '\n[discovery]\nlookup = "1/s"\n', "discovery.lookup", needle='lookup = "1/s"')
 
+# --- timeline ----------------------------------------------------------------------------
+def timeline(slug, entries, field, needle, extra=()):
+    scenario(slug, BASE + "\n" + entries, field, needle=needle, extra=extra)
+
+
+timeline("timeline-at-past-window", '[[timeline]]\nat = "30s"\nkill = { group = "honest", count = 1 }\n', "timeline[0].at", 'at = "30s"', ["window's end"])
+timeline("timeline-unknown-group", '[[timeline]]\nat = "1s"\nkill = { group = "nobody", count = 1 }\n', "timeline[0].kill.group", 'kill = {', ["no group `nobody`"])
+timeline("timeline-fraction-above-one", '[[timeline]]\nat = "1s"\npause = { group = "honest", fraction = 1.5 }\n', "timeline[0].pause.fraction", 'pause = {', ["(0, 1]"])
+timeline("timeline-fraction-zero", '[[timeline]]\nat = "1s"\nkill = { group = "honest", fraction = 0.0 }\n', "timeline[0].kill.fraction", 'kill = {', ["(0, 1]"])
+timeline("timeline-count-above-group", '[[timeline]]\nat = "1s"\nkill = { group = "evil", count = 3 }\n', "timeline[0].kill.count", 'kill = {', ["1 to 2"])
+timeline("timeline-heal-without-partition", '[[timeline]]\nat = "1s"\nheal = true\n', "timeline[0].heal", "heal = true", ["no partition is open"])
+timeline("timeline-restart-nothing-killed", '[[timeline]]\nat = "1s"\nrestart = { group = "honest", count = 1 }\n', "timeline[0].restart", "restart = {", ["0 of its nodes are killed"])
+timeline("timeline-partition-group-twice", '[[timeline]]\nat = "1s"\npartition = [["honest"], ["evil", "honest"]]\n', "timeline[0].partition[1][1]", "partition = [", ["named twice"])
+timeline("timeline-partition-empty-side", '[[timeline]]\nat = "1s"\npartition = [["honest", "evil"], []]\n', "timeline[0].partition[1]", "partition = [", ["at least one group"])
+timeline("timeline-partition-three-sides", '[[timeline]]\nat = "1s"\npartition = [["honest"], ["evil"], []]\n', "timeline[0].partition", "partition = [", ["two sides"])
+timeline("timeline-two-actions", '[[timeline]]\nat = "1s"\nheal = true\nkill = { group = "honest", count = 1 }\n', "timeline[0]", "[[timeline]]", ["exactly one action"])
+timeline("timeline-for-past-window", '[[timeline]]\nat = "20s"\npartition = [["honest"], ["evil"]]\nfor = "10s"\n', "timeline[0].for", 'for = "10s"', ["window's end"])
+timeline("timeline-unknown-field", '[[timeline]]\nat = "1s"\nheal = true\nwhen = "now"\n', "timeline[0].when", 'when = "now"')
+timeline("timeline-at-no-unit", '[[timeline]]\nat = "20"\nheal = true\n', "timeline[0].at", 'at = "20"')
+
 # --- names -------------------------------------------------------------------------------
 replace("name-empty", 'name = "corpus"', 'name = ""', "scenario.name")
 replace("name-slash", 'name = "corpus"', 'name = "../etc/passwd"', "scenario.name")

@@ -231,6 +231,17 @@ pub enum Event {
         /// Peers in the mesh then.
         peers: u64,
     },
+    /// The orchestrator injected a fault of the scenario's timeline (written by the
+    /// orchestrator, node `orchestrator`, at the moment the fault took effect).
+    Fault {
+        /// The action: `partition`, `heal`, `kill`, `restart`, `pause`, `unpause`.
+        action: String,
+        /// The nodes it acted on (a partition's first side).
+        nodes: Vec<String>,
+        /// A partition's other side: traffic between `nodes` and these is dropped.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        across: Vec<String>,
+    },
     /// The node is shutting down; counters for the whole run.
     Stopped {
         /// Messages published.

@@ -950,3 +950,112 @@ fn ignored_test_cmd(name: &str) -> Vec<String> {
     .map(str::to_owned)
     .to_vec()
 }
+
+/// The rules `iptables -S` lists in the network namespace of process `pid`.
+fn namespace_rules(pid: u32) -> String {
+    let out = std::process::Command::new("nsenter")
+        .args(["-t", &pid.to_string(), "-n", "iptables", "-w", "-S"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// A timeline partition's filter (`run::faults::partition`) between two containers on one
+/// bridge: a dial across it fails while it is in place, succeeds after the heal, which
+/// leaves no rule in the namespace; a partition left in place goes with the container at
+/// teardown.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partition_blocks_and_heals_traffic_between_two_containers() {
+    use orchestrator::run::faults::partition;
+    with_lab("partition", |lab| async move {
+        let runner = &lab.runner;
+        let (net, prefix) = create_free_network(&lab, &format!("{}-net", lab.run_id)).await;
+        let ip = |host: u8| Ipv4Addr::new(prefix[0], prefix[1], prefix[2], host);
+        let (server_ip, client_ip) = (ip(10), ip(11));
+        let image = child_image(runner, &lab.image_prefix).await;
+        let spec = |name: &str, at: Ipv4Addr, env: Vec<(String, String)>| ContainerSpec {
+            run_id: lab.run_id.clone(),
+            role: "child".to_owned(),
+            name: format!("{}-{name}", lab.run_id),
+            image: image.tag.clone(),
+            env: [vec![(CHILD_ENV.to_owned(), "1".to_owned())], env].concat(),
+            cmd: Some(ignored_test_cmd("bridge_peer")),
+            network: Some(NetworkAttachment {
+                network: net.name.clone(),
+                ipv4: Some(at),
+            }),
+            ..Default::default()
+        };
+        let server = runner
+            .run_container(&spec(
+                "server",
+                server_ip,
+                vec![(LISTEN_ENV.to_owned(), "4001".to_owned())],
+            ))
+            .await
+            .unwrap();
+        let mut lines = runner.follow_logs(&server, LogSource::Stdout);
+        let next_line = tokio::time::timeout(WAIT, async {
+            loop {
+                let line = lines.next().await.expect("the server's log ended").unwrap();
+                if line.starts_with("{\"child\"") {
+                    return line;
+                }
+            }
+        });
+        assert_eq!(next_line.await.unwrap(), r#"{"child":"listening"}"#);
+        let pid = runner.container_pid(&server).await.unwrap();
+        let dial = |name: &str, ms: u64| {
+            spec(
+                name,
+                client_ip,
+                vec![
+                    (CONNECT_ENV.to_owned(), format!("{server_ip}:4001")),
+                    (CONNECT_MS_ENV.to_owned(), ms.to_string()),
+                ],
+            )
+        };
+        let exit_of = |name: &'static str, ms: u64| {
+            let spec = dial(name, ms);
+            async move {
+                let id = runner.run_container(&spec).await.unwrap();
+                let code = tokio::time::timeout(WAIT, runner.wait_exit(&id))
+                    .await
+                    .unwrap()
+                    .unwrap();
+                runner.remove_container(&id).await.unwrap();
+                code
+            }
+        };
+
+        assert_eq!(exit_of("before", 20_000).await, 0, "no partition yet");
+        partition::apply(pid, &partition::block_script(&[client_ip])).unwrap();
+        let rules = namespace_rules(pid);
+        assert!(
+            rules.contains(&format!(
+                "-A {} -s {client_ip}/32 -j DROP",
+                partition::CHAIN
+            )),
+            "{rules}"
+        );
+        assert_eq!(
+            exit_of("during", 2_000).await,
+            1,
+            "the partition must drop it"
+        );
+        partition::apply(pid, &partition::heal_script()).unwrap();
+        assert!(!namespace_rules(pid).contains(partition::CHAIN));
+        assert_eq!(exit_of("after", 20_000).await, 0, "healed");
+
+        // Left in place: the namespace, and its rules, go with the container.
+        partition::apply(pid, &partition::block_script(&[client_ip])).unwrap();
+        runner.teardown(&lab.run_id).await.unwrap();
+        let ns = std::path::PathBuf::from(format!("/proc/{pid}/ns/net"));
+        assert!(
+            !ns.exists(),
+            "the server's namespace outlived its container"
+        );
+    })
+    .await;
+}

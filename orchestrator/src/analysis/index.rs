@@ -87,7 +87,8 @@ impl<'a> Index<'a> {
         let in_window = |ts: u64| window.is_none_or(|w| w.contains(ts));
         for r in records {
             let Some(i) = self.of(r) else {
-                self.foreign_events += 1;
+                // The orchestrator's own timeline records are not foreign.
+                self.foreign_events += u64::from(r.node != crate::run::faults::RECORDER);
                 continue;
             };
             match &r.event {

@@ -44,6 +44,7 @@ mod median;
 mod mesh_health;
 mod nat;
 mod nodes;
+mod phases;
 mod regions;
 mod rejections;
 
@@ -75,6 +76,7 @@ pub use self::nat::{
     SideFigures,
 };
 pub use self::nodes::{GroupStats, NodeStats};
+pub use self::phases::{FaultMark, PartitionLoss, Phase, PhaseStats};
 pub use self::regions::{FromTo, PairFidelity, RegionLatency, RegionStats};
 use self::rejections::Rejections;
 use crate::plan::Plan;
@@ -148,6 +150,10 @@ pub struct Stats {
     /// results written before it was measured).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bandwidth: Option<Bandwidth>,
+    /// Figures per phase of the fault timeline; `None` without one (and in results
+    /// written before it existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phases: Option<PhaseStats>,
 }
 
 /// Messages published.
@@ -200,6 +206,7 @@ pub fn compute(records: &[Record], plan: &Plan, window: Option<Window>) -> Stats
         handshakes: handshakes::handshakes(records, &index),
         discovery: discovery::discovery(records, plan, &index, window),
         bandwidth: None,
+        phases: phases::phases(records, plan, &index, window),
     }
 }
 

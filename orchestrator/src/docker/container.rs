@@ -1,5 +1,5 @@
 //! Containers: creation from a typed spec, starting (one or many at once), stopping,
-//! signalling and waiting.
+//! signalling, pausing and waiting.
 
 use std::collections::HashMap;
 use std::net::Ipv4Addr;
@@ -257,6 +257,22 @@ impl DockerRunner {
             .kill_container(id, Some(options))
             .await
             .map_err(|e| DockerError::engine(format!("send {signal} to container {id}"), e))
+    }
+
+    /// Freezes every process of a running container (the engine's cgroup freezer).
+    pub async fn pause_container(&self, id: &str) -> Result<(), DockerError> {
+        self.client()
+            .pause_container(id)
+            .await
+            .map_err(|e| DockerError::engine(format!("pause container {id}"), e))
+    }
+
+    /// Thaws a paused container.
+    pub async fn unpause_container(&self, id: &str) -> Result<(), DockerError> {
+        self.client()
+            .unpause_container(id)
+            .await
+            .map_err(|e| DockerError::engine(format!("unpause container {id}"), e))
     }
 
     /// Waits until a container is not running and returns its exit code (at once if it

@@ -9,6 +9,7 @@ pub(crate) mod handshake_text;
 pub mod junit;
 pub(crate) mod mesh_text;
 pub(crate) mod nat_text;
+pub(crate) mod phases_text;
 pub(crate) mod region_text;
 pub mod report;
 pub mod summary;

@@ -32,6 +32,11 @@ pub fn render(result: &RunResult) -> String {
             let _ = writeln!(o, "{line}");
         }
     }
+    if let Some(p) = &result.stats.phases {
+        for line in super::phases_text::summary_lines(p) {
+            let _ = writeln!(o, "{line}");
+        }
+    }
     host(&mut o, result);
     if let Some(cost) = &result.resources.cost {
         let _ = writeln!(o, "cost           {}", cost_text(cost));

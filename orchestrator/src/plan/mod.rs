@@ -120,6 +120,8 @@ pub struct Plan {
     pub guard: Guard,
     /// mDNS and the nodes' scheduled DHT queries.
     pub discovery: Discovery,
+    /// The faults injected during the window.
+    pub timeline: crate::scenario::Timeline,
     /// The scenario's whole traffic (all honest publishers together).
     pub traffic: Traffic,
     /// Gossipsub settings of every node (the scenario's over the spec's defaults).
@@ -305,7 +307,8 @@ pub fn plan_with_bridges(s: &Scenario, subnet: Subnet, nodes_per_bridge: usize) 
     traffic::assign(&mut nodes, s);
     topology::bootstrap(&mut nodes, s.network.topology, &mut rng);
     let routers = nat::routers(&mut nodes, &s.groups);
-    if !routers.is_empty() {
+    // A restarted node keeps its identity only if it is derived, not drawn at boot.
+    if !routers.is_empty() || s.timeline.restarts() {
         for n in &mut nodes {
             let seed = nat::identity_seed(&s.name, s.seed, &n.name);
             n.peer_id = lab_config::identity::peer_id(&seed)
@@ -313,6 +316,8 @@ pub fn plan_with_bridges(s: &Scenario, subnet: Subnet, nodes_per_bridge: usize) 
                 .map(|id| id.to_string());
             n.identity_seed = Some(seed);
         }
+    }
+    if !routers.is_empty() {
         nat::choose_relays(&mut nodes, &mut rng);
         nat::orient(&mut nodes);
     }
@@ -344,6 +349,7 @@ pub fn plan_with_bridges(s: &Scenario, subnet: Subnet, nodes_per_bridge: usize) 
         targets: s.targets.clone(),
         guard: s.guard,
         discovery: s.discovery.clone(),
+        timeline: s.timeline.clone(),
         traffic: s.traffic.clone(),
         gossipsub: s.gossipsub.clone(),
         groups: s.groups.clone(),

@@ -227,6 +227,20 @@ pub fn check_targets(targets: &Targets, stats: &Stats) -> Vec<TargetCheck> {
         ));
     }
     out.extend(discovery_checks(targets, stats));
+    if let Some(t) = targets.recovery {
+        let measured = stats
+            .phases
+            .as_ref()
+            .and_then(|p| p.recovery_ms)
+            .map(|ms| ms as f64);
+        out.push(check(
+            "recovery",
+            "ms",
+            Comparison::AtMost,
+            t.as_secs_f64() * 1000.0,
+            measured,
+        ));
+    }
     out
 }
 

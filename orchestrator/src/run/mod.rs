@@ -14,6 +14,7 @@
 //! - `nodes`: node containers, each handed to the shaper as soon as it runs;
 //! - `readiness`: every honest mesh at `mesh_n_low`;
 //! - `window`: warm-up, the measurement window, its cost sampled from files through it;
+//! - [`faults`]: the scenario's fault timeline, played during the window;
 //! - `collect`: every node's event stream;
 //! - `virtual_time`: the events and the window on the scenario's virtual time line;
 //! - [`teardown`]: everything labelled with the run id, removed and checked (and the run's
@@ -24,6 +25,7 @@
 pub mod binaries;
 mod collect;
 mod events_dir;
+pub mod faults;
 mod follow;
 mod images;
 pub mod nat;
@@ -283,7 +285,14 @@ async fn execute(
         nodes: &sampled,
         shaper: shaper_id.as_deref(),
     };
-    let measured = window::measure(runner, &plan, sampled, traffic_ns, t0).await;
+    let mut faults = faults::Faults::new(runner, &plan, &node_ids, shaper.as_ref());
+    let window_start = tokio::time::Instant::now() + plan.time_scale.real(plan.warmup);
+    let (measured, ()) = tokio::join!(
+        window::measure(runner, &plan, sampled, traffic_ns, t0),
+        faults.play(window_start)
+    );
+    faults.finish().await;
+    let fault_records = faults.into_records();
     phases.window_started_after_s = measured.started_after_s;
     phases.traffic_ended_after_s = measured.ended_after_s;
 
@@ -302,7 +311,9 @@ async fn execute(
     };
     nodes::stop(runner, &plan, attached, &node_ids).await?;
     let names: Vec<String> = plan.nodes.iter().map(|n| n.name.clone()).collect();
-    let records = collect::collect(events, &names).await?;
+    let mut records = collect::collect(events, &names).await?;
+    records.extend(fault_records);
+    records.sort_by_key(|r| r.ts_ns);
     let records = virtual_time::records(records, plan.time_scale, measured.window.traffic_ns);
     let window = virtual_time::window(measured.window, plan.time_scale);
     phases.collected_after_s = elapsed_s(t0);

@@ -54,6 +54,7 @@ pub(super) fn records(mut records: Vec<Record>, k: TimeScale, origin_ns: u64) ->
             | Event::DirectConnection { .. }
             | Event::MdnsDiscovered { .. }
             | Event::MeshJoined { .. }
+            | Event::Fault { .. }
             | Event::Stopped { .. } => {}
         }
     }

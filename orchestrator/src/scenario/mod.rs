@@ -61,12 +61,19 @@
 //! dht_qps = 100            # queries a second over the network, in the window, at least
 //! mdns_p95 = "5s"          # node start to first mDNS discovery, p95 strictly below
 //! join_p95 = "1s"          # node start to its first mesh peer, p95 strictly below
+//! recovery = "10s"         # the timeline's last heal until messages reach every running
+//!                          # honest node again, at most
 //!
 //! [discovery]              # optional: how nodes find peers besides their bootstrap list
 //! mdns = true              # mDNS on every node (default false)
 //! lookups = "1/s"          # per node: get-closest-peers of random keys (default off)
 //! provides = "6/m"         # per node: provider records put, each followed by a
 //!                          # get-providers of a peer's key (default off)
+//!
+//! [[timeline]]             # optional, any number: faults in the window (see [`timeline`])
+//! at = "20s"               # virtual time after the window starts
+//! partition = [["honest"], ["evil"]]   # or heal, kill, restart, pause, unpause
+//! for = "15s"
 //!
 //! [guard]                  # optional: beyond these the run is distorted, not judged
 //! link_error = 0.1         # pings: |measured − imposed| / imposed one-way delay at most
@@ -92,6 +99,7 @@ pub mod matrix;
 pub mod nat;
 pub mod profile;
 mod raw;
+pub mod timeline;
 pub(crate) mod units;
 mod validate;
 
@@ -106,6 +114,7 @@ use serde::{Deserialize, Serialize};
 pub use crate::scenario::dilation::{CpuQuota, TimeScaleChoice};
 pub use crate::scenario::nat::NatType;
 pub use crate::scenario::profile::{LinkProfile, ShaperChoice};
+pub use crate::scenario::timeline::Timeline;
 pub use lab_config::{GossipsubSettings, Role, Security};
 pub use load::{LaterCheck, default_netem_dir, load, load_with_netem_dir, parse, parse_with};
 use units::{duration_str, opt_duration_str};
@@ -150,6 +159,8 @@ pub struct Scenario {
     pub guard: Guard,
     /// mDNS and the scheduled DHT queries.
     pub discovery: Discovery,
+    /// The faults injected during the window (`[[timeline]]`; see [`timeline`]).
+    pub timeline: Timeline,
 }
 
 /// `[discovery]`: mDNS and each node's scheduled Kademlia queries (rates per node, virtual
@@ -367,6 +378,10 @@ pub struct Targets {
     /// Node start to its first mesh peer, p95, must be strictly below this.
     #[serde(with = "opt_duration_str", default)]
     pub join_p95: Option<Duration>,
+    /// Time from the timeline's last heal until every message reaches every running
+    /// honest node, at most this (see [`timeline`]).
+    #[serde(with = "opt_duration_str", default)]
+    pub recovery: Option<Duration>,
 }
 
 /// `[guard]`: the bounds beyond which a run measured the lab's own host rather than the

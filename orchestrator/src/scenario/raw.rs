@@ -26,6 +26,8 @@ pub(super) struct RawFile {
     pub(super) guard: RawGuard,
     #[serde(default)]
     pub(super) discovery: RawDiscovery,
+    #[serde(default)]
+    pub(super) timeline: Vec<RawFault>,
 }
 
 /// `[scenario]`.
@@ -100,6 +102,7 @@ pub(super) struct RawTargets {
     pub(super) dht_qps: Option<f64>,
     pub(super) mdns_p95: Option<String>,
     pub(super) join_p95: Option<String>,
+    pub(super) recovery: Option<String>,
 }
 
 /// `[discovery]`, as written.
@@ -118,4 +121,28 @@ pub(super) struct RawGuard {
     pub(super) link_error: Option<f64>,
     pub(super) hop_error: Option<f64>,
     pub(super) host_busy: Option<f64>,
+}
+
+/// One `[[timeline]]` entry, as written: `at` and exactly one action (checked later).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawFault {
+    pub(super) at: String,
+    pub(super) partition: Option<Vec<Vec<String>>>,
+    #[serde(rename = "for")]
+    pub(super) lasts: Option<String>,
+    pub(super) heal: Option<bool>,
+    pub(super) kill: Option<RawSelector>,
+    pub(super) restart: Option<RawSelector>,
+    pub(super) pause: Option<RawSelector>,
+    pub(super) unpause: Option<RawSelector>,
+}
+
+/// `{ group = "…", fraction = 0.1 }` or `{ group = "…", count = 3 }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSelector {
+    pub(super) group: String,
+    pub(super) fraction: Option<f64>,
+    pub(super) count: Option<i64>,
 }

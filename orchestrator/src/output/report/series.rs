@@ -51,6 +51,8 @@ pub(super) struct Series {
     pub(super) per_message: Vec<Vec<f64>>,
     /// Honest subscribers of each message (honest nodes − 1).
     pub(super) subscribers: usize,
+    /// The timeline's faults (`fault` events) on the samples' time axis: seconds, action.
+    pub(super) faults: Vec<(f64, String)>,
 }
 
 /// Start of the measurement (else of the traffic) in ns since the epoch: from the result's
@@ -162,6 +164,16 @@ pub(super) fn derive(result: &RunResult, events: &[Record]) -> Series {
         sorted_ms,
         per_message,
         subscribers: honest.len().saturating_sub(1),
+        faults: events
+            .iter()
+            .filter_map(|r| match &r.event {
+                Event::Fault { action, .. } => Some((
+                    (i128::from(r.ts_ns) - i128::from(reference)) as f64 / 1e9,
+                    action.clone(),
+                )),
+                _ => None,
+            })
+            .collect(),
     }
 }
 

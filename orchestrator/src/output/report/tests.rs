@@ -580,3 +580,33 @@ fn the_discovery_figures_are_in_the_report_and_the_summary() {
     );
     assert!(!text.contains("\nmdns "), "mDNS was off: {text}");
 }
+
+#[test]
+fn a_timeline_gets_its_section_and_marks_on_the_latency_chart() {
+    let p = test_plan();
+    let mut records = events(&p);
+    let nodes: Vec<String> = p.nodes.iter().map(|n| n.name.clone()).collect();
+    records.push(rec(
+        T0 + 1_000_000_000,
+        crate::run::faults::RECORDER,
+        Event::Fault {
+            action: "partition".into(),
+            nodes: nodes[..1].to_vec(),
+            across: nodes[1..].to_vec(),
+        },
+    ));
+    records.sort_by_key(|r| r.ts_ns);
+    let r = test_result(&p, &records);
+    let html = render(&r, Some(&records), Vec::new(), &provenance());
+    assert!(html.contains("<h2>Fault timeline</h2>"), "section");
+    assert!(html.contains("<td>after partition</td>"), "phase row");
+    let chart = html
+        .split("<h2>Latency over the run</h2>")
+        .nth(1)
+        .and_then(|c| c.split("<h2>").next())
+        .expect("latency over the run");
+    assert!(chart.contains("timeline fault"), "key");
+    assert!(chart.contains("\npartition\n</text>"), "mark label");
+    // Without a timeline: no section.
+    assert!(!rendered().contains("Fault timeline"));
+}

@@ -9,6 +9,7 @@ mod groups;
 mod nat;
 mod security;
 mod targets;
+mod timeline;
 mod traffic;
 
 use std::path::Path;
@@ -93,6 +94,7 @@ impl<'d, 'a> Validator<'d, 'a> {
         let targets = self.targets(&raw.targets);
         let guard = self.guard(&raw.guard);
         let discovery = self.discovery(&raw.discovery);
+        let timeline = self.timeline(&raw.timeline, &groups, window);
         Scenario {
             path: path.to_path_buf(),
             name: raw.scenario.name,
@@ -108,6 +110,7 @@ impl<'d, 'a> Validator<'d, 'a> {
             targets,
             guard,
             discovery,
+            timeline,
         }
     }
 

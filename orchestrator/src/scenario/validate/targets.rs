@@ -65,6 +65,7 @@ impl Validator<'_, '_> {
             handshake_p95,
             handshake_p99,
             bandwidth_efficiency: raw.bandwidth_efficiency,
+            recovery: self.recovery_target(&at.key("recovery"), raw.recovery.as_deref()),
             ..self.discovery_targets(&at, raw)
         }
     }

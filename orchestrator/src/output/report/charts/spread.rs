@@ -4,8 +4,8 @@
 use plotters::prelude::*;
 
 use super::{
-    C_BLUE, C_GREY, C_ORANGE, FULL, HALF, Key, LatencyTarget, Svg, Swatch, axes, dashed, frame,
-    ms_text, nice, percent, plain, render, target_color, time_unit,
+    C_BLUE, C_GREY, C_ORANGE, C_RED, FULL, HALF, Key, LatencyTarget, Svg, Swatch, axes, dashed,
+    frame, ms_text, nice, percent, plain, render, target_color, time_unit,
 };
 use crate::output::report::series::{Bucket, CoveragePoint, Sample, quantile, thin};
 
@@ -52,12 +52,14 @@ pub(in crate::output::report) fn coverage(curve: &[CoveragePoint], subscribers: 
     })
 }
 
-/// Latency over the run: one dot per delivery (thinned) and per-second p50/p99 lines.
-/// Returns the chart and how many deliveries lie above its y range.
+/// Latency over the run: one dot per delivery (thinned), per-second p50/p99 lines, and a
+/// labelled vertical mark at each fault of the timeline (`marks`: seconds on the same axis,
+/// action). Returns the chart and how many deliveries lie above its y range.
 pub(in crate::output::report) fn timeline(
     samples: &[Sample],
     buckets: &[Bucket],
     targets: &[LatencyTarget<'_>],
+    marks: &[(f64, &str)],
 ) -> (Svg, usize) {
     let lat: Vec<f64> = {
         let mut v: Vec<f64> = samples.iter().map(|s| s.latency_ms).collect();
@@ -95,6 +97,9 @@ pub(in crate::output::report) fn timeline(
             Swatch::Dashed(target_color(i)),
         ));
     }
+    if !marks.is_empty() {
+        key.push(("timeline fault".to_string(), Swatch::Dashed(C_RED)));
+    }
     let svg = render(FULL, &key, |root| {
         let mut chart = frame(root, "Latency over the run")
             .build_cartesian_2d(x_min..x_max, 0f64..y_max / div)?;
@@ -117,6 +122,19 @@ pub(in crate::output::report) fn timeline(
                 (x_max, t.ms / div),
                 target_color(i).stroke_width(2),
             )?;
+        }
+        for (t, action) in marks.iter().filter(|(t, _)| (x_min..=x_max).contains(t)) {
+            dashed(
+                &mut chart,
+                (*t, 0.0),
+                (*t, y_max / div),
+                C_RED.stroke_width(1),
+            )?;
+            chart.draw_series(std::iter::once(Text::new(
+                action.to_string(),
+                (*t, y_max / div * 0.97),
+                ("sans-serif", 12).into_font().color(&C_RED),
+            )))?;
         }
         let mid = |b: &Bucket| b.t_s + 0.5;
         chart.draw_series(LineSeries::new(

@@ -149,7 +149,8 @@ pub(super) fn timeline(input: &Input<'_>) -> Markup {
         Some(s) => {
             let targets = charts::latency_targets(&input.result.targets);
             let buckets = series::per_second(&s.samples);
-            let (svg, above) = charts::timeline(&s.samples, &buckets, &targets);
+            let marks: Vec<(f64, &str)> = s.faults.iter().map(|(t, a)| (*t, a.as_str())).collect();
+            let (svg, above) = charts::timeline(&s.samples, &buckets, &targets, &marks);
             let cut = if above > 0 {
                 format!(" {above} deliveries lie above the y axis.")
             } else {

@@ -18,6 +18,7 @@
 //! - `mesh`: mesh health; `nat`: the hole-punch matrix, AutoNAT and colocation behind NATs;
 //!   `handshakes`: connections by transport, security and key-exchange group;
 //! - `discovery`: join times, mDNS and the scheduled DHT queries;
+//! - `phases`: the fault timeline, phase by phase;
 //! - `tables`: honest and Byzantine nodes, and the per-node table;
 //! - `text`: how durations, ratios and sizes read;
 //! - `style`: the inline style sheet and sorting script.
@@ -28,6 +29,7 @@ mod figures;
 mod handshakes;
 mod mesh;
 mod nat;
+mod phases;
 mod regions;
 mod style;
 mod summary;
@@ -81,6 +83,7 @@ pub(super) fn page(input: &Input<'_>) -> String {
                     (figures::latency(input))
                     (figures::coverage(input))
                     (figures::timeline(input))
+                    (phases::phases(r))
                     (tables::breakdown(r))
                     (regions::regions(r.stats.regions.as_ref()))
                     (mesh::mesh(r))

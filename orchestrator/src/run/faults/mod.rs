@@ -1,0 +1,332 @@
+//! The scenario's fault timeline, played during the measurement window: at each event's
+//! real time (`at` × the time scale after the window starts) the action is carried out
+//! and recorded as an [`Event::Fault`] of node [`RECORDER`], with the time it took effect
+//! and the nodes it acted on, for the analysis to split the window at.
+//!
+//! - partition / heal: packet drops inside each affected node's namespace ([`partition`]);
+//! - kill: SIGKILL through the engine, awaited; restart: the same container started
+//!   again (same address, same identity: the plan derives every node's key from its name
+//!   when the timeline restarts nodes; its events file is appended to), handed to the
+//!   shaper again, and given the open partition's drops;
+//! - pause / unpause: the engine's freezer.
+//!
+//! Which nodes a selector takes is drawn from the seed ([`crate::scenario::timeline::pick`])
+//! among the group's nodes in the right state. A node an action fails on is warned about
+//! and left out of the record; the run goes on. [`Faults::finish`] heals an open partition
+//! and thaws paused nodes before the nodes stop; dropping [`Faults`] with a partition open
+//! (an interrupted run) removes its drops too, and the namespaces go with the containers.
+
+pub mod partition;
+
+use std::net::Ipv4Addr;
+
+use futures::StreamExt;
+use lab_events::{Event, Record, now_ns};
+
+use super::CONCURRENCY;
+use super::shaper::HostShaper;
+use crate::docker::DockerRunner;
+use crate::plan::Plan;
+use crate::scenario::timeline::{Action, Selector, pick};
+
+/// The `node` of the records the orchestrator writes for the timeline.
+pub const RECORDER: &str = "orchestrator";
+
+/// A node's state under the timeline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Running,
+    Killed,
+    Paused,
+}
+
+/// The timeline's player: the nodes' states, their processes, the open partition and the
+/// records so far.
+pub(super) struct Faults<'a> {
+    runner: &'a DockerRunner,
+    plan: &'a Plan,
+    /// Each node's container id, in plan order.
+    ids: &'a [String],
+    shaper: Option<&'a HostShaper>,
+    state: Vec<State>,
+    /// Each node's main process, while it has one (looked up when first needed).
+    pids: Vec<Option<u32>>,
+    /// The open partition's sides, as node indices.
+    partition: Option<(Vec<usize>, Vec<usize>)>,
+    records: Vec<Record>,
+}
+
+impl<'a> Faults<'a> {
+    /// A player of `plan`'s timeline over the containers `ids` (plan order).
+    pub(super) fn new(
+        runner: &'a DockerRunner,
+        plan: &'a Plan,
+        ids: &'a [String],
+        shaper: Option<&'a HostShaper>,
+    ) -> Self {
+        Faults {
+            runner,
+            plan,
+            ids,
+            shaper,
+            state: vec![State::Running; ids.len()],
+            pids: vec![None; ids.len()],
+            partition: None,
+            records: Vec::new(),
+        }
+    }
+
+    /// Plays every event at its time after `window_start`.
+    pub(super) async fn play(&mut self, window_start: tokio::time::Instant) {
+        let k = self.plan.time_scale;
+        for (i, fault) in self.plan.timeline.events.iter().enumerate() {
+            tokio::time::sleep_until(window_start + k.real(fault.at)).await;
+            eprintln!(
+                "==> timeline at {:?} virtual: {}",
+                fault.at,
+                fault.action.name()
+            );
+            self.act(i, &fault.action).await;
+        }
+    }
+
+    /// Heals an open partition and thaws paused nodes, so that every node stops as usual.
+    pub(super) async fn finish(&mut self) {
+        if self.partition.is_some() {
+            self.act(usize::MAX, &Action::Heal).await;
+        }
+        for (n, id) in self.ids.iter().enumerate() {
+            if self.state[n] == State::Paused {
+                match self.runner.unpause_container(id).await {
+                    Ok(()) => self.state[n] = State::Running,
+                    Err(e) => tracing::warn!("failed to {e}"),
+                }
+            }
+        }
+    }
+
+    /// The records of every event played.
+    pub(super) fn into_records(mut self) -> Vec<Record> {
+        std::mem::take(&mut self.records)
+    }
+
+    async fn act(&mut self, index: usize, action: &Action) {
+        let (nodes, across) = match action {
+            Action::Partition(a, b) => {
+                let (a, b) = (self.members(a), self.members(b));
+                self.block(&a, &b).await;
+                self.block(&b, &a).await;
+                self.partition = Some((a.clone(), b.clone()));
+                (a, b)
+            }
+            Action::Heal => {
+                let Some((a, b)) = self.partition.take() else {
+                    return;
+                };
+                let live: Vec<usize> = a
+                    .iter()
+                    .chain(&b)
+                    .copied()
+                    .filter(|&n| self.state[n] != State::Killed)
+                    .collect();
+                self.filter(&live, &partition::heal_script()).await;
+                (a, b)
+            }
+            Action::Kill(s) => (self.kill(index, s).await, Vec::new()),
+            Action::Restart(s) => (self.restart(index, s).await, Vec::new()),
+            Action::Pause(s) | Action::Unpause(s) => {
+                let pause = matches!(action, Action::Pause(_));
+                (self.freeze(index, s, pause).await, Vec::new())
+            }
+        };
+        let name = |n: &usize| self.plan.nodes[*n].name.clone();
+        self.records.push(Record {
+            ts_ns: now_ns(),
+            node: RECORDER.to_string(),
+            event: Event::Fault {
+                action: action.name().to_string(),
+                nodes: nodes.iter().map(name).collect(),
+                across: across.iter().map(name).collect(),
+            },
+        });
+    }
+
+    /// The nodes of `groups`, as indices.
+    fn members(&self, groups: &[String]) -> Vec<usize> {
+        self.plan
+            .nodes
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| groups.contains(&n.group))
+            .map(|(i, _)| i)
+            .collect()
+    }
+
+    /// The nodes of `s`'s group in `state`, `s`'s amount of them drawn for event `index`.
+    fn select(&self, index: usize, s: &Selector, state: State) -> Vec<usize> {
+        let group: Vec<usize> = self
+            .plan
+            .nodes
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| n.group == s.group)
+            .map(|(i, _)| i)
+            .collect();
+        let candidates: Vec<String> = group
+            .iter()
+            .filter(|&&n| self.state[n] == state)
+            .map(|&n| self.plan.nodes[n].name.clone())
+            .collect();
+        let names = pick(self.plan.seed, index, &candidates, s.amount.of(group.len()));
+        group
+            .into_iter()
+            .filter(|&n| names.contains(&self.plan.nodes[n].name))
+            .collect()
+    }
+
+    /// Makes the live nodes of `side` drop everything from `other`.
+    async fn block(&mut self, side: &[usize], other: &[usize]) {
+        let from: Vec<Ipv4Addr> = other.iter().map(|&n| self.plan.nodes[n].ip).collect();
+        let live: Vec<usize> = side
+            .iter()
+            .copied()
+            .filter(|&n| self.state[n] != State::Killed)
+            .collect();
+        self.filter(&live, &partition::block_script(&from)).await;
+    }
+
+    /// Feeds `script` to the namespace of each of `nodes`, side by side.
+    async fn filter(&mut self, nodes: &[usize], script: &str) {
+        for &n in nodes {
+            self.pid(n).await;
+        }
+        let jobs: Vec<(String, Option<u32>)> = nodes
+            .iter()
+            .map(|&n| (self.plan.nodes[n].name.clone(), self.pids[n]))
+            .collect();
+        futures::stream::iter(jobs)
+            .map(|(name, pid)| {
+                let script = script.to_string();
+                async move {
+                    let Some(pid) = pid else { return };
+                    let done =
+                        tokio::task::spawn_blocking(move || partition::apply(pid, &script)).await;
+                    match done {
+                        Ok(Ok(())) => {}
+                        Ok(Err(e)) => tracing::warn!("node {name}: failed to {e}"),
+                        Err(e) => tracing::warn!("node {name}: failed to change its filter: {e}"),
+                    }
+                }
+            })
+            .buffer_unordered(CONCURRENCY)
+            .collect::<Vec<()>>()
+            .await;
+    }
+
+    /// Node `n`'s process, looked up once.
+    async fn pid(&mut self, n: usize) -> Option<u32> {
+        if self.pids[n].is_none() {
+            match self.runner.container_pid(&self.ids[n]).await {
+                Ok(pid) => self.pids[n] = Some(pid),
+                Err(e) => tracing::warn!("failed to {e}"),
+            }
+        }
+        self.pids[n]
+    }
+
+    async fn kill(&mut self, index: usize, s: &Selector) -> Vec<usize> {
+        let mut done = Vec::new();
+        for n in self.select(index, s, State::Running) {
+            let id = &self.ids[n];
+            let killed = match self.runner.kill_container(id, "SIGKILL").await {
+                Ok(()) => self.runner.wait_exit(id).await.map(drop),
+                Err(e) => Err(e),
+            };
+            match killed {
+                Ok(()) => {
+                    self.state[n] = State::Killed;
+                    self.pids[n] = None;
+                    done.push(n);
+                }
+                Err(e) => tracing::warn!("failed to {e}"),
+            }
+        }
+        done
+    }
+
+    async fn restart(&mut self, index: usize, s: &Selector) -> Vec<usize> {
+        let mut done = Vec::new();
+        for n in self.select(index, s, State::Killed) {
+            if let Err(e) = self.runner.start_container(&self.ids[n]).await {
+                tracing::warn!("failed to {e}");
+                continue;
+            }
+            self.state[n] = State::Running;
+            done.push(n);
+            let Some(pid) = self.pid(n).await else {
+                continue;
+            };
+            if let Some(shaper) = self.shaper
+                && let Err(e) = shaper.shape(n, pid)
+            {
+                tracing::warn!("node {}: failed to {e}", self.plan.nodes[n].name);
+            }
+            if let Some((a, b)) = self.partition.clone() {
+                let other = if a.contains(&n) {
+                    Some(b)
+                } else if b.contains(&n) {
+                    Some(a)
+                } else {
+                    None
+                };
+                if let Some(other) = other {
+                    self.block(&[n], &other).await;
+                }
+            }
+        }
+        done
+    }
+
+    async fn freeze(&mut self, index: usize, s: &Selector, pause: bool) -> Vec<usize> {
+        let (from, to) = if pause {
+            (State::Running, State::Paused)
+        } else {
+            (State::Paused, State::Running)
+        };
+        let mut done = Vec::new();
+        for n in self.select(index, s, from) {
+            let id = &self.ids[n];
+            let r = if pause {
+                self.runner.pause_container(id).await
+            } else {
+                self.runner.unpause_container(id).await
+            };
+            match r {
+                Ok(()) => {
+                    self.state[n] = to;
+                    done.push(n);
+                }
+                Err(e) => tracing::warn!("failed to {e}"),
+            }
+        }
+        done
+    }
+}
+
+impl Drop for Faults<'_> {
+    /// An interrupted run: the open partition's drops are removed (best effort, blocking)
+    /// before the teardown removes the containers.
+    fn drop(&mut self) {
+        let Some((a, b)) = self.partition.take() else {
+            return;
+        };
+        let script = partition::heal_script();
+        for n in a.into_iter().chain(b) {
+            if let Some(pid) = self.pids[n]
+                && let Err(e) = partition::apply(pid, &script)
+            {
+                tracing::warn!("failed to {e}");
+            }
+        }
+    }
+}

@@ -1,0 +1,528 @@
+//! `[[timeline]]`: each entry's time and its one action, then the plan as a whole played
+//! in time order (a group that does not exist, a heal without an open partition, a
+//! restart with nothing killed, …), every problem located at its entry's field.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use lab_config::bounds::MAX_NODES;
+use lab_config::num;
+
+use super::Validator;
+use crate::scenario::doc::FieldPath;
+use crate::scenario::raw::{RawFault, RawSelector};
+use crate::scenario::timeline::{Action, Amount, Fault, MAX_ENTRIES, Selector, Timeline};
+use crate::scenario::{Group, units};
+
+/// One accepted event with the field it came from.
+struct Placed {
+    fault: Fault,
+    /// The action's field (`…partition`, `…kill`), or `…for` for a heal by itself.
+    field: FieldPath,
+    /// A partition that heals by itself.
+    heals_itself: bool,
+}
+
+/// Each group's nodes by state while the plan is played.
+#[derive(Default, Clone, Copy)]
+struct States {
+    killed: usize,
+    paused: usize,
+}
+
+impl Validator<'_, '_> {
+    /// `[[timeline]]`, checked against the `groups` and the measurement `window`
+    /// (`None` when the header is invalid: times are then not bounded by it).
+    pub(super) fn timeline(
+        &mut self,
+        raw: &[RawFault],
+        groups: &[Group],
+        window: Option<Duration>,
+    ) -> Timeline {
+        let at = FieldPath::root("timeline");
+        if raw.len() > MAX_ENTRIES {
+            self.err(
+                &at,
+                format!("at most {MAX_ENTRIES} entries, got {}", raw.len()),
+            );
+            return Timeline::default();
+        }
+        let mut placed = Vec::new();
+        for (i, entry) in raw.iter().enumerate() {
+            placed.extend(self.fault(&at.index(i), entry, groups, window));
+        }
+        placed.sort_by_key(|p| p.fault.at);
+        self.play(&placed, groups);
+        Timeline {
+            events: placed.into_iter().map(|p| p.fault).collect(),
+        }
+    }
+
+    /// The entry at `ep`: its time and its one action (and a partition's own heal).
+    fn fault(
+        &mut self,
+        ep: &FieldPath,
+        raw: &RawFault,
+        groups: &[Group],
+        window: Option<Duration>,
+    ) -> Vec<Placed> {
+        let at = self.fault_time(&ep.key("at"), &raw.at, window);
+        let given: Vec<&str> = [
+            ("partition", raw.partition.is_some()),
+            ("heal", raw.heal.is_some()),
+            ("kill", raw.kill.is_some()),
+            ("restart", raw.restart.is_some()),
+            ("pause", raw.pause.is_some()),
+            ("unpause", raw.unpause.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(name, yes)| yes.then_some(name))
+        .collect();
+        if given.len() != 1 {
+            self.err(
+                ep,
+                format!(
+                    "must give exactly one action (partition, heal, kill, restart, pause, unpause), got {}",
+                    if given.is_empty() {
+                        "none".to_string()
+                    } else {
+                        given.join(", ")
+                    }
+                ),
+            );
+            return Vec::new();
+        }
+        if raw.lasts.is_some() && raw.partition.is_none() {
+            self.err(&ep.key("for"), "only a partition lasts `for` a time");
+        }
+        let field = ep.key(given[0]);
+        let action = match given[0] {
+            "partition" => {
+                self.partition(&field, raw.partition.as_deref().unwrap_or_default(), groups)
+            }
+            "heal" => {
+                if raw.heal == Some(false) {
+                    self.err(&field, "must be `true` (leave the entry out to not heal)");
+                }
+                Some(Action::Heal)
+            }
+            name => {
+                let sel = [&raw.kill, &raw.restart, &raw.pause, &raw.unpause]
+                    .into_iter()
+                    .flatten()
+                    .next();
+                let sel = sel.and_then(|s| self.selector(&field, s, groups));
+                let nated =
+                    |s: &Selector| groups.iter().any(|g| g.id == s.group && g.nat.is_nated());
+                if name == "restart" && sel.as_ref().is_some_and(nated) {
+                    self.err(
+                        &field.key("group"),
+                        "cannot restart nodes behind a NAT yet (their default route is set as they first start)",
+                    );
+                }
+                sel.map(|s| match name {
+                    "kill" => Action::Kill(s),
+                    "restart" => Action::Restart(s),
+                    "pause" => Action::Pause(s),
+                    _ => Action::Unpause(s),
+                })
+            }
+        };
+        let lasts = match (&raw.lasts, &raw.partition) {
+            (Some(s), Some(_)) => self.lasts(&ep.key("for"), s, at, window),
+            _ => None,
+        };
+        let (Some(at), Some(action)) = (at, action) else {
+            return Vec::new();
+        };
+        let mut out = vec![Placed {
+            fault: Fault { at, action },
+            field,
+            heals_itself: lasts.is_some(),
+        }];
+        if let Some(d) = lasts {
+            out.push(Placed {
+                fault: Fault {
+                    at: at + d,
+                    action: Action::Heal,
+                },
+                field: ep.key("for"),
+                heals_itself: false,
+            });
+        }
+        out
+    }
+
+    /// The `recovery` target at `field`: positive, at most an hour.
+    pub(super) fn recovery_target(
+        &mut self,
+        field: &FieldPath,
+        s: Option<&str>,
+    ) -> Option<Duration> {
+        let d = self.duration(field, s?)?;
+        if d.is_zero() || d > Duration::from_secs(3600) {
+            self.err(
+                field,
+                format!(
+                    "must be positive and at most 1h, got {}",
+                    units::format_duration(d)
+                ),
+            );
+            return None;
+        }
+        Some(d)
+    }
+
+    /// `at`: a virtual time inside the window.
+    fn fault_time(
+        &mut self,
+        field: &FieldPath,
+        s: &str,
+        window: Option<Duration>,
+    ) -> Option<Duration> {
+        let at = self.duration(field, s)?;
+        match window {
+            Some(w) if at >= w => {
+                self.err(
+                    field,
+                    format!(
+                        "must be before the window's end ({} after it starts: duration − warmup), got {}",
+                        units::format_duration(w),
+                        units::format_duration(at)
+                    ),
+                );
+                None
+            }
+            _ => Some(at),
+        }
+    }
+
+    /// `for`: positive, and the heal inside the window.
+    fn lasts(
+        &mut self,
+        field: &FieldPath,
+        s: &str,
+        at: Option<Duration>,
+        window: Option<Duration>,
+    ) -> Option<Duration> {
+        let d = self.duration(field, s)?;
+        if d.is_zero() {
+            self.err(field, "must be positive");
+            return None;
+        }
+        if let (Some(at), Some(w)) = (at, window)
+            && at + d >= w
+        {
+            self.err(
+                field,
+                format!(
+                    "heals at {}, not before the window's end ({}); leave `for` out to keep the partition to the end",
+                    units::format_duration(at + d),
+                    units::format_duration(w)
+                ),
+            );
+            return None;
+        }
+        Some(d)
+    }
+
+    /// `partition = [[…], […]]`: two non-empty sides of existing groups, none named twice.
+    fn partition(
+        &mut self,
+        field: &FieldPath,
+        sides: &[Vec<String>],
+        groups: &[Group],
+    ) -> Option<Action> {
+        if sides.len() != 2 {
+            self.err(
+                field,
+                format!(
+                    "must be two sides, each a list of group ids (`[[\"a\"], [\"b\"]]`), got {} sides",
+                    sides.len()
+                ),
+            );
+            return None;
+        }
+        let mut ok = true;
+        let mut seen = Vec::new();
+        for (s, side) in sides.iter().enumerate() {
+            if side.is_empty() {
+                self.err(&field.index(s), "must name at least one group");
+                ok = false;
+            }
+            for (g, id) in side.iter().enumerate() {
+                let gf = field.index(s).index(g);
+                if !groups.iter().any(|x| &x.id == id) {
+                    self.err(&gf, format!("no group `{id}` ({})", ids(groups)));
+                    ok = false;
+                } else if seen.contains(&id) {
+                    self.err(&gf, format!("group `{id}` is named twice"));
+                    ok = false;
+                }
+                seen.push(id);
+            }
+        }
+        ok.then(|| Action::Partition(sides[0].clone(), sides[1].clone()))
+    }
+
+    /// `{ group, fraction | count }` at `field`.
+    fn selector(
+        &mut self,
+        field: &FieldPath,
+        raw: &RawSelector,
+        groups: &[Group],
+    ) -> Option<Selector> {
+        let group = groups.iter().find(|g| g.id == raw.group);
+        if group.is_none() {
+            self.err(
+                &field.key("group"),
+                format!("no group `{}` ({})", raw.group, ids(groups)),
+            );
+        }
+        let amount = match (raw.fraction, raw.count) {
+            (Some(f), None) => {
+                if f.is_finite() && f > 0.0 && f <= 1.0 {
+                    Some(Amount::Fraction(f))
+                } else {
+                    self.err(
+                        &field.key("fraction"),
+                        format!("must be a share of the group in (0, 1], got {}", num(f)),
+                    );
+                    None
+                }
+            }
+            (None, Some(n)) => {
+                let size = group.map_or(MAX_NODES, |g| g.count);
+                match usize::try_from(n) {
+                    Ok(n) if n >= 1 && n <= size => Some(Amount::Count(n)),
+                    _ => {
+                        self.err(
+                            &field.key("count"),
+                            format!("must be 1 to {size} (the group's nodes), got {n}"),
+                        );
+                        None
+                    }
+                }
+            }
+            _ => {
+                self.err(field, "must give exactly one of `fraction` and `count`");
+                None
+            }
+        };
+        Some(Selector {
+            group: group?.id.clone(),
+            amount: amount?,
+        })
+    }
+
+    /// The accepted events played in time order: one partition open at a time, a heal only
+    /// of an open partition it does not heal by itself, nodes killed or paused only while
+    /// running, restarted only when killed, unpaused only when paused.
+    fn play(&mut self, placed: &[Placed], groups: &[Group]) {
+        let mut open: Option<&Placed> = None;
+        let mut states: BTreeMap<&str, States> = BTreeMap::new();
+        for p in placed {
+            let when = units::format_duration(p.fault.at);
+            match &p.fault.action {
+                Action::Partition(..) => {
+                    if let Some(o) = open {
+                        self.err(
+                            &p.field,
+                            format!(
+                                "a partition is already open (since {}); heal it first",
+                                units::format_duration(o.fault.at)
+                            ),
+                        );
+                    } else {
+                        open = Some(p);
+                    }
+                }
+                Action::Heal => match open {
+                    None => self.err(&p.field, format!("no partition is open at {when} to heal")),
+                    Some(o) if o.heals_itself && !is_for(&p.field) => {
+                        self.err(
+                            &p.field,
+                            format!(
+                                "the partition of {} heals by itself (`for`); leave out this heal or its `for`",
+                                units::format_duration(o.fault.at)
+                            ),
+                        );
+                    }
+                    Some(_) => open = None,
+                },
+                Action::Kill(s) | Action::Restart(s) | Action::Pause(s) | Action::Unpause(s) => {
+                    let size = groups
+                        .iter()
+                        .find(|g| g.id == s.group)
+                        .map_or(0, |g| g.count);
+                    let st = states.entry(s.group.as_str()).or_default();
+                    let running = size - st.killed - st.paused;
+                    let (have, what) = match &p.fault.action {
+                        Action::Kill(_) | Action::Pause(_) => (running, "running"),
+                        Action::Restart(_) => (st.killed, "killed"),
+                        _ => (st.paused, "paused"),
+                    };
+                    let want = s.amount.of(size);
+                    if have == 0 || matches!(s.amount, Amount::Count(n) if n > have) {
+                        self.err(
+                            &p.field,
+                            format!(
+                                "{} {want} of group `{}` at {when}, but {have} of its nodes are {what} then",
+                                p.fault.action.name(),
+                                s.group
+                            ),
+                        );
+                        continue;
+                    }
+                    let n = want.min(have);
+                    match &p.fault.action {
+                        Action::Kill(_) => st.killed += n,
+                        Action::Restart(_) => st.killed -= n,
+                        Action::Pause(_) => st.paused += n,
+                        _ => st.paused -= n,
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Whether `field` is a partition's `for` (the heal it schedules itself).
+fn is_for(field: &FieldPath) -> bool {
+    field.to_string().ends_with(".for")
+}
+
+/// The group ids, for messages.
+fn ids(groups: &[Group]) -> String {
+    let ids: Vec<&str> = groups.iter().map(|g| g.id.as_str()).collect();
+    format!("groups: {}", ids.join(", "))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use crate::scenario::fixture::{GOOD, diags, parse_str, pos};
+    use crate::scenario::timeline::{Action, Amount};
+
+    fn with(timeline: &str) -> String {
+        format!("{GOOD}\n{timeline}")
+    }
+
+    #[test]
+    fn a_plan_is_parsed_in_time_order_with_its_own_heals() {
+        let text = with(
+            "[[timeline]]\nat = \"10s\"\nkill = { group = \"honest\", fraction = 0.2 }\n\
+             [[timeline]]\nat = \"2s\"\npartition = [[\"honest\"], [\"evil\"]]\nfor = \"5s\"\n\
+             [[timeline]]\nat = \"12s\"\nrestart = { group = \"honest\", count = 2 }\n\
+             [[timeline]]\nat = \"13s\"\npause = { group = \"evil\", count = 1 }\n\
+             [[timeline]]\nat = \"14s\"\nunpause = { group = \"evil\", fraction = 1.0 }\n",
+        );
+        let t = parse_str(&text).expect("valid").timeline;
+        let got: Vec<(u64, &str)> = t
+            .events
+            .iter()
+            .map(|e| (e.at.as_secs(), e.action.name()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (2, "partition"),
+                (7, "heal"),
+                (10, "kill"),
+                (12, "restart"),
+                (13, "pause"),
+                (14, "unpause")
+            ]
+        );
+        assert_eq!(
+            t.events[0].action,
+            Action::Partition(vec!["honest".into()], vec!["evil".into()])
+        );
+        match &t.events[2].action {
+            Action::Kill(s) => assert_eq!(s.amount, Amount::Fraction(0.2)),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(t.events[1].at, Duration::from_secs(7));
+        assert!(t.restarts());
+        assert!(parse_str(GOOD).expect("valid").timeline.is_empty());
+    }
+
+    #[test]
+    fn entry_mistakes_are_located() {
+        let text = with(
+            "[[timeline]]\nat = \"30s\"\nheal = true\n\
+             [[timeline]]\nat = \"1s\"\npartition = [[\"honest\", \"honest\"], []]\n\
+             [[timeline]]\nat = \"2s\"\nkill = { group = \"nobody\", fraction = 1.5 }\n\
+             [[timeline]]\nat = \"3s\"\nkill = { group = \"honest\", count = 11 }\n\
+             [[timeline]]\nat = \"4s\"\nkill = { group = \"honest\" }\n\
+             [[timeline]]\nat = \"5s\"\n\
+             [[timeline]]\nat = \"6s\"\nheal = true\nfor = \"2s\"\n",
+        );
+        let d = diags(&text);
+        let fields: Vec<&str> = d.iter().map(|d| d.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            [
+                "timeline[0].at",
+                "timeline[1].partition[0][1]",
+                "timeline[1].partition[1]",
+                "timeline[2].kill.group",
+                "timeline[2].kill.fraction",
+                "timeline[3].kill.count",
+                "timeline[4].kill",
+                "timeline[5]",
+                "timeline[6].for",
+                "timeline[6].heal",
+            ],
+            "{d:?}"
+        );
+        assert_eq!((d[0].line, d[0].column), pos(&text, "\"30s\""));
+        assert!(d[0].message.contains("window's end (28s"), "{}", d[0]);
+        assert!(d[1].message.contains("named twice"), "{}", d[1]);
+        assert!(d[3].message.contains("no group `nobody`"), "{}", d[3]);
+        assert!(d[4].message.contains("(0, 1]"), "{}", d[4]);
+        assert!(d[5].message.contains("1 to 10"), "{}", d[5]);
+        assert!(d[7].message.contains("exactly one action"), "{}", d[7]);
+        assert!(d[9].message.contains("no partition is open"), "{}", d[9]);
+    }
+
+    #[test]
+    fn the_plan_is_played_in_time_order() {
+        let text = with(
+            "[[timeline]]\nat = \"1s\"\nrestart = { group = \"honest\", count = 1 }\n\
+             [[timeline]]\nat = \"2s\"\npartition = [[\"honest\"], [\"evil\"]]\nfor = \"5s\"\n\
+             [[timeline]]\nat = \"3s\"\nheal = true\n\
+             [[timeline]]\nat = \"4s\"\npartition = [[\"honest\"], [\"evil\"]]\n\
+             [[timeline]]\nat = \"5s\"\nkill = { group = \"evil\", count = 2 }\n\
+             [[timeline]]\nat = \"6s\"\npause = { group = \"evil\", count = 1 }\n\
+             [[timeline]]\nat = \"7s\"\nunpause = { group = \"honest\", count = 1 }\n\
+             [[timeline]]\nat = \"8s\"\npartition = [[\"honest\"], [\"evil\"]]\nfor = \"30s\"\n",
+        );
+        let d = diags(&text);
+        let got: Vec<(&str, &str)> = d
+            .iter()
+            .map(|d| (d.field.as_str(), d.message.as_str()))
+            .collect();
+        let fields: Vec<&str> = got.iter().map(|g| g.0).collect();
+        assert_eq!(
+            fields,
+            [
+                "timeline[7].for",
+                "timeline[0].restart",
+                "timeline[2].heal",
+                "timeline[3].partition",
+                "timeline[5].pause",
+                "timeline[6].unpause",
+            ],
+            "{d:?}"
+        );
+        assert!(got[0].1.contains("not before the window's end"), "{got:?}");
+        assert!(got[1].1.contains("0 of its nodes are killed"), "{got:?}");
+        assert!(got[2].1.contains("heals by itself"), "{got:?}");
+        assert!(got[3].1.contains("already open"), "{got:?}");
+        assert!(got[4].1.contains("0 of its nodes are running"), "{got:?}");
+        let line = pos(&text, "restart = {").0;
+        assert_eq!(d[1].line, line);
+    }
+}
