@@ -21,8 +21,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::time::{Instant, Interval, MissedTickBehavior};
 
 use crate::behaviour::{self, Behaviour, BehaviourEvent};
-use crate::config::NodeConfig;
-use crate::envelope::Draft;
+use crate::config::{NodeConfig, Role};
 use crate::fetch;
 use crate::handle::{Command, NodeError, NodeHandle, Totals};
 use crate::listen;
@@ -31,6 +30,7 @@ use crate::metrics::{DhtMetrics, Metrics};
 use crate::nat::Nat;
 use crate::pq::{Level, PqSigner};
 use crate::redial::Redial;
+use crate::replay::Replay;
 use crate::role;
 use crate::score_parts::ScoreLedger;
 use crate::security::Handshakes;
@@ -58,6 +58,8 @@ pub async fn start_with_key(
     sink: Box<dyn EventSink>,
 ) -> Result<NodeHandle, NodeError> {
     crate::config::ensure_valid(&config)?;
+    let mut config = config;
+    config.traffic = config.traffic.map(|t| role::traffic(config.role, t));
     // From here on every time in the configuration is real ([`crate::dilation`]).
     let config = config.dilated();
     let k = config.time_scale;
@@ -130,9 +132,16 @@ pub async fn start_with_key(
     let (tx, rx) = mpsc::channel(64);
     let ledger = ScoreLedger::new(&config.gossipsub);
     let lookups = Lookups::new(peer_id, &config.dht, dht_metrics);
+    let replay = (config.role == Role::Replay).then(|| {
+        // Past the duplicate cache, and two heartbeats more for its lazy expiry.
+        let g = &config.gossipsub;
+        Replay::new(Duration::from_millis(
+            g.duplicate_cache_ms + 2 * g.heartbeat_ms,
+        ))
+    });
     let node = Node {
         ledger,
-        validator: Validator::new(config.max_payload, topic.hash()),
+        validator: Validator::new(config.max_payload, topic.hash(), k),
         traffic: config.traffic.clone().map(Traffic::new),
         snapshot: interval(Duration::from_millis(config.score_snapshot_ms)),
         swarm,
@@ -153,6 +162,7 @@ pub async fn start_with_key(
         lookups,
         joined: false,
         mdns_seen: HashSet::new(),
+        replay,
     };
     let task = tokio::spawn(async move {
         let totals = node.run(rx).await;
@@ -199,6 +209,8 @@ struct Node {
     joined: bool,
     /// Peers mDNS has discovered.
     mdns_seen: HashSet<PeerId>,
+    /// The `replay` role's recorded envelopes; `None` for every other role.
+    replay: Option<Replay>,
 }
 
 /// Until the node has joined its mesh, the mesh is checked this often (real time) besides
@@ -352,15 +364,23 @@ impl Node {
 
     fn publish(&mut self, size: usize) {
         self.seq += 1;
-        let payload = role::payload(self.seq, size);
         let origin = self.peer_id.to_bytes();
-        let draft = Draft {
-            seq: self.seq,
-            published_ns: now_ns(),
+        let by = role::Publisher {
             origin: &origin,
-            payload: &payload,
+            signer: &self.signer,
+            max_payload: self.config.max_payload,
         };
-        let data = role::seal(self.config.role, &draft, &self.signer);
+        let mut data = role::messages(self.config.role, self.seq, size, now_ns(), by);
+        if let Some(replay) = self.replay.as_mut() {
+            data = replay.due(std::time::Instant::now());
+        }
+        for data in data {
+            self.publish_data(size, data);
+        }
+    }
+
+    /// Publishes `data` as message `self.seq` (of `size` payload bytes).
+    fn publish_data(&mut self, size: usize, data: Vec<u8>) {
         let wire_size = data.len();
         match self
             .swarm
@@ -552,38 +572,51 @@ impl Node {
             return;
         };
         let received_ns = now_ns();
-        let (acceptance, event) = match self.validator.check(&message) {
-            Verdict::Accept {
-                origin,
-                seq,
-                published_ns,
-            } => {
-                self.totals.delivered += 1;
-                self.metrics.delivered.inc();
-                let event = Event::Delivered {
-                    msg_id: message_id.to_string(),
-                    origin: origin.to_string(),
+        let (acceptance, event) =
+            match self
+                .validator
+                .check(&message, &propagation_source, std::time::Instant::now())
+            {
+                Verdict::Accept {
+                    origin,
                     seq,
                     published_ns,
-                    received_ns,
-                    from: propagation_source.to_string(),
-                };
-                (MessageAcceptance::Accept, event)
+                } => {
+                    self.totals.delivered += 1;
+                    self.metrics.delivered.inc();
+                    let event = Event::Delivered {
+                        msg_id: message_id.to_string(),
+                        origin: origin.to_string(),
+                        seq,
+                        published_ns,
+                        received_ns,
+                        from: propagation_source.to_string(),
+                    };
+                    (MessageAcceptance::Accept, event)
+                }
+                Verdict::Reject(reason) => (
+                    MessageAcceptance::Reject,
+                    self.rejection(&message_id, &propagation_source, reason),
+                ),
+                Verdict::Ignore(reason) => (
+                    MessageAcceptance::Ignore,
+                    self.rejection(&message_id, &propagation_source, reason),
+                ),
+            };
+        let acceptance = match acceptance {
+            MessageAcceptance::Accept if !role::forwards(self.config.role) => {
+                MessageAcceptance::Ignore
             }
-            Verdict::Reject(reason) => (
-                MessageAcceptance::Reject,
-                self.rejection(&message_id, &propagation_source, reason),
-            ),
-            Verdict::Ignore(reason) => (
-                MessageAcceptance::Ignore,
-                self.rejection(&message_id, &propagation_source, reason),
-            ),
+            a => a,
         };
         let accepted = matches!(acceptance, MessageAcceptance::Accept);
         self.swarm
             .behaviour_mut()
             .gossipsub
             .report_message_validation_result(&message_id, &propagation_source, acceptance);
+        if accepted && let Some(replay) = self.replay.as_mut() {
+            replay.record(message.data.clone(), std::time::Instant::now());
+        }
         if accepted {
             self.ledger
                 .on_delivery(propagation_source, std::time::Instant::now());

@@ -36,14 +36,48 @@ pub enum Role {
     Honest,
     /// Publishes envelopes whose ML-DSA signatures do not verify.
     InvalidSignature,
+    /// Publishes bytes that do not decode as an envelope (the signature cut short).
+    Malformed,
+    /// Publishes well-signed envelopes whose payload exceeds `max_payload`.
+    Oversize,
+    /// Publishes two well-signed envelopes with different payloads under each sequence
+    /// number.
+    Equivocation,
+    /// Publishes valid envelopes at 300 messages a second, three times the spec's per-topic
+    /// limit (seed 000 §9.3), whatever its traffic's rate.
+    Spam,
+    /// Joins meshes but forwards nothing: it reports every message of others to gossipsub
+    /// as ignored (it still delivers them to itself).
+    Withholding,
+    /// Republishes other origins' valid envelopes it recorded as its own gossipsub
+    /// messages: the newest, and the oldest whose duplicate-cache entries have expired.
+    Replay,
 }
 
 impl Role {
+    /// Every role, honest first.
+    pub const ALL: [Role; 8] = [
+        Role::Honest,
+        Role::InvalidSignature,
+        Role::Malformed,
+        Role::Oversize,
+        Role::Equivocation,
+        Role::Spam,
+        Role::Withholding,
+        Role::Replay,
+    ];
+
     /// The role's name as written in configuration and events.
     pub fn name(self) -> &'static str {
         match self {
             Role::Honest => "honest",
             Role::InvalidSignature => "invalid-signature",
+            Role::Malformed => "malformed",
+            Role::Oversize => "oversize",
+            Role::Equivocation => "equivocation",
+            Role::Spam => "spam",
+            Role::Withholding => "withholding",
+            Role::Replay => "replay",
         }
     }
 
@@ -524,6 +558,14 @@ mod tests {
             fields("[gossipsub]\nip_colocation_factor_threshold = 0.5\n"),
             ["gossipsub.ip_colocation_factor_threshold"]
         );
+    }
+
+    #[test]
+    fn every_role_is_read_by_its_name() {
+        for role in Role::ALL {
+            let c = parse(&format!("role = \"{}\"", role.name())).expect("a role");
+            assert_eq!(c.role, role);
+        }
     }
 
     #[test]

@@ -53,7 +53,10 @@ mod tests {
     fn every_shipped_scenario_validates() {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios");
         let mut n = 0;
-        for entry in std::fs::read_dir(&dir).expect("scenarios dir") {
+        let entries = std::fs::read_dir(&dir)
+            .expect("scenarios dir")
+            .chain(std::fs::read_dir(dir.join("attacks")).expect("scenarios/attacks dir"));
+        for entry in entries {
             let path = entry.expect("entry").path();
             if path.extension().is_some_and(|e| e == "toml") {
                 if let Err(e) = load(&path) {

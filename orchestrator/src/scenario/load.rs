@@ -13,9 +13,15 @@ use super::validate::Validator;
 use crate::error::Error;
 
 /// Where profiles are looked up by default: the `netem/` directory next to the scenario's
-/// directory (`scenarios/x.toml` → `netem/`).
+/// directory (`scenarios/x.toml` → `netem/`); for a scenario in a folder of `scenarios/`,
+/// the one next to `scenarios/` (`scenarios/attacks/x.toml` → `netem/`).
 pub fn default_netem_dir(scenario_path: &Path) -> PathBuf {
-    let dir = scenario_path.parent().unwrap_or(Path::new(""));
+    let mut dir = scenario_path.parent().unwrap_or(Path::new(""));
+    if let Some(up) = dir.parent()
+        && up.file_name().is_some_and(|n| n == "scenarios")
+    {
+        dir = up;
+    }
     match (dir.components().next_back(), dir.parent()) {
         (Some(Component::Normal(_)), Some(up)) => up.join("netem"),
         _ => dir.join("..").join("netem"),
@@ -143,6 +149,14 @@ mod tests {
         );
         assert_eq!(
             default_netem_dir(Path::new("/x/scenarios/smoke.toml")),
+            Path::new("/x/netem")
+        );
+        assert_eq!(
+            default_netem_dir(Path::new("scenarios/attacks/spam.toml")),
+            Path::new("netem")
+        );
+        assert_eq!(
+            default_netem_dir(Path::new("/x/scenarios/attacks/spam.toml")),
             Path::new("/x/netem")
         );
         assert_eq!(
