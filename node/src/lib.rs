@@ -13,6 +13,7 @@ pub mod conn_manager;
 pub mod cpu_probe;
 pub mod dilation;
 pub mod envelope;
+pub mod equivocators;
 pub mod fetch;
 pub mod gossip;
 pub mod handle;

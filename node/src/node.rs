@@ -22,6 +22,7 @@ use tokio::time::{Instant, Interval, MissedTickBehavior};
 
 use crate::behaviour::{self, Behaviour, BehaviourEvent};
 use crate::config::{NodeConfig, Role};
+use crate::equivocators::Equivocators;
 use crate::fetch;
 use crate::handle::{Command, NodeError, NodeHandle, Totals};
 use crate::listen;
@@ -142,6 +143,7 @@ pub async fn start_with_key(
     let node = Node {
         ledger,
         validator: Validator::new(config.max_payload, topic.hash(), k),
+        equivocators: Equivocators::new(&config.gossipsub),
         traffic: config.traffic.clone().map(Traffic::new),
         snapshot: interval(Duration::from_millis(config.score_snapshot_ms)),
         swarm,
@@ -190,6 +192,7 @@ struct Node {
     config: NodeConfig,
     peer_id: PeerId,
     validator: Validator,
+    equivocators: Equivocators,
     traffic: Option<Traffic>,
     snapshot: Interval,
     seq: u64,
@@ -513,6 +516,8 @@ impl Node {
                 self.metrics.handshakes.observe(&handshake);
                 self.emitter.emit(handshake.event(&peer_id));
                 if num_established.get() == 1 {
+                    self.equivocators
+                        .on_connected(&peer_id, &mut self.swarm.behaviour_mut().gossipsub);
                     if let ConnectedPoint::Dialer { address, .. } = &endpoint {
                         self.redial.reached(&peer_id, address);
                     }
@@ -602,6 +607,14 @@ impl Node {
                     MessageAcceptance::Ignore,
                     self.rejection(&message_id, &propagation_source, reason),
                 ),
+                Verdict::Equivocation { origin } => {
+                    self.equivocators
+                        .caught(origin, &mut self.swarm.behaviour_mut().gossipsub);
+                    (
+                        MessageAcceptance::Ignore,
+                        self.rejection(&message_id, &propagation_source, "equivocation".into()),
+                    )
+                }
             };
         let acceptance = match acceptance {
             MessageAcceptance::Accept if !role::forwards(self.config.role) => {

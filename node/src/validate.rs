@@ -27,6 +27,13 @@ pub enum Verdict {
     Reject(String),
     /// Not useful (e.g. a duplicate): drop without penalty.
     Ignore(String),
+    /// A second, different envelope signed by `origin` under a sequence number it already
+    /// used: drop without penalising whoever relayed it, and penalise the origin
+    /// ([`crate::equivocators`]).
+    Equivocation {
+        /// The origin that signed both.
+        origin: PeerId,
+    },
 }
 
 /// Checks messages and remembers which (origin, sequence) pairs it has accepted, each with
@@ -61,9 +68,9 @@ impl Validator {
     /// `oversize`), checks size limits, checks that the envelope's origin is the gossipsub
     /// source (whose own signature strict mode has checked), verifies the ML-DSA signature,
     /// and drops duplicates. A second, different envelope under an accepted (origin,
-    /// sequence) is `equivocation`: rejected (penalising the sender, P4) when `from`, the
-    /// peer that handed it over, is its origin, which signed both; ignored when an honest
-    /// peer may have relayed it, having accepted that version first. A new message from an
+    /// sequence) is [`Verdict::Equivocation`], whoever handed it over: a `Reject` would
+    /// also penalise the honest relays that forward that version later (gossipsub scores
+    /// every later copy of a rejected id as invalid). A new message from an
     /// origin above its rate ([`crate::rate`]) is `rate limit`, rejected or ignored by the
     /// same rule: relays forward an origin's first 100 a second, and a relay's copies may
     /// bunch up on the way. Both come before the costly ML-DSA verification.
@@ -91,8 +98,7 @@ impl Validator {
         let digest = blake3::hash(env.signed);
         match self.seen.get(&key) {
             Some(d) if *d == digest => return Verdict::Ignore("duplicate".into()),
-            Some(_) if *from == origin => return Verdict::Reject("equivocation".into()),
-            Some(_) => return Verdict::Ignore("equivocation".into()),
+            Some(_) => return Verdict::Equivocation { origin },
             None => {}
         }
         if !self.rate.allow(origin, now) {
@@ -222,12 +228,12 @@ mod tests {
                 &relay,
                 Instant::now()
             ),
-            Verdict::Ignore("equivocation".into()),
+            Verdict::Equivocation { origin },
             "a relay may have accepted the other version first"
         );
         assert_eq!(
             v.check(&message(origin, second, "t"), &origin, Instant::now()),
-            Verdict::Reject("equivocation".into()),
+            Verdict::Equivocation { origin },
             "the origin signed both"
         );
         assert!(matches!(
