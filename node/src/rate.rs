@@ -15,7 +15,7 @@ use libp2p::PeerId;
 use crate::dilation::TimeScale;
 
 /// Messages a second one origin may publish on a topic (seed 000 §9.3).
-pub const SPEC_MESSAGES_PER_SEC: f64 = 100.0;
+pub use lab_config::TOPIC_RATE_LIMIT as SPEC_MESSAGES_PER_SEC;
 
 /// Origins tracked at most; beyond it, origins whose buckets have refilled are forgotten.
 const MAX_ORIGINS: usize = 4096;

@@ -11,7 +11,7 @@ use crate::pq::PqSigner;
 pub const OVERSIZE_EXCESS: usize = 1024;
 
 /// The `spam` role's rate, messages a (virtual) second: three times the spec's limit.
-pub const SPAM_MESSAGES_PER_SEC: f64 = 300.0;
+pub use lab_config::SPAM_RATE as SPAM_MESSAGES_PER_SEC;
 
 /// The publish schedule of a node with `role` given `traffic`: the `spam` role's at its own
 /// rate, every other role's as given.

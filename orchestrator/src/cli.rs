@@ -413,9 +413,8 @@ fn plan_cmd(a: PlanArgs) -> Result<u8, Error> {
     );
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
     let k = plan.time_scale;
-    let demand =
-        crate::host::demand::Demand::estimate(plan.nodes.len(), plan.traffic.rate_per_sec, cores)
-            .dilated(k.factor());
+    let demand = crate::host::demand::Demand::estimate(plan.nodes.len(), plan.topic_rate(), cores)
+        .dilated(k.factor());
     let scale = if k.is_real() {
         String::new()
     } else {

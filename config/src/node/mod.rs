@@ -27,6 +27,13 @@ use crate::file::{ReadError, read_text};
 use crate::time_scale::TimeScale;
 use crate::{Diagnostic, Problem, num};
 
+/// Messages a (virtual) second one origin may publish on a topic (seed 000 §9.3, "max 100
+/// messages/sec per topic"): every node accepts at most this many from each origin.
+pub const TOPIC_RATE_LIMIT: f64 = 100.0;
+
+/// The `spam` role's publish rate, messages a (virtual) second: three times the limit.
+pub const SPAM_RATE: f64 = 3.0 * TOPIC_RATE_LIMIT;
+
 /// What this node does with the messages it publishes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -84,6 +91,16 @@ impl Role {
     /// Whether the role follows the protocol.
     pub fn is_honest(self) -> bool {
         self == Role::Honest
+    }
+
+    /// Messages a (virtual) second that one node of this role adds to what every node
+    /// handles, beyond the scenario's traffic: a spammer's accepted share (the rate limit),
+    /// none for the others, which publish at the traffic's rate.
+    pub fn extra_topic_rate(self) -> f64 {
+        match self {
+            Role::Spam => SPAM_RATE.min(TOPIC_RATE_LIMIT),
+            _ => 0.0,
+        }
     }
 }
 

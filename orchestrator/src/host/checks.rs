@@ -57,7 +57,7 @@ impl fmt::Display for Check {
 pub struct Needs {
     /// Nodes in all.
     pub nodes: usize,
-    /// The topic's rate, messages per second over all publishers.
+    /// Messages a second every node handles ([`crate::plan::Plan::topic_rate`]).
     pub rate_per_sec: f64,
     /// Whether links are shaped.
     pub shaped: bool,
@@ -78,7 +78,7 @@ impl Needs {
     pub fn of(plan: &crate::plan::Plan) -> Self {
         Needs {
             nodes: plan.nodes.len(),
-            rate_per_sec: plan.traffic.rate_per_sec,
+            rate_per_sec: plan.topic_rate(),
             shaped: plan.shapes(),
             kernel_only: plan.shaper == crate::scenario::profile::ShaperChoice::Kernel,
             host_busy: plan.guard.host_busy,

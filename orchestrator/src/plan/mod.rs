@@ -135,6 +135,17 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// Messages a (virtual) second every node handles: the traffic's rate and what the
+    /// attackers' roles add ([`crate::scenario::Scenario::topic_rate`]).
+    pub fn topic_rate(&self) -> f64 {
+        self.traffic.rate_per_sec
+            + self
+                .nodes
+                .iter()
+                .map(|n| n.role.extra_topic_rate())
+                .sum::<f64>()
+    }
+
     /// The same plan in another subnet: every node keeps its bridge and host offset, and
     /// its bootstrap addresses follow its peers.
     pub fn in_subnet(mut self, subnet: Subnet) -> Plan {
@@ -263,9 +274,7 @@ pub fn plan_with_bridges(s: &Scenario, subnet: Subnet, nodes_per_bridge: usize) 
     // Routers take node slots on the run's network, after the nodes.
     let bridges = Bridges::split(total + nat::router_count(&s.groups), nodes_per_bridge);
     let small = total <= SMALL_TESTNET;
-    let time_scale = s
-        .time_scale
-        .resolve(total, s.traffic.rate_per_sec, host_cores());
+    let time_scale = s.time_scale.resolve(total, s.topic_rate(), host_cores());
     let mut nodes = Vec::with_capacity(total);
     for g in &s.groups {
         for i in 0..g.count {
@@ -424,6 +433,29 @@ mesh_n = 5
         assert_eq!(a, b);
         assert_eq!(a.render().expect("renders"), b.render().expect("renders"));
         assert_ne!(a.nodes, c.nodes);
+    }
+
+    #[test]
+    fn spammers_add_their_accepted_rate_to_the_demand() {
+        let s = scenario(1);
+        assert_eq!(s.topic_rate(), 8.0, "invalid signatures add no rate");
+        assert_eq!(plan(&s, Subnet::DEFAULT).topic_rate(), 8.0);
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let text =
+            std::fs::read_to_string(root.join("scenarios/attacks/spam.toml")).expect("spam.toml");
+        let spam = crate::scenario::parse(Path::new("spam.toml"), &text, &root.join("netem"))
+            .expect("valid scenario");
+        let spammers = spam.groups.iter().filter(|g| g.role == Role::Spam).count();
+        assert!(spammers > 0);
+        let count: usize = spam
+            .groups
+            .iter()
+            .filter(|g| g.role == Role::Spam)
+            .map(|g| g.count)
+            .sum();
+        let expected = spam.traffic.rate_per_sec + count as f64 * lab_config::TOPIC_RATE_LIMIT;
+        assert_eq!(spam.topic_rate(), expected);
+        assert_eq!(plan(&spam, Subnet::DEFAULT).topic_rate(), expected);
     }
 
     #[test]

@@ -151,11 +151,8 @@ fn say_time_scale(plan: &Plan) {
         return;
     }
     let how = if plan.time_scale_asked == "auto" {
-        let d = host::demand::Demand::estimate(
-            plan.nodes.len(),
-            plan.traffic.rate_per_sec,
-            plan::host_cores(),
-        );
+        let d =
+            host::demand::Demand::estimate(plan.nodes.len(), plan.topic_rate(), plan::host_cores());
         format!(
             " (auto: an estimated {:.0} % of the host at real time, {:.0} % dilated)",
             d.busy_share() * 100.0,

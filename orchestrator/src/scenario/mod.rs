@@ -196,6 +196,18 @@ impl Scenario {
         self.groups.iter().map(|g| g.count).sum()
     }
 
+    /// Messages a (virtual) second every node handles: the traffic's rate and what the
+    /// attackers' roles add to it ([`lab_config::Role::extra_topic_rate`]). The host's
+    /// demand is estimated from it.
+    pub fn topic_rate(&self) -> f64 {
+        self.traffic.rate_per_sec
+            + self
+                .groups
+                .iter()
+                .map(|g| g.count as f64 * g.role.extra_topic_rate())
+                .sum::<f64>()
+    }
+
     /// Nodes in honest groups.
     pub fn honest_count(&self) -> usize {
         self.groups
