@@ -13,6 +13,7 @@ use libp2p::{
 };
 use prometheus_client::registry::Registry;
 
+use crate::adversary::{self, Attack};
 use crate::config::NodeConfig;
 use crate::dilation::{self, TimeScale};
 use crate::security::{self, Handshakes};
@@ -49,6 +50,9 @@ mod composed {
         pub fetch: fetch::Behaviour,
         /// Relay, AutoNAT and hole punching, as the `[nat]` table says.
         pub nat: nat::Behaviour,
+        /// The gossipsub of a role that speaks it itself ([`crate::adversary`]); the
+        /// `gossipsub` field's protocol is then muted.
+        pub adversary: Toggle<adversary::Behaviour>,
     }
 }
 
@@ -109,7 +113,14 @@ fn behaviour(
     let peer_id = key.public().to_peer_id();
     let g = &config.gossipsub;
     let k = config.time_scale;
-    let gs_config = gossip::config(g, config.max_payload + WIRE_SLACK, k)
+    let max_transmit = config.max_payload + WIRE_SLACK;
+    let attack = Attack::of(config.role);
+    let mut gs_config = gossip::builder(g, max_transmit, k);
+    if attack.is_some() {
+        gs_config.protocol_id(adversary::MUTED_PROTOCOL, gossipsub::Version::V1_1);
+    }
+    let gs_config = gs_config
+        .build()
         .map_err(|e| BuildError::GossipsubConfig(e.to_string()))?;
     let gossipsub = gossipsub::Behaviour::new(
         gossipsub::MessageAuthenticity::Signed(key.clone()),
@@ -179,6 +190,15 @@ fn behaviour(
         mdns: Toggle::from(mdns),
         fetch: fetch::Behaviour::new(fetch::STORE_CAPACITY),
         nat: nat::behaviour(peer_id, relay_client, config),
+        adversary: Toggle::from(attack.map(|a| {
+            adversary::Behaviour::new(
+                a,
+                peer_id,
+                config.topic.clone(),
+                Duration::from_millis(g.heartbeat_ms),
+                max_transmit.max(gossip::MAX_CONTROL_MESSAGE_SIZE),
+            )
+        })),
     })
 }
 

@@ -14,7 +14,7 @@ use crate::dilation::TimeScale;
 
 /// Largest control part of an RPC a node accepts: 5000 IHAVE ids of 32 bytes with their
 /// framing, and headroom.
-const MAX_CONTROL_MESSAGE_SIZE: usize = 256 * 1024;
+pub const MAX_CONTROL_MESSAGE_SIZE: usize = 256 * 1024;
 
 /// The gossipsub message id: BLAKE3 of the message data.
 pub fn message_id(data: &[u8]) -> MessageId {
@@ -30,9 +30,15 @@ pub fn config(
     max_transmit: usize,
     k: TimeScale,
 ) -> Result<gossipsub::Config, gossipsub::ConfigBuilderError> {
+    builder(s, max_transmit, k).build()
+}
+
+/// The builder of [`config`], for a caller that changes more (the adversaries' muted
+/// protocol, [`crate::adversary::MUTED_PROTOCOL`]).
+pub fn builder(s: &GossipsubSettings, max_transmit: usize, k: TimeScale) -> ConfigBuilder {
     let d = gossipsub::Config::default();
-    ConfigBuilder::default()
-        .heartbeat_initial_delay(k.real(d.heartbeat_initial_delay()))
+    let mut b = ConfigBuilder::default();
+    b.heartbeat_initial_delay(k.real(d.heartbeat_initial_delay()))
         .fanout_ttl(k.real(d.fanout_ttl()))
         .prune_backoff(k.real(d.prune_backoff()))
         .unsubscribe_backoff(k.real(d.unsubscribe_backoff()))
@@ -57,8 +63,8 @@ pub fn config(
         // BLAKE3 ids gossipsub sends per heartbeat, and a receiver silently drops the
         // inbound stream of an RPC above it (seen above ~160 msg/s on a topic).
         .max_control_message_size(MAX_CONTROL_MESSAGE_SIZE)
-        .idontwant_message_size_threshold(s.idontwant_threshold)
-        .build()
+        .idontwant_message_size_threshold(s.idontwant_threshold);
+    b
 }
 
 /// Peer-score parameters from the settings (spec §4.2 by default), the topic parameters

@@ -6,6 +6,7 @@
 //! the ML-KEM-768 hybrid, or noise; yamux) and QUIC, and writes one JSON event per line for everything a lab needs to measure.
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
+pub mod adversary;
 pub mod behaviour;
 pub mod cli;
 pub mod config;

@@ -302,12 +302,9 @@ impl Node {
         if self.joined {
             return;
         }
-        let peers = self
-            .swarm
-            .behaviour()
-            .gossipsub
-            .mesh_peers(&self.topic.hash())
-            .count();
+        let b = self.swarm.behaviour();
+        let peers = b.gossipsub.mesh_peers(&self.topic.hash()).count()
+            + b.adversary.as_ref().map_or(0, |a| a.mesh_len());
         if peers > 0 {
             self.joined = true;
             self.emitter.emit(Event::MeshJoined {

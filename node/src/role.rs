@@ -46,7 +46,8 @@ pub fn forwards(role: Role) -> bool {
 
 /// The data a node with `role` publishes as message `seq` of `size` payload bytes, each
 /// entry one gossipsub message. A `replay` node publishes nothing of its own: what it
-/// replays comes from [`crate::replay`].
+/// replays comes from [`crate::replay`]; nor do the roles that speak gossipsub themselves
+/// ([`crate::adversary`]), whose libp2p gossipsub is off the wire.
 pub fn messages(
     role: Role,
     seq: u64,
@@ -65,7 +66,7 @@ pub fn messages(
     };
     match role {
         Role::Honest | Role::Spam | Role::Withholding => vec![seal(&payload(seq, size))],
-        Role::Replay => Vec::new(),
+        Role::Replay | Role::IhaveLiar | Role::GraftBackoff => Vec::new(),
         Role::InvalidSignature => {
             let draft = Draft {
                 seq,

@@ -59,11 +59,17 @@ pub enum Role {
     /// Republishes other origins' valid envelopes it recorded as its own gossipsub
     /// messages: the newest, and the oldest whose duplicate-cache entries have expired.
     Replay,
+    /// Speaks gossipsub itself: relays like a mesh peer, and once a heartbeat sends every
+    /// peer an IHAVE of a message id it never delivers when IWANTed (broken promises, P7).
+    IhaveLiar,
+    /// Speaks gossipsub itself: relays like a mesh peer, and re-GRAFTs at once whenever it
+    /// is PRUNEd, or PRUNEs itself and re-GRAFTs, inside the backoff (P7).
+    GraftBackoff,
 }
 
 impl Role {
     /// Every role, honest first.
-    pub const ALL: [Role; 8] = [
+    pub const ALL: [Role; 10] = [
         Role::Honest,
         Role::InvalidSignature,
         Role::Malformed,
@@ -72,6 +78,8 @@ impl Role {
         Role::Spam,
         Role::Withholding,
         Role::Replay,
+        Role::IhaveLiar,
+        Role::GraftBackoff,
     ];
 
     /// The role's name as written in configuration and events.
@@ -85,6 +93,8 @@ impl Role {
             Role::Spam => "spam",
             Role::Withholding => "withholding",
             Role::Replay => "replay",
+            Role::IhaveLiar => "ihave-liar",
+            Role::GraftBackoff => "graft-backoff",
         }
     }
 
