@@ -213,6 +213,11 @@ timeline("timeline-two-actions", '[[timeline]]\nat = "1s"\nheal = true\nkill = {
 timeline("timeline-for-past-window", '[[timeline]]\nat = "20s"\npartition = [["honest"], ["evil"]]\nfor = "10s"\n', "timeline[0].for", 'for = "10s"', ["window's end"])
 timeline("timeline-unknown-field", '[[timeline]]\nat = "1s"\nheal = true\nwhen = "now"\n', "timeline[0].when", 'when = "now"')
 timeline("timeline-at-no-unit", '[[timeline]]\nat = "20"\nheal = true\n', "timeline[0].at", 'at = "20"')
+timeline("timeline-churn-past-window", '[[timeline]]\nat = "10s"\nchurn = { group = "honest", count = 1, for = "15s" }\n', "timeline[0].churn.for", 'churn = {', ["window's end"])
+timeline("timeline-churn-down-zero", '[[timeline]]\nat = "1s"\nchurn = { group = "honest", count = 1, for = "5s", down = "0s" }\n', "timeline[0].churn.down", 'churn = {', ["positive"])
+timeline("timeline-churn-no-rate", '[[timeline]]\nat = "1s"\nchurn = { group = "honest", for = "5s" }\n', "timeline[0].churn", 'churn = {', ["exactly one of"])
+timeline("timeline-churn-unknown-field", '[[timeline]]\nat = "1s"\nchurn = { group = "honest", count = 1, for = "5s", every = "1s" }\n', "timeline[0].churn.every", 'churn = {')
+timeline("timeline-churn-none-running", '[[timeline]]\nat = "1s"\nkill = { group = "evil", count = 2 }\n[[timeline]]\nat = "2s"\nchurn = { group = "evil", count = 1, for = "5s" }\n', "timeline[1].churn", 'churn = {', ["none of its nodes is running"])
 
 # --- names -------------------------------------------------------------------------------
 replace("name-empty", 'name = "corpus"', 'name = ""', "scenario.name")

@@ -154,7 +154,7 @@ pub async fn start_with_key(
         registry,
         config,
         peer_id,
-        seq: 0,
+        seq: first_seq(),
         totals: Totals::default(),
         last_mesh: Vec::new(),
         fetches: HashMap::new(),
@@ -176,6 +176,15 @@ pub async fn start_with_key(
     Ok(NodeHandle::new(peer_id, listen_addrs, tx, task))
 }
 
+/// The sequence number before this lifetime's first message: the wall clock in µs since
+/// the Unix epoch. A node restarted with the same identity (the timeline's `restart`) thus
+/// goes on above every number it used before, as long as it published fewer than a
+/// million messages a second: peers remember accepted `(origin, seq)` pairs and would
+/// take a repeated one for a duplicate or an equivocation.
+fn first_seq() -> u64 {
+    now_ns() / 1_000
+}
+
 fn interval(period: Duration) -> Interval {
     let mut i = tokio::time::interval(period);
     i.set_missed_tick_behavior(MissedTickBehavior::Delay);
@@ -195,6 +204,7 @@ struct Node {
     equivocators: Equivocators,
     traffic: Option<Traffic>,
     snapshot: Interval,
+    /// The last message's sequence number (see [`first_seq`]).
     seq: u64,
     totals: Totals,
     last_mesh: Vec<PeerId>,

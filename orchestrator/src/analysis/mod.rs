@@ -76,7 +76,7 @@ pub use self::nat::{
     SideFigures,
 };
 pub use self::nodes::{GroupStats, NodeStats};
-pub use self::phases::{FaultMark, PartitionLoss, Phase, PhaseStats};
+pub use self::phases::{ChurnCount, FaultMark, PartitionLoss, Phase, PhaseStats};
 pub use self::regions::{FromTo, PairFidelity, RegionLatency, RegionStats};
 use self::rejections::Rejections;
 use crate::plan::Plan;

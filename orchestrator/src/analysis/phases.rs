@@ -5,8 +5,10 @@
 //! cost (published during it, never delivered across it); the time to recover after the
 //! last heal (from the heal to the first publication from which every message reaches
 //! every running honest node); and the mesh repair time after the last kill (until every
-//! running honest node again has `mesh_n_low` running mesh peers). Times are virtual
-//! milliseconds after the window starts.
+//! running honest node again has `mesh_n_low` running mesh peers). A churn's leaves and
+//! rejoins do not cut the window (its start and end do): they change which honest nodes
+//! run, and each message is expected at the ones running when it was published. Times
+//! are virtual milliseconds after the window starts.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -18,7 +20,7 @@ use super::index::Index;
 use super::latency::{LatencySummary, summarize};
 use crate::plan::Plan;
 use crate::run::Window;
-use crate::run::faults::RECORDER;
+use crate::run::faults::{CHURN_JOIN, CHURN_LEAVE, RECORDER};
 
 /// The timeline's figures.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -35,14 +37,26 @@ pub struct PhaseStats {
     /// Last kill until every running honest node had `mesh_n_low` running mesh peers;
     /// `None` without a kill or when it never happened in the window.
     pub mesh_repair_ms: Option<u64>,
+    /// What churns did; `None` without one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub churn: Option<ChurnCount>,
 }
 
-/// One fault as it took effect.
+/// The leaves and rejoins of every churn.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ChurnCount {
+    /// Nodes killed by a churn's leave.
+    pub leaves: u64,
+    /// Nodes restarted by a churn's rejoin.
+    pub joins: u64,
+}
+
+/// One fault as it took effect (a churn's start and end, not its leaves and rejoins).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FaultMark {
     /// Virtual ms after the window starts.
     pub at_ms: u64,
-    /// `partition`, `heal`, `kill`, `restart`, `pause` or `unpause`.
+    /// `partition`, `heal`, `kill`, `restart`, `pause`, `unpause`, `churn` or `churn-end`.
     pub action: String,
     /// Nodes acted on (both sides of a partition).
     pub nodes: u64,
@@ -57,11 +71,11 @@ pub struct Phase {
     pub to_ms: u64,
     /// The fault that opened it; `None` for the first.
     pub after: Option<String>,
-    /// Honest nodes running in it.
+    /// Honest nodes running in it (the fewest at any time of it, under a churn).
     pub running: u64,
     /// Honest messages published in it.
     pub messages: u64,
-    /// Their deliveries to the running honest nodes.
+    /// Their deliveries to the honest nodes running as each was published.
     pub delivery: DeliveryRatio,
     /// Their first-delivery latencies.
     pub latency: LatencySummary,
@@ -128,27 +142,29 @@ pub(super) fn phases(
     let mut sent = sent(records, index);
     sent.sort_by_key(|m| m.at);
 
-    // Which honest nodes run, phase by phase.
+    // Which honest nodes run after every fault, and where the phases start.
     let mut down: BTreeSet<usize> = BTreeSet::new();
     let running_of = |down: &BTreeSet<usize>| -> Vec<usize> {
         (0..index.nodes())
             .filter(|n| index.honest[*n] && !down.contains(n))
             .collect()
     };
-    let mut bounds = vec![(w.start_ns, None, running_of(&down))];
+    let mut downs = vec![(w.start_ns, running_of(&down))];
+    let mut bounds: Vec<(u64, Option<String>)> = vec![(w.start_ns, None)];
     let mut open: Option<(u64, Vec<usize>, Vec<usize>)> = None;
     let mut loss: Option<PartitionLoss> = None;
+    let mut churn: Option<ChurnCount> = None;
     let mut last_heal = None;
     let mut last_kill = None;
     for (ts, action, nodes, across) in &faults {
         match *action {
-            "kill" | "pause" => {
+            "kill" | "pause" | CHURN_LEAVE => {
                 down.extend(nodes.iter().copied());
                 if *action == "kill" {
                     last_kill = Some(*ts);
                 }
             }
-            "restart" | "unpause" => {
+            "restart" | "unpause" | CHURN_JOIN => {
                 for n in nodes {
                     down.remove(n);
                 }
@@ -162,14 +178,21 @@ pub(super) fn phases(
             }
             _ => {}
         }
-        bounds.push((*ts, Some(action.to_string()), running_of(&down)));
+        downs.push((*ts, running_of(&down)));
+        match *action {
+            CHURN_LEAVE => churn.get_or_insert_with(ChurnCount::default).leaves += 1,
+            CHURN_JOIN => churn.get_or_insert_with(ChurnCount::default).joins += 1,
+            _ => bounds.push((*ts, Some(action.to_string()))),
+        }
     }
     if let Some((from, a, b)) = open.take() {
         add_loss(&mut loss, &sent, from, w.end_ns, &a, &b, &running_of(&down));
     }
+    // The honest nodes running at `t`: after the last fault at or before it.
+    let at = |t: u64| downs.partition_point(|d| d.0 <= t).saturating_sub(1);
 
     let mut phases = Vec::new();
-    for (i, (from, after, running)) in bounds.iter().enumerate() {
+    for (i, (from, after)) in bounds.iter().enumerate() {
         let to = bounds.get(i + 1).map_or(w.end_ns, |b| b.0);
         let msgs: Vec<&Sent> = sent
             .iter()
@@ -177,18 +200,25 @@ pub(super) fn phases(
             .collect();
         let (mut delivered, mut expected, mut complete, mut samples) = (0, 0, 0, Vec::new());
         for m in &msgs {
-            let want: Vec<usize> = running.iter().copied().filter(|n| *n != m.origin).collect();
+            let want: Vec<usize> = downs[at(m.at)]
+                .1
+                .iter()
+                .copied()
+                .filter(|n| *n != m.origin)
+                .collect();
             let got = want.iter().filter(|n| m.deliveries.contains_key(n)).count();
             samples.extend(want.iter().filter_map(|n| m.deliveries.get(n)));
             delivered += got as u64;
             expected += want.len() as u64;
             complete += u64::from(got == want.len());
         }
+        let states = at(*from)..downs.partition_point(|d| d.0 < to).max(at(*from) + 1);
+        let running = downs[states].iter().map(|d| d.1.len()).min().unwrap_or(0);
         phases.push(Phase {
             from_ms: ms(*from),
             to_ms: ms(to),
             after: after.clone(),
-            running: running.len() as u64,
+            running: running as u64,
             messages: msgs.len() as u64,
             delivery: ratio(delivered, expected),
             latency: summarize(&samples),
@@ -199,6 +229,7 @@ pub(super) fn phases(
     Some(PhaseStats {
         faults: faults
             .iter()
+            .filter(|f| !matches!(f.1, CHURN_LEAVE | CHURN_JOIN))
             .map(|(ts, action, nodes, across)| FaultMark {
                 at_ms: ms(*ts),
                 action: action.to_string(),
@@ -213,6 +244,7 @@ pub(super) fn phases(
             mesh_repair(records, plan, index, k, w.end_ns, &final_running)
                 .map(|t| (t - k) / 1_000_000)
         }),
+        churn,
     })
 }
 
@@ -497,5 +529,74 @@ mod tests {
             (1, 1, Some(1.0))
         );
         assert_eq!(s.phases[0].running, 4);
+    }
+
+    #[test]
+    fn a_churn_is_one_phase_expecting_each_message_at_the_nodes_then_running() {
+        let plan = test_plan();
+        let (m1, m2, m3, m4) = (T0 + 2 * S, T0 + 7 * S, T0 + 8 * S, T0 + 12 * S);
+        let mut r = starts();
+        r.extend([
+            fault(T0 + 5 * S, "churn", &["h-0", "h-1", "h-2", "h-3"], &[]),
+            fault(T0 + 5 * S, CHURN_LEAVE, &["h-3"], &[]),
+            fault(T0 + 7 * S + S / 2, CHURN_JOIN, &["h-3"], &[]),
+            fault(T0 + 9 * S, CHURN_LEAVE, &["h-2"], &[]),
+            fault(T0 + 10 * S, CHURN_JOIN, &["h-2"], &[]),
+            fault(T0 + 10 * S, "churn-end", &["h-2", "h-3"], &[]),
+            published("h-0", "m1", m1),
+            delivered("h-1", "m1", m1, 1000),
+            delivered("h-2", "m1", m1, 1000),
+            delivered("h-3", "m1", m1, 1000),
+            // h-3 is down: m2 is complete without it.
+            published("h-0", "m2", m2),
+            delivered("h-1", "m2", m2, 2000),
+            delivered("h-2", "m2", m2, 2000),
+            // h-3 is back: m3 misses it.
+            published("h-1", "m3", m3),
+            delivered("h-0", "m3", m3, 3000),
+            delivered("h-2", "m3", m3, 3000),
+            published("h-2", "m4", m4),
+            delivered("h-0", "m4", m4, 1000),
+            delivered("h-1", "m4", m4, 1000),
+            delivered("h-3", "m4", m4, 1000),
+        ]);
+        let s = stats_of(r, &plan);
+        let marks: Vec<(u64, &str, u64)> = s
+            .faults
+            .iter()
+            .map(|f| (f.at_ms, f.action.as_str(), f.nodes))
+            .collect();
+        assert_eq!(marks, [(5000, "churn", 4), (10_000, "churn-end", 2)]);
+        assert_eq!(
+            s.churn,
+            Some(ChurnCount {
+                leaves: 2,
+                joins: 2
+            })
+        );
+        type Row<'a> = (Option<&'a str>, u64, u64, u64, u64, u64);
+        let got: Vec<Row> = s
+            .phases
+            .iter()
+            .map(|p| {
+                (
+                    p.after.as_deref(),
+                    p.running,
+                    p.messages,
+                    p.delivery.delivered,
+                    p.delivery.expected,
+                    p.complete,
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (None, 4, 1, 3, 3, 1),
+                (Some("churn"), 3, 2, 4, 5, 1),
+                (Some("churn-end"), 4, 1, 3, 3, 1),
+            ]
+        );
+        assert_eq!(s.mesh_repair_ms, None, "a churn's leaves are not kills");
     }
 }

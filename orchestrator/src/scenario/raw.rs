@@ -136,6 +136,19 @@ pub(super) struct RawFault {
     pub(super) restart: Option<RawSelector>,
     pub(super) pause: Option<RawSelector>,
     pub(super) unpause: Option<RawSelector>,
+    pub(super) churn: Option<RawChurn>,
+}
+
+/// `{ group = "…", fraction = 0.1, for = "120s", down = "10s" }` (or `count`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawChurn {
+    pub(super) group: String,
+    pub(super) fraction: Option<f64>,
+    pub(super) count: Option<i64>,
+    #[serde(rename = "for")]
+    pub(super) lasts: String,
+    pub(super) down: Option<String>,
 }
 
 /// `{ group = "…", fraction = 0.1 }` or `{ group = "…", count = 3 }`.

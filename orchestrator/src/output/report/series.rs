@@ -5,6 +5,7 @@
 
 use std::collections::{HashMap, HashSet};
 
+use lab_config::TimeScale;
 use lab_events::{Event, Record};
 
 use crate::result::RunResult;
@@ -55,15 +56,24 @@ pub(super) struct Series {
     pub(super) faults: Vec<(f64, String)>,
 }
 
-/// Start of the measurement (else of the traffic) in ns since the epoch: from the result's
-/// phases, else the first honest publish, else 0.
+/// Start of the measurement (else of the traffic) in ns since the epoch, on the records'
+/// time line: from the result's phases, else the first honest publish, else 0. The phases
+/// are wall-clock times; a dilated run's records are virtual, anchored at the traffic
+/// start (`run::virtual_time`), so the window's start is mapped onto that line too.
 fn reference_ns(result: &RunResult, events: &[Record], honest: &HashSet<&str>) -> u64 {
     let phases = &result.phases;
-    if let Some(s) = phases
-        .window_started_after_s
-        .or(phases.traffic_started_after_s)
-    {
-        return result.started_at_ms.saturating_mul(1_000_000) + (s * 1e9) as u64;
+    let real = |s: f64| result.started_at_ms.saturating_mul(1_000_000) + (s * 1e9) as u64;
+    match (
+        phases.window_started_after_s,
+        phases.traffic_started_after_s,
+    ) {
+        (Some(w), Some(t)) => {
+            let (window, origin) = (real(w), real(t));
+            return TimeScale::new(result.dilation.time_scale)
+                .map_or(window, |k| k.virtual_instant(origin, window));
+        }
+        (Some(s), None) | (None, Some(s)) => return real(s),
+        (None, None) => {}
     }
     events
         .iter()
@@ -249,6 +259,82 @@ pub(super) fn thin<T: Copy>(v: &[T], max: usize) -> Vec<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_dilated_run_is_charted_from_the_virtual_window_start() {
+        use crate::result::fixtures::{START_MS, coherent};
+
+        // Traffic from 2 s (real) after the start, the window from 12 s: at time scale 2.5
+        // the window starts 10 / 2.5 = 4 virtual seconds after the traffic.
+        let mut r = coherent();
+        r.phases.traffic_started_after_s = Some(2.0);
+        r.phases.window_started_after_s = Some(12.0);
+        r.dilation.time_scale = 2.5;
+        // The honest nodes from their `started` events.
+        r.stats.nodes.clear();
+        let s = 1_000_000_000;
+        let origin = START_MS * 1_000_000 + 2 * s;
+        let rec = |ts_ns, node: &str, event| Record {
+            ts_ns,
+            node: node.to_string(),
+            event,
+        };
+        let started = |node: &str| {
+            rec(
+                origin,
+                node,
+                Event::Started {
+                    peer_id: format!("P-{node}"),
+                    role: "honest".into(),
+                    listen: Vec::new(),
+                },
+            )
+        };
+        let published = origin + 5 * s;
+        let events = vec![
+            started("a"),
+            started("b"),
+            rec(
+                published,
+                "a",
+                Event::Published {
+                    msg_id: "m".into(),
+                    seq: 1,
+                    size: 1,
+                    wire_size: 1,
+                },
+            ),
+            rec(
+                published + s / 10,
+                "b",
+                Event::Delivered {
+                    msg_id: "m".into(),
+                    origin: "P-a".into(),
+                    seq: 1,
+                    published_ns: published,
+                    received_ns: published + s / 10,
+                    from: "P-a".into(),
+                },
+            ),
+            rec(
+                origin + 6 * s,
+                crate::run::faults::RECORDER,
+                Event::Fault {
+                    action: "kill".into(),
+                    nodes: vec!["b".into()],
+                    across: Vec::new(),
+                },
+            ),
+        ];
+        let series = derive(&r, &events);
+        assert_eq!(series.samples.len(), 1, "{series:?}");
+        assert!((series.samples[0].t_s - 1.0).abs() < 1e-6, "{series:?}");
+        assert!((series.faults[0].0 - 2.0).abs() < 1e-6, "{series:?}");
+        // Undilated, the window's wall-clock start is the reference.
+        r.dilation.time_scale = 1.0;
+        let series = derive(&r, &events);
+        assert!((series.samples[0].t_s + 5.0).abs() < 1e-6, "{series:?}");
+    }
 
     #[test]
     fn quantile_is_nearest_rank() {

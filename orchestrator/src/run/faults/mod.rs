@@ -8,7 +8,11 @@
 //!   again (same address, same identity: the plan derives every node's key from its name
 //!   when the timeline restarts nodes; its events file is appended to), handed to the
 //!   shaper again, and given the open partition's drops;
-//! - pause / unpause: the engine's freezer.
+//! - pause / unpause: the engine's freezer;
+//! - churn: recorded as it starts (its group's nodes), then each leave kills one running
+//!   node of the group like `kill` ([`CHURN_LEAVE`]) and its rejoin restarts that node
+//!   like `restart` ([`CHURN_JOIN`]), and [`CHURN_END`] follows its last rejoin (the nodes
+//!   it churned). A churned node is neither running nor killed for the other actions.
 //!
 //! Which nodes a selector takes is drawn from the seed ([`crate::scenario::timeline::pick`])
 //! among the group's nodes in the right state. A node an action fails on is warned about
@@ -20,6 +24,8 @@ pub mod partition;
 
 use std::net::Ipv4Addr;
 
+use std::collections::HashMap;
+
 use futures::StreamExt;
 use lab_events::{Event, Record, now_ns};
 
@@ -27,10 +33,19 @@ use super::CONCURRENCY;
 use super::shaper::HostShaper;
 use crate::docker::DockerRunner;
 use crate::plan::Plan;
-use crate::scenario::timeline::{Action, Selector, pick};
+use crate::scenario::timeline::{Action, Churn, Selector, StepKind, pick, pick_leave};
 
 /// The `node` of the records the orchestrator writes for the timeline.
 pub const RECORDER: &str = "orchestrator";
+
+/// The action of a churn's leave record (one node killed).
+pub const CHURN_LEAVE: &str = "churn-leave";
+
+/// The action of a churn's rejoin record (one node restarted).
+pub const CHURN_JOIN: &str = "churn-join";
+
+/// The action of the record after a churn's last rejoin.
+pub const CHURN_END: &str = "churn-end";
 
 /// A node's state under the timeline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,6 +53,8 @@ enum State {
     Running,
     Killed,
     Paused,
+    /// Down between a churn's leave and its rejoin.
+    Churned,
 }
 
 /// The timeline's player: the nodes' states, their processes, the open partition and the
@@ -53,6 +70,8 @@ pub(super) struct Faults<'a> {
     pids: Vec<Option<u32>>,
     /// The open partition's sides, as node indices.
     partition: Option<(Vec<usize>, Vec<usize>)>,
+    /// The node each churn leave (event index, leave number) took.
+    churned: HashMap<(usize, usize), usize>,
     records: Vec<Record>,
 }
 
@@ -72,21 +91,29 @@ impl<'a> Faults<'a> {
             state: vec![State::Running; ids.len()],
             pids: vec![None; ids.len()],
             partition: None,
+            churned: HashMap::new(),
             records: Vec::new(),
         }
     }
 
-    /// Plays every event at its time after `window_start`.
+    /// Plays every step of the timeline at its time after `window_start`.
     pub(super) async fn play(&mut self, window_start: tokio::time::Instant) {
         let k = self.plan.time_scale;
-        for (i, fault) in self.plan.timeline.events.iter().enumerate() {
-            tokio::time::sleep_until(window_start + k.real(fault.at)).await;
-            eprintln!(
-                "==> timeline at {:?} virtual: {}",
-                fault.at,
-                fault.action.name()
-            );
-            self.act(i, &fault.action).await;
+        let plan = self.plan;
+        let size = |group: &str| plan.nodes.iter().filter(|n| n.group == group).count();
+        for step in plan.timeline.steps(size) {
+            tokio::time::sleep_until(window_start + k.real(step.at)).await;
+            let action = &plan.timeline.events[step.event].action;
+            match (step.kind, action) {
+                (StepKind::Act, _) => {
+                    eprintln!("==> timeline at {:?} virtual: {}", step.at, action.name());
+                    self.act(step.event, action).await;
+                }
+                (StepKind::Leave(n), Action::Churn(c)) => self.leave(step.event, n, c).await,
+                (StepKind::Join(n), _) => self.join(step.event, n).await,
+                (StepKind::End, _) => self.end_churn(step.event),
+                _ => {}
+            }
         }
     }
 
@@ -127,7 +154,7 @@ impl<'a> Faults<'a> {
                     .iter()
                     .chain(&b)
                     .copied()
-                    .filter(|&n| self.state[n] != State::Killed)
+                    .filter(|&n| self.alive(n))
                     .collect();
                 self.filter(&live, &partition::heal_script()).await;
                 (a, b)
@@ -138,17 +165,85 @@ impl<'a> Faults<'a> {
                 let pause = matches!(action, Action::Pause(_));
                 (self.freeze(index, s, pause).await, Vec::new())
             }
+            Action::Churn(c) => (self.group(&c.nodes.group), Vec::new()),
         };
+        self.record(action.name(), &nodes, &across);
+    }
+
+    /// Records that `action` took effect now on `nodes` (and `across`).
+    fn record(&mut self, action: &str, nodes: &[usize], across: &[usize]) {
         let name = |n: &usize| self.plan.nodes[*n].name.clone();
         self.records.push(Record {
             ts_ns: now_ns(),
             node: RECORDER.to_string(),
             event: Event::Fault {
-                action: action.name().to_string(),
+                action: action.to_string(),
                 nodes: nodes.iter().map(name).collect(),
                 across: across.iter().map(name).collect(),
             },
         });
+    }
+
+    /// Leave number `leave` of the churn at `index`: one running node of its group,
+    /// drawn from the seed, is killed.
+    async fn leave(&mut self, index: usize, leave: usize, c: &Churn) {
+        let candidates: Vec<String> = self
+            .group(&c.nodes.group)
+            .into_iter()
+            .filter(|&n| self.state[n] == State::Running)
+            .map(|n| self.plan.nodes[n].name.clone())
+            .collect();
+        let Some(name) = pick_leave(self.plan.seed, index, leave, &candidates) else {
+            tracing::warn!("churn: no node of group {} running to leave", c.nodes.group);
+            return;
+        };
+        let Some(n) = self.plan.nodes.iter().position(|p| p.name == name) else {
+            return;
+        };
+        if self.kill_one(n).await {
+            self.state[n] = State::Churned;
+            self.churned.insert((index, leave), n);
+            self.record(CHURN_LEAVE, &[n], &[]);
+        }
+    }
+
+    /// The node of leave number `leave` of the churn at `index` starts again.
+    async fn join(&mut self, index: usize, leave: usize) {
+        let Some(&n) = self.churned.get(&(index, leave)) else {
+            return;
+        };
+        if self.revive(n).await {
+            self.record(CHURN_JOIN, &[n], &[]);
+        }
+    }
+
+    /// Records the end of the churn at `index`, with every node it took.
+    fn end_churn(&mut self, index: usize) {
+        let mut nodes: Vec<usize> = self
+            .churned
+            .iter()
+            .filter(|((i, _), _)| *i == index)
+            .map(|(_, &n)| n)
+            .collect();
+        nodes.sort_unstable();
+        nodes.dedup();
+        self.record(CHURN_END, &nodes, &[]);
+    }
+
+    /// Whether node `n` has a process (running or paused).
+    fn alive(&self, n: usize) -> bool {
+        matches!(self.state[n], State::Running | State::Paused)
+    }
+
+    /// The nodes of `group`, as indices.
+    fn group(&self, group: &str) -> Vec<usize> {
+        self.plan
+            .nodes
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| n.group == group)
+            .map(|(i, _)| i)
+            .collect()
     }
 
     /// The nodes of `groups`, as indices.
@@ -164,14 +259,7 @@ impl<'a> Faults<'a> {
 
     /// The nodes of `s`'s group in `state`, `s`'s amount of them drawn for event `index`.
     fn select(&self, index: usize, s: &Selector, state: State) -> Vec<usize> {
-        let group: Vec<usize> = self
-            .plan
-            .nodes
-            .iter()
-            .enumerate()
-            .filter(|(_, n)| n.group == s.group)
-            .map(|(i, _)| i)
-            .collect();
+        let group = self.group(&s.group);
         let candidates: Vec<String> = group
             .iter()
             .filter(|&&n| self.state[n] == state)
@@ -187,11 +275,7 @@ impl<'a> Faults<'a> {
     /// Makes the live nodes of `side` drop everything from `other`.
     async fn block(&mut self, side: &[usize], other: &[usize]) {
         let from: Vec<Ipv4Addr> = other.iter().map(|&n| self.plan.nodes[n].ip).collect();
-        let live: Vec<usize> = side
-            .iter()
-            .copied()
-            .filter(|&n| self.state[n] != State::Killed)
-            .collect();
+        let live: Vec<usize> = side.iter().copied().filter(|&n| self.alive(n)).collect();
         self.filter(&live, &partition::block_script(&from)).await;
     }
 
@@ -237,54 +321,72 @@ impl<'a> Faults<'a> {
     async fn kill(&mut self, index: usize, s: &Selector) -> Vec<usize> {
         let mut done = Vec::new();
         for n in self.select(index, s, State::Running) {
-            let id = &self.ids[n];
-            let killed = match self.runner.kill_container(id, "SIGKILL").await {
-                Ok(()) => self.runner.wait_exit(id).await.map(drop),
-                Err(e) => Err(e),
-            };
-            match killed {
-                Ok(()) => {
-                    self.state[n] = State::Killed;
-                    self.pids[n] = None;
-                    done.push(n);
-                }
-                Err(e) => tracing::warn!("failed to {e}"),
+            if self.kill_one(n).await {
+                self.state[n] = State::Killed;
+                done.push(n);
             }
         }
         done
     }
 
+    /// SIGKILLs node `n` and awaits its exit; whether it is down (the caller sets its state).
+    async fn kill_one(&mut self, n: usize) -> bool {
+        let id = &self.ids[n];
+        let killed = match self.runner.kill_container(id, "SIGKILL").await {
+            Ok(()) => self.runner.wait_exit(id).await.map(drop),
+            Err(e) => Err(e),
+        };
+        match killed {
+            Ok(()) => {
+                self.pids[n] = None;
+                true
+            }
+            Err(e) => {
+                tracing::warn!("failed to {e}");
+                false
+            }
+        }
+    }
+
     async fn restart(&mut self, index: usize, s: &Selector) -> Vec<usize> {
         let mut done = Vec::new();
         for n in self.select(index, s, State::Killed) {
-            if let Err(e) = self.runner.start_container(&self.ids[n]).await {
-                tracing::warn!("failed to {e}");
-                continue;
-            }
-            self.state[n] = State::Running;
-            done.push(n);
-            let Some(pid) = self.pid(n).await else {
-                continue;
-            };
-            if let Some(shaper) = self.shaper
-                && let Err(e) = shaper.shape(n, pid)
-            {
-                tracing::warn!("node {}: failed to {e}", self.plan.nodes[n].name);
-            }
-            if let Some((a, b)) = self.partition.clone() {
-                let other = if a.contains(&n) {
-                    Some(b)
-                } else if b.contains(&n) {
-                    Some(a)
-                } else {
-                    None
-                };
-                if let Some(other) = other {
-                    self.block(&[n], &other).await;
-                }
+            if self.revive(n).await {
+                done.push(n);
             }
         }
         done
+    }
+
+    /// Starts the stopped node `n` again, hands it to the shaper and gives it the open
+    /// partition's drops; whether it started.
+    async fn revive(&mut self, n: usize) -> bool {
+        if let Err(e) = self.runner.start_container(&self.ids[n]).await {
+            tracing::warn!("failed to {e}");
+            return false;
+        }
+        self.state[n] = State::Running;
+        let Some(pid) = self.pid(n).await else {
+            return true;
+        };
+        if let Some(shaper) = self.shaper
+            && let Err(e) = shaper.shape(n, pid)
+        {
+            tracing::warn!("node {}: failed to {e}", self.plan.nodes[n].name);
+        }
+        if let Some((a, b)) = self.partition.clone() {
+            let other = if a.contains(&n) {
+                Some(b)
+            } else if b.contains(&n) {
+                Some(a)
+            } else {
+                None
+            };
+            if let Some(other) = other {
+                self.block(&[n], &other).await;
+            }
+        }
+        true
     }
 
     async fn freeze(&mut self, index: usize, s: &Selector, pause: bool) -> Vec<usize> {

@@ -1,8 +1,9 @@
 //! `[[timeline]]`: each entry's time and its one action, then the plan as a whole played
 //! in time order (a group that does not exist, a heal without an open partition, a
-//! restart with nothing killed, …), every problem located at its entry's field.
+//! restart with nothing killed, a churn leave with no node running, …), every problem
+//! located at its entry's field.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use lab_config::bounds::MAX_NODES;
@@ -10,8 +11,11 @@ use lab_config::num;
 
 use super::Validator;
 use crate::scenario::doc::FieldPath;
-use crate::scenario::raw::{RawFault, RawSelector};
-use crate::scenario::timeline::{Action, Amount, Fault, MAX_ENTRIES, Selector, Timeline};
+use crate::scenario::raw::{RawChurn, RawFault, RawSelector};
+use crate::scenario::timeline::{
+    Action, Amount, Churn, DEFAULT_DOWN, Fault, MAX_DOWN, MAX_ENTRIES, MAX_LEAVES, Selector,
+    StepKind, Timeline,
+};
 use crate::scenario::{Group, units};
 
 /// One accepted event with the field it came from.
@@ -28,6 +32,8 @@ struct Placed {
 struct States {
     killed: usize,
     paused: usize,
+    /// Down between a churn's leave and its rejoin.
+    churned: usize,
 }
 
 impl Validator<'_, '_> {
@@ -52,10 +58,11 @@ impl Validator<'_, '_> {
             placed.extend(self.fault(&at.index(i), entry, groups, window));
         }
         placed.sort_by_key(|p| p.fault.at);
-        self.play(&placed, groups);
-        Timeline {
-            events: placed.into_iter().map(|p| p.fault).collect(),
-        }
+        let timeline = Timeline {
+            events: placed.iter().map(|p| p.fault.clone()).collect(),
+        };
+        self.play(&placed, &timeline, groups);
+        timeline
     }
 
     /// The entry at `ep`: its time and its one action (and a partition's own heal).
@@ -74,6 +81,7 @@ impl Validator<'_, '_> {
             ("restart", raw.restart.is_some()),
             ("pause", raw.pause.is_some()),
             ("unpause", raw.unpause.is_some()),
+            ("churn", raw.churn.is_some()),
         ]
         .into_iter()
         .filter_map(|(name, yes)| yes.then_some(name))
@@ -82,7 +90,7 @@ impl Validator<'_, '_> {
             self.err(
                 ep,
                 format!(
-                    "must give exactly one action (partition, heal, kill, restart, pause, unpause), got {}",
+                    "must give exactly one action (partition, heal, kill, restart, pause, unpause, churn), got {}",
                     if given.is_empty() {
                         "none".to_string()
                     } else {
@@ -106,19 +114,18 @@ impl Validator<'_, '_> {
                 }
                 Some(Action::Heal)
             }
+            "churn" => raw
+                .churn
+                .as_ref()
+                .and_then(|c| self.churn(&field, c, groups, at, window)),
             name => {
                 let sel = [&raw.kill, &raw.restart, &raw.pause, &raw.unpause]
                     .into_iter()
                     .flatten()
                     .next();
                 let sel = sel.and_then(|s| self.selector(&field, s, groups));
-                let nated =
-                    |s: &Selector| groups.iter().any(|g| g.id == s.group && g.nat.is_nated());
-                if name == "restart" && sel.as_ref().is_some_and(nated) {
-                    self.err(
-                        &field.key("group"),
-                        "cannot restart nodes behind a NAT yet (their default route is set as they first start)",
-                    );
+                if name == "restart" {
+                    self.restartable(&field, sel.as_ref(), groups);
                 }
                 sel.map(|s| match name {
                     "kill" => Action::Kill(s),
@@ -265,6 +272,89 @@ impl Validator<'_, '_> {
         ok.then(|| Action::Partition(sides[0].clone(), sides[1].clone()))
     }
 
+    /// An error at `field`'s group when `sel` restarts nodes behind a NAT.
+    fn restartable(&mut self, field: &FieldPath, sel: Option<&Selector>, groups: &[Group]) {
+        let nated = |s: &Selector| groups.iter().any(|g| g.id == s.group && g.nat.is_nated());
+        if sel.is_some_and(nated) {
+            self.err(
+                &field.key("group"),
+                "cannot restart nodes behind a NAT yet (their default route is set as they first start)",
+            );
+        }
+    }
+
+    /// `churn = { group, fraction | count, for, down }` at `field`, starting at `at`: a
+    /// positive span, a `down` in (0, [`MAX_DOWN`]], at most [`MAX_LEAVES`] leaves, and
+    /// the last rejoin (by `at + for + down`) inside the window.
+    fn churn(
+        &mut self,
+        field: &FieldPath,
+        raw: &RawChurn,
+        groups: &[Group],
+        at: Option<Duration>,
+        window: Option<Duration>,
+    ) -> Option<Action> {
+        let sel = RawSelector {
+            group: raw.group.clone(),
+            fraction: raw.fraction,
+            count: raw.count,
+        };
+        let nodes = self.selector(field, &sel, groups);
+        self.restartable(field, nodes.as_ref(), groups);
+        let span = self.duration(&field.key("for"), &raw.lasts);
+        if span.is_some_and(|d| d.is_zero()) {
+            self.err(&field.key("for"), "must be positive");
+        }
+        let down = match &raw.down {
+            None => Some(DEFAULT_DOWN),
+            Some(s) => {
+                let d = self.duration(&field.key("down"), s);
+                if d.is_some_and(|d| d.is_zero() || d > MAX_DOWN) {
+                    self.err(
+                        &field.key("down"),
+                        format!(
+                            "must be positive and at most {}, got {s}",
+                            units::format_duration(MAX_DOWN)
+                        ),
+                    );
+                    return None;
+                }
+                d
+            }
+        };
+        let churn = Churn {
+            nodes: nodes?,
+            span: span.filter(|d| !d.is_zero())?,
+            down: down?,
+        };
+        let size = groups
+            .iter()
+            .find(|g| g.id == churn.nodes.group)
+            .map_or(0, |g| g.count);
+        let leaves = churn.leaves(size);
+        if leaves > MAX_LEAVES {
+            self.err(
+                field,
+                format!("schedules {leaves} leaves, at most {MAX_LEAVES}: lower the rate or `for`"),
+            );
+            return None;
+        }
+        if let (Some(at), Some(w)) = (at, window)
+            && at + churn.span + churn.down > w
+        {
+            self.err(
+                &field.key("for"),
+                format!(
+                    "the churn ends by {} (at + for + down), after the window's end ({})",
+                    units::format_duration(at + churn.span + churn.down),
+                    units::format_duration(w)
+                ),
+            );
+            return None;
+        }
+        Some(Action::Churn(churn))
+    }
+
     /// `{ group, fraction | count }` at `field`.
     fn selector(
         &mut self,
@@ -315,74 +405,117 @@ impl Validator<'_, '_> {
         })
     }
 
-    /// The accepted events played in time order: one partition open at a time, a heal only
-    /// of an open partition it does not heal by itself, nodes killed or paused only while
-    /// running, restarted only when killed, unpaused only when paused.
-    fn play(&mut self, placed: &[Placed], groups: &[Group]) {
+    /// The accepted events played in time order ([`Timeline::steps`]): one partition open
+    /// at a time, a heal only of an open partition it does not heal by itself, nodes
+    /// killed or paused only while running, restarted only when killed, unpaused only
+    /// when paused, and a churn's every leave with a node of its group running.
+    fn play(&mut self, placed: &[Placed], timeline: &Timeline, groups: &[Group]) {
+        let size = |id: &str| groups.iter().find(|g| g.id == id).map_or(0, |g| g.count);
         let mut open: Option<&Placed> = None;
         let mut states: BTreeMap<&str, States> = BTreeMap::new();
-        for p in placed {
-            let when = units::format_duration(p.fault.at);
-            match &p.fault.action {
-                Action::Partition(..) => {
-                    if let Some(o) = open {
+        // Churns already reported, and the leaves that took a node.
+        let mut failed: BTreeSet<usize> = BTreeSet::new();
+        let mut left: BTreeSet<(usize, usize)> = BTreeSet::new();
+        for step in timeline.steps(size) {
+            let p = &placed[step.event];
+            let when = units::format_duration(step.at);
+            match (&p.fault.action, step.kind) {
+                (Action::Churn(c), StepKind::Leave(n)) => {
+                    let st = states.entry(c.nodes.group.as_str()).or_default();
+                    let running = size(&c.nodes.group) - st.killed - st.paused - st.churned;
+                    if running > 0 {
+                        st.churned += 1;
+                        left.insert((step.event, n));
+                    } else if failed.insert(step.event) {
                         self.err(
                             &p.field,
                             format!(
-                                "a partition is already open (since {}); heal it first",
-                                units::format_duration(o.fault.at)
+                                "churn leave {} of group `{}` at {when}, but none of its nodes is running then",
+                                n + 1,
+                                c.nodes.group
                             ),
                         );
-                    } else {
-                        open = Some(p);
                     }
                 }
-                Action::Heal => match open {
-                    None => self.err(&p.field, format!("no partition is open at {when} to heal")),
-                    Some(o) if o.heals_itself && !is_for(&p.field) => {
-                        self.err(
-                            &p.field,
-                            format!(
-                                "the partition of {} heals by itself (`for`); leave out this heal or its `for`",
-                                units::format_duration(o.fault.at)
-                            ),
-                        );
-                    }
-                    Some(_) => open = None,
-                },
-                Action::Kill(s) | Action::Restart(s) | Action::Pause(s) | Action::Unpause(s) => {
-                    let size = groups
-                        .iter()
-                        .find(|g| g.id == s.group)
-                        .map_or(0, |g| g.count);
-                    let st = states.entry(s.group.as_str()).or_default();
-                    let running = size - st.killed - st.paused;
-                    let (have, what) = match &p.fault.action {
-                        Action::Kill(_) | Action::Pause(_) => (running, "running"),
-                        Action::Restart(_) => (st.killed, "killed"),
-                        _ => (st.paused, "paused"),
-                    };
-                    let want = s.amount.of(size);
-                    if have == 0 || matches!(s.amount, Amount::Count(n) if n > have) {
-                        self.err(
-                            &p.field,
-                            format!(
-                                "{} {want} of group `{}` at {when}, but {have} of its nodes are {what} then",
-                                p.fault.action.name(),
-                                s.group
-                            ),
-                        );
-                        continue;
-                    }
-                    let n = want.min(have);
-                    match &p.fault.action {
-                        Action::Kill(_) => st.killed += n,
-                        Action::Restart(_) => st.killed -= n,
-                        Action::Pause(_) => st.paused += n,
-                        _ => st.paused -= n,
-                    }
+                (Action::Churn(c), StepKind::Join(n)) if left.remove(&(step.event, n)) => {
+                    states.entry(c.nodes.group.as_str()).or_default().churned -= 1;
+                }
+                (_, StepKind::Act) => self.act(p, &mut open, &mut states, groups),
+                _ => {}
+            }
+        }
+    }
+
+    /// One event (not a churn's steps) played against the `open` partition and the
+    /// groups' `states`.
+    fn act<'p>(
+        &mut self,
+        p: &'p Placed,
+        open: &mut Option<&'p Placed>,
+        states: &mut BTreeMap<&'p str, States>,
+        groups: &[Group],
+    ) {
+        let when = units::format_duration(p.fault.at);
+        match &p.fault.action {
+            Action::Partition(..) => {
+                if let Some(o) = open {
+                    self.err(
+                        &p.field,
+                        format!(
+                            "a partition is already open (since {}); heal it first",
+                            units::format_duration(o.fault.at)
+                        ),
+                    );
+                } else {
+                    *open = Some(p);
                 }
             }
+            Action::Heal => match open {
+                None => self.err(&p.field, format!("no partition is open at {when} to heal")),
+                Some(o) if o.heals_itself && !is_for(&p.field) => {
+                    self.err(
+                        &p.field,
+                        format!(
+                            "the partition of {} heals by itself (`for`); leave out this heal or its `for`",
+                            units::format_duration(o.fault.at)
+                        ),
+                    );
+                }
+                Some(_) => *open = None,
+            },
+            Action::Kill(s) | Action::Restart(s) | Action::Pause(s) | Action::Unpause(s) => {
+                let size = groups
+                    .iter()
+                    .find(|g| g.id == s.group)
+                    .map_or(0, |g| g.count);
+                let st = states.entry(s.group.as_str()).or_default();
+                let running = size - st.killed - st.paused - st.churned;
+                let (have, what) = match &p.fault.action {
+                    Action::Kill(_) | Action::Pause(_) => (running, "running"),
+                    Action::Restart(_) => (st.killed, "killed"),
+                    _ => (st.paused, "paused"),
+                };
+                let want = s.amount.of(size);
+                if have == 0 || matches!(s.amount, Amount::Count(n) if n > have) {
+                    self.err(
+                        &p.field,
+                        format!(
+                            "{} {want} of group `{}` at {when}, but {have} of its nodes are {what} then",
+                            p.fault.action.name(),
+                            s.group
+                        ),
+                    );
+                    return;
+                }
+                let n = want.min(have);
+                match &p.fault.action {
+                    Action::Kill(_) => st.killed += n,
+                    Action::Restart(_) => st.killed -= n,
+                    Action::Pause(_) => st.paused += n,
+                    _ => st.paused -= n,
+                }
+            }
+            Action::Churn(_) => {}
         }
     }
 }
@@ -403,7 +536,7 @@ mod tests {
     use std::time::Duration;
 
     use crate::scenario::fixture::{GOOD, diags, parse_str, pos};
-    use crate::scenario::timeline::{Action, Amount};
+    use crate::scenario::timeline::{Action, Amount, DEFAULT_DOWN};
 
     fn with(timeline: &str) -> String {
         format!("{GOOD}\n{timeline}")
@@ -524,5 +657,77 @@ mod tests {
         assert!(got[4].1.contains("0 of its nodes are running"), "{got:?}");
         let line = pos(&text, "restart = {").0;
         assert_eq!(d[1].line, line);
+    }
+
+    #[test]
+    fn a_churn_is_parsed_with_its_span_and_downtime() {
+        let text = with(
+            "[[timeline]]\nat = \"2s\"\nchurn = { group = \"honest\", fraction = 0.2, for = \"20s\", down = \"4s\" }\n\
+             [[timeline]]\nat = \"3s\"\nchurn = { group = \"evil\", count = 1, for = \"10s\" }\n",
+        );
+        let t = parse_str(&text).expect("valid").timeline;
+        let Action::Churn(c) = &t.events[0].action else {
+            panic!("{t:?}");
+        };
+        assert_eq!(c.nodes.group, "honest");
+        assert_eq!(c.nodes.amount, Amount::Fraction(0.2));
+        assert_eq!(
+            (c.span, c.down),
+            (Duration::from_secs(20), Duration::from_secs(4))
+        );
+        let Action::Churn(c) = &t.events[1].action else {
+            panic!("{t:?}");
+        };
+        assert_eq!((c.nodes.amount, c.down), (Amount::Count(1), DEFAULT_DOWN));
+        assert!(t.restarts());
+    }
+
+    #[test]
+    fn churn_mistakes_are_located() {
+        let text = with(
+            "[[timeline]]\nat = \"1s\"\nchurn = { group = \"honest\", for = \"5s\" }\n\
+             [[timeline]]\nat = \"10s\"\nchurn = { group = \"honest\", count = 1, for = \"15s\" }\n\
+             [[timeline]]\nat = \"1s\"\nchurn = { group = \"honest\", count = 1, for = \"0s\" }\n\
+             [[timeline]]\nat = \"1s\"\nchurn = { group = \"honest\", count = 1, for = \"5s\", down = \"700s\" }\n\
+             [[timeline]]\nat = \"1s\"\nchurn = { group = \"nobody\", count = 1, for = \"5s\" }\n",
+        );
+        let d = diags(&text);
+        let fields: Vec<&str> = d.iter().map(|d| d.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            [
+                "timeline[0].churn",
+                "timeline[1].churn.for",
+                "timeline[2].churn.for",
+                "timeline[3].churn.down",
+                "timeline[4].churn.group",
+            ],
+            "{d:?}"
+        );
+        assert!(d[0].message.contains("exactly one of"), "{}", d[0]);
+        assert!(d[1].message.contains("ends by 35s"), "{}", d[1]);
+        assert!(d[2].message.contains("positive"), "{}", d[2]);
+        assert!(d[3].message.contains("at most 600s"), "{}", d[3]);
+        assert_eq!(d[1].line, pos(&text, "at = \"10s\"").0 + 1);
+    }
+
+    #[test]
+    fn churned_nodes_are_neither_running_nor_killed() {
+        let text = with(
+            "[[timeline]]\nat = \"1s\"\nkill = { group = \"evil\", count = 2 }\n\
+             [[timeline]]\nat = \"2s\"\nchurn = { group = \"evil\", count = 1, for = \"10s\" }\n\
+             [[timeline]]\nat = \"3s\"\nchurn = { group = \"honest\", fraction = 1.0, for = \"6s\", down = \"5s\" }\n\
+             [[timeline]]\nat = \"4s\"\nrestart = { group = \"honest\", count = 1 }\n",
+        );
+        let d = diags(&text);
+        let got: Vec<(&str, &str)> = d
+            .iter()
+            .map(|d| (d.field.as_str(), d.message.as_str()))
+            .collect();
+        assert_eq!(got.len(), 2, "{got:?}");
+        assert_eq!(got[0].0, "timeline[1].churn");
+        assert!(got[0].1.contains("none of its nodes is running"), "{got:?}");
+        assert_eq!(got[1].0, "timeline[3].restart");
+        assert!(got[1].1.contains("0 of its nodes are killed"), "{got:?}");
     }
 }

@@ -18,7 +18,7 @@ pub(super) fn phases(r: &RunResult) -> Markup {
             "The window cut at every fault the orchestrator injected (times virtual, from \
              the window's start; the latency chart marks each). A phase's messages are the \
              honest ones published in it; it expects them at every honest node running in \
-             it (not killed, not paused)."
+             it (not killed, not paused; under a churn, those running as each was published)."
         }
         table {
             thead { tr {
@@ -29,7 +29,7 @@ pub(super) fn phases(r: &RunResult) -> Markup {
             tbody {
                 @for ph in &p.phases {
                     tr {
-                        td { (ph.after.as_deref().map_or_else(|| "before".to_string(), |a| format!("after {a}"))) }
+                        td { (phases_text::phase_label(ph)) }
                         td { (format!("{:.1}", ph.from_ms as f64 / 1000.0)) }
                         td { (format!("{:.1}", ph.to_ms as f64 / 1000.0)) }
                         td { (ph.running) }
