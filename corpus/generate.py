@@ -213,6 +213,9 @@ timeline("timeline-two-actions", '[[timeline]]\nat = "1s"\nheal = true\nkill = {
 timeline("timeline-for-past-window", '[[timeline]]\nat = "20s"\npartition = [["honest"], ["evil"]]\nfor = "10s"\n', "timeline[0].for", 'for = "10s"', ["window's end"])
 timeline("timeline-unknown-field", '[[timeline]]\nat = "1s"\nheal = true\nwhen = "now"\n', "timeline[0].when", 'when = "now"')
 timeline("timeline-at-no-unit", '[[timeline]]\nat = "20"\nheal = true\n', "timeline[0].at", 'at = "20"')
+timeline("timeline-attack-honest-group", '[[timeline]]\nat = "1s"\nattack = { group = "honest", start = true }\n', "timeline[0].attack.group", "attack = {", ["only a group with a non-honest role"])
+timeline("timeline-attack-start-and-stop", '[[timeline]]\nat = "1s"\nattack = { group = "evil", start = true, stop = true }\n', "timeline[0].attack", "attack = {", ["exactly one of `start = true` and `stop = true`"])
+timeline("timeline-attack-stop-before-start", '[[timeline]]\nat = "1s"\nattack = { group = "evil", stop = true }\n', "timeline[0].attack", "attack = {", ["no attack of group `evil` is on"])
 
 # --- names -------------------------------------------------------------------------------
 replace("name-empty", 'name = "corpus"', 'name = ""', "scenario.name")

@@ -136,6 +136,16 @@ pub(super) struct RawFault {
     pub(super) restart: Option<RawSelector>,
     pub(super) pause: Option<RawSelector>,
     pub(super) unpause: Option<RawSelector>,
+    pub(super) attack: Option<RawAttack>,
+}
+
+/// `{ group = "…", start = true }` or `{ group = "…", stop = true }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawAttack {
+    pub(super) group: String,
+    pub(super) start: Option<bool>,
+    pub(super) stop: Option<bool>,
 }
 
 /// `{ group = "…", fraction = 0.1 }` or `{ group = "…", count = 3 }`.

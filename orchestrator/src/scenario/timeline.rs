@@ -14,7 +14,17 @@
 //! at = "50s"
 //! restart = { group = "honest", count = 3 }     # the killed ones, same identity and address
 //! # pause / unpause = { group, fraction | count }: frozen processes (the engine's pause)
+//! [[timeline]]
+//! at = "30s"
+//! attack = { group = "flash", start = true }    # the group's role acts from now on
+//! [[timeline]]
+//! at = "60s"
+//! attack = { group = "flash", stop = true }     # honest again
 //! ```
+//!
+//! A group with an `attack` start boots dormant (`NodeConfig::dormant`): it behaves
+//! honestly until its first start; the group must have a non-honest role, every node of it
+//! is switched, and the starts and stops of a group alternate, beginning with a start.
 //!
 //! Which nodes a selector takes is drawn from the scenario seed ([`pick`]); the rules a
 //! plan must follow are in `validate::timeline`.
@@ -39,6 +49,13 @@ impl Timeline {
     /// Whether the run injects no fault.
     pub fn is_empty(&self) -> bool {
         self.events.is_empty()
+    }
+
+    /// Whether `group`'s role is started by the timeline (its nodes then boot dormant).
+    pub fn dormant(&self, group: &str) -> bool {
+        self.events
+            .iter()
+            .any(|e| matches!(&e.action, Action::AttackStart(g) if g == group))
     }
 
     /// Whether some event restarts killed nodes (their identity must then survive).
@@ -75,10 +92,15 @@ pub enum Action {
     Pause(Selector),
     /// The selected frozen nodes run again.
     Unpause(Selector),
+    /// The running nodes of the group (its id) act their role from now on.
+    AttackStart(String),
+    /// The running nodes of the group (its id) behave honestly again.
+    AttackStop(String),
 }
 
 impl Action {
-    /// The action's name as written (`partition`, `kill`, …).
+    /// The action's name as written (`partition`, `kill`, …; `attack-start` and
+    /// `attack-stop` for the two kinds of `attack`).
     pub fn name(&self) -> &'static str {
         match self {
             Action::Partition(..) => "partition",
@@ -87,6 +109,8 @@ impl Action {
             Action::Restart(_) => "restart",
             Action::Pause(_) => "pause",
             Action::Unpause(_) => "unpause",
+            Action::AttackStart(_) => "attack-start",
+            Action::AttackStop(_) => "attack-stop",
         }
     }
 }

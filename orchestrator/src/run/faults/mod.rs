@@ -8,7 +8,10 @@
 //!   again (same address, same identity: the plan derives every node's key from its name
 //!   when the timeline restarts nodes; its events file is appended to), handed to the
 //!   shaper again, and given the open partition's drops;
-//! - pause / unpause: the engine's freezer.
+//! - pause / unpause: the engine's freezer;
+//! - attack start / stop: [`ATTACK_ON_SIGNAL`] / [`ATTACK_OFF_SIGNAL`] through the engine
+//!   to every running node of the group, which booted dormant (`NodeConfig::dormant`); each
+//!   node records the switch itself (`role_switched`).
 //!
 //! Which nodes a selector takes is drawn from the seed ([`crate::scenario::timeline::pick`])
 //! among the group's nodes in the right state. A node an action fails on is warned about
@@ -21,6 +24,7 @@ pub mod partition;
 use std::net::Ipv4Addr;
 
 use futures::StreamExt;
+use lab_config::node::{ATTACK_OFF_SIGNAL, ATTACK_ON_SIGNAL};
 use lab_events::{Event, Record, now_ns};
 
 use super::CONCURRENCY;
@@ -137,6 +141,10 @@ impl<'a> Faults<'a> {
             Action::Pause(s) | Action::Unpause(s) => {
                 let pause = matches!(action, Action::Pause(_));
                 (self.freeze(index, s, pause).await, Vec::new())
+            }
+            Action::AttackStart(g) | Action::AttackStop(g) => {
+                let on = matches!(action, Action::AttackStart(_));
+                (self.switch(g, on).await, Vec::new())
             }
         };
         let name = |n: &usize| self.plan.nodes[*n].name.clone();
@@ -282,6 +290,27 @@ impl<'a> Faults<'a> {
                 if let Some(other) = other {
                     self.block(&[n], &other).await;
                 }
+            }
+        }
+        done
+    }
+
+    /// Signals every running node of `group` to act its role (`on`) or be honest again.
+    async fn switch(&mut self, group: &str, on: bool) -> Vec<usize> {
+        let signal = if on {
+            ATTACK_ON_SIGNAL
+        } else {
+            ATTACK_OFF_SIGNAL
+        }
+        .to_string();
+        let mut done = Vec::new();
+        for n in self.members(&[group.to_string()]) {
+            if self.state[n] != State::Running {
+                continue;
+            }
+            match self.runner.kill_container(&self.ids[n], &signal).await {
+                Ok(()) => done.push(n),
+                Err(e) => tracing::warn!("failed to {e}"),
             }
         }
         done
