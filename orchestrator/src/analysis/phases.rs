@@ -42,7 +42,8 @@ pub struct PhaseStats {
 pub struct FaultMark {
     /// Virtual ms after the window starts.
     pub at_ms: u64,
-    /// `partition`, `heal`, `kill`, `restart`, `pause` or `unpause`.
+    /// `partition`, `heal`, `kill`, `restart`, `pause`, `unpause`, `attack-start` or
+    /// `attack-stop`.
     pub action: String,
     /// Nodes acted on (both sides of a partition).
     pub nodes: u64,
