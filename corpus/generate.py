@@ -218,6 +218,9 @@ timeline("timeline-churn-down-zero", '[[timeline]]\nat = "1s"\nchurn = { group =
 timeline("timeline-churn-no-rate", '[[timeline]]\nat = "1s"\nchurn = { group = "honest", for = "5s" }\n', "timeline[0].churn", 'churn = {', ["exactly one of"])
 timeline("timeline-churn-unknown-field", '[[timeline]]\nat = "1s"\nchurn = { group = "honest", count = 1, for = "5s", every = "1s" }\n', "timeline[0].churn.every", 'churn = {')
 timeline("timeline-churn-none-running", '[[timeline]]\nat = "1s"\nkill = { group = "evil", count = 2 }\n[[timeline]]\nat = "2s"\nchurn = { group = "evil", count = 1, for = "5s" }\n', "timeline[1].churn", 'churn = {', ["none of its nodes is running"])
+timeline("timeline-attack-honest-group", '[[timeline]]\nat = "1s"\nattack = { group = "honest", start = true }\n', "timeline[0].attack.group", "attack = {", ["only a group with a non-honest role"])
+timeline("timeline-attack-start-and-stop", '[[timeline]]\nat = "1s"\nattack = { group = "evil", start = true, stop = true }\n', "timeline[0].attack", "attack = {", ["exactly one of `start = true` and `stop = true`"])
+timeline("timeline-attack-stop-before-start", '[[timeline]]\nat = "1s"\nattack = { group = "evil", stop = true }\n', "timeline[0].attack", "attack = {", ["no attack of group `evil` is on"])
 
 # --- names -------------------------------------------------------------------------------
 replace("name-empty", 'name = "corpus"', 'name = ""', "scenario.name")

@@ -231,10 +231,19 @@ pub enum Event {
         /// Peers in the mesh then.
         peers: u64,
     },
+    /// The node's role started or stopped acting (a dormant role, switched by a timeline's
+    /// `attack` action): before its first `acting: true` it behaved honestly.
+    RoleSwitched {
+        /// The node's role (`invalid-signature`, …).
+        role: String,
+        /// Whether the role acts from now on; `false`: honest behaviour again.
+        acting: bool,
+    },
     /// The orchestrator injected a fault of the scenario's timeline (written by the
     /// orchestrator, node `orchestrator`, at the moment the fault took effect).
     Fault {
-        /// The action: `partition`, `heal`, `kill`, `restart`, `pause`, `unpause`.
+        /// The action: `partition`, `heal`, `kill`, `restart`, `pause`, `unpause`,
+        /// `attack-start`, `attack-stop`.
         action: String,
         /// The nodes it acted on (a partition's first side).
         nodes: Vec<String>,
@@ -451,6 +460,13 @@ mod tests {
                 "mdns_discovered",
             ),
             (Event::MeshJoined { peers: 1 }, "mesh_joined"),
+            (
+                Event::RoleSwitched {
+                    role: "equivocation".into(),
+                    acting: true,
+                },
+                "role_switched",
+            ),
         ] {
             let r = Record {
                 ts_ns: 1,

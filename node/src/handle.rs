@@ -67,6 +67,9 @@ pub enum Command {
     },
     /// Start the built-in traffic schedule now (when it has no start time of its own).
     StartTraffic,
+    /// A dormant role starts (`true`) or stops (`false`) acting
+    /// ([`lab_config::NodeConfig::dormant`]); a no-op on a node already so, or honest.
+    Act(bool),
     /// Stop the node.
     Shutdown,
 }

@@ -1,6 +1,7 @@
 //! `meshnode` binary: parse the command line, run the node until SIGTERM or SIGINT.
 
 use clap::Parser;
+use lab_config::node::{ATTACK_OFF_SIGNAL, ATTACK_ON_SIGNAL};
 use meshnode::cli::Args;
 use meshnode::sink::{EventSink, FileSink, StdoutSink};
 use meshnode::{Command, start};
@@ -49,6 +50,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let mut int = signal(SignalKind::interrupt())?;
     // Installed before the node starts: SIGUSR1's default action would kill the process.
     let mut usr1 = signal(SignalKind::user_defined1())?;
+    // A dormant role's switches (harmless to any other node, which they would kill).
+    let mut attack_on = signal(SignalKind::from_raw(ATTACK_ON_SIGNAL))?;
+    let mut attack_off = signal(SignalKind::from_raw(ATTACK_OFF_SIGNAL))?;
     let sink: Box<dyn EventSink> = match &config.events {
         Some(path) => Box::new(FileSink::open(path)?),
         None => Box::new(StdoutSink),
@@ -63,6 +67,14 @@ async fn run(args: Args) -> anyhow::Result<()> {
             _ = usr1.recv() => {
                 tracing::info!("SIGUSR1: starting traffic");
                 let _ = commands.send(Command::StartTraffic).await;
+            }
+            _ = attack_on.recv() => {
+                tracing::info!("signal {ATTACK_ON_SIGNAL}: the role acts");
+                let _ = commands.send(Command::Act(true)).await;
+            }
+            _ = attack_off.recv() => {
+                tracing::info!("signal {ATTACK_OFF_SIGNAL}: honest again");
+                let _ = commands.send(Command::Act(false)).await;
             }
         }
     }

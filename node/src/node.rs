@@ -59,8 +59,11 @@ pub async fn start_with_key(
     sink: Box<dyn EventSink>,
 ) -> Result<NodeHandle, NodeError> {
     crate::config::ensure_valid(&config)?;
+    let stance = role::Stance::new(config.role, config.dormant);
+    // The rate the traffic asks for, virtual: the schedule's as the stance changes.
+    let asked_rate = config.traffic.as_ref().map(|t| t.rate_per_sec);
     let mut config = config;
-    config.traffic = config.traffic.map(|t| role::traffic(config.role, t));
+    config.traffic = config.traffic.map(|t| role::traffic(stance.role(), t));
     // From here on every time in the configuration is real ([`crate::dilation`]).
     let config = config.dilated();
     let k = config.time_scale;
@@ -165,6 +168,8 @@ pub async fn start_with_key(
         joined: false,
         mdns_seen: HashSet::new(),
         replay,
+        stance,
+        asked_rate,
     };
     let task = tokio::spawn(async move {
         let totals = node.run(rx).await;
@@ -222,8 +227,13 @@ struct Node {
     joined: bool,
     /// Peers mDNS has discovered.
     mdns_seen: HashSet<PeerId>,
-    /// The `replay` role's recorded envelopes; `None` for every other role.
+    /// The `replay` role's recorded envelopes (recorded while dormant too); `None` for
+    /// every other role.
     replay: Option<Replay>,
+    /// The role and whether it acts yet.
+    stance: role::Stance,
+    /// The publish rate the traffic asks for (virtual), before the role changes it.
+    asked_rate: Option<f64>,
 }
 
 /// Until the node has joined its mesh, the mesh is checked this often (real time) besides
@@ -258,6 +268,7 @@ impl Node {
                             t.start_now();
                         }
                     }
+                    Some(Command::Act(on)) => self.act(on),
                     Some(Command::Shutdown) | None => break,
                 },
                 _ = self.snapshot.tick() => self.snapshot(),
@@ -366,6 +377,22 @@ impl Node {
         self.swarm.behaviour().conn_manager.num_peers()
     }
 
+    /// Switches a dormant role on or off: the publish rate follows, and a `role_switched`
+    /// event records the moment.
+    fn act(&mut self, on: bool) {
+        if !self.stance.switch(on) {
+            return;
+        }
+        let role = self.stance.role();
+        if let (Some(t), Some(rate)) = (self.traffic.as_mut(), self.asked_rate) {
+            t.set_rate(self.config.time_scale.real_rate(role::rate(role, rate)));
+        }
+        self.emitter.emit(Event::RoleSwitched {
+            role: self.stance.own().name().to_string(),
+            acting: on,
+        });
+    }
+
     fn scheduled_publish(&mut self) {
         if let Some(size) = self.traffic.as_mut().map(Traffic::take) {
             self.publish(size);
@@ -380,8 +407,8 @@ impl Node {
             signer: &self.signer,
             max_payload: self.config.max_payload,
         };
-        let mut data = role::messages(self.config.role, self.seq, size, now_ns(), by);
-        if let Some(replay) = self.replay.as_mut() {
+        let mut data = role::messages(self.stance.role(), self.seq, size, now_ns(), by);
+        if let Some(replay) = self.replay.as_mut().filter(|_| self.stance.acting()) {
             data = replay.due(std::time::Instant::now());
         }
         for data in data {
@@ -624,7 +651,7 @@ impl Node {
                 }
             };
         let acceptance = match acceptance {
-            MessageAcceptance::Accept if !role::forwards(self.config.role) => {
+            MessageAcceptance::Accept if !role::forwards(self.stance.role()) => {
                 MessageAcceptance::Ignore
             }
             a => a,

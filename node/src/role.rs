@@ -1,4 +1,5 @@
-//! Node roles: what each one puts on the wire. Adding a role is a variant in
+//! Node roles: what each one puts on the wire, and whether it acts yet ([`Stance`]: a
+//! dormant role behaves honestly until it is switched on). Adding a role is a variant in
 //! [`crate::config::Role`] and an arm here (README, "Byzantine roles").
 
 use crate::config::{Role, TrafficConfig};
@@ -16,12 +17,61 @@ pub use lab_config::SPAM_RATE as SPAM_MESSAGES_PER_SEC;
 /// The publish schedule of a node with `role` given `traffic`: the `spam` role's at its own
 /// rate, every other role's as given.
 pub fn traffic(role: Role, traffic: TrafficConfig) -> TrafficConfig {
+    TrafficConfig {
+        rate_per_sec: rate(role, traffic.rate_per_sec),
+        ..traffic
+    }
+}
+
+/// The publish rate (messages a virtual second) of a node with `role` whose traffic asks
+/// for `rate_per_sec`: the `spam` role's own, every other role's as asked.
+pub fn rate(role: Role, rate_per_sec: f64) -> f64 {
     match role {
-        Role::Spam => TrafficConfig {
-            rate_per_sec: SPAM_MESSAGES_PER_SEC,
-            ..traffic
-        },
-        _ => traffic,
+        Role::Spam => SPAM_MESSAGES_PER_SEC,
+        _ => rate_per_sec,
+    }
+}
+
+/// A node's role and whether it acts it: a dormant role ([`crate::config::NodeConfig::dormant`])
+/// behaves as [`Role::Honest`] until switched on, and again once switched off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stance {
+    role: Role,
+    acting: bool,
+}
+
+impl Stance {
+    /// The stance of a node with `role` at start.
+    pub fn new(role: Role, dormant: bool) -> Self {
+        Self {
+            role,
+            acting: !dormant,
+        }
+    }
+
+    /// The role the node acts now: its own while acting, else honest.
+    pub fn role(self) -> Role {
+        if self.acting { self.role } else { Role::Honest }
+    }
+
+    /// The node's own role, acting or not.
+    pub fn own(self) -> Role {
+        self.role
+    }
+
+    /// Whether the role acts now.
+    pub fn acting(self) -> bool {
+        self.acting
+    }
+
+    /// Switches the role on (`true`) or off; whether that changed anything (an honest
+    /// node, or one already so, does not change).
+    pub fn switch(&mut self, acting: bool) -> bool {
+        if self.role.is_honest() || self.acting == acting {
+            return false;
+        }
+        self.acting = acting;
+        true
     }
 }
 
@@ -119,6 +169,25 @@ mod tests {
             max_payload: 4096,
         };
         messages(role, 7, 100, 1, by)
+    }
+
+    #[test]
+    fn a_dormant_role_acts_honestly_until_switched_on() {
+        let mut s = Stance::new(Role::Equivocation, true);
+        assert_eq!((s.role(), s.acting()), (Role::Honest, false));
+        assert!(s.switch(true));
+        assert_eq!(s.role(), Role::Equivocation);
+        assert!(!s.switch(true), "already on");
+        assert!(s.switch(false));
+        assert_eq!(s.role(), Role::Honest);
+        assert_eq!(s.own(), Role::Equivocation);
+        let mut honest = Stance::new(Role::Honest, false);
+        assert!(
+            !honest.switch(false),
+            "an honest node has nothing to switch"
+        );
+        assert_eq!(rate(Role::Spam, 1.0), SPAM_MESSAGES_PER_SEC);
+        assert_eq!(rate(Role::Replay, 1.0), 1.0);
     }
 
     #[test]

@@ -40,6 +40,13 @@ impl Traffic {
         self.next.get_or_insert_with(|| Instant::now() + delay);
     }
 
+    /// Publishes at `rate_per_sec` (real time) from the next message on (a dormant `spam`
+    /// role switched on or off).
+    pub(crate) fn set_rate(&mut self, rate_per_sec: f64) {
+        self.config.rate_per_sec = rate_per_sec;
+        self.period = Duration::from_secs_f64(1.0 / rate_per_sec);
+    }
+
     /// When the next message is due, if any.
     pub(crate) fn due(&self) -> Option<Instant> {
         self.next
@@ -88,6 +95,17 @@ mod tests {
         assert_eq!(t.due(), Some(first + Duration::from_millis(250)));
         t.take();
         assert_eq!(t.due(), None, "count reached");
+    }
+
+    #[test]
+    fn a_new_rate_spaces_the_messages_after_the_next() {
+        let mut t = Traffic::new(config(None));
+        t.start_now();
+        let first = t.due().expect("started");
+        t.set_rate(10.0);
+        assert_eq!(t.due(), Some(first), "the due message keeps its time");
+        t.take();
+        assert_eq!(t.due(), Some(first + Duration::from_millis(100)));
     }
 
     #[test]

@@ -404,6 +404,82 @@ async fn spam_above_the_rate_limit_is_cut_off_and_penalised() {
     net.shutdown().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dormant_role_is_honest_until_switched_on_and_penalised_only_after() {
+    const TIMES: usize = 5;
+    let mut net = Net::start(Role::InvalidSignature, |c| {
+        c.dormant = c.role != Role::Honest;
+    })
+    .await;
+    let attacker = net.attacker();
+    let honest = net.honest().to_vec();
+    // Dormant: its messages are valid, every honest node delivers them.
+    net.publish(HONEST, TIMES).await;
+    net.until(
+        "the dormant attacker's messages at every honest node",
+        |log| {
+            let got = log
+                .iter()
+                .filter(|r| {
+                    matches!(&r.event, Event::Delivered { origin, .. } if *origin == attacker)
+                        && honest.contains(&r.node)
+                })
+                .count();
+            got >= HONEST * TIMES
+        },
+    )
+    .await;
+    // A score snapshot of the attacker at every honest node after its last delivery there:
+    // none below zero, and no rejection of it.
+    let delivered_at = net.log.len();
+    net.until(
+        "a later score of the attacker at every honest node",
+        |log| {
+            let scores = last_scores(&log[delivered_at..], &attacker);
+            honest.iter().all(|n| scores.contains_key(n.as_str()))
+        },
+    )
+    .await;
+    let scores = last_scores(&net.log, &attacker);
+    assert!(scores.values().all(|s| *s >= 0.0), "{scores:?}");
+    assert!(
+        attacker_rejections(&net).is_empty(),
+        "rejected while dormant"
+    );
+
+    // Switched on: forged signatures, rejected and penalised.
+    net.nodes[HONEST]
+        .send(Command::Act(true))
+        .await
+        .expect("switch on");
+    let attacker_name = net.names[HONEST].clone();
+    net.until("the switch recorded", |log| {
+        log.iter().any(|r| {
+            r.node == attacker_name
+                && r.event
+                    == Event::RoleSwitched {
+                        role: "invalid-signature".into(),
+                        acting: true,
+                    }
+        })
+    })
+    .await;
+    let switched = net.log.len();
+    net.publish(HONEST, TIMES).await;
+    net.attacker_rejected_and_scored_below("invalid signature", gossip_threshold())
+        .await;
+    let first_rejection = net
+        .log
+        .iter()
+        .position(|r| matches!(&r.event, Event::Rejected { from, .. } if *from == attacker));
+    assert!(
+        first_rejection.is_some_and(|i| i >= switched),
+        "a rejection before the switch"
+    );
+    net.honest_messages_arrive().await;
+    net.shutdown().await;
+}
+
 /// A schedule that waits for [`Command::StartTraffic`].
 fn traffic(rate_per_sec: f64) -> Option<meshnode::config::TrafficConfig> {
     Some(meshnode::config::TrafficConfig {

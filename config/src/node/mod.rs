@@ -122,6 +122,12 @@ pub struct NodeConfig {
     pub name: Option<String>,
     /// The node's role.
     pub role: Role,
+    /// Whether the role starts dormant: the node behaves honestly (publishes honest
+    /// messages at its traffic's rate, forwards) until it receives [`ATTACK_ON_SIGNAL`],
+    /// acts its role until [`ATTACK_OFF_SIGNAL`], and so on; how the orchestrator plays a
+    /// timeline's `attack` actions. Only a non-honest role may be dormant.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub dormant: bool,
     /// Listen multiaddrs.
     pub listen: Vec<String>,
     /// Multiaddrs to dial at start (a `/p2p/<id>` suffix is optional).
@@ -188,6 +194,7 @@ impl Default for NodeConfig {
         Self {
             name: None,
             role: Role::Honest,
+            dormant: false,
             listen: vec![
                 "/ip4/0.0.0.0/tcp/4001".into(),
                 "/ip4/0.0.0.0/udp/4001/quic-v1".into(),
@@ -279,6 +286,14 @@ impl Default for LimitsConfig {
         }
     }
 }
+
+/// The signal (number) that makes a running node act its role ([`NodeConfig::dormant`]):
+/// SIGUSR2.
+pub const ATTACK_ON_SIGNAL: i32 = 12;
+/// The signal (number) that returns a node acting its role to honest behaviour: SIGRTMIN+1
+/// as the C library counts (the kernel's first two real-time signals, 32 and 33, are the
+/// library's own).
+pub const ATTACK_OFF_SIGNAL: i32 = 35;
 
 /// The topic a node uses when its configuration names none (spec §4.3).
 pub const DEFAULT_TOPIC: &str = "vigilia/consensus/v1";
@@ -387,6 +402,9 @@ impl NodeConfig {
                 c.problems
                     .push(Problem::new(FieldPath::root("bootstrap").index(i), e));
             }
+        }
+        if self.dormant && self.role.is_honest() {
+            c.fail("dormant", "only a non-honest role can be dormant");
         }
         if !matches!(self.mldsa_level, 44 | 65 | 87) {
             c.fail(
@@ -561,6 +579,19 @@ mod tests {
         assert_eq!(d.len(), 1, "{d:?}");
         assert_eq!((d[0].line, d[0].column), (3, 10), "{}", d[0]);
         assert_eq!(d[0].field, "gossipsub.mesh_n");
+    }
+
+    #[test]
+    fn only_a_non_honest_role_is_dormant() {
+        let d = parse("dormant = true\n").expect_err("honest");
+        assert_eq!((d[0].field.as_str(), d[0].line), ("dormant", 1), "{}", d[0]);
+        let c = parse("role = \"equivocation\"\ndormant = true\n").expect("valid");
+        assert!(c.dormant);
+        assert!(
+            !toml::to_string(&NodeConfig::default())
+                .expect("serialises")
+                .contains("dormant")
+        );
     }
 
     #[test]

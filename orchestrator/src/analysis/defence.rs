@@ -1,5 +1,7 @@
 //! Defence: the scores honest nodes gave the attackers, their last values, a per-second
-//! min/median/max series, and when the median first fell below each gossipsub threshold.
+//! min/median/max series, and when the median first fell below each gossipsub threshold;
+//! with a timeline `attack` start (dormant attackers), also the median score when the
+//! attack started and how long after it the median fell below each threshold.
 
 use std::collections::HashMap;
 
@@ -9,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::index::Index;
 use super::median::median;
 use crate::plan::Plan;
+use crate::run::faults::RECORDER;
 
 /// How honest nodes scored the attackers.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -27,6 +30,13 @@ pub struct DefenceStats {
     pub thresholds: Vec<ThresholdCrossing>,
     /// Min/median/max over pairs' latest scores, once per second of snapshots.
     pub series: Vec<ScorePoint>,
+    /// The timeline's first `attack` start, seconds after the reference time; `None`
+    /// without one (the attackers acted from the start).
+    #[serde(default)]
+    pub attack_start_s: Option<f64>,
+    /// The median score at the attack start (the last point at or before it).
+    #[serde(default)]
+    pub median_at_attack_start: Option<f64>,
 }
 
 /// When the attackers' median score first fell below a threshold.
@@ -38,6 +48,10 @@ pub struct ThresholdCrossing {
     pub threshold: f64,
     /// Seconds after the reference time (traffic start); `None` = never.
     pub first_below_s: Option<f64>,
+    /// With an attack start: seconds after it until the median was first below (at or
+    /// after the start); `None` = never, or no attack start.
+    #[serde(default)]
+    pub after_attack_start_s: Option<f64>,
 }
 
 /// One point of the attacker score series.
@@ -64,14 +78,29 @@ pub(super) fn defence(records: &[Record], plan: &Plan, index: &Index) -> Option<
     }
     let (latest, series) = replay(&snapshots(records, index), index);
     let finals = sorted_scores(&latest);
+    let start = attack_start(records, index.reference_ns);
     Some(DefenceStats {
         attackers,
         scored_pairs: latest.len(),
         final_min: finals.first().copied(),
         final_median: median(&finals),
         final_max: finals.last().copied(),
-        thresholds: thresholds(plan, &series),
+        thresholds: thresholds(plan, &series, start),
+        median_at_attack_start: start
+            .and_then(|s| series.iter().rev().find(|p| p.t_s <= s))
+            .map(|p| p.median),
+        attack_start_s: start,
         series,
+    })
+}
+
+/// The timeline's first `attack-start`, seconds after `reference_ns`.
+fn attack_start(records: &[Record], reference_ns: u64) -> Option<f64> {
+    records.iter().find_map(|r| match &r.event {
+        Event::Fault { action, .. } if r.node == RECORDER && action == "attack-start" => {
+            Some((r.ts_ns as f64 - reference_ns as f64) / 1e9)
+        }
+        _ => None,
     })
 }
 
@@ -138,8 +167,9 @@ fn sorted_scores(latest: &Latest) -> Vec<f64> {
     v
 }
 
-/// When the series' median first fell below each of the plan's thresholds.
-fn thresholds(plan: &Plan, series: &[ScorePoint]) -> Vec<ThresholdCrossing> {
+/// When the series' median first fell below each of the plan's thresholds, and after the
+/// attack `start` (seconds).
+fn thresholds(plan: &Plan, series: &[ScorePoint], start: Option<f64>) -> Vec<ThresholdCrossing> {
     let g = &plan.gossipsub;
     [
         ("gossip", g.gossip_threshold),
@@ -151,6 +181,12 @@ fn thresholds(plan: &Plan, series: &[ScorePoint]) -> Vec<ThresholdCrossing> {
         name: name.to_string(),
         threshold,
         first_below_s: series.iter().find(|p| p.median < threshold).map(|p| p.t_s),
+        after_attack_start_s: start.and_then(|s| {
+            series
+                .iter()
+                .find(|p| p.t_s >= s && p.median < threshold)
+                .map(|p| p.t_s - s)
+        }),
     })
     .collect()
 }
@@ -177,5 +213,28 @@ mod tests {
         let t = gossip.first_below_s.expect("crossed");
         assert!((t - 2.6).abs() < 1e-9, "{t}");
         assert_eq!(d.thresholds[1].first_below_s, None);
+        assert_eq!(
+            (d.attack_start_s, gossip.after_attack_start_s),
+            (None, None)
+        );
+    }
+
+    #[test]
+    fn an_attack_start_times_the_crossings_from_it() {
+        let series: Vec<super::ScorePoint> =
+            [(1.0, 5.0), (2.0, 3.0), (3.0, -150.0), (4.0, -2000.0)]
+                .into_iter()
+                .map(|(t_s, median)| super::ScorePoint {
+                    t_s,
+                    min: median,
+                    median,
+                    max: median,
+                })
+                .collect();
+        let plan = fixture::test_plan();
+        let t = super::thresholds(&plan, &series, Some(2.5));
+        let after: Vec<Option<f64>> = t.iter().map(|c| c.after_attack_start_s).collect();
+        assert_eq!(after[0], Some(0.5), "{t:?}");
+        assert_eq!(t[0].first_below_s, Some(3.0));
     }
 }

@@ -56,7 +56,8 @@ pub struct ChurnCount {
 pub struct FaultMark {
     /// Virtual ms after the window starts.
     pub at_ms: u64,
-    /// `partition`, `heal`, `kill`, `restart`, `pause`, `unpause`, `churn` or `churn-end`.
+    /// `partition`, `heal`, `kill`, `restart`, `pause`, `unpause`, `churn`, `churn-end`,
+    /// `attack-start` or `attack-stop`.
     pub action: String,
     /// Nodes acted on (both sides of a partition).
     pub nodes: u64,

@@ -163,6 +163,22 @@ fn defence_and_link(o: &mut String, s: &Stats) {
             })
             .collect();
         let _ = writeln!(o, "median below   {}", crossings.join(", "));
+        if let Some(start) = d.attack_start_s {
+            let after: Vec<String> = d
+                .thresholds
+                .iter()
+                .map(|t| match t.after_attack_start_s {
+                    Some(s) => format!("{} after {s:.1} s", t.name),
+                    None => format!("{} never", t.name),
+                })
+                .collect();
+            let _ = writeln!(
+                o,
+                "attack start   at {start:.1} s (median score then {}); median below {}",
+                opt_score(d.median_at_attack_start),
+                after.join(", ")
+            );
+        }
     }
     if let Some(f) = &s.fidelity {
         let rel = f

@@ -283,6 +283,7 @@ pub fn plan_with_bridges(s: &Scenario, subnet: Subnet, nodes_per_bridge: usize) 
                 name: format!("{}-{i}", g.id),
                 group: g.id.clone(),
                 role: g.role,
+                dormant: s.timeline.dormant(&g.id),
                 index,
                 group_index: i,
                 network: bridges.of(index),

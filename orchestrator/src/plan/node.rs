@@ -19,6 +19,8 @@ pub struct NodePlan {
     pub group: String,
     /// Its role.
     pub role: Role,
+    /// Whether the role boots dormant (the timeline starts it: `attack`).
+    pub dormant: bool,
     /// Global index (0-based, in group order).
     pub index: usize,
     /// Index within its group (the `<i>` of its name).
@@ -134,6 +136,7 @@ impl NodePlan {
             security: self.security,
             name: Some(self.name.clone()),
             role: self.role,
+            dormant: self.dormant,
             bootstrap: self.bootstrap.clone(),
             mldsa_level: self.mldsa_level,
             mdns: self.discovery.mdns,

@@ -55,6 +55,7 @@ pub(super) fn records(mut records: Vec<Record>, k: TimeScale, origin_ns: u64) ->
             | Event::MdnsDiscovered { .. }
             | Event::MeshJoined { .. }
             | Event::Fault { .. }
+            | Event::RoleSwitched { .. }
             | Event::Stopped { .. } => {}
         }
     }

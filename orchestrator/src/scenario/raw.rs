@@ -137,6 +137,7 @@ pub(super) struct RawFault {
     pub(super) pause: Option<RawSelector>,
     pub(super) unpause: Option<RawSelector>,
     pub(super) churn: Option<RawChurn>,
+    pub(super) attack: Option<RawAttack>,
 }
 
 /// `{ group = "…", fraction = 0.1, for = "120s", down = "10s" }` (or `count`).
@@ -149,6 +150,15 @@ pub(super) struct RawChurn {
     #[serde(rename = "for")]
     pub(super) lasts: String,
     pub(super) down: Option<String>,
+}
+
+/// `{ group = "…", start = true }` or `{ group = "…", stop = true }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawAttack {
+    pub(super) group: String,
+    pub(super) start: Option<bool>,
+    pub(super) stop: Option<bool>,
 }
 
 /// `{ group = "…", fraction = 0.1 }` or `{ group = "…", count = 3 }`.

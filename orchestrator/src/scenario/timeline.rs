@@ -18,6 +18,12 @@
 //! at = "60s"
 //! churn = { group = "honest", fraction = 0.1, for = "120s", down = "10s" }
 //! # this share (or `count`) of the group leaves and rejoins per virtual minute, over `for`
+//! [[timeline]]
+//! at = "30s"
+//! attack = { group = "flash", start = true }    # the group's role acts from now on
+//! [[timeline]]
+//! at = "60s"
+//! attack = { group = "flash", stop = true }     # honest again
 //! ```
 //!
 //! A churn ([`Churn`]) spreads `ceil(rate × for / 1 min)` leaves evenly over its span
@@ -25,6 +31,10 @@
 //! node of the group (SIGKILL) and restarts it, same identity and address, `down` later
 //! (default [`DEFAULT_DOWN`], at most [`MAX_DOWN`]). It ends once its last node rejoined.
 //! Its steps ([`Timeline::steps`]) interleave with the other events.
+//!
+//! A group with an `attack` start boots dormant (`NodeConfig::dormant`): it behaves
+//! honestly until its first start; the group must have a non-honest role, every node of it
+//! is switched, and the starts and stops of a group alternate, beginning with a start.
 //!
 //! Which nodes a selector or a leave takes is drawn from the scenario seed ([`pick`],
 //! [`pick_leave`]); the rules a plan must follow are in `validate::timeline`.
@@ -58,6 +68,13 @@ impl Timeline {
     /// Whether the run injects no fault.
     pub fn is_empty(&self) -> bool {
         self.events.is_empty()
+    }
+
+    /// Whether `group`'s role is started by the timeline (its nodes then boot dormant).
+    pub fn dormant(&self, group: &str) -> bool {
+        self.events
+            .iter()
+            .any(|e| matches!(&e.action, Action::AttackStart(g) if g == group))
     }
 
     /// Whether some event restarts killed nodes (their identity must then survive).
@@ -159,10 +176,15 @@ pub enum Action {
     Unpause(Selector),
     /// Nodes of a group leave (SIGKILL) and rejoin (restart) over a span.
     Churn(Churn),
+    /// The running nodes of the group (its id) act their role from now on.
+    AttackStart(String),
+    /// The running nodes of the group (its id) behave honestly again.
+    AttackStop(String),
 }
 
 impl Action {
-    /// The action's name as written (`partition`, `kill`, …).
+    /// The action's name as written (`partition`, `kill`, …; `attack-start` and
+    /// `attack-stop` for the two kinds of `attack`).
     pub fn name(&self) -> &'static str {
         match self {
             Action::Partition(..) => "partition",
@@ -172,6 +194,8 @@ impl Action {
             Action::Pause(_) => "pause",
             Action::Unpause(_) => "unpause",
             Action::Churn(_) => "churn",
+            Action::AttackStart(_) => "attack-start",
+            Action::AttackStop(_) => "attack-stop",
         }
     }
 }

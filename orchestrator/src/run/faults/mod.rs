@@ -13,6 +13,9 @@
 //!   node of the group like `kill` ([`CHURN_LEAVE`]) and its rejoin restarts that node
 //!   like `restart` ([`CHURN_JOIN`]), and [`CHURN_END`] follows its last rejoin (the nodes
 //!   it churned). A churned node is neither running nor killed for the other actions.
+//! - attack start / stop: [`ATTACK_ON_SIGNAL`] / [`ATTACK_OFF_SIGNAL`] through the engine
+//!   to every running node of the group, which booted dormant (`NodeConfig::dormant`); each
+//!   node records the switch itself (`role_switched`).
 //!
 //! Which nodes a selector takes is drawn from the seed ([`crate::scenario::timeline::pick`])
 //! among the group's nodes in the right state. A node an action fails on is warned about
@@ -27,6 +30,7 @@ use std::net::Ipv4Addr;
 use std::collections::HashMap;
 
 use futures::StreamExt;
+use lab_config::node::{ATTACK_OFF_SIGNAL, ATTACK_ON_SIGNAL};
 use lab_events::{Event, Record, now_ns};
 
 use super::CONCURRENCY;
@@ -166,6 +170,10 @@ impl<'a> Faults<'a> {
                 (self.freeze(index, s, pause).await, Vec::new())
             }
             Action::Churn(c) => (self.group(&c.nodes.group), Vec::new()),
+            Action::AttackStart(g) | Action::AttackStop(g) => {
+                let on = matches!(action, Action::AttackStart(_));
+                (self.switch(g, on).await, Vec::new())
+            }
         };
         self.record(action.name(), &nodes, &across);
     }
@@ -387,6 +395,27 @@ impl<'a> Faults<'a> {
             }
         }
         true
+    }
+
+    /// Signals every running node of `group` to act its role (`on`) or be honest again.
+    async fn switch(&mut self, group: &str, on: bool) -> Vec<usize> {
+        let signal = if on {
+            ATTACK_ON_SIGNAL
+        } else {
+            ATTACK_OFF_SIGNAL
+        }
+        .to_string();
+        let mut done = Vec::new();
+        for n in self.members(&[group.to_string()]) {
+            if self.state[n] != State::Running {
+                continue;
+            }
+            match self.runner.kill_container(&self.ids[n], &signal).await {
+                Ok(()) => done.push(n),
+                Err(e) => tracing::warn!("failed to {e}"),
+            }
+        }
+        done
     }
 
     async fn freeze(&mut self, index: usize, s: &Selector, pause: bool) -> Vec<usize> {

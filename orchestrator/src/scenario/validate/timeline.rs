@@ -11,7 +11,7 @@ use lab_config::num;
 
 use super::Validator;
 use crate::scenario::doc::FieldPath;
-use crate::scenario::raw::{RawChurn, RawFault, RawSelector};
+use crate::scenario::raw::{RawAttack, RawChurn, RawFault, RawSelector};
 use crate::scenario::timeline::{
     Action, Amount, Churn, DEFAULT_DOWN, Fault, MAX_DOWN, MAX_ENTRIES, MAX_LEAVES, Selector,
     StepKind, Timeline,
@@ -82,6 +82,7 @@ impl Validator<'_, '_> {
             ("pause", raw.pause.is_some()),
             ("unpause", raw.unpause.is_some()),
             ("churn", raw.churn.is_some()),
+            ("attack", raw.attack.is_some()),
         ]
         .into_iter()
         .filter_map(|(name, yes)| yes.then_some(name))
@@ -90,7 +91,7 @@ impl Validator<'_, '_> {
             self.err(
                 ep,
                 format!(
-                    "must give exactly one action (partition, heal, kill, restart, pause, unpause, churn), got {}",
+                    "must give exactly one action (partition, heal, kill, restart, pause, unpause, churn, attack), got {}",
                     if given.is_empty() {
                         "none".to_string()
                     } else {
@@ -118,6 +119,10 @@ impl Validator<'_, '_> {
                 .churn
                 .as_ref()
                 .and_then(|c| self.churn(&field, c, groups, at, window)),
+            "attack" => raw
+                .attack
+                .as_ref()
+                .and_then(|a| self.attack(&field, a, groups)),
             name => {
                 let sel = [&raw.kill, &raw.restart, &raw.pause, &raw.unpause]
                     .into_iter()
@@ -405,14 +410,54 @@ impl Validator<'_, '_> {
         })
     }
 
+    /// `{ group, start = true | stop = true }` at `field`: a group with a non-honest role.
+    fn attack(&mut self, field: &FieldPath, raw: &RawAttack, groups: &[Group]) -> Option<Action> {
+        let group = groups.iter().find(|g| g.id == raw.group);
+        match group {
+            None => self.err(
+                &field.key("group"),
+                format!("no group `{}` ({})", raw.group, ids(groups)),
+            ),
+            Some(g) if g.role.is_honest() => self.err(
+                &field.key("group"),
+                format!(
+                    "group `{}` is honest: only a group with a non-honest role can attack",
+                    g.id
+                ),
+            ),
+            Some(_) => {}
+        }
+        let start = match (raw.start, raw.stop) {
+            (Some(true), None) => Some(true),
+            (None, Some(true)) => Some(false),
+            _ => {
+                self.err(
+                    field,
+                    "must give exactly one of `start = true` and `stop = true`",
+                );
+                None
+            }
+        };
+        let group = group.filter(|g| !g.role.is_honest())?.id.clone();
+        Some(if start? {
+            Action::AttackStart(group)
+        } else {
+            Action::AttackStop(group)
+        })
+    }
+
     /// The accepted events played in time order ([`Timeline::steps`]): one partition open
     /// at a time, a heal only of an open partition it does not heal by itself, nodes
     /// killed or paused only while running, restarted only when killed, unpaused only
-    /// when paused, and a churn's every leave with a node of its group running.
+    /// when paused, a churn's every leave with a node of its group running; a group's
+    /// attack started only when off and with no node paused (a frozen process takes no
+    /// signal), stopped only when on, and none of its nodes restarted while it is on (they
+    /// would boot dormant).
     fn play(&mut self, placed: &[Placed], timeline: &Timeline, groups: &[Group]) {
         let size = |id: &str| groups.iter().find(|g| g.id == id).map_or(0, |g| g.count);
         let mut open: Option<&Placed> = None;
         let mut states: BTreeMap<&str, States> = BTreeMap::new();
+        let mut attacking: BTreeMap<&str, Duration> = BTreeMap::new();
         // Churns already reported, and the leaves that took a node.
         let mut failed: BTreeSet<usize> = BTreeSet::new();
         let mut left: BTreeSet<(usize, usize)> = BTreeSet::new();
@@ -440,19 +485,20 @@ impl Validator<'_, '_> {
                 (Action::Churn(c), StepKind::Join(n)) if left.remove(&(step.event, n)) => {
                     states.entry(c.nodes.group.as_str()).or_default().churned -= 1;
                 }
-                (_, StepKind::Act) => self.act(p, &mut open, &mut states, groups),
+                (_, StepKind::Act) => self.act(p, &mut open, &mut states, &mut attacking, groups),
                 _ => {}
             }
         }
     }
 
-    /// One event (not a churn's steps) played against the `open` partition and the
-    /// groups' `states`.
+    /// One event (not a churn's steps) played against the `open` partition, the groups'
+    /// `states` and the groups `attacking` (since when).
     fn act<'p>(
         &mut self,
         p: &'p Placed,
         open: &mut Option<&'p Placed>,
         states: &mut BTreeMap<&'p str, States>,
+        attacking: &mut BTreeMap<&'p str, Duration>,
         groups: &[Group],
     ) {
         let when = units::format_duration(p.fault.at);
@@ -483,6 +529,52 @@ impl Validator<'_, '_> {
                 }
                 Some(_) => *open = None,
             },
+            Action::AttackStart(g) | Action::AttackStop(g) => {
+                let start = matches!(p.fault.action, Action::AttackStart(_));
+                let paused = states.get(g.as_str()).map_or(0, |s| s.paused);
+                match attacking.get(g.as_str()) {
+                    Some(since) if start => self.err(
+                        &p.field,
+                        format!(
+                            "the attack of group `{g}` is already on at {when} (since {})",
+                            units::format_duration(*since)
+                        ),
+                    ),
+                    None if !start => {
+                        self.err(&p.field, format!("no attack of group `{g}` is on at {when}"));
+                    }
+                    _ if paused > 0 => self.err(
+                        &p.field,
+                        format!(
+                            "{paused} nodes of group `{g}` are paused at {when}, and a frozen process takes no signal; unpause them first"
+                        ),
+                    ),
+                    _ if start => {
+                        attacking.insert(g, p.fault.at);
+                    }
+                    _ => {
+                        attacking.remove(g.as_str());
+                    }
+                }
+            }
+            Action::Restart(s) if attacking.contains_key(s.group.as_str()) => {
+                self.err(
+                    &p.field,
+                    format!(
+                        "cannot restart nodes of group `{}` at {when} while its attack is on (they would boot dormant); stop the attack first",
+                        s.group
+                    ),
+                );
+            }
+            Action::Churn(c) if attacking.contains_key(c.nodes.group.as_str()) => {
+                self.err(
+                    &p.field,
+                    format!(
+                        "cannot churn group `{}` at {when} while its attack is on (its nodes would rejoin dormant); stop the attack first",
+                        c.nodes.group
+                    ),
+                );
+            }
             Action::Kill(s) | Action::Restart(s) | Action::Pause(s) | Action::Unpause(s) => {
                 let size = groups
                     .iter()
@@ -729,5 +821,82 @@ mod tests {
         assert!(got[0].1.contains("none of its nodes is running"), "{got:?}");
         assert_eq!(got[1].0, "timeline[3].restart");
         assert!(got[1].1.contains("0 of its nodes are killed"), "{got:?}");
+    }
+
+    #[test]
+    fn an_attack_group_boots_dormant_and_switches_in_turn() {
+        let text = with(
+            "[[timeline]]\nat = \"5s\"\nattack = { group = \"evil\", start = true }\n\
+             [[timeline]]\nat = \"9s\"\nattack = { group = \"evil\", stop = true }\n\
+             [[timeline]]\nat = \"11s\"\nattack = { group = \"evil\", start = true }\n",
+        );
+        let s = parse_str(&text).expect("valid");
+        let got: Vec<&str> = s.timeline.events.iter().map(|e| e.action.name()).collect();
+        assert_eq!(got, ["attack-start", "attack-stop", "attack-start"]);
+        assert_eq!(
+            s.timeline.events[0].action,
+            Action::AttackStart("evil".into())
+        );
+        assert!(s.timeline.dormant("evil"));
+        assert!(!s.timeline.dormant("honest"));
+        let plan = crate::plan::plan(&s, crate::plan::Subnet::DEFAULT);
+        let evil = plan.nodes.iter().find(|n| n.group == "evil").expect("evil");
+        assert!(evil.node_config(None).dormant);
+        assert!(
+            plan.nodes
+                .iter()
+                .filter(|n| n.group == "honest")
+                .all(|n| !n.dormant)
+        );
+    }
+
+    #[test]
+    fn attack_mistakes_are_located() {
+        let text = with(
+            "[[timeline]]\nat = \"1s\"\nattack = { group = \"honest\", start = true }\n\
+             [[timeline]]\nat = \"2s\"\nattack = { group = \"evil\" }\n\
+             [[timeline]]\nat = \"3s\"\nattack = { group = \"evil\", stop = true }\n\
+             [[timeline]]\nat = \"4s\"\nattack = { group = \"evil\", start = true }\n\
+             [[timeline]]\nat = \"5s\"\nattack = { group = \"evil\", start = true }\n\
+             [[timeline]]\nat = \"6s\"\nkill = { group = \"evil\", count = 1 }\n\
+             [[timeline]]\nat = \"7s\"\nrestart = { group = \"evil\", count = 1 }\n\
+             [[timeline]]\nat = \"8s\"\nattack = { group = \"evil\", stop = true }\n\
+             [[timeline]]\nat = \"9s\"\npause = { group = \"evil\", count = 1 }\n\
+             [[timeline]]\nat = \"10s\"\nattack = { group = \"evil\", start = true }\n",
+        );
+        let d = diags(&text);
+        let got: Vec<(&str, &str)> = d
+            .iter()
+            .map(|d| (d.field.as_str(), d.message.as_str()))
+            .collect();
+        let fields: Vec<&str> = got.iter().map(|g| g.0).collect();
+        assert_eq!(
+            fields,
+            [
+                "timeline[0].attack.group",
+                "timeline[1].attack",
+                "timeline[2].attack",
+                "timeline[4].attack",
+                "timeline[6].restart",
+                "timeline[9].attack",
+            ],
+            "{d:?}"
+        );
+        assert!(got[0].1.contains("non-honest role"), "{got:?}");
+        assert!(
+            got[1].1.contains("exactly one of `start = true`"),
+            "{got:?}"
+        );
+        assert!(
+            got[2].1.contains("no attack of group `evil` is on at 3s"),
+            "{got:?}"
+        );
+        assert!(got[3].1.contains("already on at 5s (since 4s)"), "{got:?}");
+        assert!(got[4].1.contains("while its attack is on"), "{got:?}");
+        assert!(
+            got[5].1.contains("1 nodes of group `evil` are paused"),
+            "{got:?}"
+        );
+        assert_eq!((d[0].line, d[0].column), pos(&text, "\"honest\", start"));
     }
 }
