@@ -10,6 +10,7 @@ pub mod behaviour;
 pub mod cli;
 pub mod config;
 pub mod conn_manager;
+pub mod conn_rate;
 pub mod cpu_probe;
 pub mod dilation;
 pub mod envelope;
@@ -29,6 +30,7 @@ pub mod role;
 pub mod score_parts;
 pub mod security;
 pub mod sink;
+pub mod sybil;
 mod traffic;
 pub mod validate;
 

@@ -31,6 +31,7 @@
 
 mod bridges;
 mod check;
+mod eclipse;
 pub mod nat;
 mod node;
 mod regions;
@@ -265,7 +266,7 @@ pub fn plan_with_bridges(s: &Scenario, subnet: Subnet, nodes_per_bridge: usize) 
     let small = total <= SMALL_TESTNET;
     let time_scale = s
         .time_scale
-        .resolve(total, s.traffic.rate_per_sec, host_cores());
+        .resolve(s.identity_count(), s.traffic.rate_per_sec, host_cores());
     let mut nodes = Vec::with_capacity(total);
     for g in &s.groups {
         for i in 0..g.count {
@@ -281,6 +282,7 @@ pub fn plan_with_bridges(s: &Scenario, subnet: Subnet, nodes_per_bridge: usize) 
                 transport: g.transport,
                 security: g.security,
                 mldsa_level: g.mldsa_level,
+                sybil_identities: g.sybil_identities,
                 nat: g.nat,
                 nat_place: None,
                 peer_id: None,
@@ -306,6 +308,7 @@ pub fn plan_with_bridges(s: &Scenario, subnet: Subnet, nodes_per_bridge: usize) 
 
     traffic::assign(&mut nodes, s);
     topology::bootstrap(&mut nodes, s.network.topology, &mut rng);
+    eclipse::aim(&mut nodes, &s.groups);
     let routers = nat::routers(&mut nodes, &s.groups);
     // A restarted node keeps its identity only if it is derived, not drawn at boot.
     if !routers.is_empty() || s.timeline.restarts() {
