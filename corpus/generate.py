@@ -101,7 +101,7 @@ scenario("type-groups-table", BASE.replace("[[groups]]\nid = \"honest\"", "[grou
 replace("type-duration-int", 'duration = "40s"', "duration = 40", "scenario.duration")
 replace("type-rate-int", 'rate = "6/s"', "rate = 6", "traffic.rate")
 replace("type-delivery-string", "delivery = 0.99", 'delivery = "99%"', "targets.delivery")
-replace("type-role-unknown", 'role = "invalid-signature"', 'role = "eclipse"', "groups[1].role")
+replace("type-role-unknown", 'role = "invalid-signature"', 'role = "wormhole"', "groups[1].role")
 replace("type-transport-unknown", 'transport = "quic"', 'transport = "webrtc"', "groups[1].transport")
 replace("type-shaper-unknown", 'shaper = "auto"', 'shaper = "fast"', "network.shaper")
 replace("type-topology-unknown", 'shaper = "auto"', 'shaper = "auto"\ntopology = "star"', "network.topology", ["unknown variant `star`"], needle='topology = "star"')
@@ -233,6 +233,13 @@ replace("group-id-duplicate", 'id = "evil"', 'id = "honest"', "groups[1].id", ["
 replace("group-id-empty", 'id = "honest"', 'id = ""', "groups[0].id")
 replace("topic-empty", 'size = "1KiB"', 'size = "1KiB"\ntopic = " "', "traffic.topic", needle="topic")
 replace("topic-long", 'size = "1KiB"', 'size = "1KiB"\ntopic = "' + "t" * 300 + '"', "traffic.topic", needle="topic")
+replace("sybil-identities-zero", 'role = "invalid-signature"', 'role = "sybil"\nsybil_identities = 0', "groups[1].sybil_identities", ["1..=32"], needle="sybil_identities")
+replace("sybil-identities-too-many", 'role = "invalid-signature"', 'role = "sybil"\nsybil_identities = 1000', "groups[1].sybil_identities", ["1..=32"], needle="sybil_identities")
+replace("sybil-identities-not-sybil", 'role = "invalid-signature"', 'role = "invalid-signature"\nsybil_identities = 4', "groups[1].sybil_identities", ["`sybil` groups only"], needle="sybil_identities")
+replace("eclipse-victim-missing", 'role = "invalid-signature"', 'role = "eclipse"', "groups[1]", ["must name its `victim`"], needle="[[groups]]\nid = \"evil\"")
+replace("eclipse-victim-unknown", 'role = "invalid-signature"', 'role = "eclipse"\nvictim = "nobody"', "groups[1].victim", ["names no group"], needle="victim")
+replace("eclipse-victim-many", 'role = "invalid-signature"', 'role = "eclipse"\nvictim = "honest"', "groups[1].victim", ["one honest node"], needle="victim")
+replace("eclipse-victim-not-eclipse", 'role = "invalid-signature"', 'role = "invalid-signature"\nvictim = "honest"', "groups[1].victim", ["`eclipse` groups only"], needle="victim")
 scenario("groups-all-attackers", BASE.replace('id = "honest"\ncount = 10\n', 'id = "honest"\ncount = 10\nrole = "invalid-signature"\n'), "groups", extra=["at least one honest"], line=line_of(BASE, "[[groups]]"))
 
 # --- gossipsub: the node's own rules -----------------------------------------------------

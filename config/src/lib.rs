@@ -28,8 +28,8 @@ use std::path::PathBuf;
 pub use doc::{Document, FieldPath};
 pub use link::{LinkProblem, LinkShape};
 pub use node::{
-    DhtConfig, GossipsubSettings, LimitsConfig, NatConfig, NodeConfig, RelayMode, Role, SPAM_RATE,
-    Security, TOPIC_RATE_LIMIT, TrafficConfig,
+    DEFAULT_SYBIL_IDENTITIES, DhtConfig, GossipsubSettings, LimitsConfig, MAX_SYBIL_IDENTITIES,
+    NatConfig, NodeConfig, RelayMode, Role, SPAM_RATE, Security, TOPIC_RATE_LIMIT, TrafficConfig,
 };
 pub use regions::{RegionMatrix, SourceRegions};
 pub use shaper::{BackendChoice, ShaperConfig};

@@ -17,7 +17,7 @@ use crate::adversary::{self, Attack};
 use crate::config::NodeConfig;
 use crate::dilation::{self, TimeScale};
 use crate::security::{self, Handshakes};
-use crate::{conn_manager, fetch, gossip, nat};
+use crate::{conn_manager, conn_rate, fetch, gossip, nat};
 
 /// Agent protocol announced by identify.
 pub const IDENTIFY_PROTOCOL: &str = "/meshlab/1.0.0";
@@ -32,6 +32,8 @@ mod composed {
     /// Every protocol the node speaks.
     #[derive(NetworkBehaviour)]
     pub struct Behaviour {
+        /// The inbound connection rate limit (spec §9.3).
+        pub conn_rate: conn_rate::Behaviour,
         /// Connection limits (spec §4.4).
         pub limits: connection_limits::Behaviour,
         /// The connection manager: trims peers to a target under the limits.
@@ -171,6 +173,7 @@ fn behaviour(
     };
 
     Ok(Behaviour {
+        conn_rate: conn_rate::Behaviour::new(l.inbound_rate_per_sec),
         limits: connection_limits::Behaviour::new(limits),
         conn_manager: conn_manager::Behaviour::new(
             l.target_peers as usize,

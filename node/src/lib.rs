@@ -11,6 +11,7 @@ pub mod behaviour;
 pub mod cli;
 pub mod config;
 pub mod conn_manager;
+pub mod conn_rate;
 pub mod cpu_probe;
 pub mod dilation;
 pub mod envelope;
@@ -31,6 +32,7 @@ pub mod role;
 pub mod score_parts;
 pub mod security;
 pub mod sink;
+pub mod sybil;
 mod traffic;
 pub mod validate;
 

@@ -4,7 +4,7 @@ use clap::Parser;
 use lab_config::node::{ATTACK_OFF_SIGNAL, ATTACK_ON_SIGNAL};
 use meshnode::cli::Args;
 use meshnode::sink::{EventSink, FileSink, StdoutSink};
-use meshnode::{Command, start};
+use meshnode::{Command, NodeConfig, start, sybil};
 use tokio::signal::unix::{SignalKind, signal};
 
 fn main() -> std::process::ExitCode {
@@ -53,11 +53,11 @@ async fn run(args: Args) -> anyhow::Result<()> {
     // A dormant role's switches (harmless to any other node, which they would kill).
     let mut attack_on = signal(SignalKind::from_raw(ATTACK_ON_SIGNAL))?;
     let mut attack_off = signal(SignalKind::from_raw(ATTACK_OFF_SIGNAL))?;
-    let sink: Box<dyn EventSink> = match &config.events {
-        Some(path) => Box::new(FileSink::open(path)?),
-        None => Box::new(StdoutSink),
-    };
-    let node = start(config, sink).await?;
+    let sybil_sinks = (0..sybil::identities(&config))
+        .map(|_| sink(&config))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let sybils = sybil::start(&config, sybil_sinks).await?;
+    let node = start(config.clone(), sink(&config)?).await?;
     tracing::info!(peer_id = %node.peer_id, addrs = ?node.listen_addrs, "node started");
     let commands = node.commands();
     loop {
@@ -79,7 +79,18 @@ async fn run(args: Args) -> anyhow::Result<()> {
         }
     }
     let _ = commands.send(Command::Shutdown).await;
+    for s in sybils {
+        s.shutdown().await?;
+    }
     let totals = node.join().await?;
     tracing::info!(?totals, "node stopped");
     Ok(())
+}
+
+/// Where the records of a node with `config` go: its events file, or stdout.
+fn sink(config: &NodeConfig) -> anyhow::Result<Box<dyn EventSink>> {
+    Ok(match &config.events {
+        Some(path) => Box::new(FileSink::open(path)?),
+        None => Box::new(StdoutSink),
+    })
 }

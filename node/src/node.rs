@@ -143,6 +143,11 @@ pub async fn start_with_key(
             g.duplicate_cache_ms + 2 * g.heartbeat_ms,
         ))
     });
+    let clung = if role::clings(config.role) {
+        bootstrap.clone()
+    } else {
+        Vec::new()
+    };
     let node = Node {
         ledger,
         validator: Validator::new(config.max_payload, topic.hash(), k),
@@ -161,6 +166,7 @@ pub async fn start_with_key(
         totals: Totals::default(),
         last_mesh: Vec::new(),
         fetches: HashMap::new(),
+        clung,
         redial: Redial::new(bootstrap, k),
         nat,
         handshakes,
@@ -218,6 +224,9 @@ struct Node {
     /// Our fetches in flight, and where each answer goes.
     fetches: HashMap<OutboundRequestId, oneshot::Sender<Option<Vec<u8>>>>,
     redial: Redial,
+    /// The bootstrap addresses the node dials again whenever it has no peer at all
+    /// ([`role::clings`]); empty for every other role.
+    clung: Vec<Multiaddr>,
     nat: Nat,
     /// Upgrade records waiting for their connections.
     handshakes: Handshakes,
@@ -483,6 +492,11 @@ impl Node {
             self.emitter.emit(Event::Scores { scores });
         }
         self.swarm.behaviour_mut().trim_peers();
+        if self.peers() == 0 {
+            for addr in self.clung.clone() {
+                let _ = self.swarm.dial(addr);
+            }
+        }
     }
 
     fn on_swarm_event(&mut self, event: SwarmEvent<BehaviourEvent>) {

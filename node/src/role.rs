@@ -88,16 +88,24 @@ pub struct Publisher<'a> {
 }
 
 /// Whether a node with `role` lets gossipsub forward the valid messages of others; a
-/// `withholding` node reports them ignored, so that gossipsub neither forwards nor gossips
-/// them.
+/// `withholding`, `sybil` or `eclipse` node reports them ignored, so that gossipsub neither
+/// forwards nor gossips them.
 pub fn forwards(role: Role) -> bool {
-    role != Role::Withholding
+    !matches!(role, Role::Withholding | Role::Sybil | Role::Eclipse)
+}
+
+/// Whether a node with `role` dials its bootstrap peers again whenever it has no peer at
+/// all: the `eclipse` role, whose only bootstrap peer is its victim.
+pub fn clings(role: Role) -> bool {
+    role == Role::Eclipse
 }
 
 /// The data a node with `role` publishes as message `seq` of `size` payload bytes, each
-/// entry one gossipsub message. A `replay` node publishes nothing of its own: what it
-/// replays comes from [`crate::replay`]; nor do the roles that speak gossipsub themselves
-/// ([`crate::adversary`]), whose libp2p gossipsub is off the wire.
+/// entry one gossipsub message. A `replay` node publishes nothing of its own (what it
+/// replays comes from [`crate::replay`]), nor do the roles that speak gossipsub themselves
+/// ([`crate::adversary`], whose libp2p gossipsub is off the wire), nor `sybil` and
+/// `eclipse` nodes: silent identities earn no first-delivery credit (P2) that would hide
+/// what they withhold.
 pub fn messages(
     role: Role,
     seq: u64,
@@ -116,7 +124,9 @@ pub fn messages(
     };
     match role {
         Role::Honest | Role::Spam | Role::Withholding => vec![seal(&payload(seq, size))],
-        Role::Replay | Role::IhaveLiar | Role::GraftBackoff => Vec::new(),
+        Role::Replay | Role::IhaveLiar | Role::GraftBackoff | Role::Sybil | Role::Eclipse => {
+            Vec::new()
+        }
         Role::InvalidSignature => {
             let draft = Draft {
                 seq,

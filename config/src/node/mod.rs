@@ -65,11 +65,18 @@ pub enum Role {
     /// Speaks gossipsub itself: relays like a mesh peer, and re-GRAFTs at once whenever it
     /// is PRUNEd, or PRUNEs itself and re-GRAFTs, inside the backoff (P7).
     GraftBackoff,
+    /// Many identities from one address: besides its own, runs `sybil_identities` more
+    /// libp2p identities in its one process, each dialling the node's bootstrap peers and
+    /// joining their meshes; all of them publish and forward nothing.
+    Sybil,
+    /// Crowds one victim (its only bootstrap peer): dials it at start and again whenever
+    /// disconnected, grafts into its mesh, and forwards and publishes nothing.
+    Eclipse,
 }
 
 impl Role {
     /// Every role, honest first.
-    pub const ALL: [Role; 10] = [
+    pub const ALL: [Role; 12] = [
         Role::Honest,
         Role::InvalidSignature,
         Role::Malformed,
@@ -80,6 +87,8 @@ impl Role {
         Role::Replay,
         Role::IhaveLiar,
         Role::GraftBackoff,
+        Role::Sybil,
+        Role::Eclipse,
     ];
 
     /// The role's name as written in configuration and events.
@@ -95,6 +104,8 @@ impl Role {
             Role::Replay => "replay",
             Role::IhaveLiar => "ihave-liar",
             Role::GraftBackoff => "graft-backoff",
+            Role::Sybil => "sybil",
+            Role::Eclipse => "eclipse",
         }
     }
 
@@ -184,6 +195,21 @@ pub struct NodeConfig {
     /// Scheduled Kademlia queries (`[dht]`); off by default, and then not written.
     #[serde(skip_serializing_if = "DhtConfig::is_off")]
     pub dht: DhtConfig,
+    /// The identities a `sybil` node runs besides its own (0..=[`MAX_SYBIL_IDENTITIES`],
+    /// default [`DEFAULT_SYBIL_IDENTITIES`]); other roles ignore it. Written only when not
+    /// the default.
+    #[serde(skip_serializing_if = "is_default_sybil_identities")]
+    pub sybil_identities: u16,
+}
+
+/// The identities a `sybil` node runs besides its own unless told otherwise.
+pub const DEFAULT_SYBIL_IDENTITIES: u16 = 8;
+/// The most identities a `sybil` node runs besides its own: each is a whole swarm in the
+/// node's process.
+pub const MAX_SYBIL_IDENTITIES: u16 = 32;
+
+fn is_default_sybil_identities(n: &u16) -> bool {
+    *n == DEFAULT_SYBIL_IDENTITIES
 }
 
 /// The longest `events` path accepted, in bytes (Linux's `PATH_MAX`).
@@ -217,6 +243,7 @@ impl Default for NodeConfig {
             identity_seed: None,
             security: Security::Hybrid,
             dht: DhtConfig::default(),
+            sybil_identities: DEFAULT_SYBIL_IDENTITIES,
         }
     }
 }
@@ -271,7 +298,14 @@ pub struct LimitsConfig {
     /// limits above are hard caps; without a target, Kademlia's lookups leave every node
     /// connected to nearly every other (median 73 of 99 peers at 100 nodes).
     pub target_peers: u32,
+    /// New inbound connections accepted a second (spec §9.3: 10), with a burst of as
+    /// many; beyond it an inbound connection is denied before its handshake
+    /// (`node/src/conn_rate.rs`).
+    pub inbound_rate_per_sec: f64,
 }
+
+/// The most new inbound connections a second a node can be told to accept.
+pub const MAX_INBOUND_RATE_PER_SEC: f64 = 10_000.0;
 
 impl Default for LimitsConfig {
     fn default() -> Self {
@@ -283,6 +317,7 @@ impl Default for LimitsConfig {
             max_established_incoming: 50,
             max_established_outgoing: 50,
             target_peers: 32,
+            inbound_rate_per_sec: 10.0,
         }
     }
 }
@@ -342,6 +377,10 @@ impl NodeConfig {
                 ..t.clone()
             }),
             dht: self.dht.dilated(k),
+            limits: LimitsConfig {
+                inbound_rate_per_sec: k.real_rate(self.limits.inbound_rate_per_sec),
+                ..self.limits.clone()
+            },
             ..self.clone()
         }
     }
@@ -492,6 +531,12 @@ impl NodeConfig {
             l.max_connections.max(1),
         );
         lc.within("target_peers", l.target_peers, 0, l.max_connections);
+        lc.within_f(
+            "inbound_rate_per_sec",
+            l.inbound_rate_per_sec,
+            0.1,
+            MAX_INBOUND_RATE_PER_SEC,
+        );
         c.problems.extend(lc.problems);
         if let Some(path) = &self.events {
             c.events_path("events", path);
@@ -499,6 +544,12 @@ impl NodeConfig {
         if let Some(seed) = &self.identity_seed {
             c.text("identity_seed", seed);
         }
+        c.within(
+            "sybil_identities",
+            self.sybil_identities,
+            0,
+            MAX_SYBIL_IDENTITIES,
+        );
         if let Err(e) = TimeScale::new(self.time_scale.factor()) {
             c.fail("time_scale", e);
         }
@@ -627,6 +678,32 @@ mod tests {
     }
 
     #[test]
+    fn sybil_identities_are_bounded_and_written_only_when_set() {
+        assert_eq!(
+            parse("").expect("valid").sybil_identities,
+            DEFAULT_SYBIL_IDENTITIES
+        );
+        assert_eq!(
+            parse("sybil_identities = 0")
+                .expect("valid")
+                .sybil_identities,
+            0
+        );
+        assert_eq!(fields("sybil_identities = 33"), ["sybil_identities"]);
+        let c = NodeConfig {
+            sybil_identities: 3,
+            ..NodeConfig::default()
+        };
+        let text = toml::to_string(&c).expect("renders");
+        assert_eq!(parse(&text).expect("reads back"), c);
+        assert!(
+            !toml::to_string(&NodeConfig::default())
+                .expect("renders")
+                .contains("sybil")
+        );
+    }
+
+    #[test]
     fn bad_role_and_level_are_errors() {
         assert!(parse("role = \"evil\"").is_err());
         assert_eq!(fields("mldsa_level = 99"), ["mldsa_level"]);
@@ -667,6 +744,10 @@ mod tests {
         assert_eq!(
             fields("[limits]\nmax_connections = 4000000000\n"),
             ["limits.max_connections"]
+        );
+        assert_eq!(
+            fields("[limits]\ninbound_rate_per_sec = 0.0\n"),
+            ["limits.inbound_rate_per_sec"]
         );
     }
 

@@ -1,7 +1,9 @@
 //! Defence: the scores honest nodes gave the attackers, their last values, a per-second
 //! min/median/max series, and when the median first fell below each gossipsub threshold;
 //! with a timeline `attack` start (dormant attackers), also the median score when the
-//! attack started and how long after it the median fell below each threshold.
+//! attack started and how long after it the median fell below each threshold. A pair is
+//! an (honest node, attacker identity): a `sybil` node's identities are scored each on its
+//! own.
 
 use std::collections::HashMap;
 
@@ -18,7 +20,7 @@ use crate::run::faults::RECORDER;
 pub struct DefenceStats {
     /// Attacker nodes in the plan.
     pub attackers: usize,
-    /// (honest node, attacker) pairs with at least one score.
+    /// (honest node, attacker identity) pairs with at least one score.
     pub scored_pairs: usize,
     /// Lowest last score.
     pub final_min: Option<f64>,
@@ -67,8 +69,9 @@ pub struct ScorePoint {
     pub max: f64,
 }
 
-/// The latest score of each (honest observer, attacker) pair, by plan indices.
-type Latest = HashMap<(usize, usize), f64>;
+/// The latest score of each (honest observer, attacker identity) pair: the observer's plan
+/// index, the identity's peer id.
+type Latest<'r> = HashMap<(usize, &'r str), f64>;
 
 /// The attackers' scores; `None` when the plan has no attacker.
 pub(super) fn defence(records: &[Record], plan: &Plan, index: &Index) -> Option<DefenceStats> {
@@ -122,7 +125,10 @@ fn snapshots<'r>(records: &'r [Record], index: &Index) -> Vec<(u64, usize, &'r [
 
 /// Replays the snapshots: the pairs' final scores, and a point at the last snapshot of
 /// each second after the reference time.
-fn replay(snapshots: &[(u64, usize, &[PeerScore])], index: &Index) -> (Latest, Vec<ScorePoint>) {
+fn replay<'r>(
+    snapshots: &[(u64, usize, &'r [PeerScore])],
+    index: &Index,
+) -> (Latest<'r>, Vec<ScorePoint>) {
     let reference_ns = index.reference_ns;
     let second = |ts: u64| ts.saturating_sub(reference_ns) / 1_000_000_000;
     let mut latest = Latest::new();
@@ -133,12 +139,12 @@ fn replay(snapshots: &[(u64, usize, &[PeerScore])], index: &Index) -> (Latest, V
             series.extend(point(&latest, prev, reference_ns));
         }
         for s in scores {
-            if let Some(&a) = index
+            if index
                 .peer_node
                 .get(s.peer.as_str())
-                .filter(|&&a| !index.honest[a])
+                .is_some_and(|&a| !index.honest[a])
             {
-                latest.insert((observer, a), s.score);
+                latest.insert((observer, s.peer.as_str()), s.score);
             }
         }
         last = Some(ts);

@@ -8,8 +8,10 @@
 //! - **coverage time**: per message, the latency of the `⌈p·S⌉`-th honest delivery where
 //!   `S` = honest nodes − 1; a message that never gets there counts in `never`;
 //! - **delivery ratio**: distinct (message, honest receiver) deliveries / (messages × S);
-//! - **defence**: the last score each honest node gave each attacker, and when the median
-//!   of those scores first fell below each threshold;
+//! - **defence**: the last score each honest node gave each attacker identity, and when
+//!   the median of those scores first fell below each threshold;
+//! - **crowding**: the share of honest mesh slots attacker identities held, and an
+//!   `eclipse` victim's delivery and latency against the other honest nodes';
 //! - **link fidelity**: median of ping `rtt / 2` against the imposed one-way delay (in a
 //!   run placed in regions, against the median of each ping's region pair's delay, and
 //!   per region pair in `regions`);
@@ -20,7 +22,7 @@
 //!
 //! [`compute`] indexes the records once (`index`), then calls one module per figure
 //! family: `latency` (summaries, coverage), `delivery`, `nodes` (per node and group),
-//! `rejections`, `defence`, `fidelity`, `duplicates`, `hops`, `mesh_health`, `graphs` (on
+//! `rejections`, `defence`, `crowding`, `fidelity`, `duplicates`, `hops`, `mesh_health`, `graphs` (on
 //! `graph`), `cpu_probe`, `regions`, `nat` (hole punching, relays, AutoNAT, colocation
 //! behind NATs), `discovery` (DHT queries, mDNS, join times), `handshakes` (per transport,
 //! security and group); [`median()`] is shared.
@@ -29,6 +31,7 @@
 
 mod bandwidth;
 mod cpu_probe;
+mod crowding;
 mod defence;
 mod delivery;
 mod discovery;
@@ -58,6 +61,7 @@ use serde::{Deserialize, Serialize};
 
 pub use self::bandwidth::{Bandwidth, Spread, bandwidth};
 pub use self::cpu_probe::CpuProbe;
+pub use self::crowding::{CrowdingStats, VictimStats};
 pub use self::defence::{DefenceStats, ScorePoint, ThresholdCrossing};
 pub use self::delivery::DeliveryRatio;
 use self::delivery::Receipts;
@@ -107,6 +111,10 @@ pub struct Stats {
     pub rejections: BTreeMap<String, u64>,
     /// Scores honest nodes gave attackers; `None` when the plan has no attacker.
     pub defence: Option<DefenceStats>,
+    /// Mesh slots held by attacker identities, and an `eclipse` victim's figures; `None`
+    /// without attackers (and in results written before it was measured).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crowding: Option<CrowdingStats>,
     /// Measured against imposed link delay; `None` without ping events.
     pub fidelity: Option<LinkFidelity>,
     /// Redundant copies received per unique message at honest nodes; `None` when no node
@@ -189,6 +197,7 @@ pub fn compute(records: &[Record], plan: &Plan, window: Option<Window>) -> Stats
         nodes: nodes::nodes(plan, &index, &receipts, &rejections),
         rejections: rejections.by_reason,
         defence: defence::defence(records, plan, &index),
+        crowding: crowding::crowding(records, plan, &index, &receipts, window),
         fidelity: fidelity::fidelity(records, plan, &index, window),
         duplicates: duplicates::duplicates(records, plan),
         mesh_health: mesh_health::mesh_health(

@@ -180,6 +180,9 @@ fn defence_and_link(o: &mut String, s: &Stats) {
             );
         }
     }
+    if let Some(c) = &s.crowding {
+        crowding(o, c);
+    }
     if let Some(f) = &s.fidelity {
         let rel = f
             .relative_error
@@ -379,6 +382,39 @@ pub(crate) fn opt_ms(us: Option<u64>) -> String {
 
 fn opt_ratio(r: Option<f64>) -> String {
     r.map_or_else(|| "-".to_string(), |r| format!("{r:.4}"))
+}
+
+/// Mesh slots held by attacker identities, and an `eclipse` victim against the others.
+fn crowding(o: &mut String, c: &crate::analysis::CrowdingStats) {
+    let share =
+        |v: Option<f64>| v.map_or_else(|| "-".to_string(), |v| format!("{:.1} %", v * 100.0));
+    let _ = writeln!(
+        o,
+        "crowding       {} attacker identities on {} nodes hold {} of honest mesh slots (mean; {} at the end)",
+        c.attacker_identities,
+        c.attacker_nodes,
+        share(c.mesh_share_mean),
+        share(c.mesh_share_final)
+    );
+    if let Some(v) = &c.victim {
+        let ratio = |d: &crate::analysis::DeliveryRatio| {
+            d.ratio
+                .map_or_else(|| "-".to_string(), |r| format!("{r:.4}"))
+        };
+        let _ = writeln!(
+            o,
+            "victim         {}: delivery {}  p50 {}  p99 {}; other honest nodes {}  p50 {}  p99 {}; attackers held {} of its connections, {} of its mesh (mean)",
+            v.node,
+            ratio(&v.delivery),
+            opt_ms(v.latency.p50_us),
+            opt_ms(v.latency.p99_us),
+            ratio(&v.others_delivery),
+            opt_ms(v.others_latency.p50_us),
+            opt_ms(v.others_latency.p99_us),
+            share(v.connection_share_mean),
+            share(v.mesh_share_mean)
+        );
+    }
 }
 
 fn opt_score(s: Option<f64>) -> String {

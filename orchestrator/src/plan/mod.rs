@@ -31,6 +31,7 @@
 
 mod bridges;
 mod check;
+mod eclipse;
 pub mod nat;
 mod node;
 mod regions;
@@ -274,7 +275,9 @@ pub fn plan_with_bridges(s: &Scenario, subnet: Subnet, nodes_per_bridge: usize) 
     // Routers take node slots on the run's network, after the nodes.
     let bridges = Bridges::split(total + nat::router_count(&s.groups), nodes_per_bridge);
     let small = total <= SMALL_TESTNET;
-    let time_scale = s.time_scale.resolve(total, s.topic_rate(), host_cores());
+    let time_scale = s
+        .time_scale
+        .resolve(s.identity_count(), s.topic_rate(), host_cores());
     let mut nodes = Vec::with_capacity(total);
     for g in &s.groups {
         for i in 0..g.count {
@@ -291,6 +294,7 @@ pub fn plan_with_bridges(s: &Scenario, subnet: Subnet, nodes_per_bridge: usize) 
                 transport: g.transport,
                 security: g.security,
                 mldsa_level: g.mldsa_level,
+                sybil_identities: g.sybil_identities,
                 nat: g.nat,
                 nat_place: None,
                 peer_id: None,
@@ -316,6 +320,7 @@ pub fn plan_with_bridges(s: &Scenario, subnet: Subnet, nodes_per_bridge: usize) 
 
     traffic::assign(&mut nodes, s);
     topology::bootstrap(&mut nodes, s.network.topology, &mut rng);
+    eclipse::aim(&mut nodes, &s.groups);
     let routers = nat::routers(&mut nodes, &s.groups);
     // A restarted node keeps its identity only if it is derived, not drawn at boot.
     if !routers.is_empty() || s.timeline.restarts() {

@@ -35,6 +35,9 @@ pub struct NodePlan {
     pub security: Security,
     /// ML-DSA parameter set.
     pub mldsa_level: u16,
+    /// The identities it runs besides its own (`sybil` nodes; 0 for the others).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub sybil_identities: u16,
     /// The NAT it sits behind (`none`: on the run's network).
     pub nat: NatType,
     /// Its router and slot, when it sits behind a NAT.
@@ -81,6 +84,10 @@ pub struct NodePlan {
     /// mDNS and the scheduled DHT queries (repeated from the scenario for the node config).
     #[serde(skip)]
     pub(super) discovery: Discovery,
+}
+
+fn is_zero(n: &u16) -> bool {
+    *n == 0
 }
 
 /// One publisher's schedule: it publishes from the run's common traffic start (plus its
@@ -161,6 +168,11 @@ impl NodePlan {
             },
             nat: self.nat_table.clone().unwrap_or_default(),
             identity_seed: self.identity_seed.clone(),
+            sybil_identities: if self.role == Role::Sybil {
+                self.sybil_identities
+            } else {
+                lab_config::DEFAULT_SYBIL_IDENTITIES
+            },
             ..NodeConfig::default()
         }
     }

@@ -36,6 +36,10 @@
 //!                          # router and public address; without it each NATed node has
 //!                          # its own router (see `nat`)
 //! security = "classical"   # this group's own `[network] security` (default: that one)
+//! sybil_identities = 8     # role = "sybil" only: identities each node runs besides its
+//!                          # own, on its one address (1..=32, default 8)
+//! victim = "victim"        # role = "eclipse" (then required) only: the group, of one
+//!                          # honest node, its nodes crowd (they dial it alone)
 //!
 //! [traffic]
 //! topic = "vigilia/consensus/v1"   # default
@@ -208,6 +212,15 @@ impl Scenario {
                 .sum::<f64>()
     }
 
+    /// libp2p identities in all: the nodes and their `sybil` identities, each a swarm the
+    /// host runs (what `time_scale = "auto"` sizes the run for).
+    pub fn identity_count(&self) -> usize {
+        self.groups
+            .iter()
+            .map(|g| g.count * (1 + usize::from(g.sybil_identities)))
+            .sum()
+    }
+
     /// Nodes in honest groups.
     pub fn honest_count(&self) -> usize {
         self.groups
@@ -333,6 +346,11 @@ pub struct Group {
     pub nat_group: Option<String>,
     /// The key exchange of its nodes' connections (its own, or the network's).
     pub security: Security,
+    /// The identities each node of a `sybil` group runs besides its own (0 for other
+    /// roles).
+    pub sybil_identities: u16,
+    /// The group (of one honest node) an `eclipse` group crowds.
+    pub victim: Option<String>,
 }
 
 /// `[traffic]`: the whole run's publish schedule.

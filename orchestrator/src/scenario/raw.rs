@@ -73,6 +73,8 @@ pub(super) struct RawGroup {
     pub(super) nat: NatType,
     pub(super) nat_group: Option<String>,
     pub(super) security: Option<Security>,
+    pub(super) sybil_identities: Option<i64>,
+    pub(super) victim: Option<String>,
 }
 
 /// `[traffic]`.

@@ -117,9 +117,11 @@ impl Prepared {
         );
         for (i, (v, label)) in self.points.iter().zip(self.labels()).enumerate() {
             let s = &v.scenario;
-            let k = s.time_scale.resolve(s.node_count(), s.topic_rate(), cores);
+            let k = s
+                .time_scale
+                .resolve(s.identity_count(), s.topic_rate(), cores);
             let demand =
-                Demand::estimate(s.node_count(), s.topic_rate(), cores).dilated(k.factor());
+                Demand::estimate(s.identity_count(), s.topic_rate(), cores).dilated(k.factor());
             let busy = demand.busy_share();
             let warn = if busy > s.guard.host_busy {
                 format!(

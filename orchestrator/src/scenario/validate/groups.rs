@@ -1,5 +1,5 @@
-//! `[[groups]]`: ids, counts, ML-DSA levels, regions, the node total and at least one
-//! honest group.
+//! `[[groups]]`: ids, counts, ML-DSA levels, regions, the node total, at least one
+//! honest group, and the crowding roles' keys (`sybil_identities`, `victim`).
 
 use std::collections::BTreeSet;
 
@@ -7,7 +7,8 @@ use super::Validator;
 use crate::scenario::doc::FieldPath;
 use crate::scenario::matrix::Matrix;
 use crate::scenario::raw::RawGroup;
-use crate::scenario::{Group, MAX_NODES};
+use crate::scenario::{Group, MAX_NODES, Role};
+use lab_config::{DEFAULT_SYBIL_IDENTITIES, MAX_SYBIL_IDENTITIES};
 
 /// Whether `id` has the form of a group id (and of a `nat_group`): 1-32 lowercase letters,
 /// digits or `-`, starting with a letter.
@@ -57,6 +58,7 @@ impl Validator<'_, '_> {
         if !raw.is_empty() && !groups.iter().any(|g| g.role.is_honest()) {
             self.err(&at, "must include at least one honest group");
         }
+        self.victims(&at, &groups);
         self.nats(&groups);
         groups
     }
@@ -98,8 +100,31 @@ impl Validator<'_, '_> {
                 87
             }
         };
+        let sybil_identities = self.sybil_identities(gp, g);
+        let victim = match (&g.victim, g.role) {
+            (None, Role::Eclipse) => {
+                self.err(
+                    gp,
+                    "is an `eclipse` group: it must name its `victim`, a group of one honest node",
+                );
+                None
+            }
+            (Some(_), role) if role != Role::Eclipse => {
+                self.err(
+                    &gp.key("victim"),
+                    format!(
+                        "is for `eclipse` groups only; this group's role is `{}`",
+                        role.name()
+                    ),
+                );
+                None
+            }
+            (v, _) => v.clone(),
+        };
         Group {
             id: g.id.clone(),
+            sybil_identities,
+            victim,
             count,
             role: g.role,
             transport: g.transport,
@@ -109,6 +134,54 @@ impl Validator<'_, '_> {
             region: None,
             // Resolved against the network's by `Validator::security`.
             security: g.security.unwrap_or_default(),
+        }
+    }
+
+    /// A `sybil` group's identities a node besides its own (default
+    /// [`DEFAULT_SYBIL_IDENTITIES`]); 0 for other roles, where the key is an error.
+    fn sybil_identities(&mut self, gp: &FieldPath, g: &RawGroup) -> u16 {
+        let at = gp.key("sybil_identities");
+        match (g.sybil_identities, g.role) {
+            (None, Role::Sybil) => DEFAULT_SYBIL_IDENTITIES,
+            (None, _) => 0,
+            (Some(_), role) if role != Role::Sybil => {
+                self.err(
+                    &at,
+                    format!(
+                        "is for `sybil` groups only; this group's role is `{}`",
+                        role.name()
+                    ),
+                );
+                0
+            }
+            (Some(n), _) => match u16::try_from(n) {
+                Ok(n) if (1..=MAX_SYBIL_IDENTITIES).contains(&n) => n,
+                _ => {
+                    self.err(&at, format!("must be 1..={MAX_SYBIL_IDENTITIES}, got {n}"));
+                    DEFAULT_SYBIL_IDENTITIES
+                }
+            },
+        }
+    }
+
+    /// Every `victim` names a group of one honest node.
+    fn victims(&mut self, at: &FieldPath, groups: &[Group]) {
+        for (i, g) in groups.iter().enumerate() {
+            let Some(v) = &g.victim else { continue };
+            let field = at.index(i).key("victim");
+            match groups.iter().find(|t| t.id == *v) {
+                None => self.err(&field, format!("names no group: `{v}`")),
+                Some(t) if !t.role.is_honest() || t.count != 1 => self.err(
+                    &field,
+                    format!(
+                        "must name a group of one honest node; `{v}` has {} `{}` node{}",
+                        t.count,
+                        t.role.name(),
+                        if t.count == 1 { "" } else { "s" }
+                    ),
+                ),
+                Some(_) => {}
+            }
         }
     }
 
@@ -157,7 +230,7 @@ impl Validator<'_, '_> {
 
 #[cfg(test)]
 mod tests {
-    use crate::scenario::fixture::{GOOD, diags, pos};
+    use crate::scenario::fixture::{GOOD, diags, parse_str, pos};
 
     #[test]
     fn non_positive_counts_are_all_reported() {
@@ -171,5 +244,50 @@ mod tests {
         let c0 = d.iter().find(|d| d.field == "groups[0].count").expect("c0");
         assert_eq!((c0.line, c0.column), pos(&text, "0\n"));
         assert!(c0.message.contains("must be positive"), "{c0}");
+    }
+
+    const CROWD: &str = "[scenario]\nname = \"c\"\nseed = 1\nduration = \"10s\"\n\
+        [[groups]]\nid = \"honest\"\ncount = 3\n\
+        [[groups]]\nid = \"victim\"\ncount = 1\n\
+        [[groups]]\nid = \"evil\"\ncount = 2\nrole = \"eclipse\"\nvictim = \"victim\"\n\
+        [[groups]]\nid = \"many\"\ncount = 1\nrole = \"sybil\"\n\
+        [traffic]\npublishers = 1\nrate = \"1/s\"\nsize = \"1KiB\"\n";
+
+    #[test]
+    fn crowding_keys_are_read_and_defaulted() {
+        let s = parse_str(CROWD).expect("valid");
+        assert_eq!(s.groups[2].victim.as_deref(), Some("victim"));
+        assert_eq!(s.groups[3].sybil_identities, 8);
+        assert_eq!(s.groups[0].sybil_identities, 0);
+        assert_eq!(s.identity_count(), 3 + 1 + 2 + 9);
+    }
+
+    #[test]
+    fn crowding_keys_are_checked_where_written() {
+        let fields =
+            |text: &str| -> Vec<String> { diags(text).into_iter().map(|d| d.field).collect() };
+        assert_eq!(
+            fields(&CROWD.replace("victim = \"victim\"", "victim = \"honest\"")),
+            ["groups[2].victim"]
+        );
+        assert_eq!(
+            fields(&CROWD.replace("victim = \"victim\"", "victim = \"nobody\"")),
+            ["groups[2].victim"]
+        );
+        assert_eq!(
+            fields(&CROWD.replace("victim = \"victim\"\n", "")),
+            ["groups[2]"]
+        );
+        assert_eq!(
+            fields(&CROWD.replace(
+                "role = \"sybil\"",
+                "role = \"sybil\"\nsybil_identities = 33"
+            )),
+            ["groups[3].sybil_identities"]
+        );
+        let d = diags(&CROWD.replace("count = 3\n", "count = 3\nsybil_identities = 2\n"));
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert_eq!(d[0].field, "groups[0].sybil_identities");
+        assert_eq!(d[0].line, 8, "{}", d[0]);
     }
 }
