@@ -139,12 +139,11 @@ impl Samples {
             })
             .collect();
         timed.sort_by_key(|(ts, i, _)| (*ts, *i));
+        let last = timed.last().map_or(0, |t| t.0);
+        // An open-ended window (`end_ns` = u64::MAX) is sampled up to the last record.
         let (start, end) = match window {
-            Some(w) => (w.start_ns, w.end_ns),
-            None => (
-                timed.first().map_or(0, |t| t.0),
-                timed.last().map_or(0, |t| t.0),
-            ),
+            Some(w) => (w.start_ns, w.end_ns.min(last)),
+            None => (timed.first().map_or(0, |t| t.0), last),
         };
         let step = SAMPLE_NS.max(end.saturating_sub(start) / MAX_SAMPLES);
         let mut mesh: HashMap<usize, Vec<&str>> = HashMap::new();
@@ -186,7 +185,10 @@ impl Samples {
                     .push(share(&mut mesh.get(&v).into_iter().flat_map(|m| m.iter())));
                 out.victim_connections.push(share(&mut connected.iter()));
             }
-            at += step;
+            match at.checked_add(step) {
+                Some(next) => at = next,
+                None => break,
+            }
         }
         out
     }
