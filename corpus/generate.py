@@ -221,6 +221,13 @@ timeline("timeline-churn-none-running", '[[timeline]]\nat = "1s"\nkill = { group
 timeline("timeline-attack-honest-group", '[[timeline]]\nat = "1s"\nattack = { group = "honest", start = true }\n', "timeline[0].attack.group", "attack = {", ["only a group with a non-honest role"])
 timeline("timeline-attack-start-and-stop", '[[timeline]]\nat = "1s"\nattack = { group = "evil", start = true, stop = true }\n', "timeline[0].attack", "attack = {", ["exactly one of `start = true` and `stop = true`"])
 timeline("timeline-attack-stop-before-start", '[[timeline]]\nat = "1s"\nattack = { group = "evil", stop = true }\n', "timeline[0].attack", "attack = {", ["no attack of group `evil` is on"])
+timeline("timeline-link-past-window", '[[timeline]]\nat = "10s"\nlink = { group = "honest", count = 2, delay = "100ms", for = "20s" }\n', "timeline[0].link.for", 'link = { group', ["restored at 30s", "window's end"])
+timeline("timeline-link-jitter-above-delay", '[[timeline]]\nat = "1s"\nlink = { group = "honest", count = 2, delay = "5ms", jitter = "10ms", for = "5s" }\n', "timeline[0].link.jitter", 'link = { group', ["must not exceed delay"])
+timeline("timeline-link-loss-above-one", '[[timeline]]\nat = "1s"\nlink = { group = "honest", fraction = 0.5, loss = 1.5, for = "5s" }\n', "timeline[0].link.loss", 'link = { group', ["probability"])
+timeline("timeline-link-delay-too-long", '[[timeline]]\nat = "1s"\nlink = { group = "honest", count = 1, delay = "11s", for = "5s" }\n', "timeline[0].link.delay", 'link = { group', ["at most 10s"])
+timeline("timeline-link-rate", '[[timeline]]\nat = "1s"\nlink = { group = "honest", count = 1, rate = "1mbit", for = "5s" }\n', "timeline[0].link.rate", 'link = { group')
+timeline("timeline-link-overlap", '[[timeline]]\nat = "1s"\nlink = { group = "honest", count = 1, loss = 0.1, for = "10s" }\n[[timeline]]\nat = "5s"\nlink = { group = "honest", count = 2, delay = "50ms", for = "5s" }\n', "timeline[1].link", 'link = { group = "honest", count = 2', ["link change in force", "one at a time"])
+scenario("timeline-link-shaper-none", BASE.replace('shaper = "auto"', 'shaper = "none"') + '\n[[timeline]]\nat = "1s"\nlink = { group = "honest", count = 1, loss = 0.1, for = "5s" }\n', "timeline[0].link", needle='link = { group', extra=["shaper is `none`"])
 
 # --- names -------------------------------------------------------------------------------
 replace("name-empty", 'name = "corpus"', 'name = ""', "scenario.name")

@@ -14,6 +14,7 @@
 pub mod bounds;
 pub mod doc;
 pub mod file;
+pub mod host_line;
 pub mod identity;
 pub mod link;
 pub mod node;
@@ -26,6 +27,7 @@ use std::fmt;
 use std::path::PathBuf;
 
 pub use doc::{Document, FieldPath};
+pub use host_line::{HostLine, HostLineError};
 pub use link::{LinkProblem, LinkShape};
 pub use node::{
     DEFAULT_SYBIL_IDENTITIES, DhtConfig, GossipsubSettings, LimitsConfig, MAX_SYBIL_IDENTITIES,

@@ -2,6 +2,8 @@
 //! user-space NFQUEUE delay line. Each installs its pieces, reports readiness, waits for
 //! termination and removes what it installed, also when something fails halfway.
 
+use std::sync::Arc;
+
 use lab_config::{BackendChoice, ShaperConfig};
 use lab_events::shaper::{Backend, DelayStats, JitterDistribution, ShaperReport};
 
@@ -10,6 +12,7 @@ use crate::commands::{
     tbf_replace,
 };
 use crate::error::ShaperError;
+use crate::live::{Live, LiveLinks};
 use crate::nfqueue::{DelayLine, Delays, QueueSocket, granularity};
 use crate::scheduler::JitterSampler;
 use crate::shape::check;
@@ -53,6 +56,24 @@ pub struct ApplyConfig {
     /// On a testnet placed in regions, the links into this namespace's region by source
     /// (user-space backend; `shaper.shape` is then its in-region link, for the ready line).
     pub sources: Option<RegionLinks>,
+    /// The run's link changes and this namespace's process, when links may change at run
+    /// time (`labshaper host --live`; user-space backend, a delay line in every namespace).
+    pub live: Option<LiveHandle>,
+}
+
+/// A namespace's share of the run's [`LiveLinks`]: the table and its own process.
+#[derive(Debug, Clone)]
+pub struct LiveHandle {
+    /// The run's table of changed links.
+    pub links: Arc<LiveLinks>,
+    /// The process whose namespace this is.
+    pub pid: u32,
+}
+
+impl PartialEq for LiveHandle {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.links, &other.links) && self.pid == other.pid
+    }
 }
 
 /// Hands over the ready line ([`ShaperReport::ShaperReady`]) once the shape is in force.
@@ -78,10 +99,11 @@ pub fn apply(
 ) -> Result<Applied, ShaperError> {
     check(&cfg.shaper.shape)?;
     let backend = match cfg.shaper.backend {
+        // Per-source links and link changes exist in user space only.
+        BackendChoice::Kernel if cfg.live.is_some() => return Err(ShaperError::LiveKernel),
         BackendChoice::Kernel => Backend::Kernel,
         BackendChoice::Userspace => Backend::Userspace,
-        // Per-source links exist in user space only.
-        BackendChoice::Auto if cfg.sources.is_some() => Backend::Userspace,
+        BackendChoice::Auto if cfg.sources.is_some() || cfg.live.is_some() => Backend::Userspace,
         BackendChoice::Auto => match probe() {
             ShaperReport::NetemProbe { netem: true, .. } => Backend::Kernel,
             _ => Backend::Userspace,
@@ -139,14 +161,17 @@ fn run_userspace(
         loss_rule(RuleOp::Append, dev, shape.loss).run()?;
         undo.push(loss_rule(RuleOp::Delete, dev, shape.loss));
     }
-    if !shape.delays() && cfg.sources.is_none() {
+    // A link change needs a delay line to carry it, even where the run's link delays nothing.
+    if !shape.delays() && cfg.sources.is_none() && cfg.live.is_none() {
         ready(ready_line(cfg, Backend::Userspace, None))?;
         term.wait()?;
         return Ok(None);
     }
     // Bind the queue before any packet is sent to it, and remove the rule before the queue
     // goes away: packets queued to an unbound queue are dropped.
-    let socket = QueueSocket::open(cfg.queue, cfg.queue_max_len, cfg.sources.is_some())?;
+    // Per-source delays and changed senders need each packet's source (its IP header).
+    let headers = cfg.sources.is_some() || cfg.live.is_some();
+    let socket = QueueSocket::open(cfg.queue, cfg.queue_max_len, headers)?;
     nfqueue_rule(RuleOp::Append, dev, cfg.queue).run()?;
     let rule_delete = nfqueue_rule(RuleOp::Delete, dev, cfg.queue);
     let (delays, finest) = match &cfg.sources {
@@ -160,6 +185,9 @@ fn run_userspace(
         ),
     };
     let mut line = DelayLine::new(socket, delays, granularity(finest));
+    if let Some(h) = &cfg.live {
+        line = line.with_live(Live::new(h.links.clone(), h.pid, cfg.seed));
+    }
     let ran = match ready(ready_line(cfg, Backend::Userspace, Some(cfg.queue))) {
         Err(e) => Err(e),
         Ok(()) => {
@@ -255,6 +283,7 @@ mod tests {
             queue_max_len: 4096,
             seed: 7,
             sources: None,
+            live: None,
         };
         assert_eq!(
             ready_line(&cfg, Backend::Userspace, Some(0)).to_line(),

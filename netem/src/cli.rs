@@ -53,6 +53,11 @@ pub struct HostArgs {
     /// the link from their source's region to its own (user-space backend only).
     #[arg(long, requires = "stdin")]
     pub regions: Option<std::path::PathBuf>,
+    /// Links may change at run time: stdin may also say `set PID ADDR DELAY_US JITTER_US
+    /// LOSS` (that node's link, both ways, from now on) and `reset PID ADDR`. Every
+    /// namespace then gets a delay line (user-space backend only).
+    #[arg(long, requires = "stdin")]
+    pub live: bool,
 }
 
 impl HostArgs {
@@ -143,6 +148,7 @@ impl ApplyArgs {
             queue_max_len: self.queue_max_len,
             seed: self.seed.unwrap_or_else(rand::random),
             sources: None,
+            live: None,
         })
     }
 }

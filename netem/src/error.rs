@@ -42,6 +42,9 @@ pub enum ShaperError {
     /// line names no region of it.
     #[error("{0}")]
     Regions(String),
+    /// `--live` with `--backend kernel`.
+    #[error("change links at run time: only the user-space backend can (not `--backend kernel`)")]
+    LiveKernel,
     /// An NFQUEUE operation (open, bind, receive, verdict) failed.
     #[error("{operation} on nfqueue {queue}: {source}")]
     Nfqueue {
@@ -94,7 +97,7 @@ impl ShaperError {
     /// program, 5 for a missing kernel feature, 6 for NFQUEUE trouble, 7 for a namespace that cannot be entered, 1 for anything else.
     pub fn exit_code(&self) -> u8 {
         match self {
-            Self::InvalidShape(_) | Self::Regions(_) => 3,
+            Self::InvalidShape(_) | Self::Regions(_) | Self::LiveKernel => 3,
             Self::Spawn { .. } | Self::Command { .. } => 4,
             Self::NetemUnavailable(_) | Self::KernelBySource => 5,
             Self::Nfqueue { .. } => 6,

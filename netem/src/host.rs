@@ -14,6 +14,10 @@
 //! With `--regions FILE` (a [`SourceRegions`]: the matrix in real time and the senders'
 //! addresses by region) every stdin line is `PID REGION`, and that namespace's packets are
 //! delayed by the link from their source's region to `REGION` (user-space backend only).
+//!
+//! With `--live`, stdin may also change a node's link at run time (`set`/`reset` lines,
+//! [`HostLine`]): the main thread writes the run's [`LiveLinks`], which every delay line
+//! follows ([`crate::live`]).
 
 use std::collections::HashSet;
 use std::fs::File;
@@ -22,14 +26,15 @@ use std::sync::Arc;
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::thread::{self, JoinHandle};
 
-use lab_config::SourceRegions;
+use lab_config::{HostLine, HostLineError, SourceRegions};
 use lab_events::shaper::{Backend, DelayStats, ShaperReport};
 use nix::errno::Errno;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::sched::{CloneFlags, setns};
 
-use crate::backend::{Applied, ApplyConfig, apply};
+use crate::backend::{Applied, ApplyConfig, LiveHandle, apply};
 use crate::error::ShaperError;
+use crate::live::LiveLinks;
 use crate::shape::check;
 use crate::shared_loop::SharedLoop;
 use crate::signals::{StopFlag, Termination, readable};
@@ -37,10 +42,10 @@ use crate::sources::{RegionLinks, SourceTable, source_table};
 
 /// What the shaping threads and the stdin reader tell the main thread.
 enum Report {
-    /// A node to shape, read from stdin, with the region it is in (if the line names one).
-    Add(u32, Option<String>),
-    /// A stdin line that is not a pid.
-    BadLine(String),
+    /// A line read from stdin.
+    Line(HostLine),
+    /// A stdin line that is none of [`HostLine`]'s.
+    BadLine(String, HostLineError),
     /// The shape is in force in the namespace of `pid`; the thread's ready line.
     Ready { pid: u32, ready: ShaperReport },
     /// A shaping thread ended (after the stop flag, or early on an error).
@@ -73,6 +78,8 @@ impl Reporter {
 struct Host<'a, W: Write> {
     cfg: &'a ApplyConfig,
     regions: Option<(&'a SourceRegions, SourceTable)>,
+    /// The run's link changes (`--live`).
+    live: Option<Arc<LiveLinks>>,
     out: &'a mut W,
     stop: Arc<StopFlag>,
     reporter: Reporter,
@@ -83,17 +90,28 @@ struct Host<'a, W: Write> {
     backend: Option<Backend>,
 }
 
-/// Shapes the egress of `cfg.dev` in the network namespace of every pid in `pids`, and of
-/// every pid read from stdin when `from_stdin`, until SIGTERM/SIGINT. Prints a
+/// What names the namespaces to shape.
+#[derive(Debug, Clone, Copy)]
+pub struct HostInput<'a> {
+    /// Processes given on the command line.
+    pub pids: &'a [u32],
+    /// Whether stdin names more ([`HostLine`]).
+    pub stdin: bool,
+    /// Whether stdin may change links at run time (`set`/`reset`).
+    pub live: bool,
+}
+
+/// Shapes the egress of `cfg.dev` in the network namespace of every pid in `input.pids`,
+/// and of every pid read from stdin when `input.stdin`, until SIGTERM/SIGINT. Prints a
 /// `shaper_ready` line per namespace once its shape is in force, or a `shaper_failed` line
 /// (the others go on), and one `shaper_stopped` line with summed counters on stderr at the
 /// end. Fails at the end if any namespace could not be shaped. With `regions`, each
 /// namespace gets the links into its region by source (its stdin line names the region).
+/// With `input.live`, `set`/`reset` lines change nodes' links while the run goes on.
 pub fn host(
     cfg: &ApplyConfig,
     regions: Option<&SourceRegions>,
-    pids: &[u32],
-    from_stdin: bool,
+    input: HostInput<'_>,
     term: &Termination,
     out: &mut impl Write,
 ) -> Result<(), ShaperError> {
@@ -104,7 +122,7 @@ pub fn host(
         tx,
         wake: wake.clone(),
     };
-    if from_stdin {
+    if input.stdin {
         let reporter = reporter.clone();
         thread::Builder::new()
             .name("stdin".into())
@@ -118,6 +136,7 @@ pub fn host(
     let mut host = Host {
         cfg,
         regions: regions.map(|r| (r, source_table(r))),
+        live: input.live.then(|| Arc::new(LiveLinks::new())),
         out,
         stop: Arc::new(StopFlag::new()?),
         reporter,
@@ -127,7 +146,7 @@ pub fn host(
         failed: 0,
         backend: None,
     };
-    for &pid in pids {
+    for &pid in input.pids {
         host.add(pid, None)?;
     }
     let outcome = host.supervise(&rx, &wake, term);
@@ -174,7 +193,7 @@ pub fn host(
     }
 }
 
-/// Reads one pid a line (`PID` or `PID REGION`) from stdin until it closes.
+/// Reads one [`HostLine`] a line from stdin until it closes.
 fn read_pids(reporter: &Reporter) {
     for line in std::io::stdin().lock().lines() {
         let Ok(line) = line else { return };
@@ -186,14 +205,11 @@ fn read_pids(reporter: &Reporter) {
     }
 }
 
-/// One stdin line: a pid, optionally followed by a region name.
+/// One stdin line.
 fn parse_line(line: &str) -> Report {
-    let mut words = line.split_whitespace();
-    let pid = words.next().and_then(|w| w.parse::<u32>().ok());
-    let region = words.next().map(str::to_owned);
-    match (pid, words.next()) {
-        (Some(pid), None) => Report::Add(pid, region),
-        _ => Report::BadLine(line.to_owned()),
+    match line.parse() {
+        Ok(l) => Report::Line(l),
+        Err(e) => Report::BadLine(line.to_owned(), e),
     }
 }
 
@@ -203,6 +219,10 @@ impl<W: Write> Host<'_, W> {
     fn config_for(&self, pid: u32, region: Option<&str>) -> Result<ApplyConfig, ShaperError> {
         let mut cfg = self.cfg.clone();
         cfg.seed = cfg.seed.wrapping_add(u64::from(pid));
+        cfg.live = self.live.as_ref().map(|links| LiveHandle {
+            links: links.clone(),
+            pid,
+        });
         let Some((regions, table)) = &self.regions else {
             return match region {
                 None => Ok(cfg),
@@ -279,6 +299,19 @@ impl<W: Write> Host<'_, W> {
         }
     }
 
+    /// Carries out one stdin line: a namespace to shape, or a link change.
+    fn take(&mut self, line: HostLine) -> Result<(), ShaperError> {
+        match (line, &self.live) {
+            (HostLine::Shape { pid, region }, _) => return self.add(pid, region),
+            (HostLine::Set { pid, addr, shape }, Some(live)) => live.set(pid, addr, shape),
+            (HostLine::Reset { pid, addr }, Some(live)) => live.reset(pid, addr),
+            (line, None) => {
+                eprintln!("labshaper: ignoring stdin line `{line}`: links change only with --live");
+            }
+        }
+        Ok(())
+    }
+
     /// Prints a `shaper_failed` line for `pid` and counts it.
     fn fail(&mut self, pid: u32, e: &ShaperError) -> Result<(), ShaperError> {
         self.failed += 1;
@@ -304,9 +337,11 @@ impl<W: Write> Host<'_, W> {
         loop {
             for report in rx.try_iter() {
                 match report {
-                    Report::Add(pid, region) => self.add(pid, region)?,
-                    Report::BadLine(line) => {
-                        eprintln!("labshaper: ignoring stdin line {line:?}: not `PID [REGION]`");
+                    Report::Line(line) => self.take(line)?,
+                    Report::BadLine(line, e) => {
+                        eprintln!(
+                            "labshaper: ignoring stdin line {line:?}: failed to read it: {e}"
+                        );
                     }
                     Report::Ready { pid, mut ready } => {
                         if let ShaperReport::ShaperReady {
@@ -358,15 +393,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn stdin_lines_are_a_pid_and_perhaps_a_region() {
-        assert!(matches!(parse_line("42"), Report::Add(42, None)));
+    fn stdin_lines_are_host_lines() {
         assert!(matches!(
             parse_line("42 eu-west"),
-            Report::Add(42, Some(r)) if r == "eu-west"
+            Report::Line(HostLine::Shape { pid: 42, region: Some(r) }) if r == "eu-west"
         ));
-        for bad in ["x", "42 eu us", "-1 eu", "eu 42"] {
+        assert!(matches!(
+            parse_line("reset 42 10.0.0.2"),
+            Report::Line(HostLine::Reset { pid: 42, .. })
+        ));
+        for bad in ["x", "42 eu us", "-1 eu", "eu 42", "set 1 2"] {
             assert!(
-                matches!(parse_line(bad), Report::BadLine(ref l) if l == bad),
+                matches!(parse_line(bad), Report::BadLine(ref l, _) if l == bad),
                 "{bad}"
             );
         }

@@ -13,6 +13,7 @@ mod commands;
 mod datagrams;
 mod error;
 mod host;
+mod live;
 mod netlink;
 mod nfqueue;
 mod scheduler;
@@ -21,14 +22,17 @@ mod shared_loop;
 mod signals;
 mod sources;
 
-pub use backend::{Applied, ApplyConfig, PROBE_DEV, ReadySink, apply, probe, ready_line};
+pub use backend::{
+    Applied, ApplyConfig, LiveHandle, PROBE_DEV, ReadySink, apply, probe, ready_line,
+};
 pub use cli::{ApplyArgs, Cli, Command, HostArgs};
 pub use commands::{
     IPTABLES, Invocation, RuleOp, TBF_LATENCY_MS, TBF_MIN_BURST_BYTES, TC, loss_rule, netem_probe,
     netem_replace, nfqueue_rule, root_qdisc_delete, tbf_burst_bytes, tbf_replace,
 };
 pub use error::ShaperError;
-pub use host::host;
+pub use host::{HostInput, host};
+pub use live::{Changes, Live, LiveLinks};
 pub use nfqueue::{DelayLine, Delays, QueueSocket, granularity};
 pub use scheduler::{DelayQueue, JitterSampler};
 pub use shape::{ShapeError, check, format_decimal};

@@ -5,7 +5,9 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use lab_events::shaper::ShaperReport;
-use labshaper::{Cli, Command, ShaperError, SharedLoop, Termination, apply, host, probe};
+use labshaper::{
+    Cli, Command, HostInput, ShaperError, SharedLoop, Termination, apply, host, probe,
+};
 
 fn main() -> ExitCode {
     // Block SIGTERM/SIGINT before anything else (and before any thread exists).
@@ -21,7 +23,12 @@ fn main() -> ExitCode {
             let pids = args.pids;
             args.apply.into_config().and_then(|cfg| {
                 let out = &mut std::io::stdout();
-                host(&cfg, regions.as_ref(), &pids, args.stdin, &term, out)
+                let input = HostInput {
+                    pids: &pids,
+                    stdin: args.stdin,
+                    live: args.live,
+                };
+                host(&cfg, regions.as_ref(), input, &term, out)
             })
         }),
     };

@@ -25,6 +25,7 @@ use nix::sys::time::TimeSpec;
 
 use crate::datagrams::Datagrams;
 use crate::error::ShaperError;
+use crate::live::Live;
 use crate::netlink::{
     Config, Packet, Reply, VERDICT_LEN, put_accept, put_config, put_drop, replies,
 };
@@ -272,6 +273,8 @@ pub struct DelayLine {
     /// Whether the last read found a packet without a believable kernel stamp: the line is
     /// then read on every arrival, as a late read would delay such packets.
     unstamped: bool,
+    /// The run's link changes, when it may have some (`labshaper host --live`).
+    live: Option<Live>,
     stats: DelayStats,
 }
 
@@ -289,7 +292,28 @@ impl DelayLine {
             read_interval,
             last_read: None,
             unstamped: false,
+            live: None,
             stats: DelayStats::default(),
+        }
+    }
+
+    /// This line, also following the run's link changes (the queue must copy the header,
+    /// for the packets' sources).
+    pub fn with_live(mut self, live: Live) -> Self {
+        self.live = Some(live);
+        self
+    }
+
+    /// Takes in a change of the run's links: the read interval follows the shortest delay.
+    fn follow_changes(&mut self) {
+        let Some(live) = self.live.as_mut() else {
+            return;
+        };
+        if live.refresh() {
+            let shortest = live.min_delay().map_or(self.sampler.min_delay(), |d| {
+                d.min(self.sampler.min_delay())
+            });
+            self.read_interval = read_interval(shortest, self.granularity);
         }
     }
 
@@ -300,10 +324,12 @@ impl DelayLine {
         now: Instant,
         wall: SystemTime,
     ) -> Result<usize, ShaperError> {
+        self.follow_changes();
         let Self {
             socket,
             held,
             sampler,
+            live,
             ..
         } = self;
         let since_epoch = wall.duration_since(SystemTime::UNIX_EPOCH).ok();
@@ -312,7 +338,11 @@ impl DelayLine {
         let taken = socket.receive(RECEIVE_BATCH, |p| {
             let arrived = arrival(p.stamp, now, since_epoch);
             unstamped |= arrived.is_none();
-            match sampler.sample(&p) {
+            let fate = match live.as_mut().and_then(|l| l.sample(p.source)) {
+                Some(fate) => fate,
+                None => sampler.sample(&p),
+            };
+            match fate {
                 Some(delay) => held.push(arrived.unwrap_or(now) + delay, p.id),
                 None => dropped.push(p.id),
             }

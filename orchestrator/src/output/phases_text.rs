@@ -4,15 +4,19 @@
 
 use crate::analysis::{Phase, PhaseStats};
 use crate::run::faults::CHURN_END;
+use crate::scenario::timeline::{LINK, LINK_RESTORE};
 
 use super::summary::opt_ms;
 
-/// A phase's name: `before`, `during churn`, `after churn` (its end), `after <action>`.
+/// A phase's name: `before`, `during churn`, `after churn` (its end), `during link` (a
+/// link change), `after link` (its restore), `after <action>`.
 pub(crate) fn phase_label(p: &Phase) -> String {
     match p.after.as_deref() {
         None => "before".to_string(),
         Some("churn") => "during churn".to_string(),
         Some(CHURN_END) => "after churn".to_string(),
+        Some(LINK) => "during link".to_string(),
+        Some(LINK_RESTORE) => "after link".to_string(),
         Some(a) => format!("after {a}"),
     }
 }

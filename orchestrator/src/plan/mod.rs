@@ -219,9 +219,10 @@ impl Plan {
             .flat_map(|n| n.bootstrap_peers.iter().map(move |&j| (n.index, j)))
     }
 
-    /// Whether the run shapes links at all.
+    /// Whether the run shapes links at all (also when only its timeline changes them).
     pub fn shapes(&self) -> bool {
-        self.shaper != ShaperChoice::None && (self.regions.is_some() || !self.link.is_none())
+        self.shaper != ShaperChoice::None
+            && (self.regions.is_some() || !self.link.is_none() || self.timeline.changes_links())
     }
 
     /// The one-way delay (virtual) the links impose on a packet from node `from` to node

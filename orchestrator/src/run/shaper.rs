@@ -9,8 +9,8 @@ use std::pin::Pin;
 use std::time::Duration;
 
 use futures::StreamExt;
-use lab_config::ShaperConfig;
 use lab_config::shaper::DEFAULT_DEV;
+use lab_config::{HostLine, ShaperConfig};
 use lab_events::shaper::ShaperReport;
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
@@ -111,13 +111,17 @@ impl HostShaper {
     /// Hands a running node (its index in the plan, its pid as the host sees it) to the
     /// shaper.
     pub fn shape(&self, node: usize, pid: u32) -> Result<(), Error> {
-        let line = match self.regions.as_ref().and_then(|r| r.get(node)) {
-            Some(region) => format!("{pid} {region}"),
-            None => pid.to_string(),
-        };
+        let region = self.regions.as_ref().and_then(|r| r.get(node)).cloned();
+        self.send(HostLine::Shape { pid, region })
+    }
+
+    /// Writes `line` to the shaper's stdin (a link change needs `--live`: the plan's
+    /// timeline changes links).
+    pub fn send(&self, line: HostLine) -> Result<(), Error> {
+        let text = line.to_string();
         self.pids
-            .send(line)
-            .map_err(|_| Error::Infra(format!("hand pid {pid} to the shaper: it stopped reading")))
+            .send(text)
+            .map_err(|_| Error::Infra(format!("tell the shaper `{line}`: it stopped reading")))
     }
 
     /// Waits until `nodes` namespaces are shaped; returns the back end. Fails on the first
@@ -235,6 +239,9 @@ pub fn host_shaper_command(plan: &Plan) -> Option<Vec<String>> {
     ];
     if plan.regions.is_some() {
         args.extend(["--regions".to_string(), REGIONS_IN_CONTAINER.to_string()]);
+    }
+    if plan.timeline.changes_links() {
+        args.push("--live".into());
     }
     args.extend(shaper_config(plan)?.to_args());
     Some(args)

@@ -140,6 +140,22 @@ pub(super) struct RawFault {
     pub(super) unpause: Option<RawSelector>,
     pub(super) churn: Option<RawChurn>,
     pub(super) attack: Option<RawAttack>,
+    pub(super) link: Option<RawLinkChange>,
+}
+
+/// `{ group = "…", fraction = 0.2, delay = "125ms", jitter = "5ms", loss = 0.2, for = "15s" }`
+/// (or `count`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawLinkChange {
+    pub(super) group: String,
+    pub(super) fraction: Option<f64>,
+    pub(super) count: Option<i64>,
+    pub(super) delay: Option<String>,
+    pub(super) jitter: Option<String>,
+    pub(super) loss: Option<f64>,
+    #[serde(rename = "for")]
+    pub(super) lasts: String,
 }
 
 /// `{ group = "…", fraction = 0.1, for = "120s", down = "10s" }` (or `count`).

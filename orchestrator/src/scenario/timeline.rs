@@ -24,6 +24,10 @@
 //! [[timeline]]
 //! at = "60s"
 //! attack = { group = "flash", stop = true }     # honest again
+//! [[timeline]]
+//! at = "20s"
+//! link = { group = "honest", fraction = 0.2, delay = "125ms", loss = 0.2, for = "15s" }
+//! # these nodes' links (both ways) take this shape for `for`, then the run's again
 //! ```
 //!
 //! A churn ([`Churn`]) spreads `ceil(rate × for / 1 min)` leaves evenly over its span
@@ -36,11 +40,18 @@
 //! honestly until its first start; the group must have a non-honest role, every node of it
 //! is switched, and the starts and stops of a group alternate, beginning with a start.
 //!
+//! A link change ([`LinkChange`]) gives the selected nodes of a group another link, both
+//! ways, for its span: every packet they receive and every packet they send is delayed
+//! (± jitter) and dropped as its shape says, whatever the run's links are; the run's own
+//! random loss, if its link has any, still applies to what they send. Fields left out keep
+//! the run's `[network.link]` value. One change of a group is in force at a time.
+//!
 //! Which nodes a selector or a leave takes is drawn from the scenario seed ([`pick`],
 //! [`pick_leave`]); the rules a plan must follow are in `validate::timeline`.
 
 use std::time::Duration;
 
+use lab_config::LinkShape;
 use serde::Serialize;
 
 use super::units::duration_str;
@@ -84,9 +95,17 @@ impl Timeline {
             .any(|e| matches!(e.action, Action::Restart(_) | Action::Churn(_)))
     }
 
+    /// Whether some event changes links at run time (the shaper must then follow).
+    pub fn changes_links(&self) -> bool {
+        self.events
+            .iter()
+            .any(|e| matches!(e.action, Action::Link(_)))
+    }
+
     /// Every step to carry out, in time order: each event as itself, and a churn also as
     /// its leaves, rejoins and end (equal times keep this order: the event, then its steps
-    /// by leave, an end after its last rejoin). `size` gives a group's node count.
+    /// by leave, an end after its last rejoin), and a link change also as its end (the
+    /// links restored). `size` gives a group's node count.
     pub fn steps(&self, size: impl Fn(&str) -> usize) -> Vec<Step> {
         let mut out = Vec::new();
         for (event, fault) in self.events.iter().enumerate() {
@@ -95,6 +114,13 @@ impl Timeline {
                 event,
                 kind: StepKind::Act,
             });
+            if let Action::Link(l) = &fault.action {
+                out.push(Step {
+                    at: fault.at + l.span,
+                    event,
+                    kind: StepKind::End,
+                });
+            }
             let Action::Churn(c) = &fault.action else {
                 continue;
             };
@@ -144,7 +170,7 @@ pub enum StepKind {
     Leave(usize),
     /// The node of leave number `n` starts again.
     Join(usize),
-    /// The churn's last node has rejoined.
+    /// The churn's last node has rejoined; the link change's span is over.
     End,
 }
 
@@ -180,6 +206,8 @@ pub enum Action {
     AttackStart(String),
     /// The running nodes of the group (its id) behave honestly again.
     AttackStop(String),
+    /// Some nodes of a group have another link, both ways, for a span.
+    Link(LinkChange),
 }
 
 impl Action {
@@ -196,6 +224,7 @@ impl Action {
             Action::Churn(_) => "churn",
             Action::AttackStart(_) => "attack-start",
             Action::AttackStop(_) => "attack-stop",
+            Action::Link(_) => LINK,
         }
     }
 }
@@ -207,6 +236,25 @@ pub struct Selector {
     pub group: String,
     /// How many of its nodes.
     pub amount: Amount,
+}
+
+/// The name of a link change, and of its record.
+pub const LINK: &str = "link";
+
+/// The record of a link change's end (the nodes' links restored).
+pub const LINK_RESTORE: &str = "link-restore";
+
+/// `link = { group, fraction | count, delay, jitter, loss, for }`: the selected nodes' links,
+/// both ways, have `shape` (virtual time) for `span`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LinkChange {
+    /// The group and how many of its nodes.
+    pub nodes: Selector,
+    /// Their link meanwhile (no rate limit).
+    pub shape: LinkShape,
+    /// How long (`for`).
+    #[serde(with = "duration_str")]
+    pub span: Duration,
 }
 
 /// `churn = { group, fraction | count, for, down }`: per virtual minute, this many nodes

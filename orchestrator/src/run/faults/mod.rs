@@ -16,6 +16,11 @@
 //! - attack start / stop: [`ATTACK_ON_SIGNAL`] / [`ATTACK_OFF_SIGNAL`] through the engine
 //!   to every running node of the group, which booted dormant (`NodeConfig::dormant`); each
 //!   node records the switch itself (`role_switched`).
+//! - link change: the selected nodes of the group (drawn among all of them, whatever their
+//!   state) get the new link (in real time) through the shaper's stdin (`set`, both ways,
+//!   [`lab_config::HostLine`]), a node restarted meanwhile again, and [`LINK_RESTORE`]
+//!   records the `reset` at the end of its span. The record's time is when the lines were
+//!   written; the shaper takes them in within a batch of packets.
 //!
 //! Which nodes a selector takes is drawn from the seed ([`crate::scenario::timeline::pick`])
 //! among the group's nodes in the right state. A node an action fails on is warned about
@@ -31,13 +36,16 @@ use std::collections::HashMap;
 
 use futures::StreamExt;
 use lab_config::node::{ATTACK_OFF_SIGNAL, ATTACK_ON_SIGNAL};
+use lab_config::{HostLine, LinkShape};
 use lab_events::{Event, Record, now_ns};
 
 use super::CONCURRENCY;
 use super::shaper::HostShaper;
 use crate::docker::DockerRunner;
 use crate::plan::Plan;
-use crate::scenario::timeline::{Action, Churn, Selector, StepKind, pick, pick_leave};
+use crate::scenario::timeline::{
+    Action, Churn, LINK_RESTORE, LinkChange, Selector, StepKind, pick, pick_leave,
+};
 
 /// The `node` of the records the orchestrator writes for the timeline.
 pub const RECORDER: &str = "orchestrator";
@@ -76,6 +84,11 @@ pub(super) struct Faults<'a> {
     partition: Option<(Vec<usize>, Vec<usize>)>,
     /// The node each churn leave (event index, leave number) took.
     churned: HashMap<(usize, usize), usize>,
+    /// Each node's changed link (real time) while a link change holds it, with the pid the
+    /// shaper was told.
+    changed: Vec<Option<(LinkShape, Option<u32>)>>,
+    /// The nodes each link change in force (event index) took.
+    links: HashMap<usize, Vec<usize>>,
     records: Vec<Record>,
 }
 
@@ -96,6 +109,8 @@ impl<'a> Faults<'a> {
             pids: vec![None; ids.len()],
             partition: None,
             churned: HashMap::new(),
+            changed: vec![None; ids.len()],
+            links: HashMap::new(),
             records: Vec::new(),
         }
     }
@@ -115,14 +130,21 @@ impl<'a> Faults<'a> {
                 }
                 (StepKind::Leave(n), Action::Churn(c)) => self.leave(step.event, n, c).await,
                 (StepKind::Join(n), _) => self.join(step.event, n).await,
+                (StepKind::End, Action::Link(_)) => self.restore_links(step.event).await,
                 (StepKind::End, _) => self.end_churn(step.event),
                 _ => {}
             }
         }
     }
 
-    /// Heals an open partition and thaws paused nodes, so that every node stops as usual.
+    /// Heals an open partition, restores changed links and thaws paused nodes, so that every
+    /// node stops as usual.
     pub(super) async fn finish(&mut self) {
+        let mut open: Vec<usize> = self.links.keys().copied().collect();
+        open.sort_unstable();
+        for event in open {
+            self.restore_links(event).await;
+        }
         if self.partition.is_some() {
             self.act(usize::MAX, &Action::Heal).await;
         }
@@ -174,6 +196,7 @@ impl<'a> Faults<'a> {
                 let on = matches!(action, Action::AttackStart(_));
                 (self.switch(g, on).await, Vec::new())
             }
+            Action::Link(l) => (self.change_links(index, l).await, Vec::new()),
         };
         self.record(action.name(), &nodes, &across);
     }
@@ -382,6 +405,9 @@ impl<'a> Faults<'a> {
         {
             tracing::warn!("node {}: failed to {e}", self.plan.nodes[n].name);
         }
+        if self.changed[n].is_some() {
+            self.tell_changed(n).await;
+        }
         if let Some((a, b)) = self.partition.clone() {
             let other = if a.contains(&n) {
                 Some(b)
@@ -395,6 +421,85 @@ impl<'a> Faults<'a> {
             }
         }
         true
+    }
+
+    /// The link change at `index`: its nodes (drawn among all of its group's) get its shape
+    /// in real time (a node down now when it starts again); all of them are recorded.
+    async fn change_links(&mut self, index: usize, l: &LinkChange) -> Vec<usize> {
+        let group = self.group(&l.nodes.group);
+        let names: Vec<String> = group
+            .iter()
+            .map(|&n| self.plan.nodes[n].name.clone())
+            .collect();
+        let picked = pick(
+            self.plan.seed,
+            index,
+            &names,
+            l.nodes.amount.of(group.len()),
+        );
+        let shape = l.shape.dilated(self.plan.time_scale);
+        let nodes: Vec<usize> = group
+            .into_iter()
+            .filter(|&n| picked.contains(&self.plan.nodes[n].name))
+            .collect();
+        for &n in &nodes {
+            self.changed[n] = Some((shape.clone(), None));
+            self.tell_changed(n).await;
+        }
+        self.links.insert(index, nodes.clone());
+        nodes
+    }
+
+    /// Tells the shaper node `n`'s changed link under its current process (a killed node is
+    /// told when it starts again).
+    async fn tell_changed(&mut self, n: usize) {
+        let (Some(shaper), Some((shape, told))) = (self.shaper, self.changed[n].clone()) else {
+            return;
+        };
+        if !self.alive(n) {
+            return;
+        }
+        let Some(pid) = self.pid(n).await else {
+            return;
+        };
+        let addr = self.plan.nodes[n].ip;
+        // A process that is gone keeps no entry of its own.
+        let lines = told
+            .filter(|&old| old != pid)
+            .map(|old| HostLine::Reset { pid: old, addr })
+            .into_iter()
+            .chain([HostLine::Set {
+                pid,
+                addr,
+                shape: shape.clone(),
+            }]);
+        for line in lines {
+            if let Err(e) = shaper.send(line) {
+                tracing::warn!("node {}: failed to {e}", self.plan.nodes[n].name);
+                return;
+            }
+        }
+        self.changed[n] = Some((shape, Some(pid)));
+    }
+
+    /// The end of the link change at `index`: its nodes have the run's links again.
+    async fn restore_links(&mut self, index: usize) {
+        let Some(nodes) = self.links.remove(&index) else {
+            return;
+        };
+        for &n in &nodes {
+            let Some((_, told)) = self.changed[n].take() else {
+                continue;
+            };
+            let (Some(shaper), Some(pid)) = (self.shaper, told) else {
+                continue;
+            };
+            let addr = self.plan.nodes[n].ip;
+            if let Err(e) = shaper.send(HostLine::Reset { pid, addr }) {
+                tracing::warn!("node {}: failed to {e}", self.plan.nodes[n].name);
+            }
+        }
+        self.record(LINK_RESTORE, &nodes, &[]);
     }
 
     /// Signals every running node of `group` to act its role (`on`) or be honest again.

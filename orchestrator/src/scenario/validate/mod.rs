@@ -94,7 +94,7 @@ impl<'d, 'a> Validator<'d, 'a> {
         let targets = self.targets(&raw.targets);
         let guard = self.guard(&raw.guard);
         let discovery = self.discovery(&raw.discovery);
-        let timeline = self.timeline(&raw.timeline, &groups, window);
+        let timeline = self.timeline(&raw.timeline, &groups, &network, window);
         Scenario {
             path: path.to_path_buf(),
             name: raw.scenario.name,

@@ -11,12 +11,13 @@ use lab_config::num;
 
 use super::Validator;
 use crate::scenario::doc::FieldPath;
-use crate::scenario::raw::{RawAttack, RawChurn, RawFault, RawSelector};
+use crate::scenario::profile::{self, RawLink};
+use crate::scenario::raw::{RawAttack, RawChurn, RawFault, RawLinkChange, RawSelector};
 use crate::scenario::timeline::{
-    Action, Amount, Churn, DEFAULT_DOWN, Fault, MAX_DOWN, MAX_ENTRIES, MAX_LEAVES, Selector,
-    StepKind, Timeline,
+    Action, Amount, Churn, DEFAULT_DOWN, Fault, LinkChange, MAX_DOWN, MAX_ENTRIES, MAX_LEAVES,
+    Selector, StepKind, Timeline,
 };
-use crate::scenario::{Group, units};
+use crate::scenario::{Group, Network, ShaperChoice, units};
 
 /// One accepted event with the field it came from.
 struct Placed {
@@ -43,6 +44,7 @@ impl Validator<'_, '_> {
         &mut self,
         raw: &[RawFault],
         groups: &[Group],
+        network: &Network,
         window: Option<Duration>,
     ) -> Timeline {
         let at = FieldPath::root("timeline");
@@ -55,7 +57,7 @@ impl Validator<'_, '_> {
         }
         let mut placed = Vec::new();
         for (i, entry) in raw.iter().enumerate() {
-            placed.extend(self.fault(&at.index(i), entry, groups, window));
+            placed.extend(self.fault(&at.index(i), entry, groups, network, window));
         }
         placed.sort_by_key(|p| p.fault.at);
         let timeline = Timeline {
@@ -71,6 +73,7 @@ impl Validator<'_, '_> {
         ep: &FieldPath,
         raw: &RawFault,
         groups: &[Group],
+        network: &Network,
         window: Option<Duration>,
     ) -> Vec<Placed> {
         let at = self.fault_time(&ep.key("at"), &raw.at, window);
@@ -83,6 +86,7 @@ impl Validator<'_, '_> {
             ("unpause", raw.unpause.is_some()),
             ("churn", raw.churn.is_some()),
             ("attack", raw.attack.is_some()),
+            ("link", raw.link.is_some()),
         ]
         .into_iter()
         .filter_map(|(name, yes)| yes.then_some(name))
@@ -91,7 +95,7 @@ impl Validator<'_, '_> {
             self.err(
                 ep,
                 format!(
-                    "must give exactly one action (partition, heal, kill, restart, pause, unpause, churn, attack), got {}",
+                    "must give exactly one action (partition, heal, kill, restart, pause, unpause, churn, attack, link), got {}",
                     if given.is_empty() {
                         "none".to_string()
                     } else {
@@ -123,6 +127,10 @@ impl Validator<'_, '_> {
                 .attack
                 .as_ref()
                 .and_then(|a| self.attack(&field, a, groups)),
+            "link" => raw
+                .link
+                .as_ref()
+                .and_then(|l| self.link_change(&field, l, groups, network, at, window)),
             name => {
                 let sel = [&raw.kill, &raw.restart, &raw.pause, &raw.unpause]
                     .into_iter()
@@ -360,6 +368,79 @@ impl Validator<'_, '_> {
         Some(Action::Churn(churn))
     }
 
+    /// `link = { group, fraction | count, delay, jitter, loss, for }` at `field`, starting at
+    /// `at`: a shaper that can change links (not `none`, not `kernel`), a shape within the
+    /// link rules (fields left out keep the run's link; with a region matrix `delay` is
+    /// required), no rate, and the restore (`at + for`) inside the window.
+    fn link_change(
+        &mut self,
+        field: &FieldPath,
+        raw: &RawLinkChange,
+        groups: &[Group],
+        network: &Network,
+        at: Option<Duration>,
+        window: Option<Duration>,
+    ) -> Option<Action> {
+        match network.shaper {
+            ShaperChoice::None => self.err(
+                field,
+                "the scenario's shaper is `none`: no link can change (set `network.shaper` to `auto` or `userspace`)",
+            ),
+            ShaperChoice::Kernel => self.err(
+                field,
+                "only the user-space shaper changes links at run time: set `network.shaper` to `auto` or `userspace`",
+            ),
+            ShaperChoice::Auto | ShaperChoice::Userspace => {}
+        }
+        if network.matrix.is_some() && raw.delay.is_none() {
+            self.err(
+                &field.key("delay"),
+                "is required with a region matrix (the run has no one delay to keep)",
+            );
+        }
+        let sel = RawSelector {
+            group: raw.group.clone(),
+            fraction: raw.fraction,
+            count: raw.count,
+        };
+        let nodes = self.selector(field, &sel, groups);
+        let run = &network.link;
+        let shown = |d: Duration| Some(units::format_duration(d));
+        let given = RawLink::new(
+            raw.delay.clone().or_else(|| shown(run.delay)),
+            raw.jitter.clone().or_else(|| shown(run.jitter)),
+            raw.loss.or(Some(run.loss)),
+        );
+        let before = self.diags.len();
+        let shape = profile::validate_link(&given, self.doc, Some(field), &mut self.diags);
+        let shape_ok = self.diags.len() == before;
+        let span = self.duration(&field.key("for"), &raw.lasts);
+        let span = match (span, at, window) {
+            (Some(d), _, _) if d.is_zero() => {
+                self.err(&field.key("for"), "must be positive");
+                None
+            }
+            (Some(d), Some(at), Some(w)) if at + d >= w => {
+                self.err(
+                    &field.key("for"),
+                    format!(
+                        "the links are restored at {}, not before the window's end ({})",
+                        units::format_duration(at + d),
+                        units::format_duration(w)
+                    ),
+                );
+                None
+            }
+            (d, _, _) => d,
+        };
+        let shape = shape_ok.then_some(shape)?;
+        Some(Action::Link(LinkChange {
+            nodes: nodes?,
+            shape,
+            span: span?,
+        }))
+    }
+
     /// `{ group, fraction | count }` at `field`.
     fn selector(
         &mut self,
@@ -452,12 +533,14 @@ impl Validator<'_, '_> {
     /// when paused, a churn's every leave with a node of its group running; a group's
     /// attack started only when off and with no node paused (a frozen process takes no
     /// signal), stopped only when on, and none of its nodes restarted while it is on (they
-    /// would boot dormant).
+    /// would boot dormant); one link change of a group in force at a time.
     fn play(&mut self, placed: &[Placed], timeline: &Timeline, groups: &[Group]) {
         let size = |id: &str| groups.iter().find(|g| g.id == id).map_or(0, |g| g.count);
         let mut open: Option<&Placed> = None;
         let mut states: BTreeMap<&str, States> = BTreeMap::new();
         let mut attacking: BTreeMap<&str, Duration> = BTreeMap::new();
+        // Groups with a link change in force, since when.
+        let mut linked: BTreeMap<&str, Duration> = BTreeMap::new();
         // Churns already reported, and the leaves that took a node.
         let mut failed: BTreeSet<usize> = BTreeSet::new();
         let mut left: BTreeSet<(usize, usize)> = BTreeSet::new();
@@ -484,6 +567,22 @@ impl Validator<'_, '_> {
                 }
                 (Action::Churn(c), StepKind::Join(n)) if left.remove(&(step.event, n)) => {
                     states.entry(c.nodes.group.as_str()).or_default().churned -= 1;
+                }
+                (Action::Link(l), StepKind::Act) => match linked.get(l.nodes.group.as_str()) {
+                    Some(since) => self.err(
+                        &p.field,
+                        format!(
+                            "group `{}` has a link change in force at {when} (since {}); one at a time",
+                            l.nodes.group,
+                            units::format_duration(*since)
+                        ),
+                    ),
+                    None => {
+                        linked.insert(&l.nodes.group, step.at);
+                    }
+                },
+                (Action::Link(l), StepKind::End) => {
+                    linked.remove(l.nodes.group.as_str());
                 }
                 (_, StepKind::Act) => self.act(p, &mut open, &mut states, &mut attacking, groups),
                 _ => {}
@@ -607,7 +706,7 @@ impl Validator<'_, '_> {
                     _ => st.paused -= n,
                 }
             }
-            Action::Churn(_) => {}
+            Action::Churn(_) | Action::Link(_) => {}
         }
     }
 }
@@ -628,10 +727,56 @@ mod tests {
     use std::time::Duration;
 
     use crate::scenario::fixture::{GOOD, diags, parse_str, pos};
-    use crate::scenario::timeline::{Action, Amount, DEFAULT_DOWN};
+    use crate::scenario::timeline::{Action, Amount, DEFAULT_DOWN, StepKind};
 
     fn with(timeline: &str) -> String {
         format!("{GOOD}\n{timeline}")
+    }
+
+    #[test]
+    fn a_link_change_keeps_the_runs_link_where_it_says_nothing_and_ends_by_itself() {
+        let text = with(
+            "[[timeline]]\nat = \"2s\"\nlink = { group = \"honest\", fraction = 0.2, loss = 0.2, for = \"5s\" }\n\
+             [[timeline]]\nat = \"7s\"\nlink = { group = \"honest\", count = 1, delay = \"80ms\", jitter = \"0s\", for = \"1s\" }\n",
+        );
+        let s = parse_str(&text).expect("valid");
+        let Action::Link(first) = &s.timeline.events[0].action else {
+            panic!("{:?}", s.timeline.events[0]);
+        };
+        assert_eq!(first.shape.delay, s.network.link.delay);
+        assert_eq!(first.shape.jitter, s.network.link.jitter);
+        assert_eq!(first.shape.loss, 0.2);
+        assert_eq!(first.nodes.amount, Amount::Fraction(0.2));
+        assert_eq!(first.span, Duration::from_secs(5));
+        let Action::Link(second) = &s.timeline.events[1].action else {
+            panic!("{:?}", s.timeline.events[1]);
+        };
+        assert_eq!(
+            (second.shape.delay, second.shape.jitter, second.shape.loss),
+            (
+                Duration::from_millis(80),
+                Duration::ZERO,
+                s.network.link.loss
+            )
+        );
+        // Each change ends by itself; the next of the same group may start as one ends.
+        let steps: Vec<(u64, usize, StepKind)> = s
+            .timeline
+            .steps(|_| 10)
+            .iter()
+            .map(|st| (st.at.as_secs(), st.event, st.kind))
+            .collect();
+        assert_eq!(
+            steps,
+            [
+                (2, 0, StepKind::Act),
+                (7, 0, StepKind::End),
+                (7, 1, StepKind::Act),
+                (8, 1, StepKind::End)
+            ]
+        );
+        assert!(s.timeline.changes_links());
+        assert!(!parse_str(GOOD).expect("valid").timeline.changes_links());
     }
 
     #[test]
