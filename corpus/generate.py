@@ -228,6 +228,8 @@ timeline("timeline-link-delay-too-long", '[[timeline]]\nat = "1s"\nlink = { grou
 timeline("timeline-link-rate", '[[timeline]]\nat = "1s"\nlink = { group = "honest", count = 1, rate = "1mbit", for = "5s" }\n', "timeline[0].link.rate", 'link = { group')
 timeline("timeline-link-overlap", '[[timeline]]\nat = "1s"\nlink = { group = "honest", count = 1, loss = 0.1, for = "10s" }\n[[timeline]]\nat = "5s"\nlink = { group = "honest", count = 2, delay = "50ms", for = "5s" }\n', "timeline[1].link", 'link = { group = "honest", count = 2', ["link change in force", "one at a time"])
 scenario("timeline-link-shaper-none", BASE.replace('shaper = "auto"', 'shaper = "none"') + '\n[[timeline]]\nat = "1s"\nlink = { group = "honest", count = 1, loss = 0.1, for = "5s" }\n', "timeline[0].link", needle='link = { group', extra=["shaper is `none`"])
+scenario("timeline-link-shaper-kernel", BASE.replace('shaper = "auto"', 'shaper = "kernel"') + '\n[[timeline]]\nat = "1s"\nlink = { group = "honest", count = 1, loss = 0.1, for = "5s" }\n', "timeline[0].link", needle='link = { group', extra=["only the user-space shaper"])
+timeline("timeline-link-delay-below-jitter", '[[timeline]]\nat = "1s"\nlink = { group = "honest", count = 1, delay = "1ms", for = "5s" }\n', "timeline[0].link.delay", 'link = { group', ["below the run's jitter (2.5ms)"])
 
 # --- names -------------------------------------------------------------------------------
 replace("name-empty", 'name = "corpus"', 'name = ""', "scenario.name")

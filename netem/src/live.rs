@@ -134,20 +134,28 @@ impl Live {
 
     /// Takes in the table if it changed since last looked at; whether it did.
     pub fn refresh(&mut self) -> bool {
-        if self.seen == Some(self.links.version()) {
+        if !self.is_stale() {
             return false;
         }
         let (version, changes) = self.links.snapshot();
         self.seen = Some(version);
         let seed = self.seed.wrapping_add(version);
         self.own = changes.by_pid.get(&self.pid).map(|s| Drawn::new(s, seed));
+        // Seeded by address, not by the map's order, so that a run can be repeated.
         self.from = changes
             .by_addr
             .iter()
-            .enumerate()
-            .map(|(i, (&addr, s))| (addr, Drawn::new(s, seed.wrapping_add(1 + i as u64))))
+            .map(|(&addr, s)| {
+                let seed = seed.wrapping_add(u64::from(u32::from(addr)) << 8);
+                (addr, Drawn::new(s, seed))
+            })
             .collect();
         true
+    }
+
+    /// Whether the table changed since [`Self::refresh`] last looked (one atomic load).
+    pub fn is_stale(&self) -> bool {
+        self.seen != Some(self.links.version())
     }
 
     /// The fate of a packet from `source` when a changed link carries it: `Some(None)`

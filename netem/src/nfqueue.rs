@@ -376,6 +376,10 @@ impl DelayLine {
         if self.reads_on_arrival() {
             return None;
         }
+        // A change of the run's links may shorten the delay: read at once to take it in.
+        if self.live.as_ref().is_some_and(Live::is_stale) {
+            return self.last_read;
+        }
         self.last_read.map(|t| t + self.read_interval)
     }
 

@@ -57,6 +57,7 @@ use serde::Serialize;
 use crate::analysis::graph::Graph;
 use crate::error::Error;
 use crate::scenario::profile::{LinkProfile, ShaperChoice};
+use crate::scenario::timeline::Action;
 use crate::scenario::units::duration_str;
 use crate::scenario::{
     CpuQuota, Discovery, GossipsubSettings, Group, Guard, Scenario, Targets, Topology, Traffic,
@@ -217,6 +218,34 @@ impl Plan {
         self.nodes
             .iter()
             .flat_map(|n| n.bootstrap_peers.iter().map(move |&j| (n.index, j)))
+    }
+
+    /// Every timeline link change whose shape, in real time at this plan's time scale, the
+    /// shaper cannot impose (a delay above 10 s once dilated), in words (the validator saw
+    /// virtual times; `auto` chose the scale after it).
+    pub fn real_link_problems(&self) -> Vec<String> {
+        let k = self.time_scale;
+        self.timeline
+            .events
+            .iter()
+            .filter_map(|e| match &e.action {
+                Action::Link(l) => {
+                    let real = l.shape.dilated(k);
+                    (!real.check().is_empty()).then(|| {
+                        format!(
+                            "the timeline's link change at {}: its delay {} ± {} is {} ± {} at time scale {k}, above the shaper's {} s; lower `delay` or `time_scale`",
+                            crate::scenario::units::format_duration(e.at),
+                            crate::scenario::units::format_duration(l.shape.delay),
+                            crate::scenario::units::format_duration(l.shape.jitter),
+                            crate::scenario::units::format_duration(real.delay),
+                            crate::scenario::units::format_duration(real.jitter),
+                            lab_config::bounds::MAX_LINK_DELAY.as_secs()
+                        )
+                    })
+                }
+                _ => None,
+            })
+            .collect()
     }
 
     /// Whether the run shapes links at all (also when only its timeline changes them).

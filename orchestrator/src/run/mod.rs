@@ -83,6 +83,12 @@ fn infra(e: DockerError) -> Error {
 /// this returns, whether the run succeeded, failed, or was interrupted (SIGINT/SIGTERM).
 pub async fn run(scenario: &Scenario, opts: &RunOptions) -> Result<Outcome, Error> {
     let plan = plan::plan_with_bridges(scenario, Subnet::DEFAULT, opts.nodes_per_bridge);
+    if let Some(problem) = plan.real_link_problems().into_iter().next() {
+        return Err(Error::Infra(format!(
+            "plan {}: {problem}",
+            scenario.path.display()
+        )));
+    }
     let routed = plan.bridges.routed();
     check_host(&plan).await?;
     let mut sigint = signal(SignalKind::interrupt())

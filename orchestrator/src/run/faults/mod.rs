@@ -196,16 +196,26 @@ impl<'a> Faults<'a> {
                 let on = matches!(action, Action::AttackStart(_));
                 (self.switch(g, on).await, Vec::new())
             }
-            Action::Link(l) => (self.change_links(index, l).await, Vec::new()),
+            Action::Link(l) => {
+                // Recorded as it starts: the first node is changed right after.
+                let (at, nodes) = self.change_links(index, l).await;
+                self.record_at(at, action.name(), &nodes, &[]);
+                return;
+            }
         };
         self.record(action.name(), &nodes, &across);
     }
 
     /// Records that `action` took effect now on `nodes` (and `across`).
     fn record(&mut self, action: &str, nodes: &[usize], across: &[usize]) {
+        self.record_at(now_ns(), action, nodes, across);
+    }
+
+    /// Records that `action` took effect at `ts_ns` on `nodes` (and `across`).
+    fn record_at(&mut self, ts_ns: u64, action: &str, nodes: &[usize], across: &[usize]) {
         let name = |n: &usize| self.plan.nodes[*n].name.clone();
         self.records.push(Record {
-            ts_ns: now_ns(),
+            ts_ns,
             node: RECORDER.to_string(),
             event: Event::Fault {
                 action: action.to_string(),
@@ -370,6 +380,7 @@ impl<'a> Faults<'a> {
         match killed {
             Ok(()) => {
                 self.pids[n] = None;
+                self.forget_changed(n);
                 true
             }
             Err(e) => {
@@ -424,8 +435,9 @@ impl<'a> Faults<'a> {
     }
 
     /// The link change at `index`: its nodes (drawn among all of its group's) get its shape
-    /// in real time (a node down now when it starts again); all of them are recorded.
-    async fn change_links(&mut self, index: usize, l: &LinkChange) -> Vec<usize> {
+    /// in real time (a node down now when it starts again); returns when it took effect
+    /// (just before the shaper is told of the first node) and all of its nodes.
+    async fn change_links(&mut self, index: usize, l: &LinkChange) -> (u64, Vec<usize>) {
         let group = self.group(&l.nodes.group);
         let names: Vec<String> = group
             .iter()
@@ -442,12 +454,19 @@ impl<'a> Faults<'a> {
             .into_iter()
             .filter(|&n| picked.contains(&self.plan.nodes[n].name))
             .collect();
+        // Every pid first, so that the nodes change together.
+        for &n in &nodes {
+            if self.alive(n) {
+                self.pid(n).await;
+            }
+        }
+        let at = now_ns();
         for &n in &nodes {
             self.changed[n] = Some((shape.clone(), None));
             self.tell_changed(n).await;
         }
         self.links.insert(index, nodes.clone());
-        nodes
+        (at, nodes)
     }
 
     /// Tells the shaper node `n`'s changed link under its current process (a killed node is
@@ -480,6 +499,21 @@ impl<'a> Faults<'a> {
             }
         }
         self.changed[n] = Some((shape, Some(pid)));
+    }
+
+    /// Node `n` is gone: the shaper forgets its changed link under the old process (whose
+    /// pid the kernel may give to another), until it starts again.
+    fn forget_changed(&mut self, n: usize) {
+        let Some((shape, Some(pid))) = self.changed[n].take() else {
+            return;
+        };
+        self.changed[n] = Some((shape, None));
+        if let Some(shaper) = self.shaper {
+            let addr = self.plan.nodes[n].ip;
+            if let Err(e) = shaper.send(HostLine::Reset { pid, addr }) {
+                tracing::warn!("node {}: failed to {e}", self.plan.nodes[n].name);
+            }
+        }
     }
 
     /// The end of the link change at `index`: its nodes have the run's links again.

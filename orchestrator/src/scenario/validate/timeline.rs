@@ -404,7 +404,31 @@ impl Validator<'_, '_> {
             count: raw.count,
         };
         let nodes = self.selector(field, &sel, groups);
+        let nated = |s: &Selector| groups.iter().any(|g| g.id == s.group && g.nat.is_nated());
+        if nodes.as_ref().is_some_and(nated) {
+            self.err(
+                &field.key("group"),
+                "cannot change the links of nodes behind a NAT (their packets reach the others from the router's address)",
+            );
+            return None;
+        }
         let run = &network.link;
+        if raw.jitter.is_none()
+            && let Some(delay) = raw
+                .delay
+                .as_deref()
+                .and_then(|d| units::parse_duration(d).ok())
+            && delay < run.jitter
+        {
+            self.err(
+                &field.key("delay"),
+                format!(
+                    "is below the run's jitter ({}), which a link change keeps unless it gives `jitter`",
+                    units::format_duration(run.jitter)
+                ),
+            );
+            return None;
+        }
         let shown = |d: Duration| Some(units::format_duration(d));
         let given = RawLink::new(
             raw.delay.clone().or_else(|| shown(run.delay)),
@@ -539,8 +563,8 @@ impl Validator<'_, '_> {
         let mut open: Option<&Placed> = None;
         let mut states: BTreeMap<&str, States> = BTreeMap::new();
         let mut attacking: BTreeMap<&str, Duration> = BTreeMap::new();
-        // Groups with a link change in force, since when.
-        let mut linked: BTreeMap<&str, Duration> = BTreeMap::new();
+        // Groups with a link change in force: since when, and which event.
+        let mut linked: BTreeMap<&str, (Duration, usize)> = BTreeMap::new();
         // Churns already reported, and the leaves that took a node.
         let mut failed: BTreeSet<usize> = BTreeSet::new();
         let mut left: BTreeSet<(usize, usize)> = BTreeSet::new();
@@ -569,7 +593,7 @@ impl Validator<'_, '_> {
                     states.entry(c.nodes.group.as_str()).or_default().churned -= 1;
                 }
                 (Action::Link(l), StepKind::Act) => match linked.get(l.nodes.group.as_str()) {
-                    Some(since) => self.err(
+                    Some((since, _)) => self.err(
                         &p.field,
                         format!(
                             "group `{}` has a link change in force at {when} (since {}); one at a time",
@@ -578,10 +602,15 @@ impl Validator<'_, '_> {
                         ),
                     ),
                     None => {
-                        linked.insert(&l.nodes.group, step.at);
+                        linked.insert(&l.nodes.group, (step.at, step.event));
                     }
                 },
-                (Action::Link(l), StepKind::End) => {
+                // Only the change in force ends here, not one refused for overlapping it.
+                (Action::Link(l), StepKind::End)
+                    if linked
+                        .get(l.nodes.group.as_str())
+                        .is_some_and(|&(_, e)| e == step.event) =>
+                {
                     linked.remove(l.nodes.group.as_str());
                 }
                 (_, StepKind::Act) => self.act(p, &mut open, &mut states, &mut attacking, groups),
@@ -735,6 +764,12 @@ mod tests {
 
     #[test]
     fn a_link_change_keeps_the_runs_link_where_it_says_nothing_and_ends_by_itself() {
+        let lossy = GOOD.replace(
+            "link = { delay = \"25ms\", jitter = \"2.5ms\" }",
+            "link = { delay = \"25ms\", jitter = \"2.5ms\", loss = 0.01 }",
+        );
+        assert_ne!(lossy, GOOD);
+        let with = |t: &str| format!("{lossy}\n{t}");
         let text = with(
             "[[timeline]]\nat = \"2s\"\nlink = { group = \"honest\", fraction = 0.2, loss = 0.2, for = \"5s\" }\n\
              [[timeline]]\nat = \"7s\"\nlink = { group = \"honest\", count = 1, delay = \"80ms\", jitter = \"0s\", for = \"1s\" }\n",
@@ -753,11 +788,7 @@ mod tests {
         };
         assert_eq!(
             (second.shape.delay, second.shape.jitter, second.shape.loss),
-            (
-                Duration::from_millis(80),
-                Duration::ZERO,
-                s.network.link.loss
-            )
+            (Duration::from_millis(80), Duration::ZERO, 0.01)
         );
         // Each change ends by itself; the next of the same group may start as one ends.
         let steps: Vec<(u64, usize, StepKind)> = s
@@ -777,6 +808,19 @@ mod tests {
         );
         assert!(s.timeline.changes_links());
         assert!(!parse_str(GOOD).expect("valid").timeline.changes_links());
+    }
+
+    #[test]
+    fn every_link_change_overlapping_the_one_in_force_is_refused() {
+        // The second is refused; its end must not end the first, so the third is too.
+        let entry = |at: u64, span: u64| {
+            format!(
+                "[[timeline]]\nat = \"{at}s\"\nlink = {{ group = \"honest\", count = 1, loss = 0.1, for = \"{span}s\" }}\n"
+            )
+        };
+        let text = with(&[entry(1, 10), entry(2, 1), entry(5, 1)].concat());
+        let fields: Vec<String> = diags(&text).into_iter().map(|d| d.field).collect();
+        assert_eq!(fields, ["timeline[1].link", "timeline[2].link"]);
     }
 
     #[test]
