@@ -31,7 +31,8 @@ pub use host_line::{HostLine, HostLineError};
 pub use link::{LinkProblem, LinkShape};
 pub use node::{
     DEFAULT_SYBIL_IDENTITIES, DhtConfig, GossipsubSettings, LimitsConfig, MAX_SYBIL_IDENTITIES,
-    NatConfig, NodeConfig, RelayMode, Role, SPAM_RATE, Security, TOPIC_RATE_LIMIT, TrafficConfig,
+    NatConfig, NodeConfig, PEER_BYTES_PER_SEC_LIMIT, RelayMode, Role, SPAM_RATE, Security,
+    TOPIC_RATE_LIMIT, TrafficConfig,
 };
 pub use regions::{RegionMatrix, SourceRegions};
 pub use shaper::{BackendChoice, ShaperConfig};

@@ -5,7 +5,8 @@ use std::num::NonZeroUsize;
 use std::time::Duration;
 
 use libp2p::core::muxing::StreamMuxerBox;
-use libp2p::core::transport::OptionalTransport;
+use libp2p::core::transport::{Boxed, OptionalTransport};
+use libp2p::core::upgrade;
 use libp2p::swarm::behaviour::toggle::Toggle;
 use libp2p::{
     Multiaddr, PeerId, Swarm, SwarmBuilder, Transport, connection_limits, gossipsub, identify,
@@ -17,6 +18,7 @@ use crate::adversary::{self, Attack};
 use crate::config::NodeConfig;
 use crate::dilation::{self, TimeScale};
 use crate::security::{self, Handshakes};
+use crate::throttle::Throttle;
 use crate::{conn_manager, conn_rate, fetch, gossip, nat};
 
 /// Agent protocol announced by identify.
@@ -212,10 +214,11 @@ pub const KAD_K: usize = 20;
 /// [`security::Upgrade`] (TLS 1.3 with the groups of `config.security`, noise as fallback
 /// unless `pq-only`; yamux), and QUIC unless `pq-only` ([`lab_config::Security::allows_quic`]); the
 /// relayed one works only where the `[nat]` table turns the relay client on
-/// ([`lab_config::NatConfig::dials_circuits`]). The upgrades leave their records in
-/// `handshakes`. Gossipsub registers its metrics in `registry`. `config` holds real times
-/// ([`NodeConfig::dilated`]); the timers it does not name are scaled by its `time_scale`
-/// here ([`crate::dilation`]).
+/// ([`lab_config::NatConfig::dials_circuits`]). Every connection's reads are throttled
+/// per peer ([`crate::throttle`]). The upgrades leave their records in `handshakes`.
+/// Gossipsub and the throttle register their metrics in `registry`. `config` holds real
+/// times ([`NodeConfig::dilated`]); the timers it does not name are scaled by its
+/// `time_scale` here ([`crate::dilation`]).
 pub fn swarm(
     key: identity::Keypair,
     config: &NodeConfig,
@@ -223,44 +226,22 @@ pub fn swarm(
     registry: &mut Registry,
 ) -> Result<Swarm<Behaviour>, BuildError> {
     let k: TimeScale = config.time_scale;
-    let security = config.security;
+    let throttle = Throttle::new(config.limits.peer_bytes_per_sec as f64, k);
+    throttle.register(registry);
+    let (relay_transport, relay_client) = relay::client::new(key.public().to_peer_id());
+    let transport = transport(&key, config, handshakes, relay_transport, throttle)?;
     let mut built: Option<BuildError> = None;
-    let swarm = SwarmBuilder::with_existing_identity(key)
+    let Ok(swarm) = SwarmBuilder::with_existing_identity(key)
         .with_tokio()
-        .with_tcp(
-            tcp::Config::default().nodelay(true),
-            |key: &identity::Keypair| security::Upgrade::new(key, security, handshakes.clone()),
-            yamux::Config::default,
-        )
-        .map_err(|e| BuildError::Transport(e.to_string()))?
-        .with_other_transport(|key| {
-            // pq-only: no QUIC at all (its rustls groups are libp2p-quic's, not ours).
-            let quic = if security.allows_quic() {
-                OptionalTransport::some(quic::tokio::Transport::new(dilation::quic(
-                    quic::Config::new(key),
-                    k,
-                )))
-            } else {
-                OptionalTransport::none()
-            };
-            quic.map(|(peer, muxer), _| (peer, StreamMuxerBox::new(muxer)))
-        })
-        .map_err(|e| BuildError::Transport(e.to_string()))?
-        .with_relay_client(
-            |key: &identity::Keypair| security::Upgrade::new(key, security, handshakes.clone()),
-            yamux::Config::default,
-        )
-        .map_err(|e| BuildError::Transport(e.to_string()))?
-        .with_behaviour(
-            |key, relay_client| match behaviour(key, relay_client, config, registry) {
-                Ok(b) => Ok(b),
-                Err(e) => {
-                    let msg = e.to_string();
-                    built = Some(e);
-                    Err(msg.into())
-                }
-            },
-        );
+        .with_other_transport(|_| transport);
+    let swarm = swarm.with_behaviour(|key| match behaviour(key, relay_client, config, registry) {
+        Ok(b) => Ok(b),
+        Err(e) => {
+            let msg = e.to_string();
+            built = Some(e);
+            Err(msg.into())
+        }
+    });
     let swarm = match swarm {
         Ok(s) => s,
         Err(e) => return Err(built.unwrap_or_else(|| BuildError::Transport(e.to_string()))),
@@ -271,4 +252,44 @@ pub fn swarm(
         })
         .with_connection_timeout(k.real(dilation::CONNECTION_TIMEOUT))
         .build())
+}
+
+/// The node's transports, as libp2p's `SwarmBuilder` composes them (`with_tcp`,
+/// `with_other_transport` for QUIC, `with_relay_client`), but built here so that every
+/// connection, whatever its transport, comes out wrapped in the per-peer throttle.
+fn transport(
+    key: &identity::Keypair,
+    config: &NodeConfig,
+    handshakes: &Handshakes,
+    relay: relay::client::Transport,
+    throttle: Throttle,
+) -> Result<Boxed<(PeerId, StreamMuxerBox)>, BuildError> {
+    let security = config.security;
+    let upgrade = security::Upgrade::new(key, security, handshakes.clone())
+        .map_err(|e| BuildError::Transport(e.to_string()))?;
+    let tcp = tcp::tokio::Transport::new(tcp::Config::default().nodelay(true))
+        .upgrade(upgrade::Version::V1Lazy)
+        .authenticate(upgrade.clone())
+        .multiplex(yamux::Config::default())
+        .map(|(peer, muxer), _| (peer, StreamMuxerBox::new(muxer)));
+    // pq-only: no QUIC at all (its rustls groups are libp2p-quic's, not ours).
+    let quic = if security.allows_quic() {
+        OptionalTransport::some(quic::tokio::Transport::new(dilation::quic(
+            quic::Config::new(key),
+            config.time_scale,
+        )))
+    } else {
+        OptionalTransport::none()
+    }
+    .map(|(peer, muxer), _| (peer, StreamMuxerBox::new(muxer)));
+    let relayed = relay
+        .upgrade(upgrade::Version::V1Lazy)
+        .authenticate(upgrade)
+        .multiplex(yamux::Config::default())
+        .map(|(peer, muxer), _| (peer, StreamMuxerBox::new(muxer)));
+    Ok(relayed
+        .or_transport(tcp.or_transport(quic).map(|either, _| either.into_inner()))
+        .map(|either, _| either.into_inner())
+        .map(move |(peer, muxer), _| (peer, StreamMuxerBox::new(throttle.wrap(peer, muxer))))
+        .boxed())
 }

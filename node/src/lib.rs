@@ -33,6 +33,7 @@ pub mod score_parts;
 pub mod security;
 pub mod sink;
 pub mod sybil;
+pub mod throttle;
 mod traffic;
 pub mod validate;
 

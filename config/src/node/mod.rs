@@ -31,6 +31,10 @@ use crate::{Diagnostic, Problem, num};
 /// messages/sec per topic"): every node accepts at most this many from each origin.
 pub const TOPIC_RATE_LIMIT: f64 = 100.0;
 
+/// Bytes a (virtual) second a node reads from one peer (seed 000 §9.3, "Bandwidth
+/// throttling: max 1 MB/sec per peer"): the default of `limits.peer_bytes_per_sec`.
+pub const PEER_BYTES_PER_SEC_LIMIT: u64 = 1_000_000;
+
 /// The `spam` role's publish rate, messages a (virtual) second: three times the limit.
 pub const SPAM_RATE: f64 = 3.0 * TOPIC_RATE_LIMIT;
 
@@ -302,10 +306,20 @@ pub struct LimitsConfig {
     /// many; beyond it an inbound connection is denied before its handshake
     /// (`node/src/conn_rate.rs`).
     pub inbound_rate_per_sec: f64,
+    /// Bytes a second the node reads from one peer, over all its connections and streams
+    /// together (spec §9.3: 1 MB), with a burst of as many; beyond it reads wait, and the
+    /// peer's sends back up through the muxer's flow control (`node/src/throttle.rs`).
+    pub peer_bytes_per_sec: u64,
 }
 
 /// The most new inbound connections a second a node can be told to accept.
 pub const MAX_INBOUND_RATE_PER_SEC: f64 = 10_000.0;
+/// The lowest per-peer read rate a node can be told to keep, bytes a second: 1 KB, a
+/// few pings and identify exchanges; below it the node's own protocols time out.
+pub const MIN_PEER_BYTES_PER_SEC: u64 = 1_000;
+/// The highest per-peer read rate, bytes a second: 1 GB, above any link a container gets;
+/// higher is a unit mistake.
+pub const MAX_PEER_BYTES_PER_SEC: u64 = 1_000_000_000;
 
 impl Default for LimitsConfig {
     fn default() -> Self {
@@ -318,6 +332,7 @@ impl Default for LimitsConfig {
             max_established_outgoing: 50,
             target_peers: 32,
             inbound_rate_per_sec: 10.0,
+            peer_bytes_per_sec: PEER_BYTES_PER_SEC_LIMIT,
         }
     }
 }
@@ -379,6 +394,9 @@ impl NodeConfig {
             dht: self.dht.dilated(k),
             limits: LimitsConfig {
                 inbound_rate_per_sec: k.real_rate(self.limits.inbound_rate_per_sec),
+                peer_bytes_per_sec: (k.real_rate(self.limits.peer_bytes_per_sec as f64).round()
+                    as u64)
+                    .max(1),
                 ..self.limits.clone()
             },
             ..self.clone()
@@ -536,6 +554,12 @@ impl NodeConfig {
             l.inbound_rate_per_sec,
             0.1,
             MAX_INBOUND_RATE_PER_SEC,
+        );
+        lc.within(
+            "peer_bytes_per_sec",
+            l.peer_bytes_per_sec,
+            MIN_PEER_BYTES_PER_SEC,
+            MAX_PEER_BYTES_PER_SEC,
         );
         c.problems.extend(lc.problems);
         if let Some(path) = &self.events {
@@ -749,6 +773,29 @@ mod tests {
             fields("[limits]\ninbound_rate_per_sec = 0.0\n"),
             ["limits.inbound_rate_per_sec"]
         );
+        assert_eq!(
+            parse("").expect("valid").limits.peer_bytes_per_sec,
+            PEER_BYTES_PER_SEC_LIMIT
+        );
+        assert_eq!(
+            fields("[limits]\npeer_bytes_per_sec = 0\n"),
+            ["limits.peer_bytes_per_sec"]
+        );
+        assert_eq!(
+            fields("[limits]\npeer_bytes_per_sec = 999\n"),
+            ["limits.peer_bytes_per_sec"]
+        );
+        assert_eq!(
+            fields("[limits]\npeer_bytes_per_sec = 1000000001\n"),
+            ["limits.peer_bytes_per_sec"]
+        );
+        assert_eq!(
+            parse("[limits]\npeer_bytes_per_sec = 1000\n")
+                .expect("the lowest")
+                .limits
+                .peer_bytes_per_sec,
+            1000
+        );
     }
 
     #[test]
@@ -808,6 +855,11 @@ mod tests {
                     if path.ends_with("rate_per_sec") || path.ends_with("_per_min") =>
                 {
                     assert_eq!(*y, x / 4.0, "{path} is a rate: divided");
+                }
+                (toml::Value::Integer(x), toml::Value::Integer(y))
+                    if path.ends_with("_per_sec") =>
+                {
+                    assert_eq!(*y, x / 4, "{path} is a rate: divided");
                 }
                 _ => assert_eq!(a, b, "{path} unchanged"),
             }
