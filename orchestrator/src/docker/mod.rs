@@ -8,6 +8,7 @@
 
 mod container;
 mod error;
+mod exec;
 mod files;
 mod image;
 mod labels;

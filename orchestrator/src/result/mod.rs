@@ -22,6 +22,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::analysis::Stats;
 use crate::plan::Plan;
+pub use crate::run::clocks::HostClock;
 pub use crate::run::{ContainerUsage, Phases, Resources};
 use crate::scenario::profile::LinkProfile;
 use crate::scenario::{CpuQuota, Guard};
@@ -77,6 +78,10 @@ pub struct RunResult {
     /// distorted run's targets are not judged.
     #[serde(default)]
     pub distorted: Vec<String>,
+    /// Each host's clock offset against the orchestrator's, with its uncertainty (empty
+    /// when not measured: no shaper container, or results written before it was).
+    #[serde(default)]
+    pub clocks: Vec<HostClock>,
 }
 
 /// How a run was dilated (README, "Virtual time").
@@ -198,6 +203,7 @@ impl RunResult {
             resources: Resources::default(),
             targets,
             guard: plan.guard,
+            clocks: Vec::new(),
             distorted: Vec::new(),
         }
     }

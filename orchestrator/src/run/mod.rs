@@ -23,6 +23,7 @@
 //! [`outcome`] holds what a run hands on.
 
 pub mod binaries;
+pub mod clocks;
 mod collect;
 mod events_dir;
 pub mod faults;
@@ -301,6 +302,12 @@ async fn execute(
 
     // The shaper stops first, so that it removes its rules and releases the nodes'
     // namespaces while they still exist.
+    // One host, read through its shaper: offset 0 by construction, the probe's estimate
+    // reported as the method's error.
+    let mut clocks = Vec::new();
+    if let Some(id) = &shaper_id {
+        clocks.extend(clocks::probe(runner, id, clocks::LOCAL).await);
+    }
     eprintln!("==> stopping nodes and collecting events");
     if let Some(id) = &shaper_id {
         runner
@@ -330,6 +337,7 @@ async fn execute(
         window,
         shaper_backend,
         tcp_congestion: congestion.in_force,
+        clocks,
         started_at_ms,
         ended_at_ms: now_ns() / 1_000_000,
         phases,

@@ -88,6 +88,8 @@ pub struct Outcome {
     pub shaper_backend: String,
     /// The nodes' TCP congestion control.
     pub tcp_congestion: String,
+    /// Each host's clock against the orchestrator's (one host: `local`).
+    pub clocks: Vec<super::clocks::HostClock>,
     /// Wall clock at the start and the end of the run, in ms since the epoch.
     pub started_at_ms: u64,
     /// See `started_at_ms`.
