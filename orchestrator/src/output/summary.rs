@@ -61,7 +61,7 @@ pub fn render(result: &RunResult) -> String {
 
 /// `local: offset +0.004 ms ± 0.512 ms (8 probes); one host: not corrected (0 by
 /// construction)`.
-fn clock_text(c: &HostClock) -> String {
+pub(crate) fn clock_text(c: &HostClock) -> String {
     let ms = |ns: f64| ns / 1e6;
     format!(
         "{}: offset {:+.3} ms ± {:.3} ms ({} probes through the shaper); {}",

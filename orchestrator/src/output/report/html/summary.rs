@@ -152,6 +152,7 @@ pub(super) fn metadata(input: &Input<'_>) -> Markup {
                 (row("duration", &format!("{secs:.1} s")))
                 (row("phases (after start)", &phases_text(r)))
                 @if let Some(host) = host_cost_text(r) { (row("host cost", &host)) }
+                @for c in &r.clocks { (row("clock", &crate::output::summary::clock_text(c))) }
                 (row("events", &r.stats.events.to_string()))
                 (row("commit (at render)", &input.provenance.commit))
                 (row("host (at render)", &input.provenance.host))
