@@ -7,7 +7,8 @@
 //!   address is `ADDR`, has this link both ways: every packet it receives, and every packet
 //!   any shaped namespace receives from `ADDR`, is delayed `DELAY_US` ± `JITTER_US`
 //!   microseconds and dropped with probability `LOSS` (a timeline's link change);
-//! - `reset PID ADDR`: that node's links are the run's again.
+//! - `reset PID ADDR`: that node's links are the run's again;
+//! - `clock`: print the host's wall clock at once (the orchestrator's clock probe).
 
 use std::fmt;
 use std::net::Ipv4Addr;
@@ -35,6 +36,8 @@ pub enum HostLine {
         /// Its link from now on (rate is not changed at run time and must be `None`).
         shape: LinkShape,
     },
+    /// Print the host's wall clock now.
+    Clock,
     /// The node of `pid` at `addr` has the run's links again.
     Reset {
         /// The node's process.
@@ -48,7 +51,9 @@ pub enum HostLine {
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum HostLineError {
     /// The words do not form any of the three lines.
-    #[error("expected `PID [REGION]`, `set PID ADDR DELAY_US JITTER_US LOSS` or `reset PID ADDR`")]
+    #[error(
+        "expected `PID [REGION]`, `set PID ADDR DELAY_US JITTER_US LOSS`, `reset PID ADDR` or `clock`"
+    )]
     Form,
     /// A number or address that does not parse.
     #[error("`{0}` is not a valid {1}")]
@@ -74,6 +79,7 @@ impl fmt::Display for HostLine {
                 shape.loss
             ),
             HostLine::Reset { pid, addr } => write!(f, "reset {pid} {addr}"),
+            HostLine::Clock => write!(f, "clock"),
         }
     }
 }
@@ -89,6 +95,7 @@ impl FromStr for HostLine {
     fn from_str(line: &str) -> Result<Self, Self::Err> {
         let words: Vec<&str> = line.split_whitespace().collect();
         match words.as_slice() {
+            ["clock"] => Ok(HostLine::Clock),
             [pid] => Ok(HostLine::Shape {
                 pid: value(pid, "pid")?,
                 region: None,
@@ -144,6 +151,7 @@ mod tests {
                 shape: LinkShape::from_micros(125_000, 2_500, 0.2),
             },
             HostLine::Reset { pid: 7, addr },
+            HostLine::Clock,
         ] {
             let text = line.to_string();
             assert_eq!(text.parse::<HostLine>(), Ok(line), "{text}");

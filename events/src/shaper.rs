@@ -108,6 +108,12 @@ pub enum ShaperReport {
         /// Why, reading `failed to …`.
         error: String,
     },
+    /// The host's wall clock as the shaper read it, answering a `clock` line on stdin
+    /// (`host` mode; the orchestrator's probe of the host's clock offset).
+    Clock {
+        /// Nanoseconds since the Unix epoch.
+        realtime_ns: u64,
+    },
     /// The shaper stopped and removed what it installed (on stderr).
     ShaperStopped {
         /// The back end that ran.

@@ -27,9 +27,6 @@ pub struct Cli {
 pub enum Command {
     /// Print one JSON line telling whether kernel netem is available.
     Probe,
-    /// Print this host's wall clock (ns since the Unix epoch) on one line: the
-    /// orchestrator's probe of each host's clock offset.
-    Clock,
     /// Impose a link shape until SIGTERM/SIGINT, then remove it.
     Apply(ApplyArgs),
     /// Impose the same link shape in the network namespace of each given process, named

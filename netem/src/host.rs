@@ -303,6 +303,13 @@ impl<W: Write> Host<'_, W> {
     fn take(&mut self, line: HostLine) -> Result<(), ShaperError> {
         match (line, &self.live) {
             (HostLine::Shape { pid, region }, _) => return self.add(pid, region),
+            (HostLine::Clock, _) => {
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap_or_default();
+                let realtime_ns = u64::try_from(now.as_nanos()).unwrap_or(u64::MAX);
+                return self.print(&ShaperReport::Clock { realtime_ns });
+            }
             (HostLine::Set { pid, addr, shape }, Some(live)) => live.set(pid, addr, shape),
             (HostLine::Reset { pid, addr }, Some(live)) => live.reset(pid, addr),
             (line, None) => {

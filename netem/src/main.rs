@@ -18,7 +18,6 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Probe => print_probe(),
-        Command::Clock => print_clock(),
         Command::Apply(args) => args.into_config().and_then(|cfg| apply_one(&cfg, &term)),
         Command::Host(args) => args.load_regions().and_then(|regions| {
             let pids = args.pids;
@@ -66,15 +65,6 @@ fn apply_one(cfg: &labshaper::ApplyConfig, term: &Termination) -> Result<(), Sha
 fn print_probe() -> Result<(), ShaperError> {
     let mut out = std::io::stdout().lock();
     writeln!(out, "{}", probe().to_line())?;
-    Ok(())
-}
-
-fn print_clock() -> Result<(), ShaperError> {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    let mut out = std::io::stdout().lock();
-    writeln!(out, "{}", now.as_nanos())?;
     Ok(())
 }
 

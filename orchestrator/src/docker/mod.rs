@@ -8,7 +8,6 @@
 
 mod container;
 mod error;
-mod exec;
 mod files;
 mod image;
 mod labels;

@@ -1,9 +1,10 @@
 //! Host clocks. Every node writes its host's wall clock into its events, and a one-way
 //! latency subtracts a publish time on one host from a receive time on another: across
 //! hosts the clocks' offset enters every figure. The orchestrator measures each host's
-//! offset against its own clock with a few probes through the host's shaper container
-//! (`labshaper clock`, one exec each: sent, the host's time, received; Cristian's
-//! estimate from the probe with the shortest round trip, uncertain by half of it), reports
+//! offset against its own clock with a few probes through the host's shaper (a `clock`
+//! line on its stdin, answered at once on its stdout: sent, the host's time, received;
+//! Cristian's estimate from the probe with the shortest round trip, uncertain by half of
+//! it), reports
 //! them with the result, and corrects the events of hosts other than its own
 //! ([`correct`], for runners with more than one host). On one host every node and the
 //! orchestrator read one clock: its offset is 0 by construction and nothing is corrected;
@@ -11,11 +12,10 @@
 
 use std::collections::HashMap;
 
-use lab_events::{Event, Record, now_ns};
+use lab_events::{Event, Record};
 use serde::{Deserialize, Serialize};
 
-use crate::docker::DockerRunner;
-use crate::docker::tools_image::LABSHAPER_IN_IMAGE;
+use super::shaper::HostShaper;
 
 /// The orchestrator's own host.
 pub const LOCAL: &str = "local";
@@ -81,22 +81,14 @@ pub fn estimate(host: &str, samples: &[ClockSample]) -> Option<HostClock> {
     })
 }
 
-/// Reads the clock of the host of the running container `id` (a tools-image container: the
-/// shaper) [`PROBES`] times; the probes that fail are left out (with a warning).
-pub async fn probe(runner: &DockerRunner, id: &str, host: &str) -> Option<HostClock> {
+/// Reads the clock of `host` through its shaper [`PROBES`] times; the probes it does not
+/// answer are left out (with a warning).
+pub async fn probe(shaper: &mut HostShaper, host: &str) -> Option<HostClock> {
     let mut samples = Vec::with_capacity(PROBES);
     for _ in 0..PROBES {
-        let sent_ns = now_ns();
-        let out = runner.exec_output(id, &[LABSHAPER_IN_IMAGE, "clock"]).await;
-        let received_ns = now_ns();
-        match out.map(|text| text.trim().parse::<u64>()) {
-            Ok(Ok(remote_ns)) => samples.push(ClockSample {
-                sent_ns,
-                remote_ns,
-                received_ns,
-            }),
-            Ok(Err(e)) => tracing::warn!("failed to read the clock of host {host}: {e}"),
-            Err(e) => tracing::warn!("failed to {e}"),
+        match shaper.read_clock().await {
+            Some(s) => samples.push(s),
+            None => tracing::warn!("failed to read the clock of host {host}: no answer"),
         }
     }
     estimate(host, &samples)

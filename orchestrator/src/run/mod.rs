@@ -305,8 +305,8 @@ async fn execute(
     // One host, read through its shaper: offset 0 by construction, the probe's estimate
     // reported as the method's error.
     let mut clocks = Vec::new();
-    if let Some(id) = &shaper_id {
-        clocks.extend(clocks::probe(runner, id, clocks::LOCAL).await);
+    if let Some(s) = shaper.as_mut() {
+        clocks.extend(clocks::probe(s, clocks::LOCAL).await);
     }
     eprintln!("==> stopping nodes and collecting events");
     if let Some(id) = &shaper_id {

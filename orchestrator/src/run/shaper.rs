@@ -11,6 +11,7 @@ use std::time::Duration;
 use futures::StreamExt;
 use lab_config::shaper::DEFAULT_DEV;
 use lab_config::{HostLine, ShaperConfig};
+use lab_events::now_ns;
 use lab_events::shaper::ShaperReport;
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
@@ -20,11 +21,14 @@ use crate::docker::tools_image::LABSHAPER_IN_IMAGE;
 use crate::docker::{BindMount, ContainerSpec, DockerError, DockerRunner, LogSource};
 use crate::error::Error;
 use crate::plan::Plan;
+use crate::run::clocks::ClockSample;
 
 /// Where the regions file is bound in the shaper container.
 pub const REGIONS_IN_CONTAINER: &str = "/regions.toml";
 /// The role label of the shaper container.
 pub const SHAPER_ROLE: &str = "shaper";
+/// How long the shaper may take to answer a clock probe.
+const CLOCK_TIMEOUT: Duration = Duration::from_secs(1);
 /// How long the shaper may take to shape the last node after it was handed over.
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -37,6 +41,8 @@ pub struct HostShaper {
     regions: Option<Vec<String>>,
     pids: UnboundedSender<String>,
     reports: UnboundedReceiver<ShaperReport>,
+    /// The host's clock readings, answering `clock` lines.
+    clock: UnboundedReceiver<u64>,
     writer: JoinHandle<Result<(), String>>,
     reader: JoinHandle<()>,
 }
@@ -82,12 +88,16 @@ impl HostShaper {
         let (pids, pid_rx) = unbounded_channel();
         let writer = tokio::spawn(write_pids(input, pid_rx));
         let (report_tx, reports) = unbounded_channel();
+        let (clock_tx, clock) = unbounded_channel();
         let mut lines = runner.follow_logs(&id, LogSource::Stdout);
         let reader = tokio::spawn(async move {
             while let Some(Ok(line)) = lines.next().await {
-                if let Some(report) = parse_report(&line)
-                    && report_tx.send(report).is_err()
-                {
+                let sent = match parse_report(&line) {
+                    Some(ShaperReport::Clock { realtime_ns }) => clock_tx.send(realtime_ns).is_ok(),
+                    Some(report) => report_tx.send(report).is_ok(),
+                    None => true,
+                };
+                if !sent {
                     return;
                 }
             }
@@ -103,6 +113,7 @@ impl HostShaper {
             regions,
             pids,
             reports,
+            clock,
             writer,
             reader,
         })
@@ -122,6 +133,24 @@ impl HostShaper {
         self.pids
             .send(text)
             .map_err(|_| Error::Infra(format!("tell the shaper `{line}`: it stopped reading")))
+    }
+
+    /// One reading of the host's clock: the orchestrator's clock as it asked (a `clock`
+    /// line on stdin) and as the answer came, and the host's in between; `None` when the
+    /// shaper does not answer within a second.
+    pub async fn read_clock(&mut self) -> Option<ClockSample> {
+        // Answers to earlier probes that timed out are not this one's.
+        while self.clock.try_recv().is_ok() {}
+        let sent_ns = now_ns();
+        self.send(HostLine::Clock).ok()?;
+        let remote_ns = tokio::time::timeout(CLOCK_TIMEOUT, self.clock.recv())
+            .await
+            .ok()??;
+        Some(ClockSample {
+            sent_ns,
+            remote_ns,
+            received_ns: now_ns(),
+        })
     }
 
     /// Waits until `nodes` namespaces are shaped; returns the back end. Fails on the first
@@ -199,11 +228,13 @@ async fn write_pids(
     Ok(())
 }
 
-/// A `shaper_ready` or `shaper_failed` line; anything else (another report, a line of
-/// text) is not a report the runner waits for.
+/// A `shaper_ready`, `shaper_failed` or `clock` line; anything else (another report, a
+/// line of text) is not a report the runner waits for.
 fn parse_report(line: &str) -> Option<ShaperReport> {
     match ShaperReport::parse(line).ok()? {
-        r @ (ShaperReport::ShaperReady { .. } | ShaperReport::ShaperFailed { .. }) => Some(r),
+        r @ (ShaperReport::ShaperReady { .. }
+        | ShaperReport::ShaperFailed { .. }
+        | ShaperReport::Clock { .. }) => Some(r),
         _ => None,
     }
 }
