@@ -563,6 +563,8 @@ impl Validator<'_, '_> {
         let mut open: Option<&Placed> = None;
         let mut states: BTreeMap<&str, States> = BTreeMap::new();
         let mut attacking: BTreeMap<&str, Duration> = BTreeMap::new();
+        // Churns in force (from their start to their last rejoin), until when, by group.
+        let mut churning: BTreeMap<&str, Duration> = BTreeMap::new();
         // Groups with a link change in force: since when, and which event.
         let mut linked: BTreeMap<&str, (Duration, usize)> = BTreeMap::new();
         // Churns already reported, and the leaves that took a node.
@@ -592,6 +594,18 @@ impl Validator<'_, '_> {
                 (Action::Churn(c), StepKind::Join(n)) if left.remove(&(step.event, n)) => {
                     states.entry(c.nodes.group.as_str()).or_default().churned -= 1;
                 }
+                (Action::Churn(c), StepKind::End) => {
+                    churning.remove(c.nodes.group.as_str());
+                }
+                (Action::AttackStart(g), StepKind::Act) if churning.contains_key(g.as_str()) => {
+                    self.err(
+                        &p.field,
+                        format!(
+                            "cannot start the attack of group `{g}` at {when} while a churn of it runs (it ends by {}): its nodes would rejoin dormant; start the attack before or after the churn",
+                            units::format_duration(churning[g.as_str()])
+                        ),
+                    );
+                }
                 (Action::Link(l), StepKind::Act) => match linked.get(l.nodes.group.as_str()) {
                     Some((since, _)) => self.err(
                         &p.field,
@@ -613,7 +627,13 @@ impl Validator<'_, '_> {
                 {
                     linked.remove(l.nodes.group.as_str());
                 }
-                (_, StepKind::Act) => self.act(p, &mut open, &mut states, &mut attacking, groups),
+                (_, StepKind::Act) => {
+                    if let Action::Churn(c) = &p.fault.action {
+                        let ends = step.at + c.span + c.down;
+                        churning.insert(&c.nodes.group, ends);
+                    }
+                    self.act(p, &mut open, &mut states, &mut attacking, groups);
+                }
                 _ => {}
             }
         }
