@@ -610,3 +610,48 @@ fn a_timeline_gets_its_section_and_marks_on_the_latency_chart() {
     // Without a timeline: no section.
     assert!(!rendered().contains("Fault timeline"));
 }
+
+#[test]
+fn an_attack_start_and_the_hosts_clock_are_in_the_report() {
+    let p = test_plan();
+    let mut records = events(&p);
+    let attackers: Vec<String> = p
+        .nodes
+        .iter()
+        .filter(|n| n.group != p.nodes[0].group)
+        .map(|n| n.name.clone())
+        .collect();
+    records.push(rec(
+        T0 + 500_000_000,
+        crate::run::faults::RECORDER,
+        Event::Fault {
+            action: "attack-start".into(),
+            nodes: attackers,
+            across: Vec::new(),
+        },
+    ));
+    records.sort_by_key(|r| r.ts_ns);
+    let mut r = test_result(&p, &records);
+    assert!(r.stats.defence.as_ref().and_then(|d| d.attack_start_s).is_some());
+    r.clocks = vec![crate::result::HostClock {
+        host: "local".into(),
+        offset_ns: -11_000,
+        uncertainty_ns: 137_000,
+        probes: 8,
+        corrected: false,
+    }];
+    let html = render(&r, Some(&records), Vec::new(), &provenance());
+    let groups = section(&html, "Honest and Byzantine nodes");
+    assert!(
+        groups.contains("The timeline started the attack at 0.5 s"),
+        "{groups}"
+    );
+    assert!(groups.contains("<th>after the attack start</th>"), "{groups}");
+    let run = section(&html, "Run");
+    assert!(
+        run.contains("local: offset -0.011 ms ± 0.137 ms (8 probes through the shaper)"),
+        "{run}"
+    );
+    // Without an attack start: no such column.
+    assert!(!rendered().contains("after the attack start"));
+}

@@ -85,8 +85,19 @@ fn defence(d: &DefenceStats) -> Markup {
                  halfway to).",
             ))
         }
+        @if let Some(start) = d.attack_start_s {
+            p {
+                "The timeline started the attack at " (format!("{start:.1} s"))
+                " (median score then " (score(d.median_at_attack_start)) ")."
+            }
+        }
         table {
-            thead { tr { th { "threshold" } th { "value" } th { "median first below" } } }
+            thead {
+                tr {
+                    th { "threshold" } th { "value" } th { "median first below" }
+                    @if d.attack_start_s.is_some() { th { "after the attack start" } }
+                }
+            }
             tbody {
                 @for t in &d.thresholds {
                     tr {
@@ -97,6 +108,14 @@ fn defence(d: &DefenceStats) -> Markup {
                                 || "never".to_string(),
                                 |s| format!("{s:.1} s after traffic start"),
                             ))
+                        }
+                        @if d.attack_start_s.is_some() {
+                            td.n {
+                                (t.after_attack_start_s.map_or_else(
+                                    || "never".to_string(),
+                                    |s| format!("{s:.1} s"),
+                                ))
+                            }
                         }
                     }
                 }
