@@ -143,7 +143,7 @@ pub fn render(plan: &Plan, images: &Images, source: &str, ns: &str) -> Result<St
 
 /// Every object of the manifests, in the order they are applied: the namespace, the
 /// shaper, then each node's ConfigMap, Service and Pod.
-pub fn objects(plan: &Plan, images: &Images, source: &str, ns: &str) -> Result<Vec<Object>, Error> {
+fn objects(plan: &Plan, images: &Images, source: &str, ns: &str) -> Result<Vec<Object>, Error> {
     export::refuse_nat(plan, Format::K8s, source)?;
     names::dns1123_label(ns).map_err(|e| usage(format!("name the namespace: {e}")))?;
     let mut objects = vec![Object::Namespace(Namespace {
