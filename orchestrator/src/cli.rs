@@ -11,7 +11,8 @@ use clap::{Parser, Subcommand};
 use crate::docker::DockerRunner;
 use crate::error::{EXIT_INVALID, EXIT_TARGETS_MET, Error};
 use crate::gate::{self, Figure, Side, Threshold, Thresholds};
-use crate::output::{self, compose, junit, summary};
+use crate::output::export::{self, ExportOptions};
+use crate::output::{self, compose, junit, k8s, summary};
 use crate::pipeline;
 use crate::plan::{self, Subnet};
 use crate::result::Verdict;
@@ -190,18 +191,24 @@ pub struct CompareArgs {
 pub enum ExportCommand {
     /// A docker compose file of the scenario's seeded plan, on the images `run` builds.
     Compose(ComposeArgs),
+    /// Kubernetes manifests of the scenario's seeded plan, on the images `run` builds: a
+    /// namespace, a ConfigMap, Service and Pod per node, and the shaper as a privileged
+    /// DaemonSet (README, "Kubernetes").
+    K8s(K8sArgs),
 }
 
-/// Options of `export compose`.
+/// What every `export` format is given.
 #[derive(Debug, clap::Args)]
-pub struct ComposeArgs {
+pub struct ExportFlags {
     /// The scenario file.
     pub scenario: PathBuf,
-    /// Write the compose file here (default: standard output).
+    /// Write the file here (default: standard output).
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
-    /// The compose network's subnet, `A.B.0.0/16` (default outside the runs' range).
-    #[arg(long, default_value = "10.97.0.0/16", value_parser = compose::parse_subnet)]
+    /// The nodes' subnet, `A.B.0.0/16` (default outside the runs' range): compose's
+    /// network, or the nodes' Service addresses on Kubernetes, which must lie in the
+    /// cluster's service range.
+    #[arg(long, default_value = "10.97.0.0/16", value_parser = export::parse_subnet)]
     pub subnet: Subnet,
     /// A prebuilt static meshnode binary (default: build it with cargo).
     #[arg(long, requires = "shaper_binary")]
@@ -209,6 +216,49 @@ pub struct ComposeArgs {
     /// A prebuilt static labshaper binary (default: build it with cargo).
     #[arg(long, requires = "node_binary")]
     pub shaper_binary: Option<PathBuf>,
+}
+
+impl ExportFlags {
+    fn options(&self) -> ExportOptions<'_> {
+        ExportOptions {
+            scenario: &self.scenario,
+            subnet: self.subnet,
+            node_binary: self.node_binary.as_deref(),
+            shaper_binary: self.shaper_binary.as_deref(),
+        }
+    }
+
+    /// Writes `text` to `--output`, or to standard output.
+    fn write(&self, text: &str) -> Result<u8, Error> {
+        match &self.output {
+            Some(path) => {
+                write_file(path, text)?;
+                eprintln!("==> wrote {}", path.display());
+            }
+            None => print!("{text}"),
+        }
+        Ok(EXIT_TARGETS_MET)
+    }
+}
+
+/// Options of `export compose`.
+#[derive(Debug, clap::Args)]
+pub struct ComposeArgs {
+    /// What every format is given.
+    #[command(flatten)]
+    pub export: ExportFlags,
+}
+
+/// Options of `export k8s`.
+#[derive(Debug, clap::Args)]
+pub struct K8sArgs {
+    /// What every format is given.
+    #[command(flatten)]
+    pub export: ExportFlags,
+    /// The namespace, a DNS-1123 label of at most 63 characters (default: `meshlab-` and
+    /// the scenario's name); also the value of every object's `meshlab.run` label.
+    #[arg(long, value_name = "NAME", value_parser = k8s::parse_namespace)]
+    pub namespace: Option<String>,
 }
 
 /// Options of `validate`.
@@ -243,6 +293,7 @@ pub async fn dispatch(cli: Cli) -> u8 {
         Command::Doctor(a) => doctor(a).await,
         Command::Compare(a) => compare_cmd(a),
         Command::Export(ExportCommand::Compose(a)) => export_compose(a).await,
+        Command::Export(ExportCommand::K8s(a)) => export_k8s(a).await,
         Command::Report(a) => report(a),
         Command::Sweep(a) => sweep_cmd(a).await,
     };
@@ -360,21 +411,13 @@ fn compare_cmd(a: CompareArgs) -> Result<u8, Error> {
 }
 
 async fn export_compose(a: ComposeArgs) -> Result<u8, Error> {
-    let yaml = compose::export(&compose::ExportOptions {
-        scenario: &a.scenario,
-        subnet: a.subnet,
-        node_binary: a.node_binary.as_deref(),
-        shaper_binary: a.shaper_binary.as_deref(),
-    })
-    .await?;
-    match &a.output {
-        Some(path) => {
-            write_file(path, &yaml)?;
-            eprintln!("==> wrote {}", path.display());
-        }
-        None => print!("{yaml}"),
-    }
-    Ok(EXIT_TARGETS_MET)
+    let yaml = compose::export(&a.export.options()).await?;
+    a.export.write(&yaml)
+}
+
+async fn export_k8s(a: K8sArgs) -> Result<u8, Error> {
+    let yaml = k8s::export(&a.export.options(), a.namespace.as_deref()).await?;
+    a.export.write(&yaml)
 }
 
 fn write_file(path: &Path, text: &str) -> Result<(), Error> {

@@ -66,6 +66,48 @@ fn bad_flags_exit_2_without_a_panic() {
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
 
+#[test]
+fn export_k8s_checks_its_namespace_and_its_scenario_before_writing_anything() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let written = dir.path().join("out.yaml");
+    let out = orchestrator()
+        .current_dir(repo())
+        .args(["export", "k8s", "scenarios/byzantine.toml", "--namespace"])
+        .arg("Mesh_Lab")
+        .arg("-o")
+        .arg(&written)
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("--namespace"), "{stderr}");
+    assert!(
+        stderr.contains("`Mesh_Lab` is not a DNS-1123 label"),
+        "{stderr}"
+    );
+
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(
+        &bad,
+        "[scenario]\nname = \"x\"\nseed = 1\nduration = \"10s\"\n\n[[groups]]\nid = \"a\"\ncount = 0\n\n[traffic]\npublishers = 1\nrate = \"1/s\"\nsize = \"1KiB\"\n",
+    )
+    .expect("write");
+    let out = orchestrator()
+        .args(["export", "k8s"])
+        .arg(&bad)
+        .arg("-o")
+        .arg(&written)
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!("{}:8:", bad.display())) && stderr.contains("groups[0].count"),
+        "located: {stderr}"
+    );
+    assert!(!written.exists());
+}
+
 /// Starts smoke.toml, interrupts it once its node containers run, and checks that the
 /// orchestrator exits with the "interrupted" code and the engine holds nothing of the run.
 #[test]

@@ -1,6 +1,7 @@
 //! The regression gate as CI uses it: `compare` exit codes through the binary, one real
 //! deliberately slower run failing the gate against the committed baseline while an
-//! unmodified run passes it, and the committed compose example matching the export.
+//! unmodified run passes it, and the committed compose and Kubernetes examples matching
+//! their exports.
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -213,42 +214,63 @@ fn a_slower_link_fails_the_gate_and_an_unmodified_run_passes() {
     );
 }
 
-/// `compose/compose.yaml` is what `export compose compose/four.toml` writes, but for the
-/// image tags (which follow the binaries).
-#[test]
-fn the_committed_compose_example_is_the_export_of_its_scenario() {
+/// `committed` is what `export FORMAT SCENARIO` writes, but for the image tags (which
+/// follow the binaries).
+fn assert_is_the_export(format: &str, scenario: &str, committed: &str) {
     let (node, shaper) = binaries();
     let out = orchestrator()
         .current_dir(repo())
-        .args(["export", "compose", "compose/four.toml", "--node-binary"])
+        .args(["export", format, scenario, "--node-binary"])
         .arg(&node)
         .arg("--shaper-binary")
         .arg(&shaper)
         .output()
         .expect("runs");
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    let untagged = |s: &str| {
-        s.split('"')
-            .map(|part| match part.split_once(':') {
-                Some((repo, tag))
-                    if matches!(repo, "meshlab-node" | "labtools")
-                        && tag.len() == 16
-                        && tag.chars().all(|c| c.is_ascii_hexdigit()) =>
-                {
-                    format!("{repo}:TAG")
-                }
-                _ => part.to_string(),
-            })
-            .collect::<Vec<_>>()
-            .join("\"")
-    };
     let exported = String::from_utf8(out.stdout).expect("utf-8");
-    let committed =
-        std::fs::read_to_string(repo().join("compose/compose.yaml")).expect("compose.yaml");
-    assert_eq!(
-        untagged(&committed),
-        untagged(&exported),
-        "regenerate: ./lab export compose compose/four.toml -o compose/compose.yaml"
+    let example = std::fs::read_to_string(repo().join(committed)).expect("committed example");
+    let (exported, example) = (untagged(&exported), untagged(&example));
+    let first_difference = example
+        .lines()
+        .zip(exported.lines())
+        .enumerate()
+        .find(|(_, (a, b))| a != b);
+    assert!(
+        first_difference.is_none() && example.lines().count() == exported.lines().count(),
+        "regenerate: ./lab export {format} {scenario} -o {committed} (line {:?} differs)",
+        first_difference.map(|(i, lines)| (i + 1, lines))
     );
-    assert!(exported.contains("image: \"meshlab-node:"), "{exported}");
+    assert!(exported.contains("meshlab-node:TAG"), "{exported}");
+}
+
+/// `text` with every image tag (`meshlab-node:` or `labtools:` and 16 hex digits) replaced
+/// by `TAG`.
+fn untagged(text: &str) -> String {
+    let mut out = text.to_string();
+    for repo in ["meshlab-node:", "labtools:"] {
+        let mut from = 0;
+        while let Some(at) = out[from..].find(repo) {
+            let start = from + at + repo.len();
+            if out
+                .get(start..start + 16)
+                .is_some_and(|t| t.chars().all(|c| c.is_ascii_hexdigit()))
+            {
+                out.replace_range(start..start + 16, "TAG");
+            }
+            from = start;
+        }
+    }
+    out
+}
+
+/// `compose/compose.yaml` is what `export compose compose/four.toml` writes.
+#[test]
+fn the_committed_compose_example_is_the_export_of_its_scenario() {
+    assert_is_the_export("compose", "compose/four.toml", "compose/compose.yaml");
+}
+
+/// `k8s/byzantine.yaml` is what `export k8s scenarios/byzantine.toml` writes.
+#[test]
+fn the_committed_k8s_example_is_the_export_of_its_scenario() {
+    assert_is_the_export("k8s", "scenarios/byzantine.toml", "k8s/byzantine.yaml");
 }

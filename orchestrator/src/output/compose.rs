@@ -9,8 +9,10 @@
 //!
 //! Publishers wait for SIGUSR1 (their configs have no `start_at_ms`, unlike in a run),
 //! so traffic starts with `docker compose kill -s SIGUSR1 <publisher…>`; the file's header
-//! lists them. The default subnet is [`COMPOSE_SUBNET`], outside the 10.77–10.96 range
-//! runs pick from, so a compose testnet and lab runs can coexist.
+//! lists them. The default subnet is [`EXPORT_SUBNET`], outside the 10.77–10.96 range
+//! runs pick from, so a compose testnet and lab runs can coexist. What compose files share
+//! with the other formats (the plan, the images, each node's configuration, environment
+//! and labels) is in [`super::export`].
 //!
 //! A plan of several bridges (above `plan::NODES_PER_BRIDGE` nodes) gets one compose
 //! network a bridge, `mesh-<k>` on the plan's /20s, without masquerading, as a run creates
@@ -18,40 +20,18 @@
 //! insert before `up` and delete after `down` (comment `meshlab-compose:<scenario>`).
 
 use std::fmt::Write as _;
-use std::path::Path;
 
-use crate::docker::tools_image::{tools_context, tools_tag};
-use crate::docker::{DockerRunner, MASQUERADE_OPTION, context_hash, node_image_context};
+use super::export::{
+    self, CONGESTION_SYSCTL, ExportOptions, Format, Images, NODE_LOG, STOP_GRACE_SECONDS,
+};
+use crate::docker::{LABEL_ROLE, MASQUERADE_OPTION};
 use crate::error::Error;
 use crate::host::bridges::AcceptRule;
-use crate::plan::{self, Plan, Subnet};
-use crate::run::binaries;
-use crate::run::shaper::shaper_command;
+use crate::plan::Plan;
+use crate::run::shaper::{SHAPER_ROLE, shaper_command};
 
-/// The subnet compose files use unless told otherwise: `10.97.0.0/16`.
-pub const COMPOSE_SUBNET: Subnet = Subnet { octets: [10, 97] };
-
-/// The images a compose file names.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ComposeImages {
-    /// The node image, `meshlab-node:<hash>`.
-    pub node: String,
-    /// The shaper image, `labtools:<hash>`, when the scenario shapes links.
-    pub tools: Option<String>,
-}
-
-/// Parses `A.B.0.0/16` (or `A.B`) into a subnet.
-pub fn parse_subnet(s: &str) -> Result<Subnet, String> {
-    let bad = || format!("subnet {s:?} is not of the form A.B.0.0/16");
-    let head = s.strip_suffix(".0.0/16").unwrap_or(s);
-    let mut parts = head.split('.');
-    let (Some(a), Some(b), None) = (parts.next(), parts.next(), parts.next()) else {
-        return Err(bad());
-    };
-    let a: u8 = a.parse().map_err(|_| bad())?;
-    let b: u8 = b.parse().map_err(|_| bad())?;
-    Ok(Subnet::new(a, b))
-}
+/// The label every service of a compose file carries: its scenario's name.
+const LABEL_COMPOSE: &str = "meshlab.compose";
 
 /// A YAML double-quoted scalar (JSON string syntax, which YAML reads alike), with `$`
 /// doubled so that compose does not interpolate it.
@@ -101,24 +81,15 @@ fn service_name_ok(name: &str) -> bool {
 }
 
 /// The compose file of `plan` on `images`; `source` names the scenario in the header.
-pub fn render(plan: &Plan, images: &ComposeImages, source: &str) -> Result<String, Error> {
-    if plan.has_nat() {
-        return Err(Error::Usage(format!(
-            "export compose {source}: the scenario puts nodes behind NATs, whose routers and private networks only `run` sets up (export it without `nat`)"
-        )));
-    }
+pub fn render(plan: &Plan, images: &Images, source: &str) -> Result<String, Error> {
+    export::refuse_nat(plan, Format::Compose, source)?;
     let shaped = plan.shapes() && images.tools.is_some();
     if shaped && plan.regions.is_some() {
         return Err(Error::Usage(
             "export compose: a scenario placed in regions (`[network] matrix`) needs the run's one shaper, which delays by source; compose files give each node a sidecar with one link (run it with `orchestrator run`, or use a `profile`)".into(),
         ));
     }
-    let publishers: Vec<&str> = plan
-        .nodes
-        .iter()
-        .filter(|n| n.traffic.is_some())
-        .map(|n| n.name.as_str())
-        .collect();
+    let publishers = export::publishers(plan);
     let mut o = String::new();
     let _ = writeln!(
         o,
@@ -194,11 +165,11 @@ pub fn render(plan: &Plan, images: &ComposeImages, source: &str) -> Result<Strin
         let _ = writeln!(o, "  {}:", n.name);
         let _ = writeln!(o, "    image: {}", quoted(&images.node));
         let _ = writeln!(o, "    environment:");
-        let _ = writeln!(o, "      RUST_LOG: \"warn\"");
+        let _ = writeln!(o, "      {}: {}", NODE_LOG.0, quoted(NODE_LOG.1));
         let _ = write!(
             o,
             "      MESHNODE_CONFIG_TOML: {}",
-            literal_block(&n.node_config_toml(None)?, 8)
+            literal_block(&export::node_config(n)?, 8)
         );
         let _ = writeln!(o, "    networks:");
         let _ = writeln!(o, "      {}:", network_name(plan, n.network));
@@ -206,7 +177,7 @@ pub fn render(plan: &Plan, images: &ComposeImages, source: &str) -> Result<Strin
         let _ = writeln!(o, "    sysctls:");
         let _ = writeln!(
             o,
-            "      net.ipv4.tcp_congestion_control: {}",
+            "      {CONGESTION_SYSCTL}: {}",
             quoted(crate::host::congestion::WANTED)
         );
         if let Some(q) = plan.cpu_quota {
@@ -214,11 +185,12 @@ pub fn render(plan: &Plan, images: &ComposeImages, source: &str) -> Result<Strin
             let _ = writeln!(o, "    cpu_period: {}", q.period_us);
             let _ = writeln!(o, "    cpu_quota: {}", q.quota_us);
         }
-        let _ = writeln!(o, "    stop_grace_period: 5s");
+        let _ = writeln!(o, "    stop_grace_period: {STOP_GRACE_SECONDS}s");
         let _ = writeln!(o, "    labels:");
-        let _ = writeln!(o, "      meshlab.compose: {}", quoted(&plan.scenario));
-        let _ = writeln!(o, "      meshlab.node: {}", quoted(&n.name));
-        let _ = writeln!(o, "      meshlab.role: {}", quoted(n.role.name()));
+        let _ = writeln!(o, "      {LABEL_COMPOSE}: {}", quoted(&plan.scenario));
+        for (key, value) in export::node_labels(plan, n) {
+            let _ = writeln!(o, "      {key}: {}", quoted(&value));
+        }
         if let Some(first) = first.as_ref().filter(|f| **f != n.name) {
             let _ = writeln!(o, "    depends_on:");
             let _ = writeln!(o, "      - {first}");
@@ -238,9 +210,9 @@ pub fn render(plan: &Plan, images: &ComposeImages, source: &str) -> Result<Strin
             let _ = writeln!(o, "    depends_on:");
             let _ = writeln!(o, "      - {}", n.name);
             let _ = writeln!(o, "    labels:");
-            let _ = writeln!(o, "      meshlab.compose: {}", quoted(&plan.scenario));
-            let _ = writeln!(o, "      meshlab.node: {}", quoted(&n.name));
-            let _ = writeln!(o, "      meshlab.role: \"shaper\"");
+            let _ = writeln!(o, "      {LABEL_COMPOSE}: {}", quoted(&plan.scenario));
+            let _ = writeln!(o, "      {}: {}", export::LABEL_NODE, quoted(&n.name));
+            let _ = writeln!(o, "      {LABEL_ROLE}: {}", quoted(SHAPER_ROLE));
         }
     }
     let _ = writeln!(o, "networks:");
@@ -262,57 +234,20 @@ pub fn render(plan: &Plan, images: &ComposeImages, source: &str) -> Result<Strin
     Ok(o)
 }
 
-/// The image tags `orchestrator run` would build for these binaries.
-pub fn image_tags(plan: &Plan, bins: &binaries::Binaries) -> Result<ComposeImages, Error> {
-    let node_ctx = node_image_context(&bins.meshnode).map_err(|e| Error::Infra(e.to_string()))?;
-    let tools = if plan.shapes() {
-        let ctx = tools_context(&bins.labshaper).map_err(|e| Error::Infra(e.to_string()))?;
-        Some(tools_tag(&ctx))
-    } else {
-        None
-    };
-    Ok(ComposeImages {
-        node: format!("meshlab-node:{}", context_hash(&node_ctx)),
-        tools,
-    })
-}
-
-/// What `export compose` is given.
-#[derive(Debug, Clone)]
-pub struct ExportOptions<'a> {
-    /// The scenario file.
-    pub scenario: &'a Path,
-    /// The compose network's subnet.
-    pub subnet: Subnet,
-    /// A prebuilt static meshnode (with `shaper_binary`; default: cargo builds both).
-    pub node_binary: Option<&'a Path>,
-    /// A prebuilt static labshaper.
-    pub shaper_binary: Option<&'a Path>,
-}
-
 /// Plans the scenario in `opts.subnet`, computes the image tags from the binaries, and
 /// returns the compose file. Warns on stderr when Docker is reachable and lacks an image.
 pub async fn export(opts: &ExportOptions<'_>) -> Result<String, Error> {
-    let s = plan::load(opts.scenario)?;
-    let plan = plan::plan(&s, opts.subnet);
-    let bins = binaries::build(opts.node_binary, opts.shaper_binary)?;
-    let images = image_tags(&plan, &bins)?;
-    if let Ok(runner) = DockerRunner::connect().await {
-        for tag in std::iter::once(&images.node).chain(images.tools.as_ref()) {
-            if matches!(runner.image_exists(tag).await, Ok(false)) {
-                eprintln!(
-                    "warning: image {tag} is not built yet: `./lab run {}` builds it",
-                    opts.scenario.display()
-                );
-            }
-        }
-    }
+    let (plan, images) = export::prepare(opts, Format::Compose).await?;
     render(&plan, &images, &opts.scenario.display().to_string())
 }
 
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
     use super::*;
+    use crate::output::export::EXPORT_SUBNET;
+    use crate::plan;
     use crate::run::shaper::host_shaper_command;
 
     fn test_plan(shaper: &str) -> Plan {
@@ -336,11 +271,11 @@ size = "1KiB"
         );
         let s = crate::scenario::parse(Path::new("four.toml"), &text, Path::new("/nonexistent"))
             .expect("valid");
-        plan::plan(&s, COMPOSE_SUBNET)
+        plan::plan(&s, EXPORT_SUBNET)
     }
 
-    fn images() -> ComposeImages {
-        ComposeImages {
+    fn images() -> Images {
+        Images {
             node: "meshlab-node:0123456789abcdef".into(),
             tools: Some("labtools:fedcba9876543210".into()),
         }
@@ -362,14 +297,6 @@ size = "1KiB"
             .map(|l| l.strip_prefix("        ").unwrap_or(l))
             .collect::<Vec<_>>()
             .join("\n")
-    }
-
-    #[test]
-    fn subnets_parse() {
-        assert_eq!(parse_subnet("10.97.0.0/16"), Ok(Subnet::new(10, 97)));
-        assert_eq!(parse_subnet("172.30"), Ok(Subnet::new(172, 30)));
-        assert!(parse_subnet("10.97.1.0/24").is_err());
-        assert!(parse_subnet("300.1").is_err());
     }
 
     #[test]
@@ -519,7 +446,7 @@ size = "1KiB"
         let scenario =
             crate::scenario::parse(Path::new("four.toml"), text, Path::new("/nonexistent"))
                 .expect("valid");
-        let p = plan::plan_with_bridges(&scenario, COMPOSE_SUBNET, 2);
+        let p = plan::plan_with_bridges(&scenario, EXPORT_SUBNET, 2);
         assert_eq!(p.bridges.count, 2);
         let yaml = render(&p, &images(), "four.toml").expect("renders");
         let service = |name: &str| {

@@ -1,12 +1,14 @@
 //! What a run gives its user: the terminal summary, the self-contained HTML report, JUnit
-//! XML for CI systems, and the scenario as a compose file.
+//! XML for CI systems, and the scenario as a compose file or Kubernetes manifests.
 
 pub(crate) mod bandwidth_text;
 pub mod compose;
 pub(crate) mod dilation_text;
 pub(crate) mod discovery_text;
+pub mod export;
 pub(crate) mod handshake_text;
 pub mod junit;
+pub mod k8s;
 pub(crate) mod mesh_text;
 pub(crate) mod nat_text;
 pub(crate) mod phases_text;
