@@ -269,8 +269,8 @@ fn the_committed_compose_example_is_the_export_of_its_scenario() {
     assert_is_the_export("compose", "compose/four.toml", "compose/compose.yaml");
 }
 
-/// `k8s/byzantine.yaml` is what `export k8s scenarios/byzantine.toml` writes.
+/// `k8s/four.yaml` is what `export k8s compose/four.toml` writes.
 #[test]
 fn the_committed_k8s_example_is_the_export_of_its_scenario() {
-    assert_is_the_export("k8s", "scenarios/byzantine.toml", "k8s/byzantine.yaml");
+    assert_is_the_export("k8s", "compose/four.toml", "k8s/four.yaml");
 }

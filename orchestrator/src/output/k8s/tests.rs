@@ -89,19 +89,19 @@ fn the_exports_of_byzantine_and_four_are_valid_kubernetes_objects() {
 }
 
 #[test]
-fn the_committed_example_is_valid_and_names_every_node_of_byzantine() {
-    let text = std::fs::read_to_string(repo().join("k8s/byzantine.yaml")).expect("example");
+fn the_committed_example_is_valid_and_names_every_node_of_its_scenario() {
+    let text = std::fs::read_to_string(repo().join("k8s/four.yaml")).expect("example");
     let docs = documents(&text);
     assert_valid(&Schemas::load(), &docs);
     let pods: BTreeSet<&str> = of_kind(&docs, "Pod")
         .iter()
         .filter_map(|p| p["metadata"]["name"].as_str())
         .collect();
-    let plan = planned("scenarios/byzantine.toml");
+    let plan = planned("compose/four.toml");
     assert_eq!(
         pods,
         plan.nodes.iter().map(|n| n.name.as_str()).collect(),
-        "regenerate: ./lab export k8s scenarios/byzantine.toml -o k8s/byzantine.yaml"
+        "regenerate: ./lab export k8s compose/four.toml -o k8s/four.yaml"
     );
 }
 

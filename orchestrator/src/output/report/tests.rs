@@ -632,7 +632,13 @@ fn an_attack_start_and_the_hosts_clock_are_in_the_report() {
     ));
     records.sort_by_key(|r| r.ts_ns);
     let mut r = test_result(&p, &records);
-    assert!(r.stats.defence.as_ref().and_then(|d| d.attack_start_s).is_some());
+    assert!(
+        r.stats
+            .defence
+            .as_ref()
+            .and_then(|d| d.attack_start_s)
+            .is_some()
+    );
     r.clocks = vec![crate::result::HostClock {
         host: "local".into(),
         offset_ns: -11_000,
@@ -646,7 +652,10 @@ fn an_attack_start_and_the_hosts_clock_are_in_the_report() {
         groups.contains("The timeline started the attack at 0.5 s"),
         "{groups}"
     );
-    assert!(groups.contains("<th>after the attack start</th>"), "{groups}");
+    assert!(
+        groups.contains("<th>after the attack start</th>"),
+        "{groups}"
+    );
     let run = section(&html, "Run");
     assert!(
         run.contains("local: offset -0.011 ms ± 0.137 ms (8 probes through the shaper)"),
