@@ -11,7 +11,8 @@
 //! and its writes wait. The bucket refills at the configured rate and holds a virtual
 //! second's worth, as the per-origin message limit's ([`crate::rate`]); under time dilation
 //! a second lasts `k` real seconds. A peer's bucket goes when its last connection and
-//! stream do.
+//! stream do; until it would have refilled, what it held is kept, so that a peer does not
+//! win a full burst by reconnecting.
 //!
 //! Counted are the bytes the protocols read from their streams (multistream-select's
 //! negotiation included), not the muxer's or the security layer's framing. A relayed
@@ -59,6 +60,8 @@ struct Shared {
     quantum: f64,
     /// The buckets of peers with a connection or a stream alive.
     peers: Mutex<HashMap<PeerId, Weak<Peer>>>,
+    /// The tokens (and when) of buckets that went before they refilled.
+    parked: Mutex<HashMap<PeerId, (f64, Instant)>>,
     metrics: Metrics,
 }
 
@@ -73,6 +76,7 @@ impl Throttle {
             burst,
             quantum: (rate * TICK.as_secs_f64()).clamp(1.0, burst),
             peers: Mutex::new(HashMap::new()),
+            parked: Mutex::new(HashMap::new()),
             metrics: Metrics::default(),
         }))
     }
@@ -90,18 +94,24 @@ impl Throttle {
         }
     }
 
-    /// `peer`'s bucket: the one its other connections use, or a full new one.
+    /// `peer`'s bucket: the one its other connections use, or a new one holding what its
+    /// last one held (refilled since), or a full one.
     fn peer(&self, id: PeerId) -> Arc<Peer> {
         let mut peers = lock(&self.0.peers);
         if let Some(p) = peers.get(&id).and_then(Weak::upgrade) {
             return p;
         }
+        let now = Instant::now();
+        let tokens = match lock(&self.0.parked).remove(&id) {
+            Some((tokens, at)) => self.0.refilled(tokens, at, now),
+            None => self.0.burst,
+        };
         let p = Arc::new(Peer {
             id,
             shared: self.0.clone(),
             bucket: Mutex::new(Bucket {
-                tokens: self.0.burst,
-                at: Instant::now(),
+                tokens,
+                at: now,
                 held: 0,
                 held_since: None,
             }),
@@ -113,6 +123,25 @@ impl Throttle {
     /// Peers with a bucket (a connection or a stream alive).
     pub fn peers(&self) -> usize {
         lock(&self.0.peers).len()
+    }
+}
+
+impl Shared {
+    /// `tokens` at `at`, refilled until `now`.
+    fn refilled(&self, tokens: f64, at: Instant, now: Instant) -> f64 {
+        let dt = now.saturating_duration_since(at).as_secs_f64();
+        (tokens + dt * self.rate).min(self.burst)
+    }
+
+    /// Keeps what a bucket that goes held, until it would have refilled; forgets the
+    /// parked buckets that have.
+    fn park(&self, id: PeerId, tokens: f64, at: Instant) {
+        let now = Instant::now();
+        let mut parked = lock(&self.parked);
+        parked.retain(|_, &mut (t, a)| self.refilled(t, a, now) < self.burst);
+        if self.refilled(tokens, at, now) < self.burst {
+            parked.insert(id, (tokens, at));
+        }
     }
 }
 
@@ -208,6 +237,8 @@ impl Drop for Peer {
         if peers.get(&self.id).is_some_and(|w| w.strong_count() == 0) {
             peers.remove(&self.id);
             self.shared.metrics.forget(&self.id);
+            let b = lock(&self.bucket);
+            self.shared.park(self.id, b.tokens, b.at);
         }
     }
 }
@@ -610,5 +641,42 @@ mod tests {
             "{took:?}"
         );
         assert_eq!(&small[..], &data[1000..]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_peer_that_reconnects_gets_back_only_what_its_bucket_refilled() {
+        let t = Throttle::new(MB as f64, TimeScale::REAL);
+        let peer = PeerId::random();
+        let data = pattern(MB, 3);
+        let mut m = t.wrap(peer, Fake::with(&[&data]));
+        let mut s = inbound(&mut m).await;
+        let (got, took, _) = drain(&mut s, Instant::now()).await;
+        assert!(
+            got == data && took < Duration::from_millis(20),
+            "the burst, at once"
+        );
+        drop((s, m));
+        assert_eq!(t.peers(), 0, "its bucket went with its connection");
+        // Back 100 ms later: 0.1 MB refilled, not a new burst of 1 MB.
+        tokio::time::advance(Duration::from_millis(100)).await;
+        let again = pattern(MB / 2, 4);
+        let mut m = t.wrap(peer, Fake::with(&[&again]));
+        let mut s = inbound(&mut m).await;
+        let (got, took, _) = drain(&mut s, Instant::now()).await;
+        assert!(got == again);
+        assert!(
+            took >= Duration::from_millis(390) && took <= Duration::from_millis(420),
+            "0.5 MB with 0.1 MB in the bucket take 0.4 s, took {took:?}"
+        );
+        drop((s, m));
+        // Once it would have refilled, it is forgotten: a full burst again.
+        tokio::time::advance(Duration::from_secs(2)).await;
+        let mut m = t.wrap(peer, Fake::with(&[&data]));
+        let mut s = inbound(&mut m).await;
+        let (_, took, _) = drain(&mut s, Instant::now()).await;
+        assert!(
+            took < Duration::from_millis(20),
+            "a full bucket, took {took:?}"
+        );
     }
 }

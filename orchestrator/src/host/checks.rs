@@ -79,7 +79,7 @@ impl Needs {
         Needs {
             nodes: plan.nodes.len(),
             rate_per_sec: plan.topic_rate(),
-            shaped: plan.shapes(),
+            shaped: plan.shapes_in_run(),
             kernel_only: plan.shaper == crate::scenario::profile::ShaperChoice::Kernel,
             host_busy: plan.guard.host_busy,
             time_scale: plan.time_scale.factor(),

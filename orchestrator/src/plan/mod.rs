@@ -248,10 +248,16 @@ impl Plan {
             .collect()
     }
 
-    /// Whether the run shapes links at all (also when only its timeline changes them).
+    /// Whether the scenario's links are shaped from the start (a link or a region matrix):
+    /// what an export gives every node.
     pub fn shapes(&self) -> bool {
-        self.shaper != ShaperChoice::None
-            && (self.regions.is_some() || !self.link.is_none() || self.timeline.changes_links())
+        self.shaper != ShaperChoice::None && (self.regions.is_some() || !self.link.is_none())
+    }
+
+    /// Whether a run of the plan needs the shaper: its links are shaped, or its timeline
+    /// changes them.
+    pub fn shapes_in_run(&self) -> bool {
+        self.shapes() || (self.shaper != ShaperChoice::None && self.timeline.changes_links())
     }
 
     /// The one-way delay (virtual) the links impose on a packet from node `from` to node

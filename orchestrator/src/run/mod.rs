@@ -205,7 +205,7 @@ async fn execute(
     let host_monitor = HostMonitor::start();
     let mut phases = Phases::default();
 
-    let images = images::ensure(runner, bins, plan.shapes() || plan.has_nat()).await?;
+    let images = images::ensure(runner, bins, plan.shapes_in_run() || plan.has_nat()).await?;
     phases.images_ready_after_s = elapsed_s(t0);
 
     let congestion = prepare_host(plan.nodes.len())?;

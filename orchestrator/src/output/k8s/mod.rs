@@ -149,7 +149,7 @@ fn objects(plan: &Plan, images: &Images, source: &str, ns: &str) -> Result<Vec<O
     let mut objects = vec![Object::Namespace(Namespace {
         metadata: ObjectMeta {
             name: Some(ns.to_string()),
-            labels: Some(run_labels(ns)),
+            labels: Some(namespace_labels(ns)),
             ..ObjectMeta::default()
         },
         ..Namespace::default()
@@ -196,6 +196,18 @@ fn run_labels(ns: &str) -> BTreeMap<String, String> {
         (LABEL_LAB.to_string(), "1".to_string()),
         (LABEL_RUN.to_string(), ns.to_string()),
     ])
+}
+
+/// The namespace's labels: the run's, and Pod Security `privileged` (the shaper is a
+/// privileged pod in the host's pid namespace and the node pods set a sysctl; a namespace
+/// under `baseline` or `restricted` would refuse them).
+fn namespace_labels(ns: &str) -> BTreeMap<String, String> {
+    let mut labels = run_labels(ns);
+    labels.insert(
+        "pod-security.kubernetes.io/enforce".to_string(),
+        "privileged".to_string(),
+    );
+    labels
 }
 
 /// The labels of node `n`'s objects: the run's and what the node is, each value checked.
