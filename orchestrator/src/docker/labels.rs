@@ -9,6 +9,8 @@ pub const LABEL_LAB: &str = "meshlab";
 pub const LABEL_RUN: &str = "meshlab.run";
 /// A container's role in its run (e.g. `honest`, `shaper`, `nat`).
 pub const LABEL_ROLE: &str = "meshlab.role";
+/// The node a container (or an exported node's objects) is.
+pub const LABEL_NODE: &str = "meshlab.node";
 /// The content hash an image was built from.
 pub const LABEL_CONTEXT: &str = "meshlab.context";
 

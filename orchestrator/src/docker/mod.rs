@@ -20,7 +20,7 @@ pub mod tools_image;
 pub use container::{BindMount, ContainerSpec, NetworkAttachment};
 pub use error::DockerError;
 pub use image::{ContextFile, EnsuredImage, context_hash, context_tar, node_image_context};
-pub use labels::{LABEL_CONTEXT, LABEL_LAB, LABEL_ROLE, LABEL_RUN};
+pub use labels::{LABEL_CONTEXT, LABEL_LAB, LABEL_NODE, LABEL_ROLE, LABEL_RUN};
 pub use logs::{LineAssembler, LogSource};
 pub use network::{Egress, MASQUERADE_OPTION, NetworkHandle};
 pub use runner::DockerRunner;

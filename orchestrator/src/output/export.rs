@@ -17,24 +17,23 @@ use crate::scenario::TimeScaleChoice;
 /// service range kubeadm and minikube give a cluster by default (`10.96.0.0/12`).
 pub const EXPORT_SUBNET: Subnet = Subnet { octets: [10, 97] };
 
-/// The name of each exported node's resources.
-pub const LABEL_NODE: &str = "meshlab.node";
+/// The name of each exported node's resources (as a run's containers).
+pub use crate::docker::LABEL_NODE;
 /// The group of an exported node.
 pub const LABEL_GROUP: &str = "meshlab.group";
 /// The region of an exported node, in a scenario placed in regions.
 pub const LABEL_REGION: &str = "meshlab.region";
 
-/// The variable that holds a node's log filter, and its value in every export (as in a
-/// run): warnings only on stderr, the events on stdout.
-pub const NODE_LOG: (&str, &str) = ("RUST_LOG", "warn");
+/// The variable that holds a node's log filter, and its value in every export (a run's):
+/// warnings only on stderr, the events on stdout.
+pub use crate::run::NODE_LOG;
 
 /// The namespaced sysctl that selects a node's TCP congestion control
 /// ([`crate::host::congestion::WANTED`]).
 pub const CONGESTION_SYSCTL: &str = "net.ipv4.tcp_congestion_control";
 
-/// How long a node is given to stop before it is killed, in seconds (as in a run's
-/// teardown).
-pub const STOP_GRACE_SECONDS: u16 = 5;
+/// How long a node is given to stop before it is killed, in seconds (a run's).
+pub const STOP_GRACE_SECONDS: u64 = crate::run::STOP_GRACE.as_secs();
 
 /// The formats `export` writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

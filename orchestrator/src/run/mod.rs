@@ -46,6 +46,7 @@ use std::time::{Duration, Instant};
 use lab_events::now_ns;
 use tokio::signal::unix::{SignalKind, signal};
 
+pub use nodes::{NODE_LOG, STOP_GRACE};
 pub use outcome::{ContainerUsage, Outcome, Phases, Resources, Window};
 
 use crate::docker::{DockerError, DockerRunner};

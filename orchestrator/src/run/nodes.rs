@@ -19,12 +19,16 @@ use indicatif::ProgressBar;
 use super::events_dir::EventsDir;
 use super::shaper::HostShaper;
 use super::{CONCURRENCY, infra};
-use crate::docker::{ContainerSpec, DockerRunner, NetworkAttachment};
+use crate::docker::{ContainerSpec, DockerRunner, LABEL_NODE, NetworkAttachment};
 use crate::error::Error;
 use crate::plan::{NodePlan, Plan};
 
 /// Grace between SIGTERM and SIGKILL when stopping nodes.
-pub(super) const STOP_GRACE: Duration = Duration::from_secs(5);
+pub const STOP_GRACE: Duration = Duration::from_secs(5);
+
+/// The variable that holds a node's log filter, and its value: warnings only on stderr
+/// (the events go to their file, or to stdout where there is none).
+pub const NODE_LOG: (&str, &str) = ("RUST_LOG", "warn");
 
 /// The most of a node's stderr the engine keeps (its events do not pass there).
 pub(super) const LOG_MAX_BYTES: u64 = 16 << 20;
@@ -61,13 +65,13 @@ pub(super) fn specs(
                 image: image.to_string(),
                 env: vec![
                     ("MESHNODE_CONFIG_TOML".into(), config_toml(n, traffic_ms)?),
-                    ("RUST_LOG".into(), "warn".into()),
+                    (NODE_LOG.0.into(), NODE_LOG.1.into()),
                 ],
                 network: Some(NetworkAttachment {
                     network: network_of(n, networks)?.to_string(),
                     ipv4: Some(n.ip),
                 }),
-                labels: vec![("meshlab.node".into(), n.name.clone())],
+                labels: vec![(LABEL_NODE.into(), n.name.clone())],
                 sysctls: congestion
                     .iter()
                     .map(|a| ("net.ipv4.tcp_congestion_control".to_string(), a.to_string()))

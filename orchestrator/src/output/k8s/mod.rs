@@ -340,7 +340,9 @@ fn pod(
             hostname: Some(n.name.clone()),
             // A run does not restart a node either (a crash is a finding).
             restart_policy: Some("Never".into()),
-            termination_grace_period_seconds: Some(i64::from(STOP_GRACE_SECONDS)),
+            termination_grace_period_seconds: Some(
+                i64::try_from(STOP_GRACE_SECONDS).unwrap_or(i64::MAX),
+            ),
             enable_service_links: Some(false),
             automount_service_account_token: Some(false),
             security_context: Some(PodSecurityContext {
