@@ -3,26 +3,30 @@
 # (or, with --complete, run to the end), and after each run checks that the engine holds
 # no container and no network of that run (label meshlab.run=<run id>), and at the end none
 # of the lab at all (label meshlab=1; skip with --shared when other runs share the engine).
+# With `--runner swarm` it also counts the run's swarm services, and checks after each run
+# that the engine is in the swarm state it was found in (a swarm the run created is left).
 # Prints one line per run and a summary; exits 1 if anything was ever left behind.
 #
-#   scripts/teardown-soak.sh [--complete] [--shared] [--runs N] [--max-delay S] SCENARIO
+#   scripts/teardown-soak.sh [--complete] [--shared] [--runs N] [--max-delay S] [--runner docker|swarm] SCENARIO
 #
 # Uses the binaries already built in target/ (./lab run or cargo build --release builds
 # them), copied aside first so that a rebuild during the soak changes nothing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-runs=50 max_delay=50 complete=0 shared=0
+runs=50 max_delay=50 complete=0 shared=0 runner=docker
 while [ $# -gt 1 ]; do
   case "$1" in
     --runs) runs=$2; shift 2 ;;
     --max-delay) max_delay=$2; shift 2 ;;
     --complete) complete=1; shift ;;
     --shared) shared=1; shift ;;
+    --runner) runner=$2; shift 2 ;;
     *) echo "error: failed to parse the command line: unknown option $1" >&2; exit 2 ;;
   esac
 done
-scenario=${1:?usage: scripts/teardown-soak.sh [--complete] [--runs N] [--max-delay S] SCENARIO}
+scenario=${1:?usage: scripts/teardown-soak.sh [--complete] [--shared] [--runs N] [--max-delay S] [--runner docker|swarm] SCENARIO}
+case "$runner" in docker|swarm) ;; *) echo "error: failed to parse --runner: \`$runner\` is neither docker nor swarm" >&2; exit 2 ;; esac
 [ -f "$scenario" ] || { echo "error: failed to read $scenario: no such file" >&2; exit 2; }
 
 rel=target/x86_64-unknown-linux-gnu/release
@@ -34,18 +38,23 @@ for b in orchestrator meshnode labshaper; do
 done
 reports=$(mktemp -d reports/soak.XXXXXX)
 
-# Containers and networks labelled $1 (e.g. meshlab.run=smoke-1a2b3c4d).
+swarm_state() { docker info --format '{{.Swarm.LocalNodeState}}'; }
+swarm_before=$(swarm_state)
+
+# Containers and networks labelled $1 (e.g. meshlab.run=smoke-1a2b3c4d), swarm services
+# (counted with the containers) when the engine is in a swarm.
 leftovers() {
-  local c n
+  local c n s=0
   c=$(docker ps -aq --filter "label=$1" | wc -l)
   n=$(docker network ls -q --filter "label=$1" | wc -l)
-  echo "$c $n"
+  if [ "$(swarm_state)" = active ]; then s=$(docker service ls -q --filter "label=$1" | wc -l); fi
+  echo "$((c + s)) $n"
 }
 
 dirty=0
 for i in $(seq 1 "$runs"); do
   t0=$(date +%s.%N)
-  "$bins/orchestrator" run "$scenario" --reports "$reports" \
+  "$bins/orchestrator" run "$scenario" --reports "$reports" --runner "$runner" \
     --node-binary "$bins/meshnode" --shaper-binary "$bins/labshaper" \
     >"$reports/run-$i.out" 2>"$reports/run-$i.err" &
   pid=$!
@@ -65,9 +74,13 @@ for i in $(seq 1 "$runs"); do
     read -r c n < <(leftovers "meshlab.run=$id")
     verdict="clean ($id)"
     if [ "$c" -ne 0 ] || [ "$n" -ne 0 ]; then
-      verdict="LEFT $c containers, $n networks ($id)"
+      verdict="LEFT $c containers/services, $n networks ($id)"
       dirty=$((dirty + 1))
     fi
+  fi
+  if [ "$(swarm_state)" != "$swarm_before" ]; then
+    verdict="$verdict; swarm $swarm_before -> $(swarm_state)"
+    dirty=$((dirty + 1))
   fi
   printf 'run %2d  SIGINT after %5s s  exit %d  %6s s  %s\n' "$i" "$delay" "$rc" "$secs" "$verdict"
 done

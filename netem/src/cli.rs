@@ -58,6 +58,11 @@ pub struct HostArgs {
     /// namespace then gets a delay line (user-space backend only).
     #[arg(long, requires = "stdin")]
     pub live: bool,
+    /// Where the host's process table is mounted: `/proc` in the host's pid namespace, or
+    /// the host's `/proc` bound into a container that has its own (a Swarm service cannot
+    /// share the host's).
+    #[arg(long, default_value = "/proc")]
+    pub proc: std::path::PathBuf,
 }
 
 impl HostArgs {
@@ -293,6 +298,7 @@ mod tests {
         };
         assert_eq!(args.pids, vec![10, 11, 12]);
         assert!(!args.stdin);
+        assert_eq!(args.proc, std::path::Path::new("/proc"));
         assert_eq!(
             args.apply
                 .into_config()
@@ -303,6 +309,11 @@ mod tests {
         assert!(Cli::try_parse_from(["labshaper", "host", "--delay-us", "25000"]).is_err());
         assert!(Cli::try_parse_from(["labshaper", "host", "--pid", "x"]).is_err());
         assert!(Cli::try_parse_from(["labshaper", "host", "--stdin"]).is_ok());
+        let bound = Cli::try_parse_from(["labshaper", "host", "--stdin", "--proc", "/host/proc"]);
+        assert!(
+            matches!(&bound, Ok(Cli { command: Command::Host(a) }) if a.proc == std::path::Path::new("/host/proc")),
+            "{bound:?}"
+        );
     }
 
     #[test]

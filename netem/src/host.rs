@@ -80,6 +80,8 @@ struct Host<'a, W: Write> {
     regions: Option<(&'a SourceRegions, SourceTable)>,
     /// The run's link changes (`--live`).
     live: Option<Arc<LiveLinks>>,
+    /// The host's process table.
+    proc: &'a std::path::Path,
     out: &'a mut W,
     stop: Arc<StopFlag>,
     reporter: Reporter,
@@ -99,6 +101,9 @@ pub struct HostInput<'a> {
     pub stdin: bool,
     /// Whether stdin may change links at run time (`set`/`reset`).
     pub live: bool,
+    /// The host's process table (`/proc`, or the host's bound elsewhere): a pid's network
+    /// namespace is `<proc>/<pid>/ns/net`.
+    pub proc: &'a std::path::Path,
 }
 
 /// Shapes the egress of `cfg.dev` in the network namespace of every pid in `input.pids`,
@@ -137,6 +142,7 @@ pub fn host(
         cfg,
         regions: regions.map(|r| (r, source_table(r))),
         live: input.live.then(|| Arc::new(LiveLinks::new())),
+        proc: input.proc,
         out,
         stop: Arc::new(StopFlag::new()?),
         reporter,
@@ -261,7 +267,7 @@ impl<W: Write> Host<'_, W> {
             Ok(cfg) => cfg,
             Err(e) => return self.fail(pid, &e),
         };
-        let ns = match File::open(format!("/proc/{pid}/ns/net")) {
+        let ns = match File::open(self.proc.join(pid.to_string()).join("ns/net")) {
             Ok(ns) => ns,
             Err(source) => return self.fail(pid, &ShaperError::Netns { pid, source }),
         };

@@ -27,6 +27,7 @@ fn main() -> ExitCode {
                     pids: &pids,
                     stdin: args.stdin,
                     live: args.live,
+                    proc: &args.proc,
                 };
                 host(&cfg, regions.as_ref(), input, &term, out)
             })

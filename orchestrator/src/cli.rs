@@ -17,6 +17,7 @@ use crate::pipeline;
 use crate::plan::{self, Subnet};
 use crate::result::Verdict;
 use crate::run::RunOptions;
+use crate::run::runner::RunnerKind;
 use crate::sweep;
 
 /// Turns a TOML scenario into a measured Docker testnet of meshnode containers.
@@ -41,7 +42,8 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Print the seeded plan of a scenario (same seed, same plan).
     Plan(PlanArgs),
-    /// Remove every container and network any run left behind (label meshlab=1).
+    /// Remove every swarm service, container and network any run left behind (label
+    /// meshlab=1), and leave a swarm a run created (never one you made).
     Down,
     /// Check what a run needs against what this host has, one line each (engine, root,
     /// netem, NFQUEUE, congestion control, neighbour table, cores and memory, and the
@@ -94,6 +96,11 @@ pub struct RunFlags {
     #[arg(long, default_value_t = crate::plan::NODES_PER_BRIDGE as u64,
           value_parser = clap::value_parser!(u64).range(1..=crate::plan::NODES_PER_BRIDGE as u64))]
     pub nodes_per_bridge: u64,
+    /// The engine to run on: `docker` (bridges on this host) or `swarm` (the engine's
+    /// Docker Swarm, an overlay network and a global shaper service; a one-host swarm is
+    /// created and left again when the engine is in none).
+    #[arg(long, value_enum, default_value_t = RunnerKind::Docker)]
+    pub runner: RunnerKind,
 }
 
 impl RunFlags {
@@ -106,6 +113,7 @@ impl RunFlags {
             ready_timeout: Duration::from_secs(self.ready_timeout),
             nodes_per_bridge: usize::try_from(self.nodes_per_bridge)
                 .unwrap_or(crate::plan::NODES_PER_BRIDGE),
+            runner: self.runner,
         }
     }
 }
@@ -499,10 +507,12 @@ async fn doctor(a: DoctorArgs) -> Result<u8, Error> {
     })
 }
 
-/// Removes every container and network of the lab, and every `DOCKER-USER` rule a run
-/// of several bridges left (found by its `meshlab:` comment; none looked for where
-/// `iptables` is not installed, as no run could have added one).
+/// Removes every swarm service, container and network of the lab, and every
+/// `DOCKER-USER` rule a run of several bridges left (found by its `meshlab:` comment; none
+/// looked for where `iptables` is not installed, as no run could have added one); and
+/// leaves a swarm a run created (labelled `meshlab=1`), never one the user made.
 async fn down() -> Result<u8, Error> {
+    use crate::docker::{LABEL_LAB, SwarmMembership};
     use crate::host::bridges;
     let rules = match bridges::remove_all() {
         Ok(n) => n,
@@ -515,15 +525,26 @@ async fn down() -> Result<u8, Error> {
             0
         }
     };
-    let runner = DockerRunner::connect()
+    let infra = |e: crate::docker::DockerError| Error::Infra(e.to_string());
+    let runner = DockerRunner::connect().await.map_err(infra)?;
+    let services = runner
+        .remove_labelled_services(LABEL_LAB, "1")
         .await
-        .map_err(|e| Error::Infra(e.to_string()))?;
-    let r = runner
-        .down_all()
-        .await
-        .map_err(|e| Error::Infra(e.to_string()))?;
+        .map_err(infra)?;
+    let r = runner.down_all().await.map_err(infra)?;
+    let swarm = match runner.swarm_membership().await.map_err(infra)? {
+        SwarmMembership::Manager {
+            lab_run: Some(run), ..
+        } => {
+            crate::run::runner::leave_lab_swarm(&runner)
+                .await
+                .map_err(infra)?;
+            format!("; left the swarm run {run} created")
+        }
+        _ => String::new(),
+    };
     println!(
-        "removed {} containers, {} networks and {rules} {} rules",
+        "removed {services} swarm services, {} containers, {} networks and {rules} {} rules{swarm}",
         r.containers,
         r.networks,
         bridges::CHAIN

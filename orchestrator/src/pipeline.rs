@@ -40,6 +40,7 @@ pub async fn run_scenario(scenario: &Scenario, opts: &RunOptions) -> Result<RunR
         outcome.ended_at_ms,
     );
     result.tcp_congestion = outcome.tcp_congestion;
+    result.runner = outcome.runner.name().to_string();
     result.clocks = outcome.clocks;
     result.phases = outcome.phases;
     result.resources = outcome.resources;

@@ -22,7 +22,7 @@ use futures::{FutureExt, StreamExt, TryStreamExt};
 use orchestrator::docker::{
     BindMount, ContainerSpec, ContextFile, DockerError, DockerRunner, EnsuredImage, LABEL_LAB,
     LABEL_ROLE, LABEL_RUN, LogSource, MASQUERADE_OPTION, NetworkAttachment, NetworkHandle,
-    context_tar, node_image_context,
+    SwarmMembership, context_tar, node_image_context,
 };
 use orchestrator::host::bridges::{self, AcceptRule};
 
@@ -53,8 +53,9 @@ struct Lab {
     image_prefix: String,
 }
 
-/// Runs `body`, then removes whatever the run left (containers, networks, images) and
-/// checks with the engine that nothing is left, also if `body` panicked.
+/// Runs `body`, then removes whatever the run left (swarm services, containers, networks,
+/// images, a swarm it created) and checks with the engine that nothing is left, also if
+/// `body` panicked.
 async fn with_lab<F, Fut>(test: &str, body: F)
 where
     F: FnOnce(Lab) -> Fut,
@@ -72,7 +73,19 @@ where
     };
     let outcome = AssertUnwindSafe(body(lab.clone())).catch_unwind().await;
 
+    // A swarm test's services go first (their tasks' containers with them), and a swarm
+    // it created is left.
+    let services = lab
+        .runner
+        .remove_labelled_services(LABEL_RUN, &lab.run_id)
+        .await;
     let teardown = lab.runner.teardown(&lab.run_id).await;
+    let swarm = match lab.runner.swarm_membership().await {
+        Ok(SwarmMembership::Manager {
+            lab_run: Some(run), ..
+        }) if run == lab.run_id => orchestrator::run::runner::leave_lab_swarm(&lab.runner).await,
+        _ => Ok(()),
+    };
     let images = remove_images(&lab.runner, &lab.image_prefix).await;
     let (containers, networks) = labelled_in_engine(&lab.run_id).await;
     // Rules only a test that routes between bridges adds; none to look for where iptables
@@ -84,7 +97,9 @@ where
     if let Err(panic) = outcome {
         std::panic::resume_unwind(panic);
     }
+    services.unwrap();
     teardown.unwrap();
+    swarm.unwrap();
     images.unwrap();
     assert!(containers.is_empty(), "containers left: {containers:?}");
     assert!(networks.is_empty(), "networks left: {networks:?}");
@@ -536,9 +551,15 @@ async fn nodes_on_two_bridges_reach_each_other_through_the_runs_route() {
         let planned = plan::plan_with_bridges(&scenario, Subnet::DEFAULT, 2);
         assert_eq!(planned.bridges.count, 2);
 
-        let nets = network::create(runner, &lab.run_id, planned.bridges, false)
-            .await
-            .unwrap();
+        let nets = network::create(
+            runner,
+            &lab.run_id,
+            planned.bridges,
+            false,
+            network::Driver::Bridge,
+        )
+        .await
+        .unwrap();
         let planned = planned.in_subnet(nets.subnet);
         assert_eq!(nets.names.len(), 2);
         assert_eq!(nets.rules, 1);
@@ -633,6 +654,161 @@ async fn nodes_on_two_bridges_reach_each_other_through_the_runs_route() {
     .await;
 }
 
+/// The Swarm runner's own parts, on this engine's swarm (a one-host swarm created for the
+/// test when the engine is in none): two containers on the run's overlay at their planned
+/// addresses reach each other with those addresses; a global service's task runs on this
+/// host and its container is the runner's to follow; and the runner's teardown removes the
+/// service, the containers and the overlay, and leaves the swarm (with `docker_gwbridge`)
+/// exactly as it found it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_swarm_overlay_keeps_planned_addresses_and_teardown_restores_the_swarm() {
+    use orchestrator::plan::{self, Subnet};
+    use orchestrator::run::runner::{Runner, Swarm};
+    with_lab("swarm", |lab| async move {
+        let runner = &lab.runner;
+        let before = runner.swarm_membership().await.unwrap();
+        let gwbridge_before = runner.network_exists("docker_gwbridge").await.unwrap();
+        let scenario = plan::parse(
+            std::path::Path::new("swarm.toml"),
+            FOUR_NODES,
+            std::path::Path::new("/nonexistent"),
+        )
+        .unwrap();
+        let planned = plan::plan(&scenario, Subnet::DEFAULT);
+        assert_eq!(Swarm::refuses(&planned), None);
+
+        let swarm = Swarm::join(runner, &lab.run_id).await.unwrap();
+        let node_id = match runner.swarm_membership().await.unwrap() {
+            SwarmMembership::Manager { node_id, .. } => node_id,
+            other => panic!("not a manager after joining: {other:?}"),
+        };
+        let nets = swarm.networks(runner, &lab.run_id, &planned).await.unwrap();
+        let planned = planned.in_subnet(nets.subnet);
+        let inspect = engine()
+            .await
+            .inspect_network(&nets.names[0], None)
+            .await
+            .unwrap();
+        assert_eq!(inspect.driver.as_deref(), Some("overlay"));
+        assert_eq!(inspect.attachable, Some(true));
+
+        let (server, client) = (&planned.nodes[0], &planned.nodes[1]);
+        let image = child_image(runner, &lab.image_prefix).await;
+        let spec = |name: &str, node: &plan::NodePlan, env: Vec<(String, String)>| ContainerSpec {
+            run_id: lab.run_id.clone(),
+            role: "child".to_owned(),
+            name: format!("{}-{name}", lab.run_id),
+            image: image.tag.clone(),
+            env: [vec![(CHILD_ENV.to_owned(), "1".to_owned())], env].concat(),
+            cmd: Some(ignored_test_cmd("bridge_peer")),
+            network: Some(NetworkAttachment {
+                network: nets.names[0].clone(),
+                ipv4: Some(node.ip),
+            }),
+            ..Default::default()
+        };
+        let listening = runner
+            .run_container(&spec(
+                "server",
+                server,
+                vec![(LISTEN_ENV.to_owned(), "4001".to_owned())],
+            ))
+            .await
+            .unwrap();
+        let mut lines = runner.follow_logs(&listening, LogSource::Stdout);
+        let mut next_line = async || {
+            tokio::time::timeout(WAIT, async {
+                loop {
+                    let line = lines.next().await.expect("the server's log ended").unwrap();
+                    if line.starts_with("{\"child\"") {
+                        return line;
+                    }
+                }
+            })
+            .await
+            .expect("the server printed nothing")
+        };
+        assert_eq!(next_line().await, r#"{"child":"listening"}"#);
+        let dial = spec(
+            "client",
+            client,
+            vec![
+                (CONNECT_ENV.to_owned(), format!("{}:4001", server.ip)),
+                (CONNECT_MS_ENV.to_owned(), "20000".to_owned()),
+            ],
+        );
+        let dialled = runner.run_container(&dial).await.unwrap();
+        assert_eq!(runner.wait_exit(&dialled).await.unwrap(), 0);
+        assert_eq!(
+            next_line().await,
+            format!(r#"{{"child":"peer","addr":"{}"}}"#, client.ip)
+        );
+
+        // A global service pinned to this host: its task's container runs the child,
+        // which prints its lines and stays up.
+        let service = ContainerSpec {
+            run_id: lab.run_id.clone(),
+            role: "shaper".to_owned(),
+            name: format!("{}-service", lab.run_id),
+            image: image.tag.clone(),
+            env: vec![(CHILD_ENV.to_owned(), "1".to_owned())],
+            cmd: Some(ignored_test_cmd("child_process")),
+            open_stdin: true,
+            ..Default::default()
+        };
+        let id = runner
+            .create_global_service(&service, &node_id)
+            .await
+            .unwrap();
+        assert_eq!(
+            runner
+                .labelled_services(LABEL_RUN, &lab.run_id)
+                .await
+                .unwrap(),
+            std::slice::from_ref(&id)
+        );
+        let task = runner.service_task_container(&id, &node_id).await.unwrap();
+        let printed = tokio::time::timeout(WAIT, async {
+            let mut out = runner.follow_logs(&task, LogSource::Stdout);
+            let mut got = Vec::new();
+            while got.len() < expected_child_lines().len() {
+                let line = out.next().await.expect("the task's log ended").unwrap();
+                if line.starts_with("{\"child\"") {
+                    got.push(line);
+                }
+            }
+            got
+        })
+        .await
+        .expect("the service's task printed nothing");
+        assert_child_lines(&printed);
+
+        swarm.teardown(runner, &lab.run_id, false).await;
+        assert_eq!(
+            runner
+                .labelled_services(LABEL_LAB, "1")
+                .await
+                .map(|s| s.len())
+                .unwrap_or(0),
+            0
+        );
+        let after = runner.swarm_membership().await.unwrap();
+        match (&before, &after) {
+            (SwarmMembership::Inactive, SwarmMembership::Inactive) => {}
+            (
+                SwarmMembership::Manager { node_id: a, .. },
+                SwarmMembership::Manager { node_id: b, .. },
+            ) => assert_eq!(a, b),
+            _ => panic!("the swarm was {before:?} and is now {after:?}"),
+        }
+        assert_eq!(
+            runner.network_exists("docker_gwbridge").await.unwrap(),
+            gwbridge_before
+        );
+    })
+    .await;
+}
+
 const NATS: &str = r#"
 [scenario]
 name = "nats"
@@ -684,9 +860,15 @@ async fn nat_routers_map_and_filter_by_type() {
         )
         .unwrap();
         let planned = plan::plan(&scenario, Subnet::DEFAULT);
-        let nets = network::create(runner, &lab.run_id, planned.bridges, true)
-            .await
-            .unwrap();
+        let nets = network::create(
+            runner,
+            &lab.run_id,
+            planned.bridges,
+            true,
+            network::Driver::Bridge,
+        )
+        .await
+        .unwrap();
         let planned = planned.in_subnet(nets.subnet);
         // The router uses only the image's `ip` and `iptables`: any static binary stands
         // in for labshaper.

@@ -45,6 +45,9 @@ pub enum DockerError {
     /// A container that should be running has no process.
     #[error("find the process of container {0}: it is not running")]
     NotRunning(String),
+    /// A swarm service did not come up as asked (its message says what was being done).
+    #[error("{0}")]
+    Service(String),
     /// An engine call failed.
     #[error("{action}: {source}")]
     Engine {

@@ -5,6 +5,7 @@
 //! resource labelled `meshlab=1` and `meshlab.run=<run id>`, reads container output as
 //! lines, samples resource use, and removes everything by label. Its public types carry
 //! no bollard types, so that another runner (Kubernetes) can offer the same interface.
+//! With a swarm ([`swarm`]) it also makes overlay networks and global services.
 
 mod container;
 mod error;
@@ -14,6 +15,7 @@ mod labels;
 mod logs;
 mod network;
 mod runner;
+mod swarm;
 mod teardown;
 pub mod tools_image;
 
@@ -24,4 +26,5 @@ pub use labels::{LABEL_CONTEXT, LABEL_LAB, LABEL_NODE, LABEL_ROLE, LABEL_RUN};
 pub use logs::{LineAssembler, LogSource};
 pub use network::{Egress, MASQUERADE_OPTION, NetworkHandle};
 pub use runner::DockerRunner;
+pub use swarm::SwarmMembership;
 pub use teardown::TeardownReport;

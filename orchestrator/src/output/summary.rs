@@ -92,9 +92,14 @@ fn header(o: &mut String, r: &RunResult) {
     );
     let _ = writeln!(
         o,
-        "nodes {} ({})  shaper {}{}  link {}",
+        "nodes {} ({}){}  shaper {}{}  link {}",
         r.nodes.total,
         roles.join(", "),
+        if r.runner.is_empty() {
+            String::new()
+        } else {
+            format!("  runner {}", r.runner)
+        },
         r.shaper,
         if r.tcp_congestion.is_empty() {
             String::new()

@@ -38,6 +38,13 @@ impl Subnet {
         self.host(1)
     }
 
+    /// The last /24 of the subnet, `A.B.255.0/24`: where an engine may pick addresses of
+    /// its own (a swarm overlay's load-balancer endpoint on each host), clear of the
+    /// planned nodes, which fill the subnet from its start.
+    pub fn engine_range(&self) -> String {
+        format!("{}.{}.255.0/24", self.octets[0], self.octets[1])
+    }
+
     /// The address at host `offset` (0..=65535) in the subnet.
     pub fn host(&self, offset: u32) -> Ipv4Addr {
         let [hi, lo] = u16::try_from(offset).unwrap_or(u16::MAX).to_be_bytes();
@@ -54,5 +61,18 @@ impl fmt::Display for Subnet {
 impl Serialize for Subnet {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&self.cidr())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_engines_range_is_the_last_24_and_clear_of_the_nodes() {
+        let s = Subnet::new(10, 81);
+        assert_eq!(s.engine_range(), "10.81.255.0/24");
+        // 500 nodes per network at most fill 10.81.0.2 to 10.81.1.245.
+        assert!(s.host(2 + crate::plan::NODES_PER_BRIDGE as u32).octets()[2] < 255);
     }
 }

@@ -46,6 +46,10 @@ pub struct RunResult {
     pub nodes: NodeCounts,
     /// The shaper back end that actually ran (`kernel`, `userspace`, `none`), from the runner.
     pub shaper: String,
+    /// The runner that carried the run out (`docker`, `swarm`). Empty in results written
+    /// before it was recorded (all of them by the Docker runner).
+    #[serde(default)]
+    pub runner: String,
     /// The TCP congestion control in force in the nodes (`cubic`, or the host's default
     /// where cubic could not be had; see `host::congestion`). Empty in results written
     /// before it was recorded.
@@ -188,6 +192,7 @@ impl RunResult {
             nodes,
             shaper: shaper.into(),
             tcp_congestion: String::new(),
+            runner: String::new(),
             link: plan.link.clone(),
             dilation: Dilation {
                 time_scale: plan.time_scale.factor(),

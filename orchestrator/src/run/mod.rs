@@ -5,8 +5,9 @@
 //! One file a phase, in the order they run:
 //! - [`binaries`]: the static `meshnode` and `labshaper` (cargo, or given);
 //! - `images`: the node image, and the tools image when links are shaped;
+//! - [`runner`]: what differs between engines (the Docker runner, the Swarm runner);
 //! - [`network`]: the run's bridge on the first free /16 (several bridges, routed between,
-//!   above `plan::NODES_PER_BRIDGE` nodes);
+//!   above `plan::NODES_PER_BRIDGE` nodes), or the swarm's overlay;
 //! - [`nat`]: the NAT routers and their private networks, when nodes sit behind NATs (and
 //!   each NATed node's default route, as it starts);
 //! - [`shaper`]: the one shaper container, started before the nodes;
@@ -35,6 +36,7 @@ mod nodes;
 pub mod outcome;
 mod progress;
 mod readiness;
+pub mod runner;
 pub mod shaper;
 pub mod teardown;
 mod virtual_time;
@@ -56,7 +58,7 @@ use crate::plan::{self, Plan, Subnet};
 use crate::scenario::Scenario;
 use binaries::Binaries;
 use progress::{elapsed_s, phase_bar};
-use shaper::HostShaper;
+use runner::{Docker, Runner, RunnerKind, Swarm};
 
 /// How a run is carried out.
 #[derive(Debug, Clone)]
@@ -72,6 +74,8 @@ pub struct RunOptions {
     /// The most nodes on one bridge network (`plan::NODES_PER_BRIDGE` unless a smaller
     /// split is asked for, to try the routed path with a small run).
     pub nodes_per_bridge: usize,
+    /// The engine the run uses.
+    pub runner: RunnerKind,
 }
 
 /// Engine calls in flight at once when creating, stopping or reading many containers.
@@ -91,7 +95,14 @@ pub async fn run(scenario: &Scenario, opts: &RunOptions) -> Result<Outcome, Erro
             scenario.path.display()
         )));
     }
-    let routed = plan.bridges.routed();
+    if opts.runner == RunnerKind::Swarm
+        && let Some(why) = Swarm::refuses(&plan)
+    {
+        return Err(Error::Infra(format!(
+            "run {} on a swarm: {why}",
+            scenario.path.display()
+        )));
+    }
     check_host(&plan).await?;
     let mut sigint = signal(SignalKind::interrupt())
         .map_err(|e| Error::Infra(format!("install the SIGINT handler: {e}")))?;
@@ -106,28 +117,76 @@ pub async fn run(scenario: &Scenario, opts: &RunOptions) -> Result<Outcome, Erro
         _ = sigint.recv() => return Err(Error::Interrupted),
         _ = sigterm.recv() => return Err(Error::Interrupted),
     };
-    let runner = DockerRunner::connect().await.map_err(infra)?;
+    let engine = DockerRunner::connect().await.map_err(infra)?;
     let run_id = new_run_id(&scenario.name);
     eprintln!(
-        "==> run {run_id}: scenario {} ({} nodes)",
+        "==> run {run_id}: scenario {} ({} nodes, {} runner)",
         scenario.name,
-        scenario.node_count()
+        scenario.node_count(),
+        opts.runner.name()
     );
     say_time_scale(&plan);
     let names = plan.nodes.iter().map(|n| n.name.as_str());
     // Removed when dropped, after the teardown below, on every exit.
     let mut events = events_dir::EventsDir::create(&opts.reports_dir, &run_id, names)?;
     events.share_binary(&bins.meshnode)?;
-    let outcome = tokio::select! {
-        r = execute(&runner, &run_id, plan, &bins, &events, opts) => r,
-        _ = sigint.recv() => Err(Error::Interrupted),
-        _ = sigterm.recv() => Err(Error::Interrupted),
+    let signals = Signals {
+        sigint: &mut sigint,
+        sigterm: &mut sigterm,
     };
-    if matches!(outcome, Err(Error::Interrupted)) {
-        eprintln!("==> interrupted: removing the run's containers and networks");
+    let run = Run {
+        engine: &engine,
+        run_id: &run_id,
+        bins: &bins,
+        events: &events,
+        opts,
+    };
+    match opts.runner {
+        RunnerKind::Docker => run.on(&Docker, plan, signals).await,
+        RunnerKind::Swarm => {
+            let swarm = Swarm::join(&engine, &run_id).await?;
+            run.on(&swarm, plan, signals).await
+        }
     }
-    teardown::teardown(&runner, &run_id, routed).await;
-    outcome
+}
+
+/// The signals that interrupt a run.
+struct Signals<'a> {
+    sigint: &'a mut tokio::signal::unix::Signal,
+    sigterm: &'a mut tokio::signal::unix::Signal,
+}
+
+/// What every phase of a run needs.
+#[derive(Clone, Copy)]
+struct Run<'a> {
+    engine: &'a DockerRunner,
+    run_id: &'a str,
+    bins: &'a Binaries,
+    events: &'a events_dir::EventsDir,
+    opts: &'a RunOptions,
+}
+
+impl Run<'_> {
+    /// Carries out `plan` with `runner` until it ends or a signal comes, then tears down
+    /// what it made.
+    async fn on(
+        self,
+        runner: &impl Runner,
+        plan: Plan,
+        signals: Signals<'_>,
+    ) -> Result<Outcome, Error> {
+        let routed = plan.bridges.routed();
+        let outcome = tokio::select! {
+            r = execute(runner, self, plan) => r,
+            _ = signals.sigint.recv() => Err(Error::Interrupted),
+            _ = signals.sigterm.recv() => Err(Error::Interrupted),
+        };
+        if matches!(outcome, Err(Error::Interrupted)) {
+            eprintln!("==> interrupted: removing the run's containers and networks");
+        }
+        runner.teardown(self.engine, self.run_id, routed).await;
+        outcome
+    }
 }
 
 /// The host checks of `orchestrator doctor` for this plan: warnings are printed, the
@@ -193,14 +252,14 @@ fn new_run_id(name: &str) -> String {
 }
 
 /// The phases, in order; teardown is the caller's.
-async fn execute(
-    runner: &DockerRunner,
-    run_id: &str,
-    plan: Plan,
-    bins: &Binaries,
-    events: &events_dir::EventsDir,
-    opts: &RunOptions,
-) -> Result<Outcome, Error> {
+async fn execute(kind: &impl Runner, run: Run<'_>, plan: Plan) -> Result<Outcome, Error> {
+    let Run {
+        engine: runner,
+        run_id,
+        bins,
+        events,
+        opts,
+    } = run;
     let t0 = Instant::now();
     let started_at_ms = now_ns() / 1_000_000;
     let host_monitor = HostMonitor::start();
@@ -210,7 +269,7 @@ async fn execute(
     phases.images_ready_after_s = elapsed_s(t0);
 
     let congestion = prepare_host(plan.nodes.len())?;
-    let networks = network::create(runner, run_id, plan.bridges, plan.has_nat()).await?;
+    let networks = kind.networks(runner, run_id, &plan).await?;
     let plan = plan.in_subnet(networks.subnet);
     let nats = match (&images.tools, plan.has_nat()) {
         (Some(tools), true) => nat::start(runner, run_id, &plan, tools, &networks.names).await?,
@@ -241,9 +300,10 @@ async fn execute(
         None => None,
     };
     let mut shaper = match &images.tools {
-        Some(image) => {
-            Some(HostShaper::start(runner, run_id, &plan, image, regions_file.as_deref()).await?)
-        }
+        Some(image) => Some(
+            kind.start_shaper(runner, run_id, &plan, image, regions_file.as_deref())
+                .await?,
+        ),
         None => None,
     };
     let bar = phase_bar(specs.len() as u64, "starting nodes");
@@ -333,6 +393,7 @@ async fn execute(
     let peaks = host_monitor.peaks();
     Ok(Outcome {
         run_id: run_id.to_string(),
+        runner: kind.kind(),
         plan,
         records,
         window,

@@ -10,6 +10,15 @@ use crate::error::Error;
 use crate::host::bridges::{self, AcceptRule};
 use crate::plan::{Bridges, Subnet};
 
+/// What the run's networks are made of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Driver {
+    /// Bridges on this host (the Docker runner).
+    Bridge,
+    /// One attachable overlay of the swarm (the Swarm runner): one network, never routed.
+    Overlay,
+}
+
 /// Candidate subnets: `10.77.0.0/16` to `10.96.0.0/16`.
 const CANDIDATES: u8 = 20;
 
@@ -51,7 +60,16 @@ pub async fn create(
     run_id: &str,
     bridges: Bridges,
     nats: bool,
+    driver: Driver,
 ) -> Result<RunNetworks, Error> {
+    if driver == Driver::Overlay && (bridges.routed() || nats) {
+        return Err(Error::Infra(format!(
+            "create the run's networks: an overlay carries one network without NAT routers, \
+             and this run needs {} bridges{}",
+            bridges.count,
+            if nats { " and NAT networks" } else { "" }
+        )));
+    }
     if bridges.routed() {
         bridges::ensure_ip_forward().map_err(|e| Error::Infra(e.to_string()))?;
     }
@@ -60,7 +78,7 @@ pub async fn create(
     let mut created = None;
     for k in 0..CANDIDATES {
         let subnet = Subnet::new(10, 77 + (start + k) % CANDIDATES);
-        match create_in(runner, run_id, bridges, subnet, nats).await {
+        match create_in(runner, run_id, bridges, subnet, nats, driver).await {
             Ok(names) => {
                 created = Some((subnet, names));
                 break;
@@ -105,6 +123,7 @@ async fn create_in(
     bridges: Bridges,
     subnet: Subnet,
     nats: bool,
+    driver: Driver,
 ) -> Result<Vec<String>, String> {
     let egress = if bridges.routed() || nats {
         Egress::Routed
@@ -114,10 +133,16 @@ async fn create_in(
     let mut made: Vec<NetworkHandle> = Vec::with_capacity(bridges.count);
     for k in 0..bridges.count {
         let name = network_name(run_id, bridges, k);
-        match runner
-            .create_bridge(run_id, &name, &bridges.cidr(subnet, k), egress)
-            .await
-        {
+        let cidr = bridges.cidr(subnet, k);
+        let created = match driver {
+            Driver::Bridge => runner.create_bridge(run_id, &name, &cidr, egress).await,
+            Driver::Overlay => {
+                runner
+                    .create_overlay(run_id, &name, &cidr, &subnet.engine_range())
+                    .await
+            }
+        };
+        match created {
             Ok(net) => made.push(net),
             Err(e) => {
                 for net in &made {

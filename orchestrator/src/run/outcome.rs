@@ -78,6 +78,8 @@ pub struct Resources {
 pub struct Outcome {
     /// The run's id (its label value and folder name).
     pub run_id: String,
+    /// The runner that carried it out.
+    pub runner: super::RunnerKind,
     /// The plan as run (in the subnet the run got).
     pub plan: Plan,
     /// Every node's events, merged and sorted by time.

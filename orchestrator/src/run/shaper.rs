@@ -48,43 +48,33 @@ pub struct HostShaper {
 }
 
 impl HostShaper {
-    /// Starts the shaper container for `plan`'s link shape and attaches to its stdin; with
-    /// regions, `regions_file` is the host file of [`regions_file_text`], bound in at
-    /// [`REGIONS_IN_CONTAINER`].
+    /// Starts the shaper container for `plan` (from [`shaper_spec`]) and attaches to its
+    /// stdin before it starts.
     pub async fn start(
         runner: &DockerRunner,
-        run_id: &str,
+        spec: &ContainerSpec,
         plan: &Plan,
-        image: &str,
-        regions_file: Option<&std::path::Path>,
     ) -> Result<Self, Error> {
-        let cmd = host_shaper_command(plan).ok_or_else(|| {
-            Error::Infra("start the shaper: the scenario's shaper is `none`".into())
-        })?;
-        let spec = ContainerSpec {
-            run_id: run_id.to_string(),
-            role: SHAPER_ROLE.into(),
-            name: format!("{run_id}-shaper"),
-            image: image.to_string(),
-            cmd: Some(cmd),
-            host_pid_no_network: true,
-            open_stdin: true,
-            // NET_ADMIN for tc/iptables/NFQUEUE, SYS_ADMIN for setns into each node's
-            // namespace, SYS_PTRACE to open /proc/<pid>/ns/net of the node processes.
-            cap_add: vec!["NET_ADMIN".into(), "SYS_ADMIN".into(), "SYS_PTRACE".into()],
-            mounts: regions_file
-                .map(|host| BindMount {
-                    host: host.to_path_buf(),
-                    container: REGIONS_IN_CONTAINER.to_string(),
-                    read_only: true,
-                })
-                .into_iter()
-                .collect(),
-            ..ContainerSpec::default()
-        };
-        let id = runner.create_container(&spec).await.map_err(infra)?;
+        let id = runner.create_container(spec).await.map_err(infra)?;
         let input = runner.attach_stdin(&id).await.map_err(infra)?;
         runner.start_container(&id).await.map_err(infra)?;
+        Ok(Self::over(runner, id, input, plan))
+    }
+
+    /// Attaches to the stdin of a shaper container that already runs (a swarm service's
+    /// task): it waits for its first line, so nothing is missed.
+    pub async fn attach(runner: &DockerRunner, id: String, plan: &Plan) -> Result<Self, Error> {
+        let input = runner.attach_stdin(&id).await.map_err(infra)?;
+        Ok(Self::over(runner, id, input, plan))
+    }
+
+    /// The shaper container `id`, written to through `input`, read from its stdout.
+    fn over(
+        runner: &DockerRunner,
+        id: String,
+        input: Pin<Box<dyn AsyncWrite + Send>>,
+        plan: &Plan,
+    ) -> Self {
         let (pids, pid_rx) = unbounded_channel();
         let writer = tokio::spawn(write_pids(input, pid_rx));
         let (report_tx, reports) = unbounded_channel();
@@ -108,7 +98,7 @@ impl HostShaper {
                 .map(|&i| r.names().get(i).cloned().unwrap_or_default())
                 .collect()
         });
-        Ok(Self {
+        Self {
             id,
             regions,
             pids,
@@ -116,7 +106,7 @@ impl HostShaper {
             clock,
             writer,
             reader,
-        })
+        }
     }
 
     /// Hands a running node (its index in the plan, its pid as the host sees it) to the
@@ -276,6 +266,60 @@ pub fn host_shaper_command(plan: &Plan) -> Option<Vec<String>> {
     }
     args.extend(shaper_config(plan)?.to_args());
     Some(args)
+}
+
+/// The shaper container of run `run_id` for `plan`'s link shape, from the tools `image`:
+/// in the host's pid namespace with no network of its own; with regions, `regions_file`
+/// is the host file of [`regions_file_text`], bound in at [`REGIONS_IN_CONTAINER`].
+pub fn shaper_spec(
+    run_id: &str,
+    plan: &Plan,
+    image: &str,
+    regions_file: Option<&std::path::Path>,
+) -> Result<ContainerSpec, Error> {
+    let cmd = host_shaper_command(plan)
+        .ok_or_else(|| Error::Infra("start the shaper: the scenario's shaper is `none`".into()))?;
+    Ok(ContainerSpec {
+        run_id: run_id.to_string(),
+        role: SHAPER_ROLE.into(),
+        name: format!("{run_id}-shaper"),
+        image: image.to_string(),
+        cmd: Some(cmd),
+        host_pid_no_network: true,
+        open_stdin: true,
+        // NET_ADMIN for tc/iptables/NFQUEUE, SYS_ADMIN for setns into each node's
+        // namespace, SYS_PTRACE to open /proc/<pid>/ns/net of the node processes.
+        cap_add: vec!["NET_ADMIN".into(), "SYS_ADMIN".into(), "SYS_PTRACE".into()],
+        mounts: regions_file
+            .map(|host| BindMount {
+                host: host.to_path_buf(),
+                container: REGIONS_IN_CONTAINER.to_string(),
+                read_only: true,
+            })
+            .into_iter()
+            .collect(),
+        ..ContainerSpec::default()
+    })
+}
+
+/// Where a shaper without the host's pid namespace finds the host's `/proc`.
+pub const HOST_PROC_IN_CONTAINER: &str = "/host/proc";
+
+/// `spec` for an engine that cannot put it in the host's pid namespace (a swarm
+/// service): the host's `/proc` bound in read-only at [`HOST_PROC_IN_CONTAINER`], and
+/// `labshaper host --proc` pointed at it, so that the host pids it is handed still name
+/// the nodes' namespaces.
+pub fn with_host_proc(mut spec: ContainerSpec) -> ContainerSpec {
+    spec.host_pid_no_network = false;
+    spec.mounts.push(BindMount {
+        host: "/proc".into(),
+        container: HOST_PROC_IN_CONTAINER.to_string(),
+        read_only: true,
+    });
+    if let Some(cmd) = spec.cmd.as_mut() {
+        cmd.extend(["--proc".to_string(), HOST_PROC_IN_CONTAINER.to_string()]);
+    }
+    spec
 }
 
 /// The regions file the shaper reads for `plan` (its matrix in real time and each region's

@@ -28,6 +28,9 @@ impl RunResult {
         if !self.tcp_congestion.is_empty() {
             check_name(&mut p, "tcp_congestion", &self.tcp_congestion);
         }
+        if !self.runner.is_empty() {
+            check_name(&mut p, "runner", &self.runner);
+        }
         self.check_nodes(&mut p);
         check_link(&mut p, "link", &self.link);
         self.check_dilation(&mut p);
