@@ -38,17 +38,23 @@ for b in orchestrator meshnode labshaper; do
 done
 reports=$(mktemp -d reports/soak.XXXXXX)
 
-swarm_state() { docker info --format '{{.Swarm.LocalNodeState}}'; }
+swarm_state() {
+  docker info --format '{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}' 2>/dev/null || echo unknown
+}
 swarm_before=$(swarm_state)
 
-# Containers and networks labelled $1 (e.g. meshlab.run=smoke-1a2b3c4d), swarm services
-# (counted with the containers) when the engine is in a swarm.
+# Containers and networks labelled $1 (e.g. meshlab.run=smoke-1a2b3c4d), and swarm
+# services (counted with the containers) when the engine is a swarm manager; an engine
+# that does not answer counts as one left each.
 leftovers() {
-  local c n s=0
-  c=$(docker ps -aq --filter "label=$1" | wc -l)
-  n=$(docker network ls -q --filter "label=$1" | wc -l)
-  if [ "$(swarm_state)" = active ]; then s=$(docker service ls -q --filter "label=$1" | wc -l); fi
-  echo "$((c + s)) $n"
+  local c n s=""
+  c=$(docker ps -aq --filter "label=$1") || c=unanswered
+  n=$(docker network ls -q --filter "label=$1") || n=unanswered
+  if [ "$(swarm_state)" = "active true" ]; then
+    s=$(docker service ls -q --filter "label=$1") || s=unanswered
+  fi
+  printf '%s\n' "$c" "$s" | awk 'NF { k++ } END { printf "%d ", k + 0 }'
+  printf '%s\n' "$n" | awk 'NF { k++ } END { print k + 0 }'
 }
 
 dirty=0
@@ -78,9 +84,11 @@ for i in $(seq 1 "$runs"); do
       dirty=$((dirty + 1))
     fi
   fi
-  if [ "$(swarm_state)" != "$swarm_before" ]; then
-    verdict="$verdict; swarm $swarm_before -> $(swarm_state)"
+  now=$(swarm_state)
+  if [ "$now" != "$swarm_before" ]; then
+    verdict="$verdict; swarm $swarm_before -> $now"
     dirty=$((dirty + 1))
+    swarm_before=$now
   fi
   printf 'run %2d  SIGINT after %5s s  exit %d  %6s s  %s\n' "$i" "$delay" "$rc" "$secs" "$verdict"
 done

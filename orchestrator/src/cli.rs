@@ -527,27 +527,47 @@ async fn down() -> Result<u8, Error> {
     };
     let infra = |e: crate::docker::DockerError| Error::Infra(e.to_string());
     let runner = DockerRunner::connect().await.map_err(infra)?;
+    // Every step is tried; the first failure is returned after the others.
+    let mut failed = None;
     let services = runner
         .remove_labelled_services(LABEL_LAB, "1")
         .await
-        .map_err(infra)?;
-    let r = runner.down_all().await.map_err(infra)?;
-    let swarm = match runner.swarm_membership().await.map_err(infra)? {
-        SwarmMembership::Manager {
-            lab_run: Some(run), ..
-        } => {
-            crate::run::runner::leave_lab_swarm(&runner)
-                .await
-                .map_err(infra)?;
-            format!("; left the swarm run {run} created")
+        .unwrap_or_else(|e| {
+            failed.get_or_insert(e);
+            0
+        });
+    let r = runner.down_all().await.unwrap_or_else(|e| {
+        failed.get_or_insert(e);
+        crate::docker::TeardownReport::default()
+    });
+    let mut swarm = String::new();
+    if let Ok(SwarmMembership::Manager {
+        lab_run: Some(run),
+        gwbridge_made,
+        ..
+    }) = runner.swarm_membership().await
+    {
+        match crate::run::runner::lab_resources(&runner).await {
+            Ok(0) => match crate::run::runner::leave_lab_swarm(&runner, gwbridge_made).await {
+                Ok(()) => swarm = format!("; left the swarm run {run} created"),
+                Err(e) => {
+                    failed.get_or_insert(e);
+                }
+            },
+            Ok(n) => swarm = format!("; kept the lab's swarm: {n} of its resources are left"),
+            Err(e) => {
+                failed.get_or_insert(e);
+            }
         }
-        _ => String::new(),
-    };
+    }
     println!(
         "removed {services} swarm services, {} containers, {} networks and {rules} {} rules{swarm}",
         r.containers,
         r.networks,
         bridges::CHAIN
     );
+    if let Some(e) = failed {
+        return Err(infra(e));
+    }
     Ok(EXIT_TARGETS_MET)
 }

@@ -82,8 +82,12 @@ where
     let teardown = lab.runner.teardown(&lab.run_id).await;
     let swarm = match lab.runner.swarm_membership().await {
         Ok(SwarmMembership::Manager {
-            lab_run: Some(run), ..
-        }) if run == lab.run_id => orchestrator::run::runner::leave_lab_swarm(&lab.runner).await,
+            lab_run: Some(run),
+            gwbridge_made,
+            ..
+        }) if run == lab.run_id => {
+            orchestrator::run::runner::leave_lab_swarm(&lab.runner, gwbridge_made).await
+        }
         _ => Ok(()),
     };
     let images = remove_images(&lab.runner, &lab.image_prefix).await;
@@ -784,21 +788,26 @@ async fn a_swarm_overlay_keeps_planned_addresses_and_teardown_restores_the_swarm
         assert_child_lines(&printed);
 
         swarm.teardown(runner, &lab.run_id, false).await;
-        assert_eq!(
-            runner
-                .labelled_services(LABEL_LAB, "1")
-                .await
-                .map(|s| s.len())
-                .unwrap_or(0),
-            0
-        );
+        // The runner's own teardown, before `with_lab`'s: nothing of the run is left.
+        let (containers, networks) = labelled_in_engine(&lab.run_id).await;
+        assert!(containers.is_empty(), "containers left: {containers:?}");
+        assert!(networks.is_empty(), "networks left: {networks:?}");
         let after = runner.swarm_membership().await.unwrap();
         match (&before, &after) {
             (SwarmMembership::Inactive, SwarmMembership::Inactive) => {}
             (
-                SwarmMembership::Manager { node_id: a, .. },
-                SwarmMembership::Manager { node_id: b, .. },
-            ) => assert_eq!(a, b),
+                SwarmMembership::Manager { cluster_id: a, .. },
+                SwarmMembership::Manager { cluster_id: b, .. },
+            ) => {
+                assert_eq!(a, b, "the swarm was replaced");
+                assert_eq!(
+                    runner
+                        .count_labelled_services(LABEL_RUN, &lab.run_id)
+                        .await
+                        .unwrap(),
+                    0
+                );
+            }
             _ => panic!("the swarm was {before:?} and is now {after:?}"),
         }
         assert_eq!(

@@ -26,5 +26,5 @@ pub use labels::{LABEL_CONTEXT, LABEL_LAB, LABEL_NODE, LABEL_ROLE, LABEL_RUN};
 pub use logs::{LineAssembler, LogSource};
 pub use network::{Egress, MASQUERADE_OPTION, NetworkHandle};
 pub use runner::DockerRunner;
-pub use swarm::SwarmMembership;
+pub use swarm::{GWBRIDGE, LABEL_GWBRIDGE, SwarmMembership};
 pub use teardown::TeardownReport;

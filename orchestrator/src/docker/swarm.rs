@@ -2,8 +2,9 @@
 //! one it creates and leaves), overlay networks, and global services whose tasks are
 //! containers this runner then talks to like any other.
 //!
-//! A swarm a run creates is labelled (`meshlab=1`, `meshlab.run=<run id>`), so that
-//! `orchestrator down` can tell it from one the user made and leave only the lab's.
+//! A swarm a run creates is labelled (`meshlab=1`, `meshlab.run=<run id>`, and
+//! [`LABEL_GWBRIDGE`]), so that a run or `orchestrator down` can tell it from one the user
+//! made and leave only the lab's.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -23,6 +24,13 @@ use super::labels::{LABEL_LAB, LABEL_ROLE, label_filter, run_labels};
 use super::network::NetworkHandle;
 use super::runner::DockerRunner;
 
+/// The label of a swarm the lab created that says whether `docker_gwbridge` was there
+/// before (`found`) or came with the swarm (`made`, and goes with it).
+pub const LABEL_GWBRIDGE: &str = "meshlab.gwbridge";
+/// The network the engine creates for the containers of a swarm's overlays to reach
+/// beyond them.
+pub const GWBRIDGE: &str = "docker_gwbridge";
+
 /// How long a global service's task may take to run on this host.
 const TASK_PATIENCE: Duration = Duration::from_secs(60);
 
@@ -36,10 +44,14 @@ pub enum SwarmMembership {
     Manager {
         /// This host's node id.
         node_id: String,
+        /// The swarm's id.
+        cluster_id: String,
         /// The swarm's hosts.
         nodes: usize,
         /// The run that created the swarm (its `meshlab.run` label), if one did.
         lab_run: Option<String>,
+        /// For a swarm the lab created: whether `docker_gwbridge` came with it.
+        gwbridge_made: bool,
     },
     /// In a swarm but unable to create services here (a worker, or joining/leaving).
     Other(String),
@@ -61,16 +73,21 @@ impl DockerRunner {
                 Ok(SwarmMembership::Inactive)
             }
             Some(LocalNodeState::ACTIVE) if swarm.control_available == Some(true) => {
-                let labels = swarm.cluster.and_then(|c| c.spec).and_then(|s| s.labels);
+                let cluster = swarm.cluster.unwrap_or_default();
+                let labels = cluster
+                    .spec
+                    .and_then(|s| s.labels)
+                    .filter(|l| l.get(LABEL_LAB).is_some_and(|v| v == "1"))
+                    .unwrap_or_default();
                 Ok(SwarmMembership::Manager {
                     node_id: swarm.node_id.unwrap_or_default(),
+                    cluster_id: cluster.id.unwrap_or_default(),
                     nodes: swarm
                         .nodes
                         .and_then(|n| usize::try_from(n).ok())
                         .unwrap_or(1),
-                    lab_run: labels
-                        .filter(|l| l.get(LABEL_LAB).is_some_and(|v| v == "1"))
-                        .and_then(|mut l| l.remove(super::labels::LABEL_RUN)),
+                    lab_run: labels.get(super::labels::LABEL_RUN).cloned(),
+                    gwbridge_made: labels.get(LABEL_GWBRIDGE).is_some_and(|v| v == "made"),
                 })
             }
             Some(state) => Ok(SwarmMembership::Other(match swarm.error {
@@ -81,13 +98,23 @@ impl DockerRunner {
     }
 
     /// Makes this engine a one-host swarm, labelled as run `run_id`'s, advertised on the
-    /// loopback address (no other host can join it). Returns its node id.
-    pub async fn init_swarm(&self, run_id: &str) -> Result<String, DockerError> {
+    /// loopback address (no other host can join it); `gwbridge_before` says whether
+    /// `docker_gwbridge` was there already ([`LABEL_GWBRIDGE`]). Returns its node id.
+    pub async fn init_swarm(
+        &self,
+        run_id: &str,
+        gwbridge_before: bool,
+    ) -> Result<String, DockerError> {
+        let mut labels = run_labels(run_id);
+        labels.insert(
+            LABEL_GWBRIDGE.to_owned(),
+            if gwbridge_before { "found" } else { "made" }.to_owned(),
+        );
         let request = SwarmInitRequest {
             listen_addr: Some("127.0.0.1:2377".to_owned()),
             advertise_addr: Some("127.0.0.1".to_owned()),
             spec: Some(SwarmSpec {
-                labels: Some(run_labels(run_id)),
+                labels: Some(labels),
                 ..Default::default()
             }),
             ..Default::default()
@@ -96,6 +123,20 @@ impl DockerRunner {
             .init_swarm(request)
             .await
             .map_err(|e| DockerError::engine("create a one-host swarm (swarm init)", e))
+    }
+
+    /// Whether swarm node `node_id` takes tasks (`active`), or its availability
+    /// (`drain`, `pause`).
+    pub async fn node_availability(&self, node_id: &str) -> Result<String, DockerError> {
+        let node = self
+            .client()
+            .inspect_node(node_id)
+            .await
+            .map_err(|e| DockerError::engine(format!("inspect swarm node {node_id}"), e))?;
+        Ok(node
+            .spec
+            .and_then(|s| s.availability)
+            .map_or_else(|| "active".to_owned(), |a| a.to_string()))
     }
 
     /// Takes this engine out of its swarm (forcibly: a last manager cannot leave
@@ -251,7 +292,8 @@ impl DockerRunner {
     }
 
     /// Removes every service labelled `key=value` (their tasks' containers go with them,
-    /// a moment later); returns how many. Without a swarm there are none.
+    /// a moment later); returns how many, or the first failure after trying them all.
+    /// Without a swarm (or as a worker) there are none.
     pub async fn remove_labelled_services(
         &self,
         key: &str,
@@ -262,15 +304,30 @@ impl DockerRunner {
             Err(e) if e.status_code() == Some(503) => return Ok(0),
             Err(e) => return Err(e),
         };
-        let mut removed = 0;
+        let (mut removed, mut failed) = (0, None);
         for id in services {
             match self.client().delete_service(&id).await {
                 Ok(()) => removed += 1,
                 Err(e) if is_gone(&e) => {}
-                Err(e) => return Err(DockerError::engine(format!("remove service {id}"), e)),
+                Err(e) => {
+                    failed.get_or_insert(DockerError::engine(format!("remove service {id}"), e));
+                }
             }
         }
-        Ok(removed)
+        failed.map_or(Ok(removed), Err)
+    }
+
+    /// How many services are labelled `key=value` (none without a swarm).
+    pub async fn count_labelled_services(
+        &self,
+        key: &str,
+        value: &str,
+    ) -> Result<usize, DockerError> {
+        match self.labelled_services(key, value).await {
+            Ok(s) => Ok(s.len()),
+            Err(e) if e.status_code() == Some(503) => Ok(0),
+            Err(e) => Err(e),
+        }
     }
 }
 

@@ -144,8 +144,18 @@ pub async fn run(scenario: &Scenario, opts: &RunOptions) -> Result<Outcome, Erro
     match opts.runner {
         RunnerKind::Docker => run.on(&Docker, plan, signals).await,
         RunnerKind::Swarm => {
-            let swarm = Swarm::join(&engine, &run_id).await?;
-            run.on(&swarm, plan, signals).await
+            let joined = tokio::select! {
+                j = Swarm::join(&engine, &run_id) => j,
+                _ = signals.sigint.recv() => Err(Error::Interrupted),
+                _ = signals.sigterm.recv() => Err(Error::Interrupted),
+            };
+            match joined {
+                Ok(swarm) => run.on(&swarm, plan, signals).await,
+                Err(e) => {
+                    Swarm::abandon(&engine, &run_id).await;
+                    Err(e)
+                }
+            }
         }
     }
 }

@@ -1,7 +1,8 @@
-//! The run's bridge networks, on the first free /16 among a few: one network on the whole
-//! /16 for up to `plan::NODES_PER_BRIDGE` nodes, else one on each of the first /20s of it
-//! (`plan::Bridges`), created without masquerading and routed between by the host
-//! (`host::bridges`: ip_forward checked, one `DOCKER-USER` rule with the run's comment).
+//! The run's networks, on the first free /16 among a few: with the Docker runner, one
+//! bridge on the whole /16 for up to `plan::NODES_PER_BRIDGE` nodes, else one on each of
+//! the first /20s of it (`plan::Bridges`), created without masquerading and routed between
+//! by the host (`host::bridges`: ip_forward checked, one `DOCKER-USER` rule with the run's
+//! comment); with the Swarm runner, one attachable overlay on the /16 ([`Driver`]).
 
 use lab_events::now_ns;
 

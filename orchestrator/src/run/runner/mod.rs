@@ -13,7 +13,7 @@ mod swarm;
 
 use std::path::Path;
 
-pub use swarm::{Swarm, leave_lab_swarm};
+pub use swarm::{Swarm, lab_resources, leave_lab_swarm};
 
 use super::network::{self, Driver, RunNetworks};
 use super::shaper::{self, HostShaper};
@@ -51,7 +51,7 @@ pub trait Runner {
     /// Which runner this is.
     fn kind(&self) -> RunnerKind;
 
-    /// Creates the run's networks for `plan` (bridges, and NAT networks when `nats`).
+    /// Creates the run's networks for `plan` (its bridges, or the swarm's overlay).
     async fn networks(
         &self,
         engine: &DockerRunner,

@@ -1,8 +1,9 @@
 //! The Swarm runner: the run on the engine's Docker Swarm.
 //!
 //! - The swarm: the one this engine manages, or, when it is in none, a one-host swarm
-//!   created for the run (labelled with it, advertised on loopback) and left at teardown,
-//!   together with the `docker_gwbridge` network the engine made for it.
+//!   created for the run (labelled as the lab's, advertised on loopback). The lab's swarm
+//!   is left by the last run using it, with the `docker_gwbridge` network the engine made
+//!   for it; a swarm the user made is never left.
 //! - The network: one attachable overlay on the run's /16. Swarm services cannot have
 //!   fixed addresses, and the plan relies on them (bootstrap addresses, partitions and
 //!   regions by source address), so the nodes are containers on the overlay at their
@@ -16,28 +17,37 @@
 //! engines, which this runner does not reach (README, "Known limits").
 
 use std::path::Path;
+use std::time::Duration;
 
 use super::{Runner, RunnerKind};
-use crate::docker::{DockerRunner, LABEL_RUN, SwarmMembership};
+use crate::docker::{DockerError, DockerRunner, GWBRIDGE, LABEL_LAB, LABEL_RUN, SwarmMembership};
 use crate::error::Error;
 use crate::plan::Plan;
 use crate::run::network::{self, Driver, RunNetworks};
 use crate::run::shaper::{self, HostShaper};
 
-/// The network the engine creates for the containers of a swarm's overlays to reach
-/// beyond them.
-const GWBRIDGE: &str = "docker_gwbridge";
+/// How long teardown keeps removing the run's services (a creation in flight when the
+/// run was interrupted may land after the first pass).
+const SERVICE_PATIENCE: Duration = Duration::from_secs(30);
+/// How long leaving keeps trying to remove `docker_gwbridge` (the engine releases the
+/// ingress sandbox's endpoint on it a moment after the swarm is left).
+const GWBRIDGE_PATIENCE: Duration = Duration::from_secs(10);
 
 /// The swarm a run uses.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Swarm {
     /// This host's swarm node id (where the shaper's task is placed).
     node_id: String,
-    /// Whether teardown leaves the swarm: the run created it, or an earlier lab run did
-    /// and was stopped before it could leave.
-    leave: bool,
-    /// Whether `docker_gwbridge` was there before the run.
-    gwbridge_before: bool,
+    /// The swarm's id, as the run joined it: a swarm replaced meanwhile is not the lab's
+    /// to leave.
+    cluster_id: String,
+    /// Whether the swarm is the lab's (created by this run or an earlier one): the last
+    /// run using it leaves it.
+    lab: bool,
+}
+
+fn infra(e: DockerError) -> Error {
+    Error::Infra(e.to_string())
 }
 
 impl Swarm {
@@ -61,52 +71,136 @@ impl Swarm {
     }
 
     /// Joins the engine's swarm for run `run_id`, creating a one-host swarm when the
-    /// engine is in none.
+    /// engine is in none (or using the one a concurrent run created a moment before).
     pub async fn join(engine: &DockerRunner, run_id: &str) -> Result<Self, Error> {
-        let infra = |e: crate::docker::DockerError| Error::Infra(e.to_string());
-        let gwbridge_before = engine.network_exists(GWBRIDGE).await.map_err(infra)?;
-        match engine.swarm_membership().await.map_err(infra)? {
-            SwarmMembership::Inactive => {
-                eprintln!(
-                    "==> swarm: this engine is in none; creating a one-host swarm (left again at the end)"
-                );
-                let node_id = engine.init_swarm(run_id).await.map_err(infra)?;
-                Ok(Self {
-                    node_id,
-                    leave: true,
-                    gwbridge_before,
-                })
+        let mut membership = engine.swarm_membership().await.map_err(infra)?;
+        if membership == SwarmMembership::Inactive {
+            let gwbridge_before = engine.network_exists(GWBRIDGE).await.map_err(infra)?;
+            eprintln!(
+                "==> swarm: this engine is in none; creating a one-host swarm (left again by the last run using it)"
+            );
+            match engine.init_swarm(run_id, gwbridge_before).await {
+                Ok(_) => {}
+                // 503: a concurrent run made one meanwhile.
+                Err(e) if e.status_code() == Some(503) => {}
+                Err(e) => return Err(infra(e)),
             }
-            SwarmMembership::Manager {
-                node_id,
-                nodes,
-                lab_run,
-            } => {
-                if let Some(earlier) = &lab_run {
-                    eprintln!(
-                        "==> swarm: the one run {earlier} created is still here; using it, and leaving it at the end"
-                    );
-                } else {
-                    eprintln!("==> swarm: using this engine's swarm ({nodes} hosts)");
+            membership = engine.swarm_membership().await.map_err(infra)?;
+        }
+        let SwarmMembership::Manager {
+            node_id,
+            cluster_id,
+            nodes,
+            lab_run,
+            ..
+        } = membership
+        else {
+            return Err(Error::Infra(format!(
+                "use this engine's swarm: it is {}; the Swarm runner needs a manager (or no \
+                 swarm, and then creates one)",
+                match membership {
+                    SwarmMembership::Other(state) => state,
+                    _ => "in none after `swarm init`".to_owned(),
                 }
-                if nodes > 1 {
-                    eprintln!(
-                        "warning: every node runs on this host; the swarm's other {} hosts are not used",
-                        nodes - 1
-                    );
-                }
-                Ok(Self {
-                    node_id,
-                    leave: lab_run.is_some(),
-                    gwbridge_before,
-                })
-            }
-            SwarmMembership::Other(state) => Err(Error::Infra(format!(
-                "use this engine's swarm: it is {state}; the Swarm runner needs a manager \
-                 (or no swarm, and then creates one)"
-            ))),
+            )));
+        };
+        match &lab_run {
+            Some(r) if r == run_id => {}
+            Some(r) => eprintln!("==> swarm: using the lab's swarm (created by run {r})"),
+            None => eprintln!(
+                "==> swarm: using this engine's swarm ({nodes} host{}; left as it is)",
+                if nodes == 1 { "" } else { "s" }
+            ),
+        }
+        if node_id.is_empty() {
+            return Err(Error::Infra(
+                "use this engine's swarm: the engine names no node id of its own".into(),
+            ));
+        }
+        let availability = engine.node_availability(&node_id).await.map_err(infra)?;
+        if availability != "active" {
+            return Err(Error::Infra(format!(
+                "use this engine's swarm: this host's node is `{availability}`, so the \
+                 shaper's task cannot be placed on it (`docker node update --availability \
+                 active {node_id}`)"
+            )));
+        }
+        if nodes > 1 {
+            eprintln!(
+                "warning: every node runs on this host; the swarm's other {} hosts are not used",
+                nodes - 1
+            );
+        }
+        Ok(Self {
+            node_id,
+            cluster_id,
+            lab: lab_run.is_some(),
+        })
+    }
+
+    /// After a run that failed or was interrupted before it joined: leaves a swarm this
+    /// run created, unless another run of the lab uses it.
+    pub async fn abandon(engine: &DockerRunner, run_id: &str) {
+        if let Ok(SwarmMembership::Manager {
+            lab_run: Some(r),
+            cluster_id,
+            ..
+        }) = engine.swarm_membership().await
+            && r == run_id
+        {
+            let swarm = Self {
+                node_id: String::new(),
+                cluster_id,
+                lab: true,
+            };
+            swarm.leave_if_last(engine).await;
         }
     }
+
+    /// Leaves the lab's swarm if it is still the one the run joined and nothing else of
+    /// the lab (another run's services, containers or networks) is on this engine.
+    async fn leave_if_last(&self, engine: &DockerRunner) {
+        let Ok(SwarmMembership::Manager {
+            cluster_id,
+            lab_run: Some(_),
+            gwbridge_made,
+            ..
+        }) = engine.swarm_membership().await
+        else {
+            return;
+        };
+        if cluster_id != self.cluster_id {
+            return;
+        }
+        match lab_resources(engine).await {
+            Ok(0) => {}
+            Ok(n) => {
+                eprintln!(
+                    "==> teardown: the lab's swarm is left for the other run(s) on it ({n} resources)"
+                );
+                return;
+            }
+            Err(e) => {
+                eprintln!(
+                    "warning: failed to {e}; the lab's swarm is kept (`orchestrator down` leaves it)"
+                );
+                return;
+            }
+        }
+        match leave_lab_swarm(engine, gwbridge_made).await {
+            Ok(()) => eprintln!("==> teardown: left the lab's swarm"),
+            Err(e) => {
+                eprintln!("warning: failed to {e}; `orchestrator down` leaves the lab's swarm")
+            }
+        }
+    }
+}
+
+/// How many services, containers and networks of the lab (any run) the engine holds.
+pub async fn lab_resources(engine: &DockerRunner) -> Result<usize, DockerError> {
+    Ok(engine.count_labelled_services(LABEL_LAB, "1").await?
+        + engine.labelled_containers(LABEL_LAB, "1").await?.len()
+        + engine.labelled_networks(LABEL_LAB, "1").await?.len())
 }
 
 impl Runner for Swarm {
@@ -138,7 +232,6 @@ impl Runner for Swarm {
         image: &str,
         regions_file: Option<&Path>,
     ) -> Result<HostShaper, Error> {
-        let infra = |e: crate::docker::DockerError| Error::Infra(e.to_string());
         let spec = shaper::with_host_proc(shaper::shaper_spec(run_id, plan, image, regions_file)?);
         let service = engine
             .create_global_service(&spec, &self.node_id)
@@ -152,42 +245,57 @@ impl Runner for Swarm {
     }
 
     async fn teardown(&self, engine: &DockerRunner, run_id: &str, routed: bool) {
-        match engine.remove_labelled_services(LABEL_RUN, run_id).await {
-            Ok(n) if n > 0 => eprintln!("==> teardown: removed {n} swarm services"),
-            Ok(_) => {}
-            Err(e) => eprintln!("warning: failed to {e}; `orchestrator down` removes them"),
+        let deadline = tokio::time::Instant::now() + SERVICE_PATIENCE;
+        let mut removed = 0;
+        loop {
+            let outcome = engine.remove_labelled_services(LABEL_RUN, run_id).await;
+            if let Ok(n) = &outcome {
+                removed += n;
+            }
+            match engine.count_labelled_services(LABEL_RUN, run_id).await {
+                Ok(0) => break,
+                left if tokio::time::Instant::now() >= deadline => {
+                    let why = outcome
+                        .err()
+                        .or(left.err())
+                        .map(|e| format!(": {e}"))
+                        .unwrap_or_default();
+                    eprintln!(
+                        "warning: failed to remove the run's swarm services{why}; `orchestrator down` removes them"
+                    );
+                    break;
+                }
+                _ => tokio::time::sleep(Duration::from_millis(500)).await,
+            }
+        }
+        if removed > 0 {
+            eprintln!("==> teardown: removed {removed} swarm services");
         }
         super::super::teardown::teardown(engine, run_id, routed).await;
-        if !self.leave {
-            return;
-        }
-        if let Err(e) = leave(engine, self.gwbridge_before).await {
-            eprintln!("warning: failed to {e}; `orchestrator down` leaves the lab's swarm");
-        } else {
-            eprintln!("==> teardown: left the swarm the run created");
+        if self.lab {
+            self.leave_if_last(engine).await;
         }
     }
 }
 
-/// Leaves the lab's swarm (`orchestrator down`), and removes `docker_gwbridge` if nothing
-/// else uses it.
-pub async fn leave_lab_swarm(engine: &DockerRunner) -> Result<(), crate::docker::DockerError> {
-    leave(engine, false).await
-}
-
-/// Leaves the lab's swarm, and removes `docker_gwbridge` unless it was there `before`
-/// (a network still in use is left: the engine refuses to remove it).
-async fn leave(
+/// Leaves the lab's swarm, and removes `docker_gwbridge` when it came with the swarm
+/// (`gwbridge_made`); the engine releases its last endpoint a moment after leaving, so
+/// that removal is tried for a few seconds.
+pub async fn leave_lab_swarm(
     engine: &DockerRunner,
-    gwbridge_before: bool,
-) -> Result<(), crate::docker::DockerError> {
+    gwbridge_made: bool,
+) -> Result<(), DockerError> {
     engine.leave_swarm().await?;
-    if gwbridge_before {
+    if !gwbridge_made {
         return Ok(());
     }
-    match engine.remove_network(GWBRIDGE).await {
-        // 403: containers of the user's are still attached.
-        Err(e) if e.status_code() == Some(403) => Ok(()),
-        other => other,
+    let deadline = tokio::time::Instant::now() + GWBRIDGE_PATIENCE;
+    loop {
+        match engine.remove_network(GWBRIDGE).await {
+            Err(e) if e.status_code() == Some(403) && tokio::time::Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+            other => return other,
+        }
     }
 }
