@@ -527,19 +527,35 @@ async fn down() -> Result<u8, Error> {
     };
     let infra = |e: crate::docker::DockerError| Error::Infra(e.to_string());
     let runner = DockerRunner::connect().await.map_err(infra)?;
-    // Every step is tried; the first failure is returned after the others.
+    // Every step is tried; the first failure is returned after the others. A service's
+    // task container goes a moment after the service, and a network's endpoints a moment
+    // after its containers: removal is repeated until nothing of the lab is left, for up
+    // to 30 s.
     let mut failed = None;
-    let services = runner
-        .remove_labelled_services(LABEL_LAB, "1")
-        .await
-        .unwrap_or_else(|e| {
-            failed.get_or_insert(e);
-            0
-        });
-    let r = runner.down_all().await.unwrap_or_else(|e| {
-        failed.get_or_insert(e);
-        crate::docker::TeardownReport::default()
-    });
+    let (mut services, mut r) = (0, crate::docker::TeardownReport::default());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        match runner.remove_labelled_services(LABEL_LAB, "1").await {
+            Ok(n) => services += n,
+            Err(e) => {
+                failed.get_or_insert(e);
+            }
+        }
+        match runner.down_all().await {
+            Ok(t) => {
+                r.containers += t.containers;
+                r.networks += t.networks;
+            }
+            Err(e) => {
+                failed.get_or_insert(e);
+            }
+        }
+        let left = crate::run::runner::lab_resources(&runner).await;
+        if matches!(left, Ok(0)) || Instant::now() >= deadline {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
     let mut swarm = String::new();
     if let Ok(SwarmMembership::Manager {
         lab_run: Some(run),
