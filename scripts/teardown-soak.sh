@@ -36,6 +36,7 @@ for b in orchestrator meshnode labshaper; do
   [ -x "$rel/$b" ] || { echo "error: failed to find $rel/$b: build first (cargo build --release --workspace --bins)" >&2; exit 2; }
   cp "$rel/$b" "$bins/"
 done
+mkdir -p reports
 reports=$(mktemp -d reports/soak.XXXXXX)
 
 swarm_state() {
