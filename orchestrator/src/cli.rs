@@ -550,7 +550,11 @@ async fn down() -> Result<u8, Error> {
                 failed.get_or_insert(e);
             }
         }
-        let left = crate::run::runner::lab_resources(&runner).await;
+        let left = crate::run::runner::lab_swarm_resources(&runner).await;
+        let left = match left {
+            Ok(n) => runner.down_count().await.map(|c| c + n),
+            Err(e) => Err(e),
+        };
         if matches!(left, Ok(0)) || Instant::now() >= deadline {
             break;
         }
@@ -563,14 +567,16 @@ async fn down() -> Result<u8, Error> {
         ..
     }) = runner.swarm_membership().await
     {
-        match crate::run::runner::lab_resources(&runner).await {
+        match crate::run::runner::lab_swarm_resources(&runner).await {
             Ok(0) => match crate::run::runner::leave_lab_swarm(&runner, gwbridge_made).await {
                 Ok(()) => swarm = format!("; left the swarm run {run} created"),
                 Err(e) => {
                     failed.get_or_insert(e);
                 }
             },
-            Ok(n) => swarm = format!("; kept the lab's swarm: {n} of its resources are left"),
+            Ok(n) => {
+                swarm = format!("; kept the lab's swarm: {n} of its services and overlays are left")
+            }
             Err(e) => {
                 failed.get_or_insert(e);
             }

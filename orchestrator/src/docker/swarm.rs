@@ -317,6 +317,27 @@ impl DockerRunner {
         failed.map_or(Ok(removed), Err)
     }
 
+    /// How many overlay networks are labelled `key=value`.
+    pub async fn count_labelled_overlays(
+        &self,
+        key: &str,
+        value: &str,
+    ) -> Result<usize, DockerError> {
+        let mut filters = label_filter(key, value);
+        filters.insert("driver".to_owned(), vec!["overlay".to_owned()]);
+        let options = bollard::query_parameters::ListNetworksOptionsBuilder::new()
+            .filters(&filters)
+            .build();
+        let networks = self
+            .client()
+            .list_networks(Some(options))
+            .await
+            .map_err(|e| {
+                DockerError::engine(format!("list overlay networks labelled {key}={value}"), e)
+            })?;
+        Ok(networks.len())
+    }
+
     /// How many services are labelled `key=value` (none without a swarm).
     pub async fn count_labelled_services(
         &self,

@@ -36,6 +36,12 @@ impl DockerRunner {
         self.remove_labelled(LABEL_LAB, "1").await
     }
 
+    /// How many containers and networks of the lab (any run) are left.
+    pub async fn down_count(&self) -> Result<usize, DockerError> {
+        Ok(self.labelled_containers(LABEL_LAB, "1").await?.len()
+            + self.labelled_networks(LABEL_LAB, "1").await?.len())
+    }
+
     /// The ids of all containers (running or not) labelled `key=value`.
     pub async fn labelled_containers(
         &self,

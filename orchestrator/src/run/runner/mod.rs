@@ -13,7 +13,7 @@ mod swarm;
 
 use std::path::Path;
 
-pub use swarm::{Swarm, lab_resources, leave_lab_swarm};
+pub use swarm::{Swarm, lab_swarm_resources, leave_lab_swarm};
 
 use super::network::{self, Driver, RunNetworks};
 use super::shaper::{self, HostShaper};

@@ -157,8 +157,8 @@ impl Swarm {
         }
     }
 
-    /// Leaves the lab's swarm if it is still the one the run joined and nothing else of
-    /// the lab (another run's services, containers or networks) is on this engine.
+    /// Leaves the lab's swarm if it is still the one the run joined and no other run of
+    /// the lab uses it (no service or overlay network of the lab is left).
     async fn leave_if_last(&self, engine: &DockerRunner) {
         let Ok(SwarmMembership::Manager {
             cluster_id,
@@ -172,11 +172,11 @@ impl Swarm {
         if cluster_id != self.cluster_id {
             return;
         }
-        match lab_resources(engine).await {
+        match lab_swarm_resources(engine).await {
             Ok(0) => {}
             Ok(n) => {
                 eprintln!(
-                    "==> teardown: the lab's swarm is left for the other run(s) on it ({n} resources)"
+                    "==> teardown: the lab's swarm is kept for the other run(s) on it ({n} services and overlays)"
                 );
                 return;
             }
@@ -196,11 +196,11 @@ impl Swarm {
     }
 }
 
-/// How many services, containers and networks of the lab (any run) the engine holds.
-pub async fn lab_resources(engine: &DockerRunner) -> Result<usize, DockerError> {
+/// How many services and overlay networks of the lab (any run) the swarm holds: what a
+/// run using the swarm has. Runs of the Docker runner do not use it.
+pub async fn lab_swarm_resources(engine: &DockerRunner) -> Result<usize, DockerError> {
     Ok(engine.count_labelled_services(LABEL_LAB, "1").await?
-        + engine.labelled_containers(LABEL_LAB, "1").await?.len()
-        + engine.labelled_networks(LABEL_LAB, "1").await?.len())
+        + engine.count_labelled_overlays(LABEL_LAB, "1").await?)
 }
 
 impl Runner for Swarm {
