@@ -588,51 +588,17 @@ async fn nodes_on_two_bridges_reach_each_other_through_the_runs_route() {
         let (server, client) = (&planned.nodes[0], &planned.nodes[2]);
         assert_eq!((server.network, client.network), (0, 1));
         let image = child_image(runner, &lab.image_prefix).await;
-        let spec = |name: &str, node: &plan::NodePlan, env: Vec<(String, String)>| ContainerSpec {
-            run_id: lab.run_id.clone(),
-            role: "child".to_owned(),
-            name: format!("{}-{name}", lab.run_id),
-            image: image.tag.clone(),
-            env: [vec![(CHILD_ENV.to_owned(), "1".to_owned())], env].concat(),
-            cmd: Some(ignored_test_cmd("bridge_peer")),
-            network: Some(NetworkAttachment {
-                network: nets.names[node.network].clone(),
-                ipv4: Some(node.ip),
-            }),
-            ..Default::default()
+        let spec = |name: &str, node: &plan::NodePlan, env| {
+            let at = (nets.names[node.network].as_str(), node.ip);
+            peer_spec(&lab, &image.tag, name, Some(at), env)
         };
         let listening = runner
-            .run_container(&spec(
-                "server",
-                server,
-                vec![(LISTEN_ENV.to_owned(), "4001".to_owned())],
-            ))
+            .run_container(&spec("server", server, listen_env()))
             .await
             .unwrap();
-        let mut lines = runner.follow_logs(&listening, LogSource::Stdout);
-        let mut next_line = async || {
-            tokio::time::timeout(WAIT, async {
-                loop {
-                    let line = lines.next().await.expect("the server's log ended").unwrap();
-                    if line.starts_with("{\"child\"") {
-                        return line;
-                    }
-                }
-            })
-            .await
-            .expect("the server printed nothing")
-        };
-        assert_eq!(next_line().await, r#"{"child":"listening"}"#);
-        let dial = |name: &str, ms: u64| {
-            spec(
-                name,
-                client,
-                vec![
-                    (CONNECT_ENV.to_owned(), format!("{}:4001", server.ip)),
-                    (CONNECT_MS_ENV.to_owned(), ms.to_string()),
-                ],
-            )
-        };
+        let mut lines = ChildLines::follow(runner, &listening);
+        assert_eq!(lines.next().await, r#"{"child":"listening"}"#);
+        let dial = |name: &str, ms: u64| spec(name, client, dial_env(server.ip, ms));
 
         // Without the rule: isolated (the dial gives up after 2 s).
         assert_eq!(bridges::remove_run(&lab.run_id).unwrap(), 1);
@@ -645,7 +611,7 @@ async fn nodes_on_two_bridges_reach_each_other_through_the_runs_route() {
         let routed = runner.run_container(&dial("routed", 20_000)).await.unwrap();
         assert_eq!(runner.wait_exit(&routed).await.unwrap(), 0);
         assert_eq!(
-            next_line().await,
+            lines.next().await,
             format!(r#"{{"child":"peer","addr":"{}"}}"#, client.ip)
         );
 
@@ -698,53 +664,26 @@ async fn a_swarm_overlay_keeps_planned_addresses_and_teardown_restores_the_swarm
 
         let (server, client) = (&planned.nodes[0], &planned.nodes[1]);
         let image = child_image(runner, &lab.image_prefix).await;
-        let spec = |name: &str, node: &plan::NodePlan, env: Vec<(String, String)>| ContainerSpec {
-            run_id: lab.run_id.clone(),
-            role: "child".to_owned(),
-            name: format!("{}-{name}", lab.run_id),
-            image: image.tag.clone(),
-            env: [vec![(CHILD_ENV.to_owned(), "1".to_owned())], env].concat(),
-            cmd: Some(ignored_test_cmd("bridge_peer")),
-            network: Some(NetworkAttachment {
-                network: nets.names[0].clone(),
-                ipv4: Some(node.ip),
-            }),
-            ..Default::default()
+        let spec = |name: &str, node: &plan::NodePlan, env| {
+            peer_spec(
+                &lab,
+                &image.tag,
+                name,
+                Some((nets.names[0].as_str(), node.ip)),
+                env,
+            )
         };
         let listening = runner
-            .run_container(&spec(
-                "server",
-                server,
-                vec![(LISTEN_ENV.to_owned(), "4001".to_owned())],
-            ))
+            .run_container(&spec("server", server, listen_env()))
             .await
             .unwrap();
-        let mut lines = runner.follow_logs(&listening, LogSource::Stdout);
-        let mut next_line = async || {
-            tokio::time::timeout(WAIT, async {
-                loop {
-                    let line = lines.next().await.expect("the server's log ended").unwrap();
-                    if line.starts_with("{\"child\"") {
-                        return line;
-                    }
-                }
-            })
-            .await
-            .expect("the server printed nothing")
-        };
-        assert_eq!(next_line().await, r#"{"child":"listening"}"#);
-        let dial = spec(
-            "client",
-            client,
-            vec![
-                (CONNECT_ENV.to_owned(), format!("{}:4001", server.ip)),
-                (CONNECT_MS_ENV.to_owned(), "20000".to_owned()),
-            ],
-        );
+        let mut lines = ChildLines::follow(runner, &listening);
+        assert_eq!(lines.next().await, r#"{"child":"listening"}"#);
+        let dial = spec("client", client, dial_env(server.ip, 20_000));
         let dialled = runner.run_container(&dial).await.unwrap();
         assert_eq!(runner.wait_exit(&dialled).await.unwrap(), 0);
         assert_eq!(
-            next_line().await,
+            lines.next().await,
             format!(r#"{{"child":"peer","addr":"{}"}}"#, client.ip)
         );
 
@@ -892,22 +831,9 @@ async fn nat_routers_map_and_filter_by_type() {
             .await
             .unwrap();
         let image = child_image(runner, &lab.image_prefix).await;
-        let child = |name: &str, env: Vec<(String, String)>| ContainerSpec {
-            run_id: lab.run_id.clone(),
-            role: "child".to_owned(),
-            name: format!("{}-{name}", lab.run_id),
-            image: image.tag.clone(),
-            env: [vec![(CHILD_ENV.to_owned(), "1".to_owned())], env].concat(),
-            cmd: Some(ignored_test_cmd("bridge_peer")),
-            ..Default::default()
-        };
-        let listen = vec![(LISTEN_ENV.to_owned(), "4001".to_owned())];
-        let dial = |to: String, ms: u64| {
-            vec![
-                (CONNECT_ENV.to_owned(), format!("{to}:4001")),
-                (CONNECT_MS_ENV.to_owned(), ms.to_string()),
-            ]
-        };
+        let child = |name: &str, env| peer_spec(&lab, &image.tag, name, None, env);
+        let listen = listen_env();
+        let dial = |to: String, ms: u64| dial_env(to, ms);
         let on = |node: &plan::NodePlan, network: &str| NetworkAttachment {
             network: network.to_owned(),
             ipv4: Some(node.ip),
@@ -1128,6 +1054,69 @@ async fn node_containers_start_on_a_host_whose_allowed_list_lacks_cubic() {
     .await;
 }
 
+/// A container of `lab`'s run named `<run id>-<name>` running `bridge_peer` from `image`
+/// with `env`, at `ip` on `network` when `at` is given.
+fn peer_spec(
+    lab: &Lab,
+    image: &str,
+    name: &str,
+    at: Option<(&str, Ipv4Addr)>,
+    env: Vec<(String, String)>,
+) -> ContainerSpec {
+    ContainerSpec {
+        run_id: lab.run_id.clone(),
+        role: "child".to_owned(),
+        name: format!("{}-{name}", lab.run_id),
+        image: image.to_owned(),
+        env: [vec![(CHILD_ENV.to_owned(), "1".to_owned())], env].concat(),
+        cmd: Some(ignored_test_cmd("bridge_peer")),
+        network: at.map(|(network, ip)| NetworkAttachment {
+            network: network.to_owned(),
+            ipv4: Some(ip),
+        }),
+        ..Default::default()
+    }
+}
+
+/// `bridge_peer`'s environment to listen on port 4001.
+fn listen_env() -> Vec<(String, String)> {
+    vec![(LISTEN_ENV.to_owned(), "4001".to_owned())]
+}
+
+/// `bridge_peer`'s environment to dial `to` on port 4001 for up to `ms` milliseconds.
+fn dial_env(to: impl std::fmt::Display, ms: u64) -> Vec<(String, String)> {
+    vec![
+        (CONNECT_ENV.to_owned(), format!("{to}:4001")),
+        (CONNECT_MS_ENV.to_owned(), ms.to_string()),
+    ]
+}
+
+/// A container's child lines on stdout, one at a time.
+struct ChildLines(
+    std::pin::Pin<Box<dyn futures::Stream<Item = Result<String, DockerError>> + Send>>,
+);
+
+impl ChildLines {
+    /// Follows container `id`'s stdout.
+    fn follow(runner: &DockerRunner, id: &str) -> Self {
+        Self(Box::pin(runner.follow_logs(id, LogSource::Stdout)))
+    }
+
+    /// The next child line, within [`WAIT`].
+    async fn next(&mut self) -> String {
+        tokio::time::timeout(WAIT, async {
+            loop {
+                let line = self.0.next().await.expect("the log ended").unwrap();
+                if line.starts_with("{\"child\"") {
+                    return line;
+                }
+            }
+        })
+        .await
+        .expect("the container printed no child line")
+    }
+}
+
 /// The command line that runs the ignored test `name` alone in a container of this test
 /// binary.
 fn ignored_test_cmd(name: &str) -> Vec<String> {
@@ -1165,48 +1154,17 @@ async fn a_partition_blocks_and_heals_traffic_between_two_containers() {
         let ip = |host: u8| Ipv4Addr::new(prefix[0], prefix[1], prefix[2], host);
         let (server_ip, client_ip) = (ip(10), ip(11));
         let image = child_image(runner, &lab.image_prefix).await;
-        let spec = |name: &str, at: Ipv4Addr, env: Vec<(String, String)>| ContainerSpec {
-            run_id: lab.run_id.clone(),
-            role: "child".to_owned(),
-            name: format!("{}-{name}", lab.run_id),
-            image: image.tag.clone(),
-            env: [vec![(CHILD_ENV.to_owned(), "1".to_owned())], env].concat(),
-            cmd: Some(ignored_test_cmd("bridge_peer")),
-            network: Some(NetworkAttachment {
-                network: net.name.clone(),
-                ipv4: Some(at),
-            }),
-            ..Default::default()
+        let spec = |name: &str, at: Ipv4Addr, env| {
+            peer_spec(&lab, &image.tag, name, Some((net.name.as_str(), at)), env)
         };
         let server = runner
-            .run_container(&spec(
-                "server",
-                server_ip,
-                vec![(LISTEN_ENV.to_owned(), "4001".to_owned())],
-            ))
+            .run_container(&spec("server", server_ip, listen_env()))
             .await
             .unwrap();
-        let mut lines = runner.follow_logs(&server, LogSource::Stdout);
-        let next_line = tokio::time::timeout(WAIT, async {
-            loop {
-                let line = lines.next().await.expect("the server's log ended").unwrap();
-                if line.starts_with("{\"child\"") {
-                    return line;
-                }
-            }
-        });
-        assert_eq!(next_line.await.unwrap(), r#"{"child":"listening"}"#);
+        let mut lines = ChildLines::follow(runner, &server);
+        assert_eq!(lines.next().await, r#"{"child":"listening"}"#);
         let pid = runner.container_pid(&server).await.unwrap();
-        let dial = |name: &str, ms: u64| {
-            spec(
-                name,
-                client_ip,
-                vec![
-                    (CONNECT_ENV.to_owned(), format!("{server_ip}:4001")),
-                    (CONNECT_MS_ENV.to_owned(), ms.to_string()),
-                ],
-            )
-        };
+        let dial = |name: &str, ms: u64| spec(name, client_ip, dial_env(server_ip, ms));
         let exit_of = |name: &'static str, ms: u64| {
             let spec = dial(name, ms);
             async move {
