@@ -64,6 +64,27 @@ fn bad_flags_exit_2_without_a_panic() {
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!stderr.contains("panicked"), "{stderr}");
+
+    // --rerun-distorted is bounded and only means something with --trials.
+    for (args, named) in [
+        (&["--rerun-distorted", "1"][..], "--trials"),
+        (&["--trials", "3", "--rerun-distorted", "11"][..], "0..=10"),
+        (
+            &["--trials", "3", "--rerun-distorted=-1"][..],
+            "--rerun-distorted",
+        ),
+    ] {
+        let out = orchestrator()
+            .arg("run")
+            .args(args)
+            .arg("x.toml")
+            .output()
+            .expect("runs");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(named), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
 }
 
 #[test]

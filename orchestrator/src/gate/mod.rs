@@ -17,4 +17,4 @@ pub use compare::{
 };
 pub use figures::{Figure, Unit, Worse, extract};
 pub use interval::{CONFIDENCE, Estimate, median_ci};
-pub use trials::{MAX_TRIALS, TRIALS_FORMAT, Trial, TrialsResult, summarise};
+pub use trials::{MAX_RERUNS, MAX_TRIALS, SetAside, TRIALS_FORMAT, Trial, TrialsResult, summarise};

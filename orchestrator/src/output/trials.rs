@@ -92,6 +92,17 @@ pub fn table(t: &TrialsResult) -> String {
         },
         t.trials.len()
     );
+    if !t.set_aside.is_empty() {
+        let _ = writeln!(
+            o,
+            "set aside: {} distorted trial(s), each run again in its place; none of their figures is above",
+            t.set_aside.len()
+        );
+        for s in &t.set_aside {
+            let cause = s.causes.first().map_or("", String::as_str);
+            let _ = writeln!(o, "  {}: {cause}", s.run_id);
+        }
+    }
     o
 }
 
@@ -106,17 +117,15 @@ pub fn trial_line(k: usize, n: usize, r: &RunResult) -> String {
             format!("{} {v}", f.key())
         })
         .collect();
+    let verdict = match r.distorted.first() {
+        Some(cause) => format!("distorted: {cause}"),
+        None if r.verdict() => "met".to_string(),
+        None => "missed".to_string(),
+    };
     format!(
-        "trial {k}/{n}: {}  {}  {}",
+        "trial {k}/{n}: {}  {}  {verdict}",
         r.run_id,
-        figs.join("  "),
-        if r.distorted() {
-            "distorted"
-        } else if r.verdict() {
-            "met"
-        } else {
-            "missed"
-        }
+        figs.join("  ")
     )
 }
 
@@ -146,5 +155,28 @@ mod tests {
         );
         assert!(line.contains("p99 250.0"), "{line}");
         assert!(line.ends_with("missed"), "{line}");
+        let mut d = r.clone();
+        d.distorted = vec!["the host was 99 % busy".into()];
+        let line = trial_line(2, 3, &d);
+        assert!(
+            line.ends_with("distorted: the host was 99 % busy"),
+            "{line}"
+        );
+    }
+
+    #[test]
+    fn set_aside_trials_are_listed_with_their_cause_under_the_verdict() {
+        let mut t = summarise(&three()).expect("summary");
+        t.set_aside = vec![crate::gate::SetAside {
+            run_id: "synthetic-0000000f".into(),
+            causes: vec!["the host was 99 % busy".into(), "second".into()],
+        }];
+        let table = table(&t);
+        assert!(table.contains("all targets met on the medians"), "{table}");
+        assert!(table.contains("set aside: 1 distorted trial(s)"), "{table}");
+        assert!(
+            table.contains("  synthetic-0000000f: the host was 99 % busy\n"),
+            "{table}"
+        );
     }
 }

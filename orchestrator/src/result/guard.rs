@@ -84,14 +84,16 @@ impl RunResult {
             );
         }
         for (i, cause) in self.distorted.iter().enumerate() {
-            if cause.trim().is_empty() || cause.len() > 1024 || cause.chars().any(char::is_control)
-            {
-                p.push(
-                    format!("distorted[{i}]"),
-                    "must be a line of text of at most 1024 bytes",
-                );
-            }
+            check_cause(p, &format!("distorted[{i}]"), cause);
         }
+    }
+}
+
+/// Pushes a problem unless `cause` (a reason for distortion) is one line of text of at
+/// most 1024 bytes.
+pub(crate) fn check_cause(p: &mut Problems, field: &str, cause: &str) {
+    if cause.trim().is_empty() || cause.len() > 1024 || cause.chars().any(char::is_control) {
+        p.push(field, "must be a line of text of at most 1024 bytes");
     }
 }
 

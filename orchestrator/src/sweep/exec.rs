@@ -156,8 +156,9 @@ async fn run_point(
             results: vec![r],
         });
     }
+    // No distorted trial is run again: where the host distorts is what a sweep shows.
     let (trials, path, results) =
-        pipeline::run_trials_of(scenario, &opts.run, opts.trials, &|| stop.is_set()).await?;
+        pipeline::run_trials_of(scenario, &opts.run, opts.trials, 0, &|| stop.is_set()).await?;
     eprintln!("==> trials: {}", path.display());
     Ok(PointRuns {
         run_ids: results.iter().map(|r| r.run_id.clone()).collect(),

@@ -4,7 +4,7 @@
 use super::{Figure, MAX_TRIALS, TrialsResult};
 use crate::fsio::{self, Problems, num};
 use crate::gate::interval::median_ci;
-use crate::result::{check_link, check_name, check_targets_list};
+use crate::result::{check_cause, check_link, check_name, check_targets_list};
 
 impl TrialsResult {
     /// What makes this trials file incoherent, each problem named by its JSON path: no
@@ -70,6 +70,34 @@ impl TrialsResult {
                     }
                     (Some(_), None) => {}
                 }
+            }
+        }
+        if self.set_aside.len() > MAX_TRIALS {
+            p.push(
+                "set_aside",
+                format!(
+                    "lists {} trials; `run --rerun-distorted` sets aside at most {MAX_TRIALS}",
+                    self.set_aside.len()
+                ),
+            );
+        }
+        for (i, s) in self.set_aside.iter().enumerate().take(MAX_TRIALS) {
+            let at = format!("set_aside[{i}]");
+            check_name(&mut p, &format!("{at}.run_id"), &s.run_id);
+            if !ids.insert(s.run_id.as_str()) {
+                p.push(
+                    format!("{at}.run_id"),
+                    format!("repeats trial {}", fsio::quoted(&s.run_id)),
+                );
+            }
+            if s.causes.is_empty() {
+                p.push(
+                    format!("{at}.causes"),
+                    "is empty: a trial is set aside only for the distortion it names",
+                );
+            }
+            for (j, cause) in s.causes.iter().enumerate() {
+                check_cause(&mut p, &format!("{at}.causes[{j}]"), cause);
             }
         }
         for key in self.figures.keys() {

@@ -27,6 +27,8 @@ use crate::scenario::slug;
 pub const TRIALS_FORMAT: &str = "meshlab-trials/1";
 /// Most trials one `run --trials` makes (and a trials file may list).
 pub const MAX_TRIALS: usize = 100;
+/// Most distorted trials `run --trials N --rerun-distorted M` runs again.
+pub const MAX_RERUNS: usize = 10;
 
 /// One trial, as recorded in `trials.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -42,6 +44,27 @@ pub struct Trial {
     pub distorted: bool,
     /// Each tracked figure by key; `None` = not measured in this trial.
     pub figures: BTreeMap<String, Option<f64>>,
+}
+
+/// A distorted trial that was set aside and run again in its place (`run --trials N
+/// --rerun-distorted M`): its figures are the host's, so none of them counts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetAside {
+    /// The trial's run id (its `reports/<run-id>/result.json`).
+    pub run_id: String,
+    /// Why the lab judged it distorted (its `result.json`'s `distorted`).
+    pub causes: Vec<String>,
+}
+
+impl SetAside {
+    /// The record of the distorted run `r`.
+    pub fn of(r: &RunResult) -> Self {
+        SetAside {
+            run_id: r.run_id.clone(),
+            causes: r.distorted.clone(),
+        }
+    }
 }
 
 /// Everything a trials run produced.
@@ -64,6 +87,10 @@ pub struct TrialsResult {
     pub confidence_level: f64,
     /// The trials, in the order they ran.
     pub trials: Vec<Trial>,
+    /// Distorted trials set aside and run again in their place, in the order they ran;
+    /// none of their figures is in `trials` or `figures`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub set_aside: Vec<SetAside>,
     /// Per figure key: median, confidence interval and range over the trials.
     pub figures: BTreeMap<String, Estimate>,
     /// The scenario's targets checked against the median of each measurement.
@@ -154,6 +181,7 @@ pub fn summarise(results: &[RunResult]) -> Result<TrialsResult, Error> {
         link: first.link.clone(),
         confidence_level: CONFIDENCE,
         trials,
+        set_aside: Vec::new(),
         figures,
         targets: median_targets(results),
     })
@@ -371,6 +399,39 @@ pub(crate) mod tests {
         assert!(has(&got, "trials[2].run_id", "repeats trial"), "{got:#?}");
         assert!(
             has(&got, "confidence_level", "not a probability"),
+            "{got:#?}"
+        );
+    }
+
+    #[test]
+    fn set_aside_trials_round_trip_and_must_name_their_distortion() {
+        let mut t = summarise(&three()).expect("summary");
+        let mut d = three().remove(0);
+        d.run_id = "synthetic-0000000f".into();
+        d.distorted = vec!["the host was 99 % busy".into()];
+        t.set_aside = vec![SetAside::of(&d)];
+        assert_eq!(problems(&t), Vec::<String>::new());
+        assert!(t.verdict(), "a set-aside trial leaves the trials judged");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = t.write_json(dir.path()).expect("written");
+        assert_eq!(TrialsResult::read_json(&path).expect("read"), t);
+        let none = summarise(&three()).expect("summary");
+        let text = serde_json::to_string(&none).expect("json");
+        assert!(!text.contains("set_aside"), "absent when empty: {text}");
+        let mut bad = t.clone();
+        bad.set_aside[0].causes.clear();
+        bad.set_aside.push(SetAside {
+            run_id: t.trials[1].run_id.clone(),
+            causes: vec!["two\nlines".into()],
+        });
+        let got = problems(&bad);
+        assert!(has(&got, "set_aside[0].causes", "is empty"), "{got:#?}");
+        assert!(
+            has(&got, "set_aside[1].run_id", "repeats trial"),
+            "{got:#?}"
+        );
+        assert!(
+            has(&got, "set_aside[1].causes[0]", "a line of text"),
             "{got:#?}"
         );
     }
