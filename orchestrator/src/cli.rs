@@ -523,84 +523,12 @@ async fn doctor(a: DoctorArgs) -> Result<u8, Error> {
 /// looked for where `iptables` is not installed, as no run could have added one); and
 /// leaves a swarm a run created (labelled `meshlab=1`), never one the user made.
 async fn down() -> Result<u8, Error> {
-    use crate::docker::{LABEL_LAB, SwarmMembership};
-    use crate::host::bridges;
-    let rules = match bridges::remove_all() {
-        Ok(n) => n,
-        Err(e) if e.is_missing_program() => 0,
-        Err(e) => {
-            eprintln!(
-                "warning: failed to remove the lab's {} rules: {e}",
-                bridges::CHAIN
-            );
-            0
-        }
-    };
     let infra = |e: crate::docker::DockerError| Error::Infra(e.to_string());
-    let runner = DockerRunner::connect().await.map_err(infra)?;
-    // Every step is tried; the first failure is returned after the others. A service's
-    // task container goes a moment after the service, and a network's endpoints a moment
-    // after its containers: removal is repeated until nothing of the lab is left, for up
-    // to 30 s.
-    let mut failed = None;
-    let (mut services, mut r) = (0, crate::docker::TeardownReport::default());
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        match runner.remove_labelled_services(LABEL_LAB, "1").await {
-            Ok(n) => services += n,
-            Err(e) => {
-                failed.get_or_insert(e);
-            }
-        }
-        match runner.down_all().await {
-            Ok(t) => {
-                r.containers += t.containers;
-                r.networks += t.networks;
-            }
-            Err(e) => {
-                failed.get_or_insert(e);
-            }
-        }
-        let left = crate::run::runner::lab_swarm_resources(&runner).await;
-        let left = match left {
-            Ok(n) => runner.down_count().await.map(|c| c + n),
-            Err(e) => Err(e),
-        };
-        if matches!(left, Ok(0)) || Instant::now() >= deadline {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
+    let engine = DockerRunner::connect().await.map_err(infra)?;
+    let d = crate::run::down::down(&engine).await;
+    println!("{d}");
+    match d.error {
+        Some(e) => Err(infra(e)),
+        None => Ok(EXIT_TARGETS_MET),
     }
-    let mut swarm = String::new();
-    if let Ok(SwarmMembership::Manager {
-        lab_run: Some(run),
-        gwbridge_made,
-        ..
-    }) = runner.swarm_membership().await
-    {
-        match crate::run::runner::lab_swarm_resources(&runner).await {
-            Ok(0) => match crate::run::runner::leave_lab_swarm(&runner, gwbridge_made).await {
-                Ok(()) => swarm = format!("; left the swarm run {run} created"),
-                Err(e) => {
-                    failed.get_or_insert(e);
-                }
-            },
-            Ok(n) => {
-                swarm = format!("; kept the lab's swarm: {n} of its services and overlays are left")
-            }
-            Err(e) => {
-                failed.get_or_insert(e);
-            }
-        }
-    }
-    println!(
-        "removed {services} swarm services, {} containers, {} networks and {rules} {} rules{swarm}",
-        r.containers,
-        r.networks,
-        bridges::CHAIN
-    );
-    if let Some(e) = failed {
-        return Err(infra(e));
-    }
-    Ok(EXIT_TARGETS_MET)
 }

@@ -23,6 +23,13 @@ pub struct TeardownReport {
     pub networks: usize,
 }
 
+impl std::ops::AddAssign for TeardownReport {
+    fn add_assign(&mut self, other: TeardownReport) {
+        self.containers += other.containers;
+        self.networks += other.networks;
+    }
+}
+
 impl DockerRunner {
     /// Removes every container (forcibly, with its anonymous volumes) and then every
     /// network labelled `meshlab.run=<run_id>`.
@@ -38,8 +45,17 @@ impl DockerRunner {
 
     /// How many containers and networks of the lab (any run) are left.
     pub async fn down_count(&self) -> Result<usize, DockerError> {
-        Ok(self.labelled_containers(LABEL_LAB, "1").await?.len()
-            + self.labelled_networks(LABEL_LAB, "1").await?.len())
+        self.count_labelled(LABEL_LAB, "1").await
+    }
+
+    /// How many containers and networks of run `run_id` are left.
+    pub async fn run_resources(&self, run_id: &str) -> Result<usize, DockerError> {
+        self.count_labelled(LABEL_RUN, run_id).await
+    }
+
+    async fn count_labelled(&self, key: &str, value: &str) -> Result<usize, DockerError> {
+        Ok(self.labelled_containers(key, value).await?.len()
+            + self.labelled_networks(key, value).await?.len())
     }
 
     /// The ids of all containers (running or not) labelled `key=value`.

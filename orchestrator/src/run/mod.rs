@@ -19,13 +19,15 @@
 //! - `collect`: every node's event stream;
 //! - `virtual_time`: the events and the window on the scenario's virtual time line;
 //! - [`teardown`]: everything labelled with the run id, removed and checked (and the run's
-//!   routing rules).
+//!   routing rules), by the lab's one removal loop ([`teardown::until_gone`]);
+//! - [`down`]: `orchestrator down`, everything of the lab any run left behind.
 //!
 //! [`outcome`] holds what a run hands on.
 
 pub mod binaries;
 pub mod clocks;
 mod collect;
+pub mod down;
 mod events_dir;
 pub mod faults;
 mod follow;

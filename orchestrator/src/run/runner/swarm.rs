@@ -25,10 +25,8 @@ use crate::error::Error;
 use crate::plan::Plan;
 use crate::run::network::{self, Driver, RunNetworks};
 use crate::run::shaper::{self, HostShaper};
+use crate::run::teardown::{PATIENCE, teardown, until_gone};
 
-/// How long teardown keeps removing the run's services (a creation in flight when the
-/// run was interrupted may land after the first pass).
-const SERVICE_PATIENCE: Duration = Duration::from_secs(30);
 /// How long leaving keeps trying to remove `docker_gwbridge` (the engine releases the
 /// ingress sandbox's endpoint on it a moment after the swarm is left).
 const GWBRIDGE_PATIENCE: Duration = Duration::from_secs(10);
@@ -245,33 +243,26 @@ impl Runner for Swarm {
     }
 
     async fn teardown(&self, engine: &DockerRunner, run_id: &str, routed: bool) {
-        let deadline = tokio::time::Instant::now() + SERVICE_PATIENCE;
-        let mut removed = 0;
-        loop {
-            let outcome = engine.remove_labelled_services(LABEL_RUN, run_id).await;
-            if let Ok(n) = &outcome {
-                removed += n;
-            }
-            match engine.count_labelled_services(LABEL_RUN, run_id).await {
-                Ok(0) => break,
-                left if tokio::time::Instant::now() >= deadline => {
-                    let why = outcome
-                        .err()
-                        .or(left.err())
-                        .map(|e| format!(": {e}"))
-                        .unwrap_or_default();
-                    eprintln!(
-                        "warning: failed to remove the run's swarm services{why}; `orchestrator down` removes them"
-                    );
-                    break;
-                }
-                _ => tokio::time::sleep(Duration::from_millis(500)).await,
-            }
+        // Services first: a service's task container goes with its service.
+        let gone = until_gone(
+            PATIENCE,
+            async |removed: &mut usize| {
+                *removed += engine.remove_labelled_services(LABEL_RUN, run_id).await?;
+                Ok(())
+            },
+            async || engine.count_labelled_services(LABEL_RUN, run_id).await,
+        )
+        .await;
+        if !gone.complete() {
+            eprintln!(
+                "warning: failed to remove the run's swarm services ({}); `orchestrator down` removes them",
+                gone.what_is_left()
+            );
         }
-        if removed > 0 {
-            eprintln!("==> teardown: removed {removed} swarm services");
+        if gone.removed > 0 {
+            eprintln!("==> teardown: removed {} swarm services", gone.removed);
         }
-        super::super::teardown::teardown(engine, run_id, routed).await;
+        teardown(engine, run_id, routed).await;
         if self.lab {
             self.leave_if_last(engine).await;
         }
