@@ -149,6 +149,7 @@ pub fn for_trials(t: &TrialsResult, time_s: f64) -> Report {
             ("trials", t.trials.len().to_string()),
             ("seed", t.seed.to_string()),
             ("shaper", t.shapers.join(",")),
+            ("runner", t.runners.join(",")),
         ],
         targets: &t.targets,
         system_out: format!("{}\n{}", super::trials::table(t), verdicts.join("\n")),

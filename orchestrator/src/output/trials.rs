@@ -12,11 +12,16 @@ pub fn table(t: &TrialsResult) -> String {
     let mut o = String::new();
     let _ = writeln!(
         o,
-        "trials {}  scenario {}  seed {}  {} trials  shaper {}",
+        "trials {}  scenario {}  seed {}  {} trials  runner {}  shaper {}",
         t.id,
         t.scenario,
         t.seed,
         t.trials.len(),
+        if t.runners.is_empty() {
+            "docker".to_string()
+        } else {
+            t.runners.join(",")
+        },
         t.shapers.join(",")
     );
     let _ = writeln!(
@@ -143,6 +148,7 @@ mod tests {
         assert!(table.contains("80.0 250.0 90.0"), "{table}");
         assert!(table.contains("all targets met on the medians"), "{table}");
         assert!(table.contains("1 of 3 trials"), "{table}");
+        assert!(table.contains("3 trials  runner docker  shaper"), "{table}");
     }
 
     #[test]

@@ -23,6 +23,9 @@ impl TrialsResult {
         for (i, s) in self.shapers.iter().enumerate() {
             check_name(&mut p, &format!("shapers[{i}]"), s);
         }
+        for (i, r) in self.runners.iter().enumerate() {
+            check_name(&mut p, &format!("runners[{i}]"), r);
+        }
         check_link(&mut p, "link", &self.link);
         if !(self.confidence_level > 0.0 && self.confidence_level < 1.0) {
             p.push(

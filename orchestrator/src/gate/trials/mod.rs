@@ -81,6 +81,10 @@ pub struct TrialsResult {
     pub seed: u64,
     /// The shaper back ends the trials used (one entry when all agree).
     pub shapers: Vec<String>,
+    /// The runners that carried the trials out (`docker`, `swarm`; one entry when all
+    /// agree). Empty in trials files written before it was recorded.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub runners: Vec<String>,
     /// The link profile imposed.
     pub link: LinkProfile,
     /// The confidence asked of each interval (each [`Estimate`] records what it has).
@@ -170,6 +174,15 @@ pub fn summarise(results: &[RunResult]) -> Result<TrialsResult, Error> {
     let mut shapers: Vec<String> = results.iter().map(|r| r.shaper.clone()).collect();
     shapers.sort();
     shapers.dedup();
+    let mut runners: Vec<String> = results
+        .iter()
+        .map(|r| match r.runner.as_str() {
+            "" => "docker".to_string(),
+            name => name.to_string(),
+        })
+        .collect();
+    runners.sort();
+    runners.dedup();
     let ids: String = results.iter().map(|r| r.run_id.as_str()).collect();
     let tag = blake3::hash(ids.as_bytes()).to_hex();
     Ok(TrialsResult {
@@ -178,6 +191,7 @@ pub fn summarise(results: &[RunResult]) -> Result<TrialsResult, Error> {
         scenario: first.scenario.clone(),
         seed: first.seed,
         shapers,
+        runners,
         link: first.link.clone(),
         confidence_level: CONFIDENCE,
         trials,
@@ -281,6 +295,15 @@ pub(crate) mod tests {
         assert_eq!(t.format, TRIALS_FORMAT);
         assert!(t.id.starts_with("synthetic-trials-"), "{}", t.id);
         assert_eq!(t.trials.len(), 3);
+        assert_eq!(
+            t.runners,
+            ["docker"],
+            "results without a runner ran on Docker"
+        );
+        let mut mixed = three();
+        mixed[1].runner = "swarm".into();
+        let runners = summarise(&mixed).expect("summary").runners;
+        assert_eq!(runners, ["docker", "swarm"]);
         let p99 = t.estimate(Figure::P99).expect("p99");
         assert_eq!((p99.median, p99.low, p99.high), (90.0, 80.0, 250.0));
         assert_eq!(p99.n, 3);
