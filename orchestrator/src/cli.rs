@@ -524,8 +524,11 @@ async fn doctor(a: DoctorArgs) -> Result<u8, Error> {
 /// leaves a swarm a run created (labelled `meshlab=1`), never one the user made.
 async fn down() -> Result<u8, Error> {
     let infra = |e: crate::docker::DockerError| Error::Infra(e.to_string());
+    // The rules first: they need no engine, and an engine that cannot be reached must
+    // not keep them.
+    let rules = crate::run::down::remove_rules();
     let engine = DockerRunner::connect().await.map_err(infra)?;
-    let d = crate::run::down::down(&engine).await;
+    let d = crate::run::down::down(&engine, rules).await;
     println!("{d}");
     match d.error {
         Some(e) => Err(infra(e)),

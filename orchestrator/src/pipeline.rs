@@ -10,6 +10,7 @@ use crate::output;
 use crate::output::trials::trial_line;
 use crate::plan;
 use crate::result::{RunResult, Verdict};
+use crate::run::stop::StopFlag;
 use crate::run::{self, RunOptions};
 use crate::scenario::Scenario;
 
@@ -69,8 +70,9 @@ pub async fn run_trials(
     rerun_distorted: usize,
 ) -> Result<(TrialsResult, PathBuf), Error> {
     let scenario = plan::load(path)?;
+    let stop = StopFlag::install("trials: interrupted; no further trial starts")?;
     let (summary, written, _) =
-        run_trials_of(&scenario, opts, n, rerun_distorted, &|| false).await?;
+        run_trials_of(&scenario, opts, n, rerun_distorted, &|| stop.is_set()).await?;
     Ok((summary, written))
 }
 
@@ -112,16 +114,24 @@ where
             return Err(Error::Interrupted);
         }
         let k = results.len() + 1;
-        eprintln!("==> trial {k}/{n}");
+        match set_aside.len() {
+            0 => eprintln!("==> trial {k}/{n}"),
+            m => eprintln!("==> trial {k}/{n} (after {m} of at most {rerun_distorted} reruns)"),
+        }
         let r = run().await?;
         eprintln!("{}", trial_line(k, n, &r));
-        if r.distorted() && set_aside.len() < rerun_distorted {
-            set_aside.push(SetAside::of(&r));
+        if r.distorted() {
+            if set_aside.len() < rerun_distorted {
+                set_aside.push(SetAside::of(&r));
+                eprintln!(
+                    "==> trial {k}/{n} set aside (distorted) and run again: rerun {} of at most {rerun_distorted}",
+                    set_aside.len()
+                );
+                continue;
+            }
             eprintln!(
-                "==> trial {k}/{n} set aside (distorted) and run again: rerun {} of at most {rerun_distorted}",
-                set_aside.len()
+                "==> trial {k}/{n} kept although distorted ({rerun_distorted} reruns spent): the trials will not be judged"
             );
-            continue;
         }
         results.push(r);
     }
@@ -197,6 +207,25 @@ mod tests {
         let (kept, aside, _) = trials(2, 0, &[true, false]).await.expect("trials");
         assert_eq!(kept, ["synthetic-00000000", "synthetic-00000001"]);
         assert!(aside.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_stop_between_runs_starts_no_rerun() {
+        let template = three().remove(0);
+        let runs = Cell::new(0);
+        let run = || {
+            runs.set(runs.get() + 1);
+            let mut r = template.clone();
+            r.run_id = format!("synthetic-{:08}", runs.get());
+            r.distorted = vec!["the host was 99 % busy".into()];
+            async move { Ok(r) }
+        };
+        // Ctrl-C arrives during the first run, which is distorted: no rerun starts.
+        let err = trials_with_reruns(3, 2, &|| runs.get() >= 1, run)
+            .await
+            .expect_err("interrupted");
+        assert!(matches!(err, Error::Interrupted), "{err}");
+        assert_eq!(runs.get(), 1);
     }
 
     #[tokio::test]

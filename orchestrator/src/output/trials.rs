@@ -17,11 +17,7 @@ pub fn table(t: &TrialsResult) -> String {
         t.scenario,
         t.seed,
         t.trials.len(),
-        if t.runners.is_empty() {
-            "docker".to_string()
-        } else {
-            t.runners.join(",")
-        },
+        t.runner_names(),
         t.shapers.join(",")
     );
     let _ = writeln!(
@@ -122,13 +118,21 @@ pub fn trial_line(k: usize, n: usize, r: &RunResult) -> String {
             format!("{} {v}", f.key())
         })
         .collect();
+    // Every run states its link fidelity and its cost.
+    let mut costs = String::new();
+    if let Some(f) = &r.stats.fidelity {
+        let _ = write!(costs, "  link {:+.2} ms", f.error_us as f64 / 1000.0);
+    }
+    if let Some(b) = r.resources.window_host_busy {
+        let _ = write!(costs, "  busy {:.0} %", b * 100.0);
+    }
     let verdict = match r.distorted.first() {
         Some(cause) => format!("distorted: {cause}"),
         None if r.verdict() => "met".to_string(),
         None => "missed".to_string(),
     };
     format!(
-        "trial {k}/{n}: {}  {}  {verdict}",
+        "trial {k}/{n}: {}  {}{costs}  {verdict}",
         r.run_id,
         figs.join("  ")
     )
@@ -162,10 +166,11 @@ mod tests {
         assert!(line.contains("p99 250.0"), "{line}");
         assert!(line.ends_with("missed"), "{line}");
         let mut d = r.clone();
+        d.resources.window_host_busy = Some(0.99);
         d.distorted = vec!["the host was 99 % busy".into()];
         let line = trial_line(2, 3, &d);
         assert!(
-            line.ends_with("distorted: the host was 99 % busy"),
+            line.ends_with("  busy 99 %  distorted: the host was 99 % busy"),
             "{line}"
         );
     }

@@ -28,7 +28,7 @@ use crate::scenario::profile::LinkProfile;
 use crate::scenario::{CpuQuota, Guard};
 
 pub use self::checks::{PLAUSIBLE_FROM_MS, PLAUSIBLE_UNTIL_MS};
-pub(crate) use self::checks::{check_link, check_name, check_targets_list};
+pub(crate) use self::checks::{check_link, check_name, check_runner, check_targets_list};
 pub(crate) use self::guard::check_cause;
 pub use self::guard::{REMEDY, distortion};
 pub use self::targets::{Comparison, TargetCheck, Verdict, check_targets, target_table};

@@ -33,11 +33,12 @@ struct Tally {
     removed: TeardownReport,
 }
 
-/// Removes everything of the lab from `engine` (and this host's rules); every step is
-/// tried, whatever the ones before it did.
-pub async fn down(engine: &DockerRunner) -> Down {
+/// Removes everything of the lab from `engine`; every step is tried, whatever the ones
+/// before it did. `rules` is how many rules [`remove_rules`] removed (first, as it needs
+/// no engine).
+pub async fn down(engine: &DockerRunner, rules: usize) -> Down {
     let mut d = Down {
-        rules: remove_rules(),
+        rules,
         ..Down::default()
     };
     let gone = until_gone(
@@ -51,7 +52,9 @@ pub async fn down(engine: &DockerRunner) -> Down {
             t.removed += engine.down_all().await?;
             services.map(|_| ())
         },
-        async || Ok(lab_swarm_resources(engine).await? + engine.down_count().await?),
+        async || {
+            Ok(engine.count_labelled_services(LABEL_LAB, "1").await? + engine.down_count().await?)
+        },
     )
     .await;
     d.services = gone.removed.services;
@@ -91,8 +94,8 @@ pub async fn down(engine: &DockerRunner) -> Down {
     d
 }
 
-/// Removes the lab's rules; a host without `iptables` has none.
-fn remove_rules() -> usize {
+/// Removes the lab's rules (a host without `iptables` has none) and says how many.
+pub fn remove_rules() -> usize {
     match bridges::remove_all() {
         Ok(n) => n,
         Err(e) if e.is_missing_program() => 0,

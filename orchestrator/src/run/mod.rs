@@ -20,7 +20,8 @@
 //! - `virtual_time`: the events and the window on the scenario's virtual time line;
 //! - [`teardown`]: everything labelled with the run id, removed and checked (and the run's
 //!   routing rules), by the lab's one removal loop ([`teardown::until_gone`]);
-//! - [`down`]: `orchestrator down`, everything of the lab any run left behind.
+//! - [`down`]: `orchestrator down`, everything of the lab any run left behind;
+//! - [`stop`]: Ctrl-C between the runs of `run --trials` and `sweep`.
 //!
 //! [`outcome`] holds what a run hands on.
 
@@ -40,6 +41,7 @@ mod progress;
 mod readiness;
 pub mod runner;
 pub mod shaper;
+pub mod stop;
 pub mod teardown;
 mod virtual_time;
 mod window;

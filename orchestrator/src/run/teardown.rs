@@ -23,8 +23,8 @@ pub struct Gone<T> {
     /// How many resources were left after the last pass; `None` when they could not be
     /// counted.
     pub left: Option<usize>,
-    /// The last error a pass or a count returned (an earlier one that a later pass got
-    /// past is dropped).
+    /// The error of the last pass, or else of its count; errors of earlier passes are
+    /// dropped, as each pass tries everything again.
     pub error: Option<DockerError>,
 }
 
@@ -139,7 +139,8 @@ mod tests {
 
     use super::*;
 
-    #[tokio::test]
+    // The clock is paused: the pauses between passes take no real time.
+    #[tokio::test(start_paused = true)]
     async fn passes_repeat_until_nothing_is_left_and_add_up_what_they_removed() {
         // 5 resources; each pass removes at most 2 of them, and the second pass fails
         // before removing any.

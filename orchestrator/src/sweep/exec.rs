@@ -7,10 +7,6 @@
 //! catches a signal between runs, and no further point or trial starts.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-
-use tokio::signal::unix::{SignalKind, signal};
 
 use super::apply::Valid;
 use super::figures::{self, Readings};
@@ -21,6 +17,7 @@ use crate::gate::TrialsResult;
 use crate::pipeline;
 use crate::result::{RunResult, Verdict};
 use crate::run::RunOptions;
+use crate::run::stop::StopFlag;
 use crate::scenario::Scenario;
 
 /// How the points run.
@@ -32,36 +29,6 @@ pub struct Options {
     pub trials: usize,
     /// Where `sweep.json` and `sweep.html` go.
     pub out: PathBuf,
-}
-
-/// Set once SIGINT or SIGTERM arrives during the sweep.
-#[derive(Debug, Clone, Default)]
-struct StopFlag(Arc<AtomicBool>);
-
-impl StopFlag {
-    /// A flag the process's SIGINT and SIGTERM set (the runs' own handlers still get
-    /// theirs: tokio hands a signal to every listener).
-    fn install() -> Result<StopFlag, Error> {
-        let flag = StopFlag::default();
-        let mut sigint = signal(SignalKind::interrupt())
-            .map_err(|e| Error::Infra(format!("install the SIGINT handler: {e}")))?;
-        let mut sigterm = signal(SignalKind::terminate())
-            .map_err(|e| Error::Infra(format!("install the SIGTERM handler: {e}")))?;
-        let set = flag.clone();
-        tokio::spawn(async move {
-            tokio::select! {
-                _ = sigint.recv() => {}
-                _ = sigterm.recv() => {}
-            }
-            eprintln!("==> sweep: interrupted; no further point starts");
-            set.0.store(true, Ordering::SeqCst);
-        });
-        Ok(flag)
-    }
-
-    fn is_set(&self) -> bool {
-        self.0.load(Ordering::SeqCst)
-    }
 }
 
 /// What one point's runs gave.
@@ -80,7 +47,7 @@ pub(super) async fn run_points(
     labels: &[String],
     opts: &Options,
 ) -> Result<SweepResult, Error> {
-    let stop = StopFlag::install()?;
+    let stop = StopFlag::install("sweep: interrupted; no further point starts")?;
     drive(
         sweep,
         valid,
@@ -305,7 +272,7 @@ mod tests {
             async |_: &Scenario| {
                 started += 1;
                 if started == 2 {
-                    stop.0.store(true, Ordering::SeqCst);
+                    stop.set();
                 }
                 Ok(one_run(50.0))
             },

@@ -25,6 +25,9 @@ pub struct Side {
     pub figures: BTreeMap<Figure, Estimate>,
     /// Whether the lab distorted it (a run, or any trial): its figures are the host's.
     pub distorted: bool,
+    /// Distorted trials set aside and run again (`run --rerun-distorted`): none of their
+    /// figures is here, but a reader of the comparison should know of them.
+    pub set_aside: usize,
 }
 
 impl Side {
@@ -39,6 +42,7 @@ impl Side {
                 .filter_map(|f| f.of(r).map(|v| (f, Estimate::single(v))))
                 .collect(),
             distorted: r.distorted(),
+            set_aside: 0,
         }
     }
 
@@ -54,6 +58,7 @@ impl Side {
                 .filter_map(|(k, e)| Figure::from_key(k).map(|f| (f, e.clone())))
                 .collect(),
             distorted: t.distorted(),
+            set_aside: t.set_aside.len(),
         }
     }
 

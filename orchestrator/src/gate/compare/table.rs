@@ -17,14 +17,19 @@ fn status_text(s: Status) -> &'static str {
     }
 }
 
-/// A side as its header line names it: path, scenario and runs.
+/// A side as its header line names it: path, scenario, runs, and the distorted trials set
+/// aside, if any.
 fn side_text(s: &Side) -> String {
     format!(
-        "{} ({}, {} {})",
+        "{} ({}, {} {}{})",
         s.path.display(),
         s.scenario,
         s.runs,
-        if s.runs == 1 { "run" } else { "trials" }
+        if s.runs == 1 { "run" } else { "trials" },
+        match s.set_aside {
+            0 => String::new(),
+            n => format!("; {n} distorted trial(s) set aside and run again"),
+        }
     )
 }
 
@@ -149,6 +154,12 @@ mod tests {
             format!("baseline  base.json ({}, 1 run)", base.scenario)
         );
         assert_eq!(lines[1], "current   cur.json (other, 1 run)");
+        let mut aside = Side::from_result(Path::new("cur.json"), &slow);
+        aside.set_aside = 2;
+        assert_eq!(
+            super::side_text(&aside),
+            "cur.json (other, 1 run; 2 distorted trial(s) set aside and run again)"
+        );
         assert!(
             lines[2].starts_with("warning: the sides ran different scenarios"),
             "{text}"

@@ -1,10 +1,10 @@
 //! What makes a `trials.json` incoherent: every problem named by its JSON path, so that a
 //! hand-edited or truncated file is refused before anything is judged on it.
 
-use super::{Figure, MAX_TRIALS, TrialsResult};
+use super::{Figure, MAX_RERUNS, MAX_TRIALS, TrialsResult};
 use crate::fsio::{self, Problems, num};
 use crate::gate::interval::median_ci;
-use crate::result::{check_cause, check_link, check_name, check_targets_list};
+use crate::result::{check_cause, check_link, check_name, check_runner, check_targets_list};
 
 impl TrialsResult {
     /// What makes this trials file incoherent, each problem named by its JSON path: no
@@ -24,7 +24,10 @@ impl TrialsResult {
             check_name(&mut p, &format!("shapers[{i}]"), s);
         }
         for (i, r) in self.runners.iter().enumerate() {
-            check_name(&mut p, &format!("runners[{i}]"), r);
+            check_runner(&mut p, &format!("runners[{i}]"), r);
+        }
+        if self.runners.windows(2).any(|w| w[0] >= w[1]) {
+            p.push("runners", "must be sorted, each runner once");
         }
         check_link(&mut p, "link", &self.link);
         if !(self.confidence_level > 0.0 && self.confidence_level < 1.0) {
@@ -75,16 +78,16 @@ impl TrialsResult {
                 }
             }
         }
-        if self.set_aside.len() > MAX_TRIALS {
+        if self.set_aside.len() > MAX_RERUNS {
             p.push(
                 "set_aside",
                 format!(
-                    "lists {} trials; `run --rerun-distorted` sets aside at most {MAX_TRIALS}",
+                    "lists {} trials; `run --rerun-distorted` sets aside at most {MAX_RERUNS}",
                     self.set_aside.len()
                 ),
             );
         }
-        for (i, s) in self.set_aside.iter().enumerate().take(MAX_TRIALS) {
+        for (i, s) in self.set_aside.iter().enumerate().take(MAX_RERUNS) {
             let at = format!("set_aside[{i}]");
             check_name(&mut p, &format!("{at}.run_id"), &s.run_id);
             if !ids.insert(s.run_id.as_str()) {

@@ -20,6 +20,7 @@ use crate::error::Error;
 use crate::fsio::{self, Problem};
 use crate::result::json::{read_validated, write_pretty};
 use crate::result::{Comparison, RunResult, TargetCheck, Verdict};
+use crate::run::runner::RunnerKind;
 use crate::scenario::profile::LinkProfile;
 use crate::scenario::slug;
 
@@ -176,9 +177,8 @@ pub fn summarise(results: &[RunResult]) -> Result<TrialsResult, Error> {
     shapers.dedup();
     let mut runners: Vec<String> = results
         .iter()
-        .map(|r| match r.runner.as_str() {
-            "" => "docker".to_string(),
-            name => name.to_string(),
+        .map(|r| {
+            RunnerKind::of_result(&r.runner).map_or_else(|| r.runner.clone(), |k| k.name().into())
         })
         .collect();
     runners.sort();
@@ -202,6 +202,16 @@ pub fn summarise(results: &[RunResult]) -> Result<TrialsResult, Error> {
 }
 
 impl TrialsResult {
+    /// The runners that carried the trials out, as `docker` or `docker,swarm` (a file
+    /// written before they were recorded: the Docker runner's).
+    pub fn runner_names(&self) -> String {
+        if self.runners.is_empty() {
+            RunnerKind::Docker.name().to_string()
+        } else {
+            self.runners.join(",")
+        }
+    }
+
     /// The estimate of `figure`, if any trial measured it.
     pub fn estimate(&self, figure: Figure) -> Option<&Estimate> {
         self.figures.get(figure.key())
@@ -457,6 +467,32 @@ pub(crate) mod tests {
             has(&got, "set_aside[1].causes[0]", "a line of text"),
             "{got:#?}"
         );
+    }
+
+    #[test]
+    fn runners_must_be_known_sorted_and_listed_once() {
+        let t = summarise(&three()).expect("summary");
+        let mut bad = t.clone();
+        bad.runners = vec!["swarm".into(), "docker".into(), "k8s".into()];
+        let got = problems(&bad);
+        assert!(has(&got, "runners", "must be sorted"), "{got:#?}");
+        assert!(
+            has(
+                &got,
+                "runners[2]",
+                "is \"k8s\", not a runner (docker, swarm)"
+            ),
+            "{got:#?}"
+        );
+        let mut r = three().remove(0);
+        r.runner = "k8s".into();
+        let got = lines(&r.problems());
+        assert!(has(&got, "runner", "not a runner"), "{got:#?}");
+        let old = TrialsResult {
+            runners: Vec::new(),
+            ..t
+        };
+        assert_eq!(old.runner_names(), "docker");
     }
 
     #[test]

@@ -10,6 +10,7 @@ use self::stats::check_stats;
 use super::RunResult;
 use super::targets::TargetCheck;
 use crate::fsio::{self, Problems, num};
+use crate::run::runner::RunnerKind;
 use crate::scenario::profile::LinkProfile;
 use crate::scenario::units::format_duration;
 
@@ -29,7 +30,7 @@ impl RunResult {
             check_name(&mut p, "tcp_congestion", &self.tcp_congestion);
         }
         if !self.runner.is_empty() {
-            check_name(&mut p, "runner", &self.runner);
+            check_runner(&mut p, "runner", &self.runner);
         }
         self.check_nodes(&mut p);
         check_link(&mut p, "link", &self.link);
@@ -282,6 +283,20 @@ pub(crate) fn check_name(p: &mut Problems, field: &str, s: &str) {
         p.push(
             field,
             format!("is {}, which holds control characters", fsio::quoted(s)),
+        );
+    }
+}
+
+/// Pushes a problem unless `name` names a runner.
+pub(crate) fn check_runner(p: &mut Problems, field: &str, name: &str) {
+    if RunnerKind::of_result(name).is_none() {
+        p.push(
+            field,
+            format!(
+                "is {}, not a runner ({})",
+                fsio::quoted(name),
+                RunnerKind::names()
+            ),
         );
     }
 }

@@ -40,6 +40,28 @@ impl RunnerKind {
             RunnerKind::Swarm => "swarm",
         }
     }
+
+    /// The runner a result names; `""` (a result written before the runner was recorded,
+    /// by the Docker runner, the only one then) is [`RunnerKind::Docker`]. `None` for a
+    /// name no runner has.
+    pub fn of_result(name: &str) -> Option<RunnerKind> {
+        if name.is_empty() {
+            return Some(RunnerKind::Docker);
+        }
+        <RunnerKind as clap::ValueEnum>::value_variants()
+            .iter()
+            .copied()
+            .find(|k| k.name() == name)
+    }
+
+    /// Every runner's name, for messages.
+    pub fn names() -> String {
+        <RunnerKind as clap::ValueEnum>::value_variants()
+            .iter()
+            .map(|k| k.name())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
 }
 
 /// What differs between runners. Every method leaves what it made labelled with the run,
